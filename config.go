@@ -1,0 +1,195 @@
+package main
+
+import (
+	"bufio"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"example.com/storefront/payments"
+)
+
+// config is the whole configuration, read from the environment. Every
+// variable is in the README and in .env.example.
+type config struct {
+	Addr    string
+	BaseURL string // "" until the listener is up: then derived from ADDR
+	DataDir string
+	// SessionKeys are the cookie secrets, newest first; nil means generate
+	// one and keep it in DataDir.
+	SessionKeys [][]byte
+
+	StripeSecretKey     string
+	StripeWebhookSecret string
+	StripeAPIURL        string
+
+	Merchant string
+	Plan     payments.Plan
+	LogLevel string
+}
+
+// configError names the variable that is wrong.
+type configError struct {
+	Var string
+	Msg string
+}
+
+func (e *configError) Error() string { return e.Var + ": " + e.Msg }
+
+// loadConfig reads and checks every variable; the first bad one stops it.
+func loadConfig(getenv func(string) string) (config, error) {
+	env := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := config{
+		Addr:                env("ADDR", "localhost:8080"),
+		DataDir:             env("DATA_DIR", "./data"),
+		StripeSecretKey:     env("STRIPE_SECRET_KEY", ""),
+		StripeWebhookSecret: env("STRIPE_WEBHOOK_SECRET", ""),
+		StripeAPIURL:        env("STRIPE_API_URL", ""),
+		Merchant:            env("MERCHANT_NAME", "Northwind Coffee Roasters"),
+		LogLevel:            env("LOG_LEVEL", "info"),
+	}
+
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return c, &configError{"ADDR", fmt.Sprintf("%q is not host:port (for example localhost:8080 or :8080)", c.Addr)}
+	}
+	if v := env("BASE_URL", ""); v != "" {
+		u, err := url.Parse(v)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			return c, &configError{"BASE_URL", fmt.Sprintf("%q is not an absolute http(s) URL", v)}
+		case u.Path != "" && u.Path != "/", u.RawQuery != "", u.Fragment != "", u.User != nil:
+			return c, &configError{"BASE_URL", fmt.Sprintf("%q must be just scheme://host[:port], without a path or query", v)}
+		}
+		c.BaseURL = u.Scheme + "://" + u.Host
+	}
+	if c.DataDir == "" {
+		return c, &configError{"DATA_DIR", "must not be empty"}
+	}
+	if v := env("SESSION_KEYS", ""); v != "" {
+		for i, k := range strings.Split(v, ",") {
+			b, err := hex.DecodeString(strings.TrimSpace(k))
+			if err != nil || len(b) < 32 {
+				return c, &configError{"SESSION_KEYS", fmt.Sprintf("key %d is not at least 64 hex characters (make one with: openssl rand -hex 32)", i+1)}
+			}
+			c.SessionKeys = append(c.SessionKeys, b)
+		}
+	}
+
+	if k := c.StripeSecretKey; k != "" && !hasAnyPrefix(k, "sk_test_", "sk_live_", "rk_test_", "rk_live_") {
+		return c, &configError{"STRIPE_SECRET_KEY", "must be a secret key starting sk_test_ or sk_live_ (or a restricted rk_ key), not a publishable key"}
+	}
+	if c.StripeWebhookSecret != "" && c.StripeSecretKey == "" {
+		return c, &configError{"STRIPE_WEBHOOK_SECRET", "is set but STRIPE_SECRET_KEY is not; the built-in sandbox signs its own webhooks"}
+	}
+	if s := c.StripeWebhookSecret; s != "" && !strings.HasPrefix(s, "whsec_") {
+		return c, &configError{"STRIPE_WEBHOOK_SECRET", "must start with whsec_ (the signing secret of the webhook endpoint, or from stripe listen)"}
+	}
+	if v := c.StripeAPIURL; v != "" {
+		if c.StripeSecretKey == "" {
+			return c, &configError{"STRIPE_API_URL", "is set but STRIPE_SECRET_KEY is not; without a key the built-in sandbox is used"}
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return c, &configError{"STRIPE_API_URL", fmt.Sprintf("%q is not an absolute http(s) URL", v)}
+		}
+	}
+
+	if n := utf8.RuneCountInString(c.Merchant); n > 100 {
+		return c, &configError{"MERCHANT_NAME", "must be at most 100 characters"}
+	}
+	c.Plan.Name = env("PLAN_NAME", "Coffee Club")
+	if utf8.RuneCountInString(c.Plan.Name) > 100 {
+		return c, &configError{"PLAN_NAME", "must be at most 100 characters"}
+	}
+	amount := env("PLAN_AMOUNT", "1200")
+	a, err := strconv.ParseInt(amount, 10, 64)
+	if err != nil || a <= 0 || a > 99_999_999 {
+		return c, &configError{"PLAN_AMOUNT", fmt.Sprintf("%q is not a whole number of minor units between 1 and 99999999 (12.00 USD is 1200)", amount)}
+	}
+	c.Plan.Price.Amount = a
+	c.Plan.Price.Currency = strings.ToUpper(env("PLAN_CURRENCY", "USD"))
+	if !payments.KnownCurrency(c.Plan.Price.Currency) {
+		return c, &configError{"PLAN_CURRENCY", fmt.Sprintf("%q is not a currency Amazon Pay accepts; use one of %s", c.Plan.Price.Currency, strings.Join(payments.Currencies(), ", "))}
+	}
+	c.Plan.Interval = payments.Interval(strings.ToLower(env("PLAN_INTERVAL", "month")))
+	if !c.Plan.Interval.Valid() {
+		return c, &configError{"PLAN_INTERVAL", fmt.Sprintf("%q is not one of day, week, month, year", c.Plan.Interval)}
+	}
+	switch c.LogLevel = strings.ToLower(c.LogLevel); c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return c, &configError{"LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", c.LogLevel)}
+	}
+	return c, nil
+}
+
+func hasAnyPrefix(s string, prefixes ...string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// withDotEnv returns a getenv that falls back to the KEY=VALUE lines of the
+// file at path, when it exists. Real environment variables win.
+func withDotEnv(getenv func(string) string, path string) (func(string) string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return getenv, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	vars, err := parseDotEnv(f, path)
+	if err != nil {
+		return nil, err
+	}
+	return func(name string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return vars[name]
+	}, nil
+}
+
+func parseDotEnv(f *os.File, path string) (map[string]string, error) {
+	vars := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		line = strings.TrimPrefix(line, "export ")
+		name, value, ok := strings.Cut(line, "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+			return nil, fmt.Errorf("%s:%d: not NAME=value", path, n)
+		}
+		value = strings.TrimSpace(value)
+		if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {
+			value = value[1 : len(value)-1]
+		} else if i := strings.Index(value, " #"); i >= 0 {
+			value = strings.TrimSpace(value[:i]) // a trailing comment
+		}
+		vars[name] = value
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return vars, nil
+}

@@ -1,0 +1,42 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+
+	"example.com/storefront/mandate"
+	"example.com/storefront/store"
+)
+
+// cancel is where the shopper lands after leaving the provider's page. It
+// asks the provider to abandon the setup (expiring an open Checkout Session)
+// and records the mandate as canceled, unless the provider says it completed
+// after all: then the page says so.
+func (h *handler) cancel(w http.ResponseWriter, r *http.Request) error {
+	id := r.URL.Query().Get("mandate")
+	m, err := h.store.Mandate(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !h.owns(r, m.ID)) {
+		return errNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if m.Status == mandate.Pending {
+		p, ok := h.providers[m.Provider]
+		if !ok {
+			return errors.New("mandate " + m.ID + " has provider " + m.Provider + ", which is not configured")
+		}
+		res, err := p.CancelSetup(r.Context(), m.ProviderRef, "mandate/"+m.ID+"/cancel")
+		if err != nil {
+			if nerr := h.store.NoteError(r.Context(), m.ID, "could not cancel: "+err.Error()); nerr != nil {
+				h.log.ErrorContext(r.Context(), "note error", "mandate_id", m.ID, "error", nerr)
+			}
+			return providerFailure(p, "cancel the setup", err)
+		}
+		if m, err = h.apply(r.Context(), m, res, mandate.SourceCancelPage); err != nil {
+			return err
+		}
+	}
+	h.outcome(w, r, m, "/cancel?mandate="+m.ID)
+	return nil
+}

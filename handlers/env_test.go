@@ -1,0 +1,207 @@
+package handlers_test
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+
+	"example.com/storefront/handlers"
+	"example.com/storefront/internal/pagetest"
+	"example.com/storefront/payments"
+	"example.com/storefront/payments/stripeprovider"
+	"example.com/storefront/sandbox"
+	"example.com/storefront/store"
+)
+
+const sandboxKey = "sk_test_handlers_sandbox"
+
+var testPlan = payments.Plan{Name: "Coffee Club", Price: payments.Money{Amount: 1200, Currency: "USD"}, Interval: payments.Month}
+
+// env is the storefront wired as `go run .` wires it: the app and the
+// sandbox behind one loopback server, with real SQLite files. The app's
+// Stripe calls go through a proxy that a test can switch to failing, to see
+// what the shopper and the mandate record get when Stripe is down.
+type env struct {
+	t       testing.TB
+	URL     string
+	Store   *store.Store
+	DBFile  string
+	Stripe  *client.API // the sandbox's API, to check what Stripe would say
+	outage  atomic.Int32
+	server  *httptest.Server
+	sandbox *sandbox.Sandbox
+}
+
+// Outage modes for the proxy in front of the sandbox's API.
+const (
+	upstreamUp = iota
+	upstream500
+	upstreamDown // the connection is dropped
+)
+
+// webhookSecret signs the sandbox's deliveries when an env has webhooks.
+const webhookSecret = "whsec_handlers_test"
+
+type envOption func(*envConfig)
+
+type envConfig struct{ webhooks bool }
+
+// withWebhooks makes the sandbox deliver signed events to the app, racing
+// the return page as the real Stripe does.
+func withWebhooks(c *envConfig) { c.webhooks = true }
+
+func newEnv(t testing.TB, opts ...envOption) *env {
+	t.Helper()
+	var cfg envConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	e := &env{t: t, DBFile: filepath.Join(dir, "storefront.db")}
+
+	mux := http.NewServeMux()
+	e.server = httptest.NewServer(handlers.RequestLog(slog.New(slog.DiscardHandler), mux))
+	t.Cleanup(e.server.Close)
+	e.URL = e.server.URL
+
+	sbStripe := sandbox.StripeConfig{SecretKey: sandboxKey}
+	if cfg.webhooks {
+		sbStripe.WebhookURL, sbStripe.WebhookSecret = e.URL+"/webhooks/stripe", webhookSecret
+	}
+	sb, err := sandbox.New(ctx, sandbox.Config{
+		DBPath:       filepath.Join(dir, "sandbox.db"),
+		PublicURL:    e.URL + "/sandbox",
+		MerchantName: "Northwind Coffee",
+		Stripe:       sbStripe,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	e.sandbox = sb
+
+	// The proxy the app's API calls go through.
+	target, _ := url.Parse(e.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch e.outage.Load() {
+		case upstream500:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			w.Write([]byte(`{"error":{"type":"api_error","message":"An unknown error occurred"}}`))
+		case upstreamDown:
+			hj, _ := w.(http.Hijacker)
+			conn, _, _ := hj.Hijack()
+			conn.Close()
+		default:
+			proxy.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(api.Close)
+
+	st, err := store.Open(ctx, e.DBFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e.Store = st
+
+	p, err := stripeprovider.New(stripeprovider.Config{
+		SecretKey: sandboxKey, APIURL: api.URL + "/sandbox/stripe", Sandbox: true, WebhookSecret: webhookSecret,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := handlers.New(handlers.Config{
+		Store:     st,
+		Providers: []payments.Provider{p},
+		Sessions:  handlers.NewSessionStore([][]byte{[]byte(strings.Repeat("k", 32))}, false),
+		Merchant:  "Northwind Coffee",
+		Plan:      testPlan,
+		BaseURL:   e.URL,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/sandbox/", sb)
+	mux.Handle("/", app)
+
+	b := stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{
+		URL: stripe.String(e.URL + "/sandbox/stripe"), MaxNetworkRetries: stripe.Int64(0),
+		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull},
+	})
+	e.Stripe = client.New(sandboxKey, &stripe.Backends{API: b, Connect: b, Uploads: b})
+	return e
+}
+
+// validForm is a complete, valid checkout form as the home page renders it.
+func (e *env) validForm(b *pagetest.Browser) url.Values {
+	e.t.Helper()
+	home := b.Get(e.URL + "/").Expect(http.StatusOK)
+	return url.Values{
+		"name":          {"Ada Lovelace"},
+		"email":         {"ada@example.com"},
+		"country":       {"US"},
+		"provider":      {"stripe"},
+		"consent":       {"yes"},
+		"terms_version": {home.InputValue("terms_version")},
+		"terms_sha256":  {home.InputValue("terms_sha256")},
+	}
+}
+
+// checkout submits the form and returns the hosted checkout page.
+func (e *env) checkout(b *pagetest.Browser, form url.Values) *pagetest.Page {
+	e.t.Helper()
+	resp := b.Post(e.URL+"/create-checkout-session", form).Expect(http.StatusSeeOther)
+	loc := resp.Location()
+	if !strings.HasPrefix(loc, e.URL+"/sandbox/stripe/checkout/cs_test_") {
+		e.t.Fatalf("redirected to %s, want the sandbox's hosted checkout", loc)
+	}
+	return b.Follow(resp).Expect(http.StatusOK)
+}
+
+// amazonPay picks Amazon Pay on the checkout page and returns the approval page.
+func (e *env) amazonPay(b *pagetest.Browser, checkout *pagetest.Page) *pagetest.Page {
+	e.t.Helper()
+	resp := b.Do(checkout.Submit("method", "amazon_pay", nil)).Expect(http.StatusSeeOther)
+	return b.Follow(resp).Expect(http.StatusOK)
+}
+
+// decide presses a decision button on the approval page.
+func (e *env) decide(b *pagetest.Browser, approval *pagetest.Page, decision string) *pagetest.Page {
+	e.t.Helper()
+	return b.Do(approval.Submit("decision", decision, nil))
+}
+
+// sessionID is the Checkout Session id in a hosted checkout page's URL.
+func sessionID(p *pagetest.Page) string {
+	parts := strings.Split(p.URL.Path, "/")
+	return parts[len(parts)-1]
+}
+
+// count runs a COUNT(*) query on the app's database file.
+func (e *env) count(query string, args ...any) int {
+	e.t.Helper()
+	db, err := sql.Open("sqlite", "file:"+e.DBFile+"?mode=ro")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(query, args...).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}

@@ -1,0 +1,82 @@
+package handlers
+
+import (
+	"net/mail"
+	"net/url"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"example.com/storefront/countries"
+	"example.com/storefront/views"
+)
+
+// parseForm reads and validates the checkout form. Values come back as
+// typed (trimmed) so the page can show them again; errors are keyed by field.
+func (h *handler) parseForm(v url.Values) (views.Form, map[string]string) {
+	f := views.Form{
+		Name:         strings.TrimSpace(v.Get("name")),
+		Email:        strings.TrimSpace(v.Get("email")),
+		Country:      strings.ToUpper(strings.TrimSpace(v.Get("country"))),
+		Provider:     v.Get("provider"),
+		Consent:      v.Get("consent") == "yes",
+		TermsVersion: v.Get("terms_version"),
+		TermsSHA256:  v.Get("terms_sha256"),
+	}
+	errs := map[string]string{}
+
+	switch n := utf8.RuneCountInString(f.Name); {
+	case !utf8.ValidString(f.Name):
+		errs["name"] = "Your name contains characters that are not text."
+	case n == 0:
+		errs["name"] = "Enter your full name."
+	case n > 100:
+		errs["name"] = "Your name must be at most 100 characters."
+	case strings.IndexFunc(f.Name, unicode.IsControl) >= 0:
+		errs["name"] = "Your name must not contain control characters."
+	}
+
+	switch {
+	case f.Email == "":
+		errs["email"] = "Enter your email address."
+	case len(f.Email) > 254 || !validEmail(f.Email):
+		errs["email"] = "Enter an email address like name@example.com."
+	}
+
+	if f.Country == "" {
+		errs["country"] = "Choose your country."
+	} else if _, ok := countries.Name(f.Country); !ok {
+		errs["country"] = "Choose a country from the list."
+		f.Country = ""
+	}
+
+	if _, ok := h.providers[f.Provider]; !ok {
+		if f.Provider == "" {
+			errs["provider"] = "Choose a payment provider."
+		} else {
+			errs["provider"] = "Choose one of the payment providers listed."
+		}
+		f.Provider = ""
+	}
+
+	switch {
+	case f.TermsVersion != h.terms.Version || f.TermsSHA256 != h.terms.SHA256:
+		// The shopper agreed to a text we no longer show: ask again.
+		errs["consent"] = "The terms changed since this page was loaded. Please read the current terms and tick the box again."
+		f.Consent = false
+	case !f.Consent:
+		errs["consent"] = "Tick the box to give your permission; we cannot set up future payments without it."
+	}
+	return f, errs
+}
+
+// validEmail accepts a bare address (no display name) with a dotted domain.
+func validEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	domain := s[at+1:]
+	return at > 0 && strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
+}

@@ -1,0 +1,92 @@
+package payments
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Money is an amount in the currency's minor units (cents for USD).
+type Money struct {
+	Amount   int64
+	Currency string // ISO 4217, upper case
+}
+
+// currencyExponents lists the currencies Amazon Pay accepts through Stripe
+// (reference/stripe-api.md §1) with their ISO 4217 minor-unit exponent.
+var currencyExponents = map[string]int{
+	"AUD": 2, "CHF": 2, "DKK": 2, "EUR": 2, "GBP": 2, "HKD": 2,
+	"JPY": 0, "NOK": 2, "NZD": 2, "SEK": 2, "USD": 2, "ZAR": 2,
+}
+
+// Currencies returns the supported currency codes, sorted.
+func Currencies() []string {
+	return []string{"AUD", "CHF", "DKK", "EUR", "GBP", "HKD", "JPY", "NOK", "NZD", "SEK", "USD", "ZAR"}
+}
+
+// KnownCurrency reports whether code is a supported currency.
+func KnownCurrency(code string) bool {
+	_, ok := currencyExponents[code]
+	return ok
+}
+
+// String formats m as "12.00 USD".
+func (m Money) String() string {
+	exp, ok := currencyExponents[m.Currency]
+	if !ok {
+		return fmt.Sprintf("%d (minor units) %s", m.Amount, m.Currency)
+	}
+	neg := m.Amount < 0
+	a := m.Amount
+	if neg {
+		a = -a
+	}
+	s := strconv.FormatInt(a, 10)
+	if exp > 0 {
+		if len(s) <= exp {
+			s = strings.Repeat("0", exp-len(s)+1) + s
+		}
+		s = s[:len(s)-exp] + "." + s[len(s)-exp:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s + " " + m.Currency
+}
+
+// Plan is what the shopper subscribes to: a price charged once per interval.
+type Plan struct {
+	Name     string
+	Price    Money
+	Interval Interval
+}
+
+// Interval is how often a plan is charged.
+type Interval string
+
+const (
+	Day   Interval = "day"
+	Week  Interval = "week"
+	Month Interval = "month"
+	Year  Interval = "year"
+)
+
+// Intervals lists the supported intervals.
+var Intervals = []Interval{Day, Week, Month, Year}
+
+// Valid reports whether i is a supported interval.
+func (i Interval) Valid() bool {
+	switch i {
+	case Day, Week, Month, Year:
+		return true
+	}
+	return false
+}
+
+// Adverb is "daily", "weekly", "monthly" or "yearly".
+func (i Interval) Adverb() string {
+	if i == Day {
+		return "daily"
+	}
+	return string(i) + "ly"
+}

@@ -1,0 +1,265 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"example.com/storefront/mandate"
+	"example.com/storefront/payments"
+)
+
+func mustOpen(t *testing.T) (*Store, string) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "app.db")
+	s, err := Open(context.Background(), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, file
+}
+
+// clock is a settable clock for deterministic times.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+var plan = payments.Plan{Name: "Coffee Club", Price: payments.Money{Amount: 1200, Currency: "USD"}, Interval: payments.Month}
+
+func newMandate(email string) NewMandate {
+	return NewMandate{
+		Email: email, Name: "Ada Lovelace", Country: "US", Provider: "stripe", Plan: plan,
+		Consent: Consent{
+			TermsVersion: "v1", TermsSHA256: "abc123", Authorization: "I authorise…",
+			AcceptedAt: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC), ClientIP: "203.0.113.7", UserAgent: "test-agent",
+		},
+	}
+}
+
+func TestCreateMandateKeepsConsentEvidence(t *testing.T) {
+	s, _ := mustOpen(t)
+	ctx := context.Background()
+	m, err := s.CreateMandate(ctx, newMandate("Ada@Example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Status != mandate.Pending || m.Provider != "stripe" || m.Customer.Email != "ada@example.com" {
+		t.Fatalf("created %+v", m)
+	}
+	got, err := s.Mandate(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := newMandate("").Consent
+	if got.Consent != want {
+		t.Errorf("consent = %+v, want %+v", got.Consent, want)
+	}
+	if got.Plan != plan {
+		t.Errorf("plan = %+v, want %+v", got.Plan, plan)
+	}
+	h, err := s.History(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 1 || h[0].From != "" || h[0].To != mandate.Pending || h[0].Source != mandate.SourceCheckout {
+		t.Fatalf("history = %+v", h)
+	}
+}
+
+func TestCustomerReusedByEmail(t *testing.T) {
+	s, _ := mustOpen(t)
+	ctx := context.Background()
+	a, err := s.CreateMandate(ctx, newMandate("ada@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := newMandate(" ADA@example.com ")
+	n.Name = "Ada King"
+	b, err := s.CreateMandate(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Customer.ID != b.Customer.ID {
+		t.Fatalf("customer ids %d and %d for the same email", a.Customer.ID, b.Customer.ID)
+	}
+	if b.Customer.Name != "Ada King" {
+		t.Errorf("name = %q, want the latest", b.Customer.Name)
+	}
+	if a.ID == b.ID {
+		t.Fatal("two mandates share an id")
+	}
+
+	if ref, err := s.ProviderCustomerRef(ctx, a.Customer.ID, "stripe:sandbox"); err != nil || ref != "" {
+		t.Fatalf("ProviderCustomerRef before set = %q, %v", ref, err)
+	}
+	if err := s.SetProviderCustomerRef(ctx, a.Customer.ID, "stripe:sandbox", "cus_1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetProviderCustomerRef(ctx, a.Customer.ID, "stripe:sandbox", "cus_2"); err != nil {
+		t.Fatal(err)
+	}
+	if ref, _ := s.ProviderCustomerRef(ctx, b.Customer.ID, "stripe:sandbox"); ref != "cus_2" {
+		t.Errorf("ref = %q, want cus_2", ref)
+	}
+	if ref, _ := s.ProviderCustomerRef(ctx, b.Customer.ID, "stripe:test"); ref != "" {
+		t.Errorf("a sandbox customer leaked into test mode: %q", ref)
+	}
+}
+
+func TestProviderRef(t *testing.T) {
+	s, _ := mustOpen(t)
+	ctx := context.Background()
+	m, _ := s.CreateMandate(ctx, newMandate("a@example.com"))
+	if err := s.SetProviderRef(ctx, m.ID, "cs_1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetProviderRef(ctx, m.ID, "cs_1"); err != nil {
+		t.Fatalf("setting the same ref again: %v", err)
+	}
+	if err := s.SetProviderRef(ctx, m.ID, "cs_2"); err == nil {
+		t.Fatal("provider ref was replaced")
+	}
+	got, err := s.MandateByProviderRef(ctx, "stripe", "cs_1")
+	if err != nil || got.ID != m.ID {
+		t.Fatalf("MandateByProviderRef = %v, %v", got.ID, err)
+	}
+	if _, err := s.MandateByProviderRef(ctx, "ppro", "cs_1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("other provider: err = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Mandate(ctx, "md_nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("err = %v, want ErrNotFound", err)
+	}
+}
+
+// Recording a verified consent twice changes nothing, and late events never
+// move a mandate backwards.
+func TestTransitionIsIdempotentAndForwardOnly(t *testing.T) {
+	s, file := mustOpen(t)
+	c := &clock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	s.now = c.now
+	ctx := context.Background()
+	m, _ := s.CreateMandate(ctx, newMandate("a@example.com"))
+
+	c.advance(time.Minute)
+	active, d, err := s.Transition(ctx, m.ID, mandate.Active, Change{
+		Source: mandate.SourceReturnPage, ProviderStatus: "complete/succeeded", PaymentMethodID: "pm_1", PaymentMethodType: "amazon_pay",
+	})
+	if err != nil || d != mandate.Move {
+		t.Fatalf("first activation: %v, %v", d, err)
+	}
+	if active.Status != mandate.Active || active.PaymentMethodID != "pm_1" || active.PaymentMethodType != "amazon_pay" {
+		t.Fatalf("after activation %+v", active)
+	}
+	if !active.ConfirmedAt.Equal(c.now()) {
+		t.Errorf("confirmed_at = %v, want %v", active.ConfirmedAt, c.now())
+	}
+
+	c.advance(time.Minute)
+	again, d, err := s.Transition(ctx, m.ID, mandate.Active, Change{Source: mandate.SourceWebhook, PaymentMethodID: "pm_other", PaymentMethodType: "card"})
+	if err != nil || d != mandate.Repeat {
+		t.Fatalf("second activation: %v, %v", d, err)
+	}
+	late, d, err := s.Transition(ctx, m.ID, mandate.Canceled, Change{Source: mandate.SourceCancelPage, Reason: "late"})
+	if err != nil || d != mandate.Stale {
+		t.Fatalf("late cancel: %v, %v", d, err)
+	}
+	for _, got := range []Mandate{again, late} {
+		if got != active {
+			t.Errorf("mandate changed by a repeated or late event:\n got %+v\nwant %+v", got, active)
+		}
+	}
+	h, _ := s.History(ctx, m.ID)
+	if len(h) != 2 || h[1].To != mandate.Active || h[1].Source != mandate.SourceReturnPage || h[1].ProviderStatus != "complete/succeeded" {
+		t.Fatalf("history = %+v", h)
+	}
+
+	// and it is all still there after a restart
+	s.Close()
+	s2, err := Open(ctx, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	reopened, err := s2.Mandate(ctx, m.ID)
+	if err != nil || reopened != active {
+		t.Fatalf("after reopen: %+v, %v", reopened, err)
+	}
+}
+
+func TestTransitionRecordsReasons(t *testing.T) {
+	s, _ := mustOpen(t)
+	ctx := context.Background()
+	m, _ := s.CreateMandate(ctx, newMandate("a@example.com"))
+	if err := s.NoteError(ctx, m.ID, "declined on Amazon Pay"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Mandate(ctx, m.ID)
+	if got.Status != mandate.Pending || got.LastError != "declined on Amazon Pay" {
+		t.Fatalf("after NoteError: %+v", got)
+	}
+	failed, d, err := s.Transition(ctx, m.ID, mandate.Failed, Change{Source: mandate.SourceCheckout, Reason: "stripe: unavailable"})
+	if err != nil || d != mandate.Move {
+		t.Fatal(d, err)
+	}
+	if failed.FailureReason != "stripe: unavailable" {
+		t.Errorf("failure reason = %q", failed.FailureReason)
+	}
+	if _, _, err := s.Transition(ctx, "md_nope", mandate.Active, Change{PaymentMethodID: "pm"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown mandate: %v", err)
+	}
+	m2, _ := s.CreateMandate(ctx, newMandate("b@example.com"))
+	if _, _, err := s.Transition(ctx, m2.ID, mandate.Active, Change{}); err == nil {
+		t.Error("activation without a payment method succeeded")
+	}
+}
+
+// A return page and a webhook racing: exactly one change wins.
+func TestConcurrentTransitions(t *testing.T) {
+	s, _ := mustOpen(t)
+	ctx := context.Background()
+	m, _ := s.CreateMandate(ctx, newMandate("a@example.com"))
+	var wg sync.WaitGroup
+	decisions := make(chan mandate.Decision, 16)
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			to, c := mandate.Active, Change{Source: mandate.SourceWebhook, PaymentMethodID: "pm_1", PaymentMethodType: "amazon_pay"}
+			if i%2 == 1 {
+				to, c = mandate.Canceled, Change{Source: mandate.SourceCancelPage}
+			}
+			_, d, err := s.Transition(ctx, m.ID, to, c)
+			if err != nil {
+				t.Error(err)
+			}
+			decisions <- d
+		}()
+	}
+	wg.Wait()
+	close(decisions)
+	moves := 0
+	for d := range decisions {
+		if d == mandate.Move {
+			moves++
+		}
+	}
+	if moves != 1 {
+		t.Fatalf("%d transitions moved, want exactly 1", moves)
+	}
+	h, _ := s.History(ctx, m.ID)
+	if len(h) != 2 {
+		t.Fatalf("history has %d rows, want 2", len(h))
+	}
+}
