@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -55,11 +56,15 @@ const webhookSecret = "whsec_handlers_test"
 
 type envOption func(*envConfig)
 
-type envConfig struct{ webhooks bool }
+type envConfig struct{ webhooks, direct bool }
 
 // withWebhooks makes the sandbox deliver signed events to the app, racing
 // the return page as the real Stripe does.
 func withWebhooks(c *envConfig) { c.webhooks = true }
+
+// direct points the app's Stripe calls straight at the sandbox, without the
+// outage proxy, as `go run .` does (for benchmarks).
+func direct(c *envConfig) { c.direct = true }
 
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
@@ -72,7 +77,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	e := &env{t: t, DBFile: filepath.Join(dir, "storefront.db")}
 
 	mux := http.NewServeMux()
-	e.server = httptest.NewServer(handlers.RequestLog(slog.New(slog.DiscardHandler), mux))
+	e.server = httptest.NewServer(handlers.RequestLog(testLogger(), mux))
 	t.Cleanup(e.server.Close)
 	e.URL = e.server.URL
 
@@ -118,8 +123,12 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Cleanup(func() { st.Close() })
 	e.Store = st
 
+	apiURL := api.URL
+	if cfg.direct {
+		apiURL = e.URL
+	}
 	p, err := stripeprovider.New(stripeprovider.Config{
-		SecretKey: sandboxKey, APIURL: api.URL + "/sandbox/stripe", Sandbox: true, WebhookSecret: webhookSecret,
+		SecretKey: sandboxKey, APIURL: apiURL + "/sandbox/stripe", Sandbox: true, WebhookSecret: webhookSecret,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -204,4 +213,11 @@ func (e *env) count(query string, args ...any) int {
 		e.t.Fatal(err)
 	}
 	return n
+}
+
+func testLogger() *slog.Logger {
+	if os.Getenv("DEBUG_REQUESTS") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.DiscardHandler)
 }

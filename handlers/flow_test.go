@@ -144,6 +144,34 @@ func TestApproveSavesAmazonPayAndRecordsConsent(t *testing.T) {
 	}
 }
 
+// A customer Stripe no longer knows (deleted, or made in another account)
+// is replaced by a new one, and the flow goes on.
+func TestStaleStripeCustomerIsReplaced(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := pagetest.NewBrowser(t)
+	first := e.checkout(b, e.validForm(b))
+	m, _ := e.Store.MandateByProviderRef(context.Background(), "stripe", sessionID(first))
+	if err := e.Store.SetProviderCustomerRef(context.Background(), m.Customer.ID, "stripe:sandbox", "cus_gone"); err != nil {
+		t.Fatal(err)
+	}
+	second := e.checkout(b, e.validForm(b))
+	cs, err := e.Stripe.CheckoutSessions.Get(sessionID(second), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs.Customer == nil || cs.Customer.ID == "cus_gone" || cs.Customer.ID == "" {
+		t.Fatalf("session customer = %+v", cs.Customer)
+	}
+	if ref, _ := e.Store.ProviderCustomerRef(context.Background(), m.Customer.ID, "stripe:sandbox"); ref != cs.Customer.ID {
+		t.Errorf("stored customer ref %q, want the new %s", ref, cs.Customer.ID)
+	}
+	success := b.Follow(e.decide(b, e.amazonPay(b, second), "approve").Expect(http.StatusSeeOther)).Expect(http.StatusOK)
+	if got := success.TestIDAttr("outcome", "data-status"); got != "active" {
+		t.Errorf("status %q", got)
+	}
+}
+
 func TestDeclineReturnsToCheckoutThenApproveWorks(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -495,4 +523,3 @@ func TestErrorPages(t *testing.T) {
 	b.Get(e.URL + "/static/app.css").Expect(http.StatusOK)
 	b.Get(e.URL + "/static/").Expect(http.StatusNotFound)
 }
-

@@ -5,6 +5,7 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -67,6 +68,7 @@ type handler struct {
 	baseURL   string
 	log       *slog.Logger
 	csp       string
+	homePage  []byte // GET / as a new visitor sees it
 }
 
 // New returns the storefront's handler with its middleware.
@@ -101,6 +103,11 @@ func New(cfg Config) (http.Handler, error) {
 	for _, p := range cfg.Providers {
 		h.providers[p.Name()] = p
 	}
+	var buf bytes.Buffer
+	if err := h.homeComponent(h.emptyForm(), nil).Render(context.Background(), &buf); err != nil {
+		return nil, fmt.Errorf("handlers: render home page: %w", err)
+	}
+	h.homePage = buf.Bytes()
 	return h.routes(), nil
 }
 

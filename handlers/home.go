@@ -3,21 +3,33 @@ package handlers
 import (
 	"net/http"
 
+	"github.com/a-h/templ"
+
 	"example.com/storefront/countries"
 	"example.com/storefront/views"
 )
 
-// home shows the plan, the terms, the form and the opt-in.
+// home shows the plan, the terms, the form and the opt-in. The empty page
+// depends only on the configuration, so it is rendered once, in New.
 func (h *handler) home(w http.ResponseWriter, r *http.Request) error {
+	writeHTML(w, http.StatusOK, h.homePage)
+	return nil
+}
+
+// emptyForm is the form as a new visitor sees it.
+func (h *handler) emptyForm() views.Form {
 	f := views.Form{TermsVersion: h.terms.Version, TermsSHA256: h.terms.SHA256}
 	if len(h.order) == 1 {
 		f.Provider = h.order[0].Name()
 	}
-	h.renderHome(w, r, http.StatusOK, f, nil)
-	return nil
+	return f
 }
 
 func (h *handler) renderHome(w http.ResponseWriter, r *http.Request, status int, f views.Form, errs map[string]string) {
+	h.render(w, r, status, h.homeComponent(f, errs))
+}
+
+func (h *handler) homeComponent(f views.Form, errs map[string]string) templ.Component {
 	m := views.Home{
 		Chrome:    h.chrome("Set up "+h.plan.Interval.Adverb()+" payments", views.StepTerms),
 		Plan:      h.planView(h.plan),
@@ -31,7 +43,7 @@ func (h *handler) renderHome(w http.ResponseWriter, r *http.Request, status int,
 			Name: p.Name(), Label: providerLabel(p.Name()), Mode: string(p.Mode()), Note: providerNote(p.Name()),
 		})
 	}
-	h.render(w, r, status, views.HomePage(m))
+	return views.HomePage(m)
 }
 
 func providerNote(name string) string {

@@ -81,10 +81,14 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, c t
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
 	}
+	writeHTML(w, status, buf.Bytes())
+}
+
+func writeHTML(w http.ResponseWriter, status int, page []byte) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(page)
 }
 
 // providerFailure explains a failed provider call to the shopper.

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite"
 )
 
 // Open opens (creating if needed) the SQLite database at file and applies
@@ -33,10 +33,7 @@ func Open(ctx context.Context, file string, migrations fs.FS) (*sql.DB, error) {
 	}
 	q.Set("_txlock", "immediate")
 	q.Set("_time_format", "sqlite")
-	db, err := sql.Open("sqlite", "file:"+file+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", file, err)
-	}
+	db := sql.OpenDB(connector{dsn: "file:" + file + "?" + q.Encode(), driver: &sqlite.Driver{}})
 	// database/sql opens connections without limit by default; SQLite has
 	// one writer anyway.
 	db.SetMaxOpenConns(8)

@@ -2,6 +2,7 @@ package sqlitedb
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -111,5 +112,68 @@ func TestConcurrentReadThenWrite(t *testing.T) {
 	}
 	if n != 80 {
 		t.Fatalf("counter = %d, want 80", n)
+	}
+}
+
+// The statement cache must not hand a statement that still has open rows
+// to a second query, and must keep working past its size limit.
+func TestStatementCache(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "test.db"), fstest.MapFS{
+		"0001_init.sql": {Data: []byte(`CREATE TABLE t (n INTEGER NOT NULL); INSERT INTO t VALUES (1), (2), (3);`)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	const q = `SELECT n FROM t WHERE n >= ? ORDER BY n`
+	rows, err := tx.QueryContext(ctx, q, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0
+	for rows.Next() {
+		var n int
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		// the same SQL while its cached statement is still stepping
+		var inner int
+		if err := tx.QueryRowContext(ctx, q, n).Scan(&inner); err != nil {
+			t.Fatal(err)
+		}
+		if inner != n {
+			t.Fatalf("inner query = %d, want %d", inner, n)
+		}
+		sum += n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	if sum != 6 {
+		t.Fatalf("sum = %d, want 6", sum)
+	}
+	// past the cache limit, queries still run (uncached)
+	for i := range maxCachedStatements + 10 {
+		var n int
+		if err := tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT %d + count(*) FROM t`, i)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != i+3 {
+			t.Fatalf("query %d = %d", i, n)
+		}
+	}
+	// and cached statements are reused with new arguments
+	for _, want := range []int{3, 2, 1} {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM t WHERE n >= ?`, 4-want).Scan(&n); err != nil || n != want {
+			t.Fatalf("count = %d (%v), want %d", n, err, want)
+		}
 	}
 }

@@ -153,7 +153,6 @@ func TestContractWithStripeMock(t *testing.T) {
 	want := []string{
 		"POST /v1/customers? 200",
 		"POST /v1/checkout/sessions? 200",
-		"GET /v1/customers/cus_known? 200",
 		"GET /v1/checkout/sessions/cs_test_contract?expand[0]=setup_intent&expand[1]=setup_intent.payment_method 200",
 		"POST /v1/checkout/sessions/cs_test_contract/expire? 200",
 	}

@@ -79,14 +79,41 @@ func New(cfg Config) (*Provider, error) {
 func (p *Provider) Name() string        { return Name }
 func (p *Provider) Mode() payments.Mode { return p.mode }
 
-// BeginSetup reuses the customer's Stripe Customer when it still exists (or
-// creates one) and creates a Checkout Session in setup mode for card and
-// Amazon Pay.
+// BeginSetup creates a Checkout Session in setup mode for card and Amazon
+// Pay, for the shopper's known Stripe Customer or a new one.
+//
+// A known customer is used as it is, without asking Stripe first: if Stripe
+// no longer has it (deleted, or from another account), the session is
+// refused as resource_missing, and only then is a new customer created.
+// That saves an API call on every returning shopper.
 func (p *Provider) BeginSetup(ctx context.Context, req payments.SetupRequest) (payments.Setup, error) {
-	customerID, err := p.customer(ctx, req)
+	customerID := req.Customer.Ref
+	if customerID == "" {
+		id, err := p.createCustomer(ctx, req, "/customer")
+		if err != nil {
+			return payments.Setup{}, err
+		}
+		customerID = id
+	}
+	s, err := p.createSession(ctx, req, customerID, "/checkout-session")
+	if req.Customer.Ref != "" && isMissing(err, "customer") {
+		// A different idempotency key: this is a different request.
+		if customerID, err = p.createCustomer(ctx, req, "/customer-replacing-"+req.Customer.Ref); err != nil {
+			return payments.Setup{}, err
+		}
+		s, err = p.createSession(ctx, req, customerID, "/checkout-session-for-"+customerID)
+	}
 	if err != nil {
 		return payments.Setup{}, err
 	}
+	return payments.Setup{
+		Ref:         s.ID,
+		CustomerRef: customerID,
+		Redirect:    payments.Redirect{URL: s.URL, Method: http.MethodGet},
+	}, nil
+}
+
+func (p *Provider) createSession(ctx context.Context, req payments.SetupRequest, customerID, keySuffix string) (*stripe.CheckoutSession, error) {
 	params := &stripe.CheckoutSessionParams{
 		Params:             stripe.Params{Context: ctx},
 		Metadata:           map[string]string{"mandate_id": req.MandateID},
@@ -106,37 +133,19 @@ func (p *Provider) BeginSetup(ctx context.Context, req payments.SetupRequest) (p
 			Submit: &stripe.CheckoutSessionCustomTextSubmitParams{Message: stripe.String(req.Terms)},
 		}
 	}
-	params.SetIdempotencyKey(req.IdempotencyKey + "/checkout-session")
+	params.SetIdempotencyKey(req.IdempotencyKey + keySuffix)
 	s, err := p.api.CheckoutSessions.New(params)
 	if err != nil {
-		return payments.Setup{}, wrap("create checkout session", err)
+		return nil, wrap("create checkout session", err)
 	}
 	if s.URL == "" {
-		return payments.Setup{}, &payments.Error{Provider: Name, Op: "create checkout session", Kind: payments.ErrUnavailable,
+		return nil, &payments.Error{Provider: Name, Op: "create checkout session", Kind: payments.ErrUnavailable,
 			Message: "the session " + s.ID + " has no URL"}
 	}
-	return payments.Setup{
-		Ref:         s.ID,
-		CustomerRef: customerID,
-		Redirect:    payments.Redirect{URL: s.URL, Method: http.MethodGet},
-	}, nil
+	return s, nil
 }
 
-// customer returns the Stripe Customer to attach the payment method to:
-// the known one if Stripe still has it, otherwise a new one.
-func (p *Provider) customer(ctx context.Context, req payments.SetupRequest) (string, error) {
-	if ref := req.Customer.Ref; ref != "" {
-		c, err := p.api.Customers.Get(ref, &stripe.CustomerParams{Params: stripe.Params{Context: ctx}})
-		var se *stripe.Error
-		switch {
-		case err == nil && !c.Deleted:
-			return c.ID, nil
-		case err == nil, errors.As(err, &se) && se.HTTPStatusCode == http.StatusNotFound:
-			// deleted, or from another account: make a new one
-		default:
-			return "", wrap("get customer", err)
-		}
-	}
+func (p *Provider) createCustomer(ctx context.Context, req payments.SetupRequest, keySuffix string) (string, error) {
 	params := &stripe.CustomerParams{
 		Params: stripe.Params{Context: ctx},
 		Email:  stripe.String(req.Customer.Email),
@@ -145,12 +154,20 @@ func (p *Provider) customer(ctx context.Context, req payments.SetupRequest) (str
 	if req.Customer.Country != "" {
 		params.Address = &stripe.AddressParams{Country: stripe.String(req.Customer.Country)}
 	}
-	params.SetIdempotencyKey(req.IdempotencyKey + "/customer")
+	params.SetIdempotencyKey(req.IdempotencyKey + keySuffix)
 	c, err := p.api.Customers.New(params)
 	if err != nil {
 		return "", wrap("create customer", err)
 	}
 	return c.ID, nil
+}
+
+// isMissing reports whether err is Stripe saying the object named by param
+// does not exist.
+func isMissing(err error, param string) bool {
+	pe, ok := payments.AsError(err)
+	var se *stripe.Error
+	return ok && errors.As(pe.Err, &se) && se.Code == stripe.ErrorCodeResourceMissing && se.Param == param
 }
 
 // SetupStatus retrieves the Checkout Session with its SetupIntent and

@@ -1,0 +1,200 @@
+package sqlitedb
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+
+	"modernc.org/sqlite"
+)
+
+// maxCachedStatements bounds each connection's statement cache; the apps'
+// SQL is a fixed set of strings, far fewer than this.
+const maxCachedStatements = 256
+
+// connector opens modernc connections that keep their prepared statements.
+// database/sql hands a query with arguments straight to the driver, and
+// modernc then parses the SQL on every call; the cache parses each
+// statement once per connection, which is most of the cost of a small query.
+type connector struct {
+	dsn    string
+	driver *sqlite.Driver
+}
+
+func (c connector) Connect(context.Context) (driver.Conn, error) {
+	conn, err := c.driver.Open(c.dsn)
+	if err != nil {
+		return nil, err
+	}
+	return &cachingConn{conn: conn, stmts: map[string]*cachedStmt{}}, nil
+}
+
+func (c connector) Driver() driver.Driver { return c.driver }
+
+// The interfaces of modernc's conn that database/sql uses, forwarded.
+type sqliteConn interface {
+	driver.Conn
+	driver.ConnBeginTx
+	driver.ConnPrepareContext
+	driver.ExecerContext
+	driver.QueryerContext
+	driver.Pinger
+	driver.SessionResetter
+	driver.Validator
+}
+
+type cachingConn struct {
+	conn  driver.Conn
+	stmts map[string]*cachedStmt
+}
+
+type cachedStmt struct {
+	stmt interface {
+		driver.Stmt
+		driver.StmtExecContext
+		driver.StmtQueryContext
+	}
+	busy bool // rows of it are open
+}
+
+var errNotSQLite = errors.New("sqlitedb: the driver connection lacks an interface modernc.org/sqlite implements")
+
+func (c *cachingConn) sqlite() (sqliteConn, error) {
+	sc, ok := c.conn.(sqliteConn)
+	if !ok {
+		return nil, errNotSQLite
+	}
+	return sc, nil
+}
+
+// cached returns the prepared statement for query, preparing it on first
+// use; nil means "run it uncached" (cache full, or the statement is busy).
+func (c *cachingConn) cached(ctx context.Context, query string) (*cachedStmt, error) {
+	if cs, ok := c.stmts[query]; ok {
+		if cs.busy {
+			return nil, nil
+		}
+		return cs, nil
+	}
+	if len(c.stmts) >= maxCachedStatements {
+		return nil, nil
+	}
+	sc, err := c.sqlite()
+	if err != nil {
+		return nil, err
+	}
+	st, err := sc.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	full, ok := st.(interface {
+		driver.Stmt
+		driver.StmtExecContext
+		driver.StmtQueryContext
+	})
+	if !ok {
+		st.Close()
+		return nil, nil
+	}
+	cs := &cachedStmt{stmt: full}
+	c.stmts[query] = cs
+	return cs, nil
+}
+
+func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	cs, err := c.cached(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if cs == nil {
+		sc, err := c.sqlite()
+		if err != nil {
+			return nil, err
+		}
+		return sc.ExecContext(ctx, query, args)
+	}
+	return cs.stmt.ExecContext(ctx, args)
+}
+
+func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	cs, err := c.cached(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if cs == nil {
+		sc, err := c.sqlite()
+		if err != nil {
+			return nil, err
+		}
+		return sc.QueryContext(ctx, query, args)
+	}
+	rows, err := cs.stmt.QueryContext(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	cs.busy = true
+	return &cachedRows{Rows: rows, stmt: cs}, nil
+}
+
+// cachedRows frees its statement for the next query when closed.
+type cachedRows struct {
+	driver.Rows
+	stmt *cachedStmt
+}
+
+func (r *cachedRows) Close() error {
+	r.stmt.busy = false
+	return r.Rows.Close()
+}
+
+func (c *cachingConn) Prepare(query string) (driver.Stmt, error) { return c.conn.Prepare(query) }
+
+// Begin is required by driver.Conn; database/sql calls BeginTx.
+func (c *cachingConn) Begin() (driver.Tx, error) {
+	return c.BeginTx(context.Background(), driver.TxOptions{})
+}
+
+func (c *cachingConn) Close() error {
+	for _, cs := range c.stmts {
+		cs.stmt.Close()
+	}
+	c.stmts = nil
+	return c.conn.Close()
+}
+
+func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	sc, err := c.sqlite()
+	if err != nil {
+		return nil, err
+	}
+	return sc.BeginTx(ctx, opts)
+}
+
+func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	sc, err := c.sqlite()
+	if err != nil {
+		return nil, err
+	}
+	return sc.PrepareContext(ctx, query)
+}
+
+func (c *cachingConn) Ping(ctx context.Context) error {
+	sc, err := c.sqlite()
+	if err != nil {
+		return err
+	}
+	return sc.Ping(ctx)
+}
+
+func (c *cachingConn) ResetSession(ctx context.Context) error {
+	sc, err := c.sqlite()
+	if err != nil {
+		return err
+	}
+	return sc.ResetSession(ctx)
+}
+
+func (c *cachingConn) IsValid() bool {
+	sc, err := c.sqlite()
+	return err == nil && sc.IsValid()
+}
