@@ -54,6 +54,50 @@ func newBrowser(t *testing.T) context.Context {
 	return ctx
 }
 
+// fillAndSubmit fills the storefront's form as a shopper in the US would,
+// ticks the opt-in, and submits.
+func fillAndSubmit(appURL, name, email, provider string, payNow bool) chromedp.Tasks {
+	tasks := chromedp.Tasks{
+		chromedp.Navigate(appURL + "/"),
+		chromedp.WaitVisible(`#name`, chromedp.ByQuery),
+		chromedp.SendKeys(`#name`, name, chromedp.ByQuery),
+		chromedp.SendKeys(`#email`, email, chromedp.ByQuery),
+		chromedp.SetValue(`#country`, "US", chromedp.ByQuery),
+		chromedp.Click(`input[name=provider][value=`+provider+`]`, chromedp.ByQuery),
+	}
+	if payNow {
+		tasks = append(tasks, chromedp.Click(`#pay_now`, chromedp.ByQuery))
+	}
+	return append(tasks,
+		chromedp.Click(`#consent`, chromedp.ByQuery),
+		chromedp.Click(`button[type=submit]`, chromedp.ByQuery),
+	)
+}
+
+// otherSite serves a sandbox on 127.0.0.1, another site than the app's
+// localhost, as a real provider would be.
+func otherSite(t *testing.T, cfg sandbox.Config) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: mux}}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	cfg.DBPath = filepath.Join(t.TempDir(), "sandbox.db")
+	cfg.PublicURL = srv.URL + "/sandbox"
+	cfg.MerchantName = "Northwind Coffee Roasters"
+	sb, err := sandbox.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	mux.Handle("/sandbox/", sb)
+	return srv
+}
+
 // The whole Stripe flow by clicks in a real browser, with the provider on
 // another site than the app (app on localhost, sandbox on 127.0.0.1): the
 // success page only shows the outcome to the browser that started the
@@ -62,28 +106,8 @@ func newBrowser(t *testing.T) context.Context {
 func TestBrowserStripeFlowAcrossSites(t *testing.T) {
 	ctx := newBrowser(t)
 
-	// The sandbox as another site.
-	mux := http.NewServeMux()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	provider := &httptest.Server{Listener: ln, Config: &http.Server{Handler: mux}}
-	provider.Start()
-	t.Cleanup(provider.Close)
 	const key = "sk_test_browser_sandbox"
-	sb, err := sandbox.New(context.Background(), sandbox.Config{
-		DBPath:       filepath.Join(t.TempDir(), "sandbox.db"),
-		PublicURL:    provider.URL + "/sandbox",
-		MerchantName: "Northwind Coffee Roasters",
-		Stripe:       sandbox.StripeConfig{SecretKey: key},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
-	mux.Handle("/sandbox/", sb)
-
+	provider := otherSite(t, sandbox.Config{Stripe: sandbox.StripeConfig{SecretKey: key}})
 	app := start(t, map[string]string{
 		"ADDR":              "localhost:0",
 		"STRIPE_SECRET_KEY": key,
@@ -94,15 +118,8 @@ func TestBrowserStripeFlowAcrossSites(t *testing.T) {
 	}
 
 	var checkoutURL, approvalURL, finalURL, status, message string
-	err = chromedp.Run(ctx,
-		chromedp.Navigate(app.URL+"/"),
-		chromedp.WaitVisible(`#name`, chromedp.ByQuery),
-		chromedp.SendKeys(`#name`, "Ada Lovelace", chromedp.ByQuery),
-		chromedp.SendKeys(`#email`, "ada@example.com", chromedp.ByQuery),
-		chromedp.SetValue(`#country`, "US", chromedp.ByQuery),
-		chromedp.Click(`input[name=provider][value=stripe]`, chromedp.ByQuery),
-		chromedp.Click(`#consent`, chromedp.ByQuery),
-		chromedp.Click(`button[type=submit]`, chromedp.ByQuery),
+	err := chromedp.Run(ctx,
+		fillAndSubmit(app.URL, "Ada Lovelace", "ada@example.com", "stripe", false),
 
 		// Stripe's hosted checkout, on the other site.
 		chromedp.WaitVisible(`form:has(input[name=method][value=amazon_pay]) button[type=submit]`, chromedp.ByQuery),
@@ -131,5 +148,48 @@ func TestBrowserStripeFlowAcrossSites(t *testing.T) {
 	}
 	if status != "active" || !strings.Contains(message, "12.00 USD every month") {
 		t.Errorf("outcome %q: %q", status, message)
+	}
+}
+
+// The whole PPRO flow by clicks, with the first payment, PPRO's pages on
+// another site than the app.
+func TestBrowserPPROFlowAcrossSites(t *testing.T) {
+	ctx := newBrowser(t)
+	const token, merchant = "ppro_browser_token", "merch_browser"
+	provider := otherSite(t, sandbox.Config{PPRO: sandbox.PPROConfig{APIToken: token, MerchantID: merchant}})
+	app := start(t, map[string]string{
+		"ADDR":             "localhost:0",
+		"PPRO_API_TOKEN":   token,
+		"PPRO_MERCHANT_ID": merchant,
+		"PPRO_API_URL":     provider.URL + "/sandbox/ppro",
+	})
+
+	var approvalURL, finalURL, status, firstPayment, message string
+	err := chromedp.Run(ctx,
+		fillAndSubmit(app.URL, "Grace Hopper", "grace@example.com", "ppro", true),
+
+		// Amazon Pay's approval, through PPRO, on the other site.
+		chromedp.WaitVisible(`button[name=decision][value=approve]`, chromedp.ByQuery),
+		chromedp.Location(&approvalURL),
+		chromedp.Click(`button[name=decision][value=approve]`, chromedp.ByQuery),
+
+		// Back at the shop.
+		chromedp.WaitVisible(`[data-testid=outcome]`, chromedp.ByQuery),
+		chromedp.Location(&finalURL),
+		chromedp.AttributeValue(`[data-testid=outcome]`, "data-status", &status, nil, chromedp.ByQuery),
+		chromedp.AttributeValue(`[data-testid=first-payment]`, "data-status", &firstPayment, nil, chromedp.ByQuery),
+		chromedp.Text(`[data-testid=outcome-message]`, &message, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("browser flow: %v (at approval %q, final %q)\napp logs:\n%s", err, approvalURL, finalURL, app.Logs)
+	}
+	if !strings.HasPrefix(approvalURL, provider.URL+"/sandbox/ppro/authenticate/agr_") {
+		t.Errorf("approval page at %s, want it on %s", approvalURL, provider.URL)
+	}
+	if !strings.HasPrefix(finalURL, app.URL+"/return?mandate=md_") {
+		t.Errorf("ended at %s", finalURL)
+	}
+	if status != "active" || firstPayment != "succeeded" || !strings.Contains(message, "PPRO confirmed") {
+		t.Errorf("outcome %q, first payment %q: %q", status, firstPayment, message)
 	}
 }

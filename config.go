@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"example.com/storefront/payments"
+	"example.com/storefront/payments/ppro"
 )
 
 // config is the whole configuration, read from the environment. Every
@@ -28,6 +29,10 @@ type config struct {
 	StripeSecretKey     string
 	StripeWebhookSecret string
 	StripeAPIURL        string
+
+	PPROToken      string
+	PPROMerchantID string
+	PPROAPIURL     string
 
 	Merchant string
 	Plan     payments.Plan
@@ -56,6 +61,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		StripeSecretKey:     env("STRIPE_SECRET_KEY", ""),
 		StripeWebhookSecret: env("STRIPE_WEBHOOK_SECRET", ""),
 		StripeAPIURL:        env("STRIPE_API_URL", ""),
+		PPROToken:           env("PPRO_API_TOKEN", ""),
+		PPROMerchantID:      env("PPRO_MERCHANT_ID", ""),
+		PPROAPIURL:          env("PPRO_API_URL", ""),
 		Merchant:            env("MERCHANT_NAME", "Northwind Coffee Roasters"),
 		LogLevel:            env("LOG_LEVEL", "info"),
 	}
@@ -102,6 +110,23 @@ func loadConfig(getenv func(string) string) (config, error) {
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return c, &configError{"STRIPE_API_URL", fmt.Sprintf("%q is not an absolute http(s) URL", v)}
+		}
+	}
+
+	switch {
+	case c.PPROToken != "" && c.PPROMerchantID == "":
+		return c, &configError{"PPRO_MERCHANT_ID", "is required with PPRO_API_TOKEN (it is sent as Merchant-Id)"}
+	case c.PPROToken == "" && c.PPROMerchantID != "":
+		return c, &configError{"PPRO_API_TOKEN", "is required with PPRO_MERCHANT_ID"}
+	case c.PPROToken == "" && c.PPROAPIURL != "":
+		return c, &configError{"PPRO_API_URL", "is set but PPRO_API_TOKEN is not; without a token the built-in sandbox is used"}
+	}
+	if c.PPROToken != "" {
+		if c.PPROAPIURL == "" {
+			c.PPROAPIURL = ppro.SandboxURL
+		}
+		if u, err := url.Parse(c.PPROAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return c, &configError{"PPRO_API_URL", fmt.Sprintf("%q is not an absolute http(s) URL", c.PPROAPIURL)}
 		}
 	}
 

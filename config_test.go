@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -31,13 +32,14 @@ func TestConfigValues(t *testing.T) {
 		"SESSION_KEYS":      strings.Repeat("ab", 32) + ", " + strings.Repeat("cd", 40),
 		"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_WEBHOOK_SECRET": "whsec_abc", "STRIPE_API_URL": "http://127.0.0.1:12111",
 		"MERCHANT_NAME": "Acme", "PLAN_NAME": "Gold", "PLAN_AMOUNT": "999", "PLAN_CURRENCY": "eur", "PLAN_INTERVAL": "Year",
-		"LOG_LEVEL": "DEBUG",
+		"LOG_LEVEL": "DEBUG", "PPRO_API_TOKEN": "key_sandbox_1", "PPRO_MERCHANT_ID": "merch_1",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.BaseURL != "https://shop.example.com" || len(c.SessionKeys) != 2 || len(c.SessionKeys[1]) != 40 ||
-		c.Plan.Price != (payments.Money{Amount: 999, Currency: "EUR"}) || c.Plan.Interval != payments.Year || c.LogLevel != "debug" {
+		c.Plan.Price != (payments.Money{Amount: 999, Currency: "EUR"}) || c.Plan.Interval != payments.Year || c.LogLevel != "debug" ||
+		c.PPROAPIURL != "https://api.sandbox.eu.ppro.com" {
 		t.Fatalf("config = %+v", c)
 	}
 }
@@ -66,6 +68,10 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"PLAN_CURRENCY": "XYZ"}, "PLAN_CURRENCY"},
 		{map[string]string{"PLAN_INTERVAL": "fortnight"}, "PLAN_INTERVAL"},
 		{map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
+		{map[string]string{"PPRO_API_TOKEN": "key_sandbox_1"}, "PPRO_MERCHANT_ID"},
+		{map[string]string{"PPRO_MERCHANT_ID": "merch_1"}, "PPRO_API_TOKEN"},
+		{map[string]string{"PPRO_API_URL": "https://api.sandbox.eu.ppro.com"}, "PPRO_API_URL"},
+		{map[string]string{"PPRO_API_TOKEN": "k", "PPRO_MERCHANT_ID": "m", "PPRO_API_URL": "api.ppro.com"}, "PPRO_API_URL"},
 	} {
 		_, err := loadConfig(envFrom(tc.env))
 		if err == nil {
@@ -96,5 +102,42 @@ func TestDotEnv(t *testing.T) {
 	}
 	if _, err := withDotEnv(envFrom(nil), filepath.Join(t.TempDir(), "missing")); err != nil {
 		t.Errorf("a missing .env is not an error: %v", err)
+	}
+}
+
+// .env.example is what newcomers copy: it must load as it is.
+func TestEnvExampleLoads(t *testing.T) {
+	getenv, err := withDotEnv(envFrom(nil), ".env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfig(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Plan.Price.Amount != 1200 || c.Plan.Interval != payments.Month || c.Merchant != "Northwind Coffee Roasters" {
+		t.Errorf("config from .env.example = %+v", c)
+	}
+}
+
+// Every variable config.go reads is in .env.example and in the README's table.
+func TestEveryVariableIsDocumented(t *testing.T) {
+	src, err := os.ReadFile("config.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, _ := os.ReadFile(".env.example")
+	readme, _ := os.ReadFile("README.md")
+	names := regexp.MustCompile(`env\("([A-Z_]+)"`).FindAllStringSubmatch(string(src), -1)
+	if len(names) < 16 {
+		t.Fatalf("found %d variables in config.go; has the way it reads them changed?", len(names))
+	}
+	for _, m := range names {
+		if !strings.Contains(string(example), m[1]+"=") {
+			t.Errorf(".env.example lacks %s", m[1])
+		}
+		if !strings.Contains(string(readme), "| `"+m[1]+"` |") {
+			t.Errorf("the README's configuration table lacks %s", m[1])
+		}
 	}
 }

@@ -27,6 +27,7 @@ import (
 
 	"example.com/storefront/handlers"
 	"example.com/storefront/payments"
+	"example.com/storefront/payments/ppro"
 	"example.com/storefront/payments/stripeprovider"
 	"example.com/storefront/sandbox"
 	"example.com/storefront/store"
@@ -84,50 +85,14 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if baseURL == "" {
 		baseURL = defaultBaseURL(cfg.Addr, ln.Addr())
 	}
-	// Server-to-server calls to the built-in sandbox go to our own
-	// listener over loopback, never out through BASE_URL and back in.
 	loopback := "http://" + loopbackAddr(ln.Addr())
 
 	root := http.NewServeMux()
-	var formActionOrigins []string
-	stripeCfg := stripeprovider.Config{
-		SecretKey:         cfg.StripeSecretKey,
-		WebhookSecret:     cfg.StripeWebhookSecret,
-		APIURL:            cfg.StripeAPIURL,
-		HTTPClient:        &http.Client{Timeout: 30 * time.Second},
-		MaxNetworkRetries: 2,
-	}
-	if cfg.StripeSecretKey == "" {
-		// The sandbox and the app share fresh secrets on every start: they
-		// are the same process.
-		stripeCfg.SecretKey = "sk_test_sandbox_" + randomHex(12)
-		stripeCfg.WebhookSecret = "whsec_sandbox_" + randomHex(16)
-		stripeCfg.APIURL = loopback + "/sandbox/stripe"
-		stripeCfg.Sandbox = true
-		sb, err := sandbox.New(ctx, sandbox.Config{
-			DBPath:       filepath.Join(cfg.DataDir, "sandbox.db"),
-			PublicURL:    baseURL + "/sandbox",
-			MerchantName: cfg.Merchant,
-			Stripe: sandbox.StripeConfig{
-				SecretKey:     stripeCfg.SecretKey,
-				WebhookURL:    loopback + "/webhooks/stripe",
-				WebhookSecret: stripeCfg.WebhookSecret,
-			},
-			Logger: logger.With("component", "sandbox"),
-		})
-		if err != nil {
-			return err
-		}
-		defer sb.Close()
-		root.Handle("/sandbox/", sb)
-	} else if u, err := url.Parse(cfg.StripeAPIURL); err == nil && u.Scheme == "http" {
-		formActionOrigins = append(formActionOrigins, "http://"+u.Host) // e.g. a sandbox on another port
-	}
-	stripeProvider, err := stripeprovider.New(stripeCfg)
+	providers, formActionOrigins, closeSandbox, err := buildProviders(ctx, cfg, baseURL, loopback, root, logger)
 	if err != nil {
 		return err
 	}
-	providers := []payments.Provider{stripeProvider}
+	defer closeSandbox()
 
 	app, err := handlers.New(handlers.Config{
 		Store:             st,
@@ -172,6 +137,91 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// buildProviders makes Stripe and PPRO from their credentials; a provider
+// without credentials runs against the built-in sandbox, mounted on root at
+// /sandbox/. It also returns the origins of plain-http provider pages, which
+// the checkout form's CSP must allow.
+func buildProviders(ctx context.Context, cfg config, baseURL, loopback string, root *http.ServeMux, logger *slog.Logger) (
+	providers []payments.Provider, formActionOrigins []string, closeSandbox func(), err error,
+) {
+	closeSandbox = func() {}
+	sbCfg := sandbox.Config{
+		DBPath:       filepath.Join(cfg.DataDir, "sandbox.db"),
+		PublicURL:    baseURL + "/sandbox",
+		MerchantName: cfg.Merchant,
+		Logger:       logger.With("component", "sandbox"),
+	}
+	// Server-to-server calls to the sandbox go to our own listener over
+	// loopback, never out through BASE_URL and back in. The sandbox and the
+	// app share fresh secrets on every start: they are the same process.
+	httpClient := &http.Client{Timeout: 30 * time.Second}
+	stripeCfg := stripeprovider.Config{
+		SecretKey:         cfg.StripeSecretKey,
+		WebhookSecret:     cfg.StripeWebhookSecret,
+		APIURL:            cfg.StripeAPIURL,
+		HTTPClient:        httpClient,
+		MaxNetworkRetries: 2,
+	}
+	if cfg.StripeSecretKey == "" {
+		stripeCfg.SecretKey = "sk_test_sandbox_" + randomHex(12)
+		stripeCfg.WebhookSecret = "whsec_sandbox_" + randomHex(16)
+		stripeCfg.APIURL = loopback + "/sandbox/stripe"
+		stripeCfg.Sandbox = true
+		sbCfg.Stripe = sandbox.StripeConfig{
+			SecretKey:     stripeCfg.SecretKey,
+			WebhookURL:    loopback + "/webhooks/stripe",
+			WebhookSecret: stripeCfg.WebhookSecret,
+		}
+	} else if origin, ok := plainHTTPOrigin(cfg.StripeAPIURL); ok {
+		formActionOrigins = append(formActionOrigins, origin) // e.g. a sandbox on another port
+	}
+	pproCfg := ppro.Config{BaseURL: cfg.PPROAPIURL, Token: cfg.PPROToken, MerchantID: cfg.PPROMerchantID, HTTPClient: httpClient}
+	pproMode := ppro.ModeFor(cfg.PPROAPIURL)
+	if cfg.PPROToken == "" {
+		pproCfg.BaseURL = loopback + "/sandbox/ppro"
+		pproCfg.Token = "ppro_sandbox_" + randomHex(12)
+		pproCfg.MerchantID = "merch_sandbox"
+		pproMode = payments.ModeSandbox
+		sbCfg.PPRO = sandbox.PPROConfig{
+			APIToken:   pproCfg.Token,
+			MerchantID: pproCfg.MerchantID,
+			WebhookURL: loopback + "/webhooks/ppro",
+		}
+	} else if origin, ok := plainHTTPOrigin(cfg.PPROAPIURL); ok {
+		formActionOrigins = append(formActionOrigins, origin)
+	}
+
+	if cfg.StripeSecretKey == "" || cfg.PPROToken == "" {
+		sb, err := sandbox.New(ctx, sbCfg)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		closeSandbox = func() { sb.Close() }
+		root.Handle("/sandbox/", sb)
+	}
+	stripeProvider, err := stripeprovider.New(stripeCfg)
+	if err != nil {
+		closeSandbox()
+		return nil, nil, nil, err
+	}
+	pproClient, err := ppro.NewClient(pproCfg)
+	if err != nil {
+		closeSandbox()
+		return nil, nil, nil, err
+	}
+	providers = []payments.Provider{stripeProvider, ppro.NewProvider(pproClient, pproMode)}
+	return providers, formActionOrigins, closeSandbox, nil
+}
+
+// plainHTTPOrigin is the origin of rawURL when it is plain http.
+func plainHTTPOrigin(rawURL string) (string, bool) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme != "http" {
+		return "", false
+	}
+	return "http://" + u.Host, true
 }
 
 // defaultBaseURL is http://host:port from ADDR and the port we really got.

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"example.com/storefront/mandate"
-	"example.com/storefront/store"
 )
 
 // cancel is where the shopper lands after leaving the provider's page. It
@@ -13,11 +12,7 @@ import (
 // and records the mandate as canceled, unless the provider says it completed
 // after all: then the page says so.
 func (h *handler) cancel(w http.ResponseWriter, r *http.Request) error {
-	id := r.URL.Query().Get("mandate")
-	m, err := h.store.Mandate(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !h.owns(r, m.ID)) {
-		return errNotFound
-	}
+	m, err := h.ownedMandate(r, r.URL.Query().Get("mandate"))
 	if err != nil {
 		return err
 	}

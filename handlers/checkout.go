@@ -38,7 +38,7 @@ func (h *handler) createCheckoutSession(w http.ResponseWriter, r *http.Request) 
 	p := h.providers[f.Provider]
 	ctx := r.Context()
 
-	m, err := h.store.CreateMandate(ctx, store.NewMandate{
+	n := store.NewMandate{
 		Email: f.Email, Name: f.Name, Country: f.Country, Provider: p.Name(), Plan: h.plan,
 		Consent: store.Consent{
 			TermsVersion:  h.terms.Version,
@@ -48,7 +48,11 @@ func (h *handler) createCheckoutSession(w http.ResponseWriter, r *http.Request) 
 			ClientIP:      clientIP(r),
 			UserAgent:     truncate(r.UserAgent(), maxUserAgent),
 		},
-	})
+	}
+	if f.PayNow {
+		n.FirstPayment = &h.plan.Price
+	}
+	m, err := h.store.CreateMandate(ctx, n)
 	if err != nil {
 		return fmt.Errorf("record mandate: %w", err)
 	}
@@ -89,7 +93,7 @@ func (h *handler) beginSetup(ctx context.Context, p payments.Provider, m store.M
 		return payments.Setup{}, err
 	}
 	returnURL, cancelURL := h.returnURLs(p.Name(), m.ID)
-	setup, err := p.BeginSetup(ctx, payments.SetupRequest{
+	req := payments.SetupRequest{
 		MandateID: m.ID,
 		Customer: payments.Customer{
 			Name: m.Customer.Name, Email: m.Customer.Email, Country: m.Customer.Country, Ref: customerRef,
@@ -98,7 +102,11 @@ func (h *handler) beginSetup(ctx context.Context, p payments.Provider, m store.M
 		ReturnURL:      returnURL,
 		CancelURL:      cancelURL,
 		IdempotencyKey: "mandate/" + m.ID,
-	})
+	}
+	if m.FirstPayment != nil {
+		req.InitialCharge = &m.FirstPayment.Amount
+	}
+	setup, err := p.BeginSetup(ctx, req)
 	if err != nil {
 		return payments.Setup{}, err
 	}
@@ -107,7 +115,7 @@ func (h *handler) beginSetup(ctx context.Context, p payments.Provider, m store.M
 			return payments.Setup{}, err
 		}
 	}
-	if err := h.store.SetProviderRef(ctx, m.ID, setup.Ref); err != nil {
+	if err := h.store.SetProviderRef(ctx, m.ID, setup.Ref, setup.InitialChargeRef); err != nil {
 		return payments.Setup{}, err
 	}
 	return setup, nil
@@ -126,7 +134,23 @@ func (h *handler) returnURLs(provider, mandateID string) (returnURL, cancelURL s
 // apply moves a mandate according to the provider's authoritative result.
 // A setup still pending only records its latest problem, if any.
 func (h *handler) apply(ctx context.Context, m store.Mandate, res payments.SetupResult, src mandate.Source) (store.Mandate, error) {
+	if fp := res.InitialCharge; fp != nil && m.FirstPayment != nil {
+		changed, err := h.store.UpdateFirstPayment(ctx, m.ID, *fp)
+		if err != nil {
+			return m, err
+		}
+		if changed {
+			m.FirstPayment.Status, m.FirstPayment.ProviderStatus, m.FirstPayment.FailureReason = fp.State, fp.ProviderStatus, fp.Reason
+		}
+	}
 	to := mandate.FromSetup(res.State)
+	if to == mandate.Revoked && m.Status == mandate.Pending {
+		// Granted and withdrawn before we heard of it: record both steps.
+		var err error
+		if m, err = h.move(ctx, m, mandate.Active, res, src); err != nil {
+			return m, err
+		}
+	}
 	if to == mandate.Pending {
 		if m.Status == mandate.Pending && res.Reason != m.LastError {
 			if err := h.store.NoteError(ctx, m.ID, res.Reason); err != nil {
@@ -136,6 +160,11 @@ func (h *handler) apply(ctx context.Context, m store.Mandate, res payments.Setup
 		}
 		return m, nil
 	}
+	return h.move(ctx, m, to, res, src)
+}
+
+// move asks the state machine to move m to status to, and logs its answer.
+func (h *handler) move(ctx context.Context, m store.Mandate, to mandate.Status, res payments.SetupResult, src mandate.Source) (store.Mandate, error) {
 	updated, d, err := h.store.Transition(ctx, m.ID, to, store.Change{
 		Source: src, ProviderStatus: res.ProviderStatus,
 		PaymentMethodID: res.Handle, PaymentMethodType: res.HandleType, Reason: res.Reason,
@@ -175,7 +204,15 @@ func (h *handler) outcome(w http.ResponseWriter, r *http.Request, m store.Mandat
 		Email:         m.Customer.Email,
 		Reason:        reason,
 		RetryURL:      retryURL,
+		FirstPayment:  paymentView(m.FirstPayment),
 	}))
+}
+
+func paymentView(c *store.Charge) *views.Payment {
+	if c == nil {
+		return nil
+	}
+	return &views.Payment{Amount: c.Amount.String(), Status: string(c.Status), ProviderStatus: c.ProviderStatus, Reason: c.FailureReason}
 }
 
 func clientIP(r *http.Request) string {

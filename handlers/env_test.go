@@ -20,12 +20,17 @@ import (
 	"example.com/storefront/handlers"
 	"example.com/storefront/internal/pagetest"
 	"example.com/storefront/payments"
+	"example.com/storefront/payments/ppro"
 	"example.com/storefront/payments/stripeprovider"
 	"example.com/storefront/sandbox"
 	"example.com/storefront/store"
 )
 
-const sandboxKey = "sk_test_handlers_sandbox"
+const (
+	sandboxKey   = "sk_test_handlers_sandbox"
+	pproToken    = "ppro_handlers_token"
+	pproMerchant = "merch_handlers"
+)
 
 var testPlan = payments.Plan{Name: "Coffee Club", Price: payments.Money{Amount: 1200, Currency: "USD"}, Interval: payments.Month}
 
@@ -38,7 +43,8 @@ type env struct {
 	URL     string
 	Store   *store.Store
 	DBFile  string
-	Stripe  *client.API // the sandbox's API, to check what Stripe would say
+	Stripe  *client.API  // the sandbox's API, to check what Stripe would say
+	PPRO    *ppro.Client // and what PPRO would
 	outage  atomic.Int32
 	server  *httptest.Server
 	sandbox *sandbox.Sandbox
@@ -56,7 +62,17 @@ const webhookSecret = "whsec_handlers_test"
 
 type envOption func(*envConfig)
 
-type envConfig struct{ webhooks, direct bool }
+type envConfig struct {
+	webhooks, direct bool
+	pproMethod       string // the sandbox's REDIRECT requestMethod: "" (GET) or "POST"
+	plan             *payments.Plan
+}
+
+// withPPROPost makes PPRO ask for a POST redirect.
+func withPPROPost(c *envConfig) { c.pproMethod = http.MethodPost }
+
+// withPlan prices the plan differently.
+func withPlan(p payments.Plan) envOption { return func(c *envConfig) { c.plan = &p } }
 
 // withWebhooks makes the sandbox deliver signed events to the app, racing
 // the return page as the real Stripe does.
@@ -82,14 +98,17 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	e.URL = e.server.URL
 
 	sbStripe := sandbox.StripeConfig{SecretKey: sandboxKey}
+	sbPPRO := sandbox.PPROConfig{APIToken: pproToken, MerchantID: pproMerchant, RedirectMethod: cfg.pproMethod}
 	if cfg.webhooks {
 		sbStripe.WebhookURL, sbStripe.WebhookSecret = e.URL+"/webhooks/stripe", webhookSecret
+		sbPPRO.WebhookURL = e.URL + "/webhooks/ppro"
 	}
 	sb, err := sandbox.New(ctx, sandbox.Config{
 		DBPath:       filepath.Join(dir, "sandbox.db"),
 		PublicURL:    e.URL + "/sandbox",
 		MerchantName: "Northwind Coffee",
 		Stripe:       sbStripe,
+		PPRO:         sbPPRO,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -133,12 +152,20 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pproClient, err := ppro.NewClient(ppro.Config{BaseURL: apiURL + "/sandbox/ppro", Token: pproToken, MerchantID: pproMerchant, MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := testPlan
+	if cfg.plan != nil {
+		plan = *cfg.plan
+	}
 	app, err := handlers.New(handlers.Config{
 		Store:     st,
-		Providers: []payments.Provider{p},
+		Providers: []payments.Provider{p, ppro.NewProvider(pproClient, payments.ModeSandbox)},
 		Sessions:  handlers.NewSessionStore([][]byte{[]byte(strings.Repeat("k", 32))}, false),
 		Merchant:  "Northwind Coffee",
-		Plan:      testPlan,
+		Plan:      plan,
 		BaseURL:   e.URL,
 	})
 	if err != nil {
@@ -152,6 +179,9 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull},
 	})
 	e.Stripe = client.New(sandboxKey, &stripe.Backends{API: b, Connect: b, Uploads: b})
+	if e.PPRO, err = ppro.NewClient(ppro.Config{BaseURL: e.URL + "/sandbox/ppro", Token: pproToken, MerchantID: pproMerchant}); err != nil {
+		t.Fatal(err)
+	}
 	return e
 }
 

@@ -508,7 +508,7 @@ func TestErrorPages(t *testing.T) {
 	e := newEnv(t)
 	b := pagetest.NewBrowser(t)
 	notFound := b.Get(e.URL + "/no/such/page").Expect(http.StatusNotFound)
-	if _, ok := notFound.TestID("error-page"); !ok || notFound.Count("mode-badge") != 1 {
+	if _, ok := notFound.TestID("error-page"); !ok || notFound.Count("mode-badge") != 2 {
 		t.Error("404 is not in the site's layout")
 	}
 	big := url.Values{"name": {strings.Repeat("x", 100<<10)}}

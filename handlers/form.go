@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/mail"
 	"net/url"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"example.com/storefront/countries"
+	"example.com/storefront/payments"
 	"example.com/storefront/views"
 )
 
@@ -20,6 +22,7 @@ func (h *handler) parseForm(v url.Values) (views.Form, map[string]string) {
 		Country:      strings.ToUpper(strings.TrimSpace(v.Get("country"))),
 		Provider:     v.Get("provider"),
 		Consent:      v.Get("consent") == "yes",
+		PayNow:       v.Get("pay_now") == "yes",
 		TermsVersion: v.Get("terms_version"),
 		TermsSHA256:  v.Get("terms_sha256"),
 	}
@@ -50,13 +53,28 @@ func (h *handler) parseForm(v url.Values) (views.Form, map[string]string) {
 		f.Country = ""
 	}
 
-	if _, ok := h.providers[f.Provider]; !ok {
-		if f.Provider == "" {
-			errs["provider"] = "Choose a payment provider."
-		} else {
-			errs["provider"] = "Choose one of the payment providers listed."
-		}
+	p, ok := h.providers[f.Provider]
+	switch {
+	case !ok && f.Provider == "":
+		errs["provider"] = "Choose a payment provider."
+	case !ok:
+		errs["provider"] = "Choose one of the payment providers listed."
 		f.Provider = ""
+	default:
+		// The provider's own limits, checked before any API call.
+		var ie *payments.IneligibleError
+		if err := p.Eligible(f.Country, h.plan.Price); errors.As(err, &ie) {
+			field := "provider"
+			if ie.Field == "country" && errs["country"] == "" {
+				field = "country"
+			}
+			errs[field] = ie.Reason
+		} else if err != nil {
+			errs["provider"] = err.Error()
+		}
+		if f.PayNow && !p.Features().FirstPayment {
+			errs["pay_now"] = providerLabel(p.Name()) + " cannot take the first payment now; untick the box or choose another provider."
+		}
 	}
 
 	switch {

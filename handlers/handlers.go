@@ -26,7 +26,8 @@ import (
 // Store is what the handlers need from the database.
 type Store interface {
 	CreateMandate(ctx context.Context, n store.NewMandate) (store.Mandate, error)
-	SetProviderRef(ctx context.Context, id, ref string) error
+	SetProviderRef(ctx context.Context, id, ref, firstPaymentRef string) error
+	UpdateFirstPayment(ctx context.Context, mandateID string, r payments.ChargeResult) (bool, error)
 	ProviderCustomerRef(ctx context.Context, customerID int64, provider string) (string, error)
 	SetProviderCustomerRef(ctx context.Context, customerID int64, provider, ref string) error
 	Mandate(ctx context.Context, id string) (store.Mandate, error)

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/a-h/templ"
 
@@ -19,8 +20,14 @@ func (h *handler) home(w http.ResponseWriter, r *http.Request) error {
 // emptyForm is the form as a new visitor sees it.
 func (h *handler) emptyForm() views.Form {
 	f := views.Form{TermsVersion: h.terms.Version, TermsSHA256: h.terms.SHA256}
-	if len(h.order) == 1 {
-		f.Provider = h.order[0].Name()
+	var available []string
+	for _, p := range h.order {
+		if p.Eligible("", h.plan.Price) == nil {
+			available = append(available, p.Name())
+		}
+	}
+	if len(available) == 1 {
+		f.Provider = available[0]
 	}
 	return f
 }
@@ -38,10 +45,18 @@ func (h *handler) homeComponent(f views.Form, errs map[string]string) templ.Comp
 		Errors:    errs,
 		Countries: countries.ByName(),
 	}
+	var payNow []string // the providers that can take the first payment for this plan
 	for _, p := range h.order {
-		m.Providers = append(m.Providers, views.ProviderOption{
-			Name: p.Name(), Label: providerLabel(p.Name()), Mode: string(p.Mode()), Note: providerNote(p.Name()),
-		})
+		o := views.ProviderOption{Name: p.Name(), Label: providerLabel(p.Name()), Mode: string(p.Mode()), Note: providerNote(p.Name())}
+		if err := p.Eligible("", h.plan.Price); err != nil {
+			o.Unavailable = err.Error()
+		} else if p.Features().FirstPayment {
+			payNow = append(payNow, o.Label)
+		}
+		m.Providers = append(m.Providers, o)
+	}
+	if len(payNow) > 0 {
+		m.PayNowLabel = "Also pay the first " + string(h.plan.Interval) + " (" + h.plan.Price.String() + ") now, with " + strings.Join(payNow, " or ") + "."
 	}
 	return views.HomePage(m)
 }

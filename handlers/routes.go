@@ -15,6 +15,7 @@ func (h *handler) routes() http.Handler {
 	mux.Handle("POST /create-checkout-session", h.page(h.createCheckoutSession))
 	mux.Handle("GET /success", h.page(h.success))
 	mux.Handle("GET /cancel", h.page(h.cancel))
+	mux.Handle("GET /return", h.page(h.providerReturn))
 	mux.HandleFunc("POST /webhooks/{provider}", h.webhook)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(static.FS)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })

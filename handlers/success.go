@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"example.com/storefront/mandate"
+	"example.com/storefront/payments"
 	"example.com/storefront/store"
 )
 
@@ -30,11 +31,12 @@ func (h *handler) success(w http.ResponseWriter, r *http.Request) error {
 	return h.verify(w, r, m, "/success?session_id="+url.QueryEscape(sessionID))
 }
 
-// verify fetches the authoritative status of a pending mandate, applies it
-// and shows the outcome. A mandate already decided is shown as it is, so a
-// refresh costs no provider call and changes nothing.
+// verify fetches the authoritative status of a pending mandate (or of its
+// pending first payment), applies it and shows the outcome. A mandate
+// already decided is shown as it is, so a refresh costs no provider call
+// and changes nothing.
 func (h *handler) verify(w http.ResponseWriter, r *http.Request, m store.Mandate, retryURL string) error {
-	if m.Status == mandate.Pending {
+	if undecided(m) {
 		p, ok := h.providers[m.Provider]
 		if !ok {
 			return errors.New("mandate " + m.ID + " has provider " + m.Provider + ", which is not configured")
@@ -52,4 +54,11 @@ func (h *handler) verify(w http.ResponseWriter, r *http.Request, m store.Mandate
 	}
 	h.outcome(w, r, m, retryURL)
 	return nil
+}
+
+// undecided reports whether the provider may still change what we know: the
+// mandate is pending, or it is active with its first payment still pending.
+func undecided(m store.Mandate) bool {
+	firstPaymentPending := m.FirstPayment != nil && m.FirstPayment.Status == payments.ChargePending
+	return m.Status == mandate.Pending || (m.Status == mandate.Active && firstPaymentPending)
 }

@@ -63,7 +63,7 @@ func (h *handler) webhook(w http.ResponseWriter, r *http.Request) {
 		log.Error("webhook", "error", err)
 		http.Error(w, "try again", http.StatusInternalServerError)
 		return
-	case m.Status == mandate.Pending:
+	case undecided(m):
 		res, err := p.SetupStatus(ctx, m.ProviderRef)
 		if err != nil {
 			log.Warn("webhook: provider status unavailable; asking for a redelivery", "mandate_id", m.ID, "error", err)

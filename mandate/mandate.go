@@ -98,6 +98,8 @@ func FromSetup(s payments.SetupState) Status {
 		return Failed
 	case payments.SetupCanceled:
 		return Canceled
+	case payments.SetupRevoked:
+		return Revoked
 	default:
 		return Pending
 	}

@@ -65,6 +65,7 @@ func TestFromSetup(t *testing.T) {
 		payments.SetupSucceeded: Active,
 		payments.SetupFailed:    Failed,
 		payments.SetupCanceled:  Canceled,
+		payments.SetupRevoked:   Revoked,
 		"something else":        Pending,
 	} {
 		if got := FromSetup(in); got != want {

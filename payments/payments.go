@@ -26,6 +26,12 @@ type Provider interface {
 	Name() string
 	// Mode is shown in a badge on every page.
 	Mode() Mode
+	// Features says what the provider can do beyond the basics.
+	Features() Features
+	// Eligible says whether the provider can set up a mandate for a shopper
+	// in this country ("" when not known yet) for this price, before any API
+	// call; the error is an *IneligibleError whose reason a shopper can read.
+	Eligible(country string, price Money) error
 	// BeginSetup asks the provider to start collecting the shopper's
 	// permission and says where to send the shopper.
 	BeginSetup(ctx context.Context, req SetupRequest) (Setup, error)
@@ -56,6 +62,13 @@ type Event struct {
 // configured for the provider.
 var ErrWebhooksDisabled = errors.New("webhooks are not configured for this provider")
 
+// Features are optional abilities of a provider.
+type Features struct {
+	// FirstPayment: the setup can also take the first payment
+	// (SetupRequest.InitialCharge).
+	FirstPayment bool
+}
+
 // Customer is the shopper as the provider needs to know them.
 type Customer struct {
 	Name    string
@@ -76,7 +89,12 @@ type SetupRequest struct {
 	// ReturnURL is where the provider sends the shopper back; it may
 	// contain a provider-specific placeholder (Stripe: {CHECKOUT_SESSION_ID}).
 	ReturnURL string
+	// CancelURL is where a provider that has a cancel button sends the
+	// shopper; providers without one ignore it.
 	CancelURL string
+	// InitialCharge, when set, asks for a first payment together with the
+	// setup (PPRO's initialPaymentCharge).
+	InitialCharge *Money
 	// IdempotencyKey is derived from our mandate id; every create call
 	// carries it (with a suffix per call), so a retry never creates twice.
 	IdempotencyKey string
@@ -88,6 +106,9 @@ type Setup struct {
 	Ref         string // cs_…, agr_…
 	CustomerRef string // cus_…, or "" when the provider has no customer object
 	Redirect    Redirect
+	// InitialChargeRef is the provider's id of the first payment, when one
+	// was asked for.
+	InitialChargeRef string
 }
 
 // Redirect is how to send the shopper to the provider.
@@ -104,6 +125,7 @@ const (
 	SetupSucceeded SetupState = "succeeded" // permission granted; Handle is set
 	SetupFailed    SetupState = "failed"    // declined or broken for good
 	SetupCanceled  SetupState = "canceled"  // abandoned or expired
+	SetupRevoked   SetupState = "revoked"   // granted, then withdrawn; Handle is set
 )
 
 // SetupResult is the authoritative outcome of a setup.
@@ -118,7 +140,38 @@ type SetupResult struct {
 	// Reason explains a failure, or the last problem of a pending setup
 	// (for example a declined attempt the shopper may retry).
 	Reason string
+	// InitialCharge is the first payment's outcome, when one was asked for.
+	// It is reported on its own: an agreement can be active while its first
+	// payment failed.
+	InitialCharge *ChargeResult
 }
+
+// ChargeState is the normalised state of a payment.
+type ChargeState string
+
+const (
+	ChargePending   ChargeState = "pending"
+	ChargeSucceeded ChargeState = "succeeded"
+	ChargeFailed    ChargeState = "failed"
+)
+
+// ChargeResult is the authoritative outcome of a payment.
+type ChargeResult struct {
+	Ref            string
+	State          ChargeState
+	ProviderStatus string
+	Reason         string
+}
+
+// IneligibleError says why a provider cannot serve a shopper or a plan.
+type IneligibleError struct {
+	// Field is what is wrong: "country" (the shopper's) or "price" (the
+	// merchant's plan).
+	Field  string
+	Reason string
+}
+
+func (e *IneligibleError) Error() string { return e.Reason }
 
 // ErrorKind classifies provider failures for the page the shopper sees.
 type ErrorKind string

@@ -109,16 +109,34 @@ func (s *Sandbox) serverError(w http.ResponseWriter, r *http.Request, m pageMeta
 }
 
 func (s *Sandbox) handleIndex(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, indexPage(s.meta("Payment sandbox", themeSandbox, ""), indexView{
+	v := indexView{
+		Stripe:        s.cfg.Stripe.enabled(),
 		StripeAPIBase: s.pageURL("/stripe"),
 		Webhooks:      s.cfg.Stripe.WebhookURL != "",
-	}))
+	}
+	if c := s.cfg.PPRO; c.enabled() {
+		v.PPRO = &pproIndexView{
+			APIBase:        s.pageURL("/ppro"),
+			RedirectMethod: c.RedirectMethod,
+			Webhooks:       c.WebhookURL != "",
+		}
+	}
+	s.render(w, r, http.StatusOK, indexPage(s.meta("Payment sandbox", themeSandbox, ""), v))
 }
 
 // indexView describes what the sandbox simulates.
 type indexView struct {
+	Stripe        bool   // the Stripe part is on
 	StripeAPIBase string // what stripe-go's backend URL would be from a browser's point of view
 	Webhooks      bool
+	PPRO          *pproIndexView // nil when the PPRO part is off
+}
+
+// pproIndexView describes the PPRO part.
+type pproIndexView struct {
+	APIBase        string // the PPRO client's base URL, from a browser's point of view
+	RedirectMethod string
+	Webhooks       bool
 }
 
 func (s *Sandbox) handlePageNotFound(w http.ResponseWriter, r *http.Request) {
@@ -137,4 +155,18 @@ func (s *Sandbox) handleCrossOrigin(w http.ResponseWriter, r *http.Request) {
 		Title: "This form was sent from another site",
 		Body:  "The sandbox only accepts its own forms. Go back to the page and submit it again.",
 	})
+}
+
+// knownDecision answers 400, changing nothing, unless decision is one of
+// the approval pages' three buttons.
+func (s *Sandbox) knownDecision(w http.ResponseWriter, r *http.Request, m pageMeta, decision string) bool {
+	switch decision {
+	case decisionApprove, decisionDecline, decisionCancel:
+		return true
+	}
+	s.renderMessage(w, r, http.StatusBadRequest, m, messageView{
+		Title: "Choose approve, decline or cancel",
+		Body:  "The sandbox did not understand the answer; nothing was changed.",
+	})
+	return false
 }

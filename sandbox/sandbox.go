@@ -4,15 +4,15 @@
 // paths, field names, id prefixes, statuses, error format and
 // authentication, so the providers' own client libraries run unchanged
 // against it. It also serves the provider-side pages a shopper sees (a
-// hosted checkout page and an Amazon-Pay-style approval page) and delivers
-// signed webhooks to the app.
+// hosted checkout page and Amazon-Pay-style approval pages) and delivers
+// webhooks to the app (signed where the provider signs).
 //
 // It is a faithful stand-in, not a shortcut: wherever the real API would
 // reject a request, so does the sandbox.
 //
-// Files are split by provider (stripe_*.go); what is provider-neutral (the
-// page layout, the database, ids, idempotency records, webhook delivery)
-// lives in the other files.
+// Files are split by provider (stripe_*.go, ppro_*.go); what is
+// provider-neutral (the page layout, the database, ids, idempotency
+// records, webhook delivery) lives in the other files.
 package sandbox // import "example.com/storefront/sandbox"
 
 import (
@@ -40,6 +40,7 @@ type Config struct {
 	PublicURL    string // browser-facing base of the sandbox, no trailing slash, e.g. "http://localhost:8080/sandbox"
 	MerchantName string // shown on the hosted pages (Stripe shows the account's business name)
 	Stripe       StripeConfig
+	PPRO         PPROConfig
 	HTTPClient   *http.Client     // for webhook deliveries; nil → a client with a 10 s timeout
 	Logger       *slog.Logger     // nil → discard
 	Now          func() time.Time // nil → time.Now
@@ -51,6 +52,24 @@ type StripeConfig struct {
 	WebhookURL    string // optional: where to POST signed events (the app's /webhooks/stripe, over loopback)
 	WebhookSecret string // "whsec_…", required when WebhookURL is set
 }
+
+// enabled reports whether the Stripe part is on.
+func (c StripeConfig) enabled() bool { return c.SecretKey != "" }
+
+// PPROConfig configures the PPRO part of the sandbox.
+type PPROConfig struct {
+	APIToken   string // the only bearer token the PPRO API accepts; "" → the PPRO part is off (its routes answer 404)
+	MerchantID string // the Merchant-Id the API requires on every call (e.g. "merch_…"); required when APIToken is set
+	// RedirectMethod is the requestMethod the agreements' REDIRECT
+	// authentication method names: "GET" (default) or "POST". With POST
+	// the authentication page accepts the shopper's cross-site form POST
+	// (which carries no state change).
+	RedirectMethod string
+	WebhookURL     string // optional: where to POST PPRO webhooks (CloudEvents), over loopback
+}
+
+// enabled reports whether the PPRO part is on.
+func (c PPROConfig) enabled() bool { return c.APIToken != "" }
 
 // Sandbox is an http.Handler serving every path under /sandbox/.
 type Sandbox struct {
@@ -118,6 +137,9 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 			headers: stripeSigner(cfg.Stripe.WebhookSecret),
 		}
 	}
+	if cfg.PPRO.enabled() && cfg.PPRO.WebhookURL != "" {
+		endpoints[providerPPRO] = webhookEndpoint{url: cfg.PPRO.WebhookURL, headers: pproWebhookHeaders}
+	}
 	s.webhooks = newWebhookSender(db, client, s.log, endpoints)
 	s.handler = s.routes()
 
@@ -144,19 +166,49 @@ func validateConfig(cfg *Config) error {
 	if cfg.MerchantName == "" {
 		return errors.New("MerchantName is required: the hosted pages show it")
 	}
-	if cfg.Stripe.SecretKey == "" {
-		return errors.New("Stripe.SecretKey is required")
+	if !cfg.Stripe.enabled() && !cfg.PPRO.enabled() {
+		return errors.New("Stripe.SecretKey or PPRO.APIToken is required: nothing to simulate")
+	}
+	if !cfg.Stripe.enabled() && (cfg.Stripe.WebhookURL != "" || cfg.Stripe.WebhookSecret != "") {
+		return errors.New("Stripe.SecretKey is required when any other Stripe setting is given")
 	}
 	if cfg.Stripe.WebhookURL != "" {
 		if cfg.Stripe.WebhookSecret == "" {
 			return errors.New("Stripe.WebhookSecret is required when Stripe.WebhookURL is set")
 		}
-		w, err := url.Parse(cfg.Stripe.WebhookURL)
-		if err != nil || (w.Scheme != "http" && w.Scheme != "https") || w.Host == "" {
+		if !absoluteHTTPURL(cfg.Stripe.WebhookURL) {
 			return fmt.Errorf("Stripe.WebhookURL %q is not an absolute http(s) URL", cfg.Stripe.WebhookURL)
 		}
 	}
+	return validatePPROConfig(&cfg.PPRO)
+}
+
+func validatePPROConfig(c *PPROConfig) error {
+	if !c.enabled() {
+		if c.MerchantID != "" || c.WebhookURL != "" || c.RedirectMethod != "" {
+			return errors.New("PPRO.APIToken is required when any other PPRO setting is given")
+		}
+		return nil
+	}
+	if c.MerchantID == "" {
+		return errors.New("PPRO.MerchantID is required when PPRO.APIToken is set")
+	}
+	switch c.RedirectMethod {
+	case "":
+		c.RedirectMethod = http.MethodGet
+	case http.MethodGet, http.MethodPost:
+	default:
+		return fmt.Errorf("PPRO.RedirectMethod %q must be GET or POST", c.RedirectMethod)
+	}
+	if c.WebhookURL != "" && !absoluteHTTPURL(c.WebhookURL) {
+		return fmt.Errorf("PPRO.WebhookURL %q is not an absolute http(s) URL", c.WebhookURL)
+	}
 	return nil
+}
+
+func absoluteHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // ServeHTTP serves every path under /sandbox/.
@@ -189,8 +241,14 @@ func (s *Sandbox) routes() http.Handler {
 	mux.Handle("GET /sandbox/static/", pageHeaders(staticHandler()))
 	mux.Handle("/sandbox/", page(s.handlePageNotFound))
 
-	s.stripeAPIRoutes(mux)
-	s.stripePageRoutes(mux, page)
+	if s.cfg.Stripe.enabled() {
+		s.stripeAPIRoutes(mux)
+		s.stripePageRoutes(mux, page)
+	}
+	if s.cfg.PPRO.enabled() {
+		s.pproAPIRoutes(mux)
+		s.pproPageRoutes(mux, page, cop)
+	}
 	return mux
 }
 

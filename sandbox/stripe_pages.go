@@ -319,11 +319,7 @@ func (s *Sandbox) handleAmazonPaySubmit(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	decision := r.PostForm.Get("decision")
-	if decision != decisionApprove && decision != decisionDecline && decision != decisionCancel {
-		s.renderMessage(w, r, http.StatusBadRequest, m, messageView{
-			Title: "Choose approve, decline or cancel",
-			Body:  "The sandbox did not understand the answer; nothing was changed.",
-		})
+	if !s.knownDecision(w, r, m, decision) {
 		return
 	}
 

@@ -85,8 +85,19 @@ type Mandate struct {
 	ConfirmedAt       time.Time // zero until the provider confirmed
 	FailureReason     string
 	LastError         string
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// FirstPayment is the payment asked for together with the setup, or nil.
+	FirstPayment *Charge
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Charge is a payment on a mandate.
+type Charge struct {
+	Amount         payments.Money
+	ProviderRef    string
+	Status         payments.ChargeState
+	ProviderStatus string
+	FailureReason  string
 }
 
 // NewMandate is what CreateMandate needs.
@@ -95,6 +106,9 @@ type NewMandate struct {
 	Provider             string
 	Plan                 payments.Plan
 	Consent              Consent
+	// FirstPayment, when set, records that the shopper asked to pay the
+	// first period together with the setup.
+	FirstPayment *payments.Money
 }
 
 // CreateMandate records a pending mandate with its consent evidence, and
@@ -131,6 +145,12 @@ func (s *Store) CreateMandate(ctx context.Context, n NewMandate) (Mandate, error
 	if err := addEvent(ctx, tx, id, "", mandate.Pending, Change{Source: mandate.SourceCheckout}, ts); err != nil {
 		return Mandate{}, fmt.Errorf("create mandate: %w", err)
 	}
+	if fp := n.FirstPayment; fp != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO charges (mandate_id, kind, amount, currency, status, created_at, updated_at)
+			VALUES (?, 'initial', ?, ?, 'pending', ?, ?)`, id, fp.Amount, fp.Currency, ts, ts); err != nil {
+			return Mandate{}, fmt.Errorf("create mandate: first payment: %w", err)
+		}
+	}
 	m, err := findMandate(ctx, tx, `m.id = ?`, id)
 	if err != nil {
 		return Mandate{}, fmt.Errorf("create mandate: %w", err)
@@ -141,18 +161,50 @@ func (s *Store) CreateMandate(ctx context.Context, n NewMandate) (Mandate, error
 	return m, nil
 }
 
-// SetProviderRef records the provider's reference for a mandate. It can be
-// set once; setting the same value again is a no-op.
-func (s *Store) SetProviderRef(ctx context.Context, id, ref string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE mandates SET provider_ref = ?, updated_at = ?
-		WHERE id = ? AND (provider_ref IS NULL OR provider_ref = ?)`, ref, s.now().UTC().Format(timeLayout), id, ref)
+// SetProviderRef records the provider's reference for a mandate, and for
+// its first payment when there is one (firstPaymentRef may be ""). A
+// reference can be set once; setting the same value again is a no-op.
+func (s *Store) SetProviderRef(ctx context.Context, id, ref, firstPaymentRef string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("set provider ref of %s: %w", id, err)
+	}
+	defer tx.Rollback()
+	ts := s.now().UTC().Format(timeLayout)
+	res, err := tx.ExecContext(ctx, `UPDATE mandates SET provider_ref = ?, updated_at = ?
+		WHERE id = ? AND (provider_ref IS NULL OR provider_ref = ?)`, ref, ts, id, ref)
 	if err != nil {
 		return fmt.Errorf("set provider ref of %s: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("set provider ref of %s: %w, or it already has another", id, ErrNotFound)
 	}
-	return nil
+	if firstPaymentRef != "" {
+		res, err := tx.ExecContext(ctx, `UPDATE charges SET provider_ref = ?, updated_at = ?
+			WHERE mandate_id = ? AND kind = 'initial' AND (provider_ref IS NULL OR provider_ref = ?)`, firstPaymentRef, ts, id, firstPaymentRef)
+		if err != nil {
+			return fmt.Errorf("set first payment ref of %s: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("set first payment ref of %s: no first payment, or it already has another ref", id)
+		}
+	}
+	return tx.Commit()
+}
+
+// UpdateFirstPayment records the provider's latest word on a mandate's
+// first payment. Like mandates, payments only move forward: a pending one
+// may succeed or fail, a decided one stays as it is.
+func (s *Store) UpdateFirstPayment(ctx context.Context, mandateID string, r payments.ChargeResult) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE charges SET status = ?, provider_status = ?, failure_reason = ?, updated_at = ?
+		WHERE mandate_id = ? AND kind = 'initial' AND status = 'pending' AND (provider_ref IS NULL OR provider_ref = ?)
+		AND (status != ? OR provider_status != ?)`,
+		string(r.State), r.ProviderStatus, r.Reason, s.now().UTC().Format(timeLayout), mandateID, r.Ref, string(r.State), r.ProviderStatus)
+	if err != nil {
+		return false, fmt.Errorf("update first payment of %s: %w", mandateID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
 }
 
 // ProviderCustomerRef returns the provider's id for a customer, or "".
@@ -301,17 +353,22 @@ func findMandate(ctx context.Context, q querier, where string, args ...any) (Man
 	var m Mandate
 	var ref, pmID, pmType, confirmed sql.NullString
 	var accepted, created, updated string
+	var fpAmount sql.NullInt64
+	var fpCurrency, fpRef, fpStatus, fpProviderStatus, fpReason sql.NullString
 	err := q.QueryRowContext(ctx, `
 		SELECT m.id, c.id, c.email, c.name, c.country, m.provider, m.provider_ref, m.status,
 			m.payment_method_id, m.payment_method_type, m.plan_name, m.amount, m.currency, m.interval,
 			m.terms_version, m.terms_sha256, m.authorization_text, m.accepted_at, m.client_ip, m.user_agent,
-			m.confirmed_at, m.failure_reason, m.last_error, m.created_at, m.updated_at
+			m.confirmed_at, m.failure_reason, m.last_error, m.created_at, m.updated_at,
+			fp.amount, fp.currency, fp.provider_ref, fp.status, fp.provider_status, fp.failure_reason
 		FROM mandates m JOIN customers c ON c.id = m.customer_id
+		LEFT JOIN charges fp ON fp.mandate_id = m.id AND fp.kind = 'initial'
 		WHERE `+where, args...).Scan(
 		&m.ID, &m.Customer.ID, &m.Customer.Email, &m.Customer.Name, &m.Customer.Country, &m.Provider, &ref, &m.Status,
 		&pmID, &pmType, &m.Plan.Name, &m.Plan.Price.Amount, &m.Plan.Price.Currency, &m.Plan.Interval,
 		&m.Consent.TermsVersion, &m.Consent.TermsSHA256, &m.Consent.Authorization, &accepted, &m.Consent.ClientIP, &m.Consent.UserAgent,
-		&confirmed, &m.FailureReason, &m.LastError, &created, &updated)
+		&confirmed, &m.FailureReason, &m.LastError, &created, &updated,
+		&fpAmount, &fpCurrency, &fpRef, &fpStatus, &fpProviderStatus, &fpReason)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Mandate{}, ErrNotFound
 	}
@@ -322,6 +379,13 @@ func findMandate(ctx context.Context, q querier, where string, args ...any) (Man
 	m.Consent.AcceptedAt, m.CreatedAt, m.UpdatedAt = parseTime(accepted), parseTime(created), parseTime(updated)
 	if confirmed.Valid {
 		m.ConfirmedAt = parseTime(confirmed.String)
+	}
+	if fpAmount.Valid {
+		m.FirstPayment = &Charge{
+			Amount:      payments.Money{Amount: fpAmount.Int64, Currency: fpCurrency.String},
+			ProviderRef: fpRef.String, Status: payments.ChargeState(fpStatus.String),
+			ProviderStatus: fpProviderStatus.String, FailureReason: fpReason.String,
+		}
 	}
 	return m, nil
 }

@@ -122,13 +122,13 @@ func TestProviderRef(t *testing.T) {
 	s, _ := mustOpen(t)
 	ctx := context.Background()
 	m, _ := s.CreateMandate(ctx, newMandate("a@example.com"))
-	if err := s.SetProviderRef(ctx, m.ID, "cs_1"); err != nil {
+	if err := s.SetProviderRef(ctx, m.ID, "cs_1", ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetProviderRef(ctx, m.ID, "cs_1"); err != nil {
+	if err := s.SetProviderRef(ctx, m.ID, "cs_1", ""); err != nil {
 		t.Fatalf("setting the same ref again: %v", err)
 	}
-	if err := s.SetProviderRef(ctx, m.ID, "cs_2"); err == nil {
+	if err := s.SetProviderRef(ctx, m.ID, "cs_2", ""); err == nil {
 		t.Fatal("provider ref was replaced")
 	}
 	got, err := s.MandateByProviderRef(ctx, "stripe", "cs_1")
@@ -261,5 +261,54 @@ func TestConcurrentTransitions(t *testing.T) {
 	h, _ := s.History(ctx, m.ID)
 	if len(h) != 2 {
 		t.Fatalf("history has %d rows, want 2", len(h))
+	}
+}
+
+func TestFirstPaymentMovesForwardOnly(t *testing.T) {
+	s, _ := mustOpen(t)
+	ctx := context.Background()
+	n := newMandate("a@example.com")
+	n.Provider = "ppro"
+	n.FirstPayment = &payments.Money{Amount: 1200, Currency: "USD"}
+	m, err := s.CreateMandate(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fp := m.FirstPayment; fp == nil || fp.Status != payments.ChargePending || fp.Amount != *n.FirstPayment {
+		t.Fatalf("first payment = %+v", m.FirstPayment)
+	}
+	if err := s.SetProviderRef(ctx, m.ID, "agr_1", "charge_1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		r       payments.ChargeResult
+		changed bool
+		status  payments.ChargeState
+	}{
+		{payments.ChargeResult{Ref: "charge_1", State: payments.ChargePending, ProviderStatus: "AUTHENTICATION_PENDING"}, true, payments.ChargePending},
+		{payments.ChargeResult{Ref: "charge_1", State: payments.ChargePending, ProviderStatus: "AUTHENTICATION_PENDING"}, false, payments.ChargePending},
+		{payments.ChargeResult{Ref: "charge_other", State: payments.ChargeSucceeded, ProviderStatus: "CAPTURED"}, false, payments.ChargePending},
+		{payments.ChargeResult{Ref: "charge_1", State: payments.ChargeFailed, ProviderStatus: "FAILED", Reason: "INSUFFICIENT_FUNDS"}, true, payments.ChargeFailed},
+		{payments.ChargeResult{Ref: "charge_1", State: payments.ChargeSucceeded, ProviderStatus: "CAPTURED"}, false, payments.ChargeFailed},
+	} {
+		changed, err := s.UpdateFirstPayment(ctx, m.ID, tc.r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.Mandate(ctx, m.ID)
+		if changed != tc.changed || got.FirstPayment.Status != tc.status {
+			t.Errorf("after %+v: changed %v, status %s; want %v, %s", tc.r, changed, got.FirstPayment.Status, tc.changed, tc.status)
+		}
+	}
+	got, _ := s.Mandate(ctx, m.ID)
+	if got.FirstPayment.ProviderRef != "charge_1" || got.FirstPayment.FailureReason != "INSUFFICIENT_FUNDS" || got.ProviderRef != "agr_1" {
+		t.Errorf("first payment = %+v", got.FirstPayment)
+	}
+	plain, _ := s.CreateMandate(ctx, newMandate("b@example.com"))
+	if plain.FirstPayment != nil {
+		t.Error("a mandate without a first payment has one")
+	}
+	if err := s.SetProviderRef(ctx, plain.ID, "cs_1", "charge_2"); err == nil {
+		t.Error("a first payment ref was set on a mandate without a first payment")
 	}
 }

@@ -49,6 +49,8 @@ type ProviderOption struct {
 	Label string // "Stripe"
 	Mode  string
 	Note  string // one line under the label
+	// Unavailable says why the provider cannot take this plan ("" when it can).
+	Unavailable string
 }
 
 // Form is what the shopper typed, kept when the page comes back with errors.
@@ -58,6 +60,7 @@ type Form struct {
 	Country      string
 	Provider     string
 	Consent      bool
+	PayNow       bool // pay the first period together with the setup
 	TermsVersion string
 	TermsSHA256  string
 }
@@ -71,6 +74,8 @@ type Home struct {
 	Errors    map[string]string // by field name; "" is a message for the whole form
 	Countries []countries.Country
 	Providers []ProviderOption
+	// PayNowLabel offers to pay the first period now ("" when no provider can).
+	PayNowLabel string
 }
 
 // Outcome is the page after the shopper came back from the provider.
@@ -85,6 +90,16 @@ type Outcome struct {
 	Reason        string // why failed or canceled, or the latest problem while pending
 	// RetryURL re-checks a pending setup (the same page).
 	RetryURL string
+	// FirstPayment is the payment taken with the setup, or nil.
+	FirstPayment *Payment
+}
+
+// Payment is one payment's outcome as shown.
+type Payment struct {
+	Amount         string // "12.00 USD"
+	Status         string // pending, succeeded, failed
+	ProviderStatus string // the provider's own word: CAPTURED, FAILED, …
+	Reason         string
 }
 
 // Redirect is the page that sends the shopper to a provider by POST.

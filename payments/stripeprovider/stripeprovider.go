@@ -79,6 +79,13 @@ func New(cfg Config) (*Provider, error) {
 func (p *Provider) Name() string        { return Name }
 func (p *Provider) Mode() payments.Mode { return p.mode }
 
+// Features: Checkout in setup mode takes no payment.
+func (p *Provider) Features() payments.Features { return payments.Features{} }
+
+// Eligible accepts every shopper: Amazon Pay through Stripe takes customers
+// worldwide, and the plan's currency was checked at start-up.
+func (p *Provider) Eligible(string, payments.Money) error { return nil }
+
 // BeginSetup creates a Checkout Session in setup mode for card and Amazon
 // Pay, for the shopper's known Stripe Customer or a new one.
 //

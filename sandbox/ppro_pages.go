@@ -1,0 +1,219 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// The page a shopper sees when PPRO redirects them to Amazon Pay: the
+// approval of a payment agreement (and of its initial charge, if any).
+
+const pproPageProvider = "Amazon Pay, reached through PPRO"
+
+func (s *Sandbox) pproPageRoutes(mux *http.ServeMux, page func(http.HandlerFunc) http.Handler, cop *http.CrossOriginProtection) {
+	mux.Handle("GET /sandbox/ppro/authenticate/{id}", page(s.handlePPROAuthenticate))
+	// The POST handler checks cross-origin requests itself: the merchant's
+	// page may POST the shopper here from another site (RedirectMethod
+	// POST), which changes nothing, while the decisions must come from the
+	// sandbox's own form.
+	mux.Handle("POST /sandbox/ppro/authenticate/{id}", pageHeaders(s.handlePPROAuthenticatePost(cop)))
+}
+
+// pproAuthView is the authentication page.
+type pproAuthView struct {
+	AgreementID   string
+	Action        string // where the decision form posts
+	ConsumerName  string
+	ConsumerEmail string
+	PayNow        string // the initial charge, "12.00 USD", or ""
+	Future        string // what later charges may be, e.g. "Up to 12.00 USD every month", or ""
+	Until         string // the agreement's endDate as a date, or ""
+	Description   string
+}
+
+func (s *Sandbox) pproAuthView(a *pproAgreement, initial *pproCharge) pproAuthView {
+	v := pproAuthView{
+		AgreementID:   a.ID,
+		Action:        s.basePath + "/ppro/authenticate/" + a.ID,
+		ConsumerName:  a.Consumer.Name,
+		ConsumerEmail: a.Consumer.Email,
+		Future:        pproFutureText(a),
+		Description:   a.Description,
+	}
+	if a.EndDate != "" {
+		v.Until = a.EndDate[:len("2006-01-02")]
+	}
+	if initial != nil {
+		v.PayNow = formatUSD(initial.amount, initial.Currency)
+	}
+	return v
+}
+
+// pproFutureText describes the agreement's later charges from its amount,
+// amountType and frequency, as far as the merchant gave them.
+func pproFutureText(a *pproAgreement) string {
+	var parts []string
+	if a.Amount != nil {
+		amount := formatUSD(a.Amount.Value, a.Amount.Currency)
+		switch a.AmountType {
+		case "MAX":
+			parts = append(parts, "Up to "+amount)
+		case "VARIABLE":
+			parts = append(parts, "Varying amounts (for example "+amount+")")
+		default:
+			parts = append(parts, amount)
+		}
+	}
+	if f := a.Frequency; f != nil {
+		unit := map[string]string{"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}[f.Type]
+		if f.Interval > 1 {
+			parts = append(parts, fmt.Sprintf("every %d %ss", f.Interval, unit))
+		} else {
+			parts = append(parts, "every "+unit)
+		}
+	}
+	text := strings.Join(parts, " ")
+	if text != "" {
+		text = strings.ToUpper(text[:1]) + text[1:]
+	}
+	return text
+}
+
+func (s *Sandbox) pproPageMeta() pageMeta {
+	return s.meta("Amazon Pay", themeAmazonPay, pproPageProvider)
+}
+
+// pproPageState is what the page loads: the agreement (timed out if due)
+// and its initial charge.
+type pproPageState struct {
+	agreement *pproAgreement
+	initial   *pproCharge
+}
+
+func (s *Sandbox) loadPPROPage(r *http.Request, tx *writeTx) (*pproPageState, error) {
+	a, err := s.pproAgreement(r.Context(), tx, r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	st := &pproPageState{agreement: a}
+	if a.InitialPaymentChargeID != "" {
+		if st.initial, err = loadPPROCharge(r.Context(), tx, a.InitialPaymentChargeID); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+func (s *Sandbox) handlePPROAuthenticate(w http.ResponseWriter, r *http.Request) {
+	s.pproShowPage(w, r)
+}
+
+// pproShowPage renders the authentication page, or says why there is
+// nothing to authenticate.
+func (s *Sandbox) pproShowPage(w http.ResponseWriter, r *http.Request) {
+	m := s.pproPageMeta()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var st *pproPageState
+	err := s.write(r.Context(), func(tx *writeTx) (err error) {
+		st, err = s.loadPPROPage(r, tx)
+		return err
+	})
+	switch {
+	case errors.Is(err, errNotFound):
+		s.stripeNotFound(w, r, themeAmazonPay, pproPageProvider)
+	case err != nil:
+		s.serverError(w, r, m, err)
+	case !st.agreement.pending():
+		s.pproNotPending(w, r, st.agreement)
+	default:
+		s.render(w, r, http.StatusOK, pproAuthPage(m, s.pproAuthView(st.agreement, st.initial)))
+	}
+}
+
+// pproNotPending answers for an agreement that no longer waits for the
+// shopper: 410 once it has timed out, 409 once it was answered. Nothing
+// changes.
+func (s *Sandbox) pproNotPending(w http.ResponseWriter, r *http.Request, a *pproAgreement) {
+	v := messageView{
+		Title:    "Nothing is waiting for your approval",
+		Body:     "This request was already answered on Amazon Pay. Nothing was changed.",
+		LinkURL:  a.returnURL,
+		LinkText: "Return to " + s.cfg.MerchantName,
+	}
+	status := http.StatusConflict
+	if a.Failure != nil && a.Failure.FailureCode == codePaymentMethodTimeout {
+		status = http.StatusGone
+		v.Title = "This request has expired"
+		v.Body = "Amazon Pay waits one hour for an answer, and this request is older. Go back to the merchant to start again."
+	}
+	s.renderMessage(w, r, status, s.pproPageMeta(), v)
+}
+
+// handlePPROAuthenticatePost serves both POSTs to the page's address: the
+// shopper's decision (a form field "decision", from the sandbox's own page,
+// so cross-origin requests are refused) and, with RedirectMethod POST, the
+// merchant's redirect, which only shows the page.
+func (s *Sandbox) handlePPROAuthenticatePost(cop *http.CrossOriginProtection) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		m := s.pproPageMeta()
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			s.renderMessage(w, r, http.StatusBadRequest, m, messageView{Title: "The form could not be read", Body: "Go back and try again."})
+			return
+		}
+		if !r.PostForm.Has("decision") {
+			if s.cfg.PPRO.RedirectMethod == http.MethodPost {
+				s.pproShowPage(w, r)
+				return
+			}
+			s.renderMessage(w, r, http.StatusBadRequest, m, messageView{
+				Title: "Choose approve, decline or cancel",
+				Body:  "The sandbox did not understand the answer; nothing was changed.",
+			})
+			return
+		}
+		if err := cop.Check(r); err != nil {
+			s.handleCrossOrigin(w, r)
+			return
+		}
+		s.pproDecision(w, r, r.PostForm.Get("decision"))
+	}
+}
+
+func (s *Sandbox) pproDecision(w http.ResponseWriter, r *http.Request, decision string) {
+	m := s.pproPageMeta()
+	if !s.knownDecision(w, r, m, decision) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var (
+		st      *pproPageState
+		decided bool
+	)
+	err := s.write(r.Context(), func(tx *writeTx) (err error) {
+		if st, err = s.loadPPROPage(r, tx); err != nil {
+			return err
+		}
+		if !st.agreement.pending() {
+			return nil // the page below says why; nothing changes
+		}
+		decided = true
+		return s.pproDecide(r.Context(), tx, st.agreement, decision)
+	})
+	switch {
+	case errors.Is(err, errNotFound):
+		s.stripeNotFound(w, r, themeAmazonPay, pproPageProvider)
+	case err != nil:
+		s.serverError(w, r, m, err)
+	case !decided:
+		s.pproNotPending(w, r, st.agreement)
+	default:
+		// Back to the merchant, to returnUrl exactly as given: PPRO
+		// appends nothing, whatever the outcome.
+		http.Redirect(w, r, st.agreement.returnURL, http.StatusSeeOther)
+	}
+}
