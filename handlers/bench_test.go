@@ -49,6 +49,29 @@ func BenchmarkSandboxFlow(b *testing.B) {
 	}
 }
 
+// BenchmarkSandboxFlowPPRO is one whole PPRO flow with the first payment:
+// the home page, the form (an agreement created through the API), Amazon
+// Pay's approval through PPRO, approving, and the return page (which fetches
+// the agreement and its first charge through the API).
+func BenchmarkSandboxFlowPPRO(b *testing.B) {
+	e := newEnv(b, direct)
+	form := e.validForm(pagetest.NewBrowser(b))
+	form.Set("provider", "ppro")
+	form.Set("pay_now", "yes")
+	b.ReportAllocs()
+	defer reportCPU(b)()
+	for b.Loop() {
+		client := pagetest.NewBrowser(b).Client
+		send(b, client, http.MethodGet, e.URL+"/", nil)
+		approval := location(b, send(b, client, http.MethodPost, e.URL+"/create-checkout-session", form))
+		send(b, client, http.MethodGet, approval, nil)
+		back := location(b, send(b, client, http.MethodPost, approval, url.Values{"decision": {"approve"}}))
+		if page := read(b, client, back); !strings.Contains(page, `data-status="active"`) || !strings.Contains(page, `data-status="succeeded"`) {
+			b.Fatalf("return page is not active with a paid first payment:\n%s", page)
+		}
+	}
+}
+
 // reportCPU adds the process's CPU time per operation (client and servers
 // together) to the benchmark's output: on a shared VM the wall time also
 // counts time the host stole from us, the CPU time does not.

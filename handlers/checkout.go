@@ -99,6 +99,7 @@ func (h *handler) beginSetup(ctx context.Context, p payments.Provider, m store.M
 			Name: m.Customer.Name, Email: m.Customer.Email, Country: m.Customer.Country, Ref: customerRef,
 		},
 		Terms:          m.Consent.Authorization,
+		Summary:        m.Plan.Name + ": " + m.Plan.Price.String() + " every " + string(m.Plan.Interval),
 		ReturnURL:      returnURL,
 		CancelURL:      cancelURL,
 		IdempotencyKey: "mandate/" + m.ID,

@@ -59,6 +59,7 @@ func TestPPROApproveWithFirstPayment(t *testing.T) {
 		t.Fatal(err)
 	}
 	if agr.MerchantPaymentAgreementReference != m.ID || agr.Consumer.Country != "US" || agr.Consumer.Name != "Ada Lovelace" ||
+		agr.Description != "Coffee Club: 12.00 USD every month" ||
 		agr.InitialPaymentChargeID == "" || agr.InitialPaymentChargeID != m.FirstPayment.ProviderRef {
 		t.Fatalf("agreement = %+v, mandate first payment %+v", agr, m.FirstPayment)
 	}

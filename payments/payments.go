@@ -86,6 +86,9 @@ type SetupRequest struct {
 	// Terms is the one-sentence authorisation the shopper agreed to, shown
 	// again on the provider's page where the provider allows it.
 	Terms string
+	// Summary is what is agreed in a few words ("Coffee Club: 12.00 USD
+	// every month"), for providers that take a short description.
+	Summary string
 	// ReturnURL is where the provider sends the shopper back; it may
 	// contain a provider-specific placeholder (Stripe: {CHECKOUT_SESSION_ID}).
 	ReturnURL string

@@ -12,7 +12,7 @@ import (
 	"example.com/storefront/payments"
 )
 
-func mustOpen(t *testing.T) (*Store, string) {
+func mustOpen(t testing.TB) (*Store, string) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "app.db")
 	s, err := Open(context.Background(), file)

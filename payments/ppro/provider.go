@@ -24,6 +24,17 @@ const (
 	maxAmount         = 2_000_000
 )
 
+// maxDescription is the longest agreement description PPRO takes.
+const maxDescription = 100
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
 // Provider sets up Amazon Pay mandates as PPRO payment agreements with a
 // REDIRECT authentication.
 type Provider struct {
@@ -75,6 +86,7 @@ func (p *Provider) Eligible(country string, price payments.Money) error {
 func (p *Provider) BeginSetup(ctx context.Context, req payments.SetupRequest) (payments.Setup, error) {
 	ar := AgreementRequest{
 		PaymentMethod:                     PaymentMethodAmazonPay,
+		Description:                       truncate(req.Summary, maxDescription),
 		MerchantPaymentAgreementReference: req.MandateID,
 		Consumer:                          Consumer{Name: req.Customer.Name, Email: req.Customer.Email, Country: req.Customer.Country},
 		AuthenticationSettings:            []AuthenticationSetting{Redirect(req.ReturnURL)},
