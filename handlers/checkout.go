@@ -66,6 +66,13 @@ func (h *handler) createCheckoutSession(w http.ResponseWriter, r *http.Request) 
 		}); terr != nil {
 			log.Error("record failed setup", "error", terr)
 		}
+		if m.FirstPayment != nil {
+			if _, terr := h.store.UpdateFirstPayment(ctx, m.ID, payments.ChargeResult{
+				State: payments.ChargeFailed, Reason: "Not attempted: the setup could not start.",
+			}); terr != nil {
+				log.Error("record failed first payment", "error", terr)
+			}
+		}
 		return providerFailure(p, "start the setup", err)
 	}
 	if err := h.remember(w, r, m.ID); err != nil {

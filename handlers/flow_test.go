@@ -82,6 +82,10 @@ func TestApproveSavesAmazonPayAndRecordsConsent(t *testing.T) {
 		t.Fatalf("checkout session = %+v", cs)
 	}
 
+	// The shopper sees what they agreed to on Stripe's page too (custom_text).
+	if !strings.Contains(checkout.Text(), "I authorise Northwind Coffee to charge 12.00 USD every month") {
+		t.Errorf("the checkout page does not repeat the authorisation: %s", checkout.Text())
+	}
 	approval := e.amazonPay(b, checkout)
 	back := e.decide(b, approval, "approve").Expect(http.StatusSeeOther)
 	if got, want := back.Location(), e.URL+"/success?session_id="+csID; got != want {

@@ -310,6 +310,9 @@ func TestPPROFailures(t *testing.T) {
 			if n := e.count(`SELECT count(*) FROM mandates WHERE status = 'failed' AND provider = 'ppro' AND failure_reason != ''`); n != 1 {
 				t.Errorf("%d failed PPRO mandates with a reason, want 1", n)
 			}
+			if n := e.count(`SELECT count(*) FROM charges WHERE status = 'failed' AND failure_reason LIKE 'Not attempted%'`); n != 1 {
+				t.Errorf("%d first payments recorded as not attempted, want 1", n)
+			}
 
 			e.outage.Store(upstreamUp)
 			approval := e.pproApproval(b, form)
