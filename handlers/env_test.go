@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -50,11 +51,15 @@ type env struct {
 	sandbox *sandbox.Sandbox
 }
 
-// Outage modes for the proxy in front of the sandbox's API.
+// Outage modes for the proxy in front of the sandbox's API: up, the
+// connection dropped, or an HTTP status answered in the provider's own
+// error format.
 const (
-	upstreamUp = iota
-	upstream500
-	upstreamDown // the connection is dropped
+	upstreamUp   = 0
+	upstreamDown = -1
+	upstream400  = http.StatusBadRequest
+	upstream500  = http.StatusInternalServerError
+	upstream504  = http.StatusGatewayTimeout
 )
 
 // webhookSecret signs the sandbox's deliveries when an env has webhooks.
@@ -120,17 +125,25 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	target, _ := url.Parse(e.URL)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch e.outage.Load() {
-		case upstream500:
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusInternalServerError)
-			w.Write([]byte(`{"error":{"type":"api_error","message":"An unknown error occurred"}}`))
+		switch code := int(e.outage.Load()); code {
+		case upstreamUp:
+			proxy.ServeHTTP(w, r)
 		case upstreamDown:
 			hj, _ := w.(http.Hijacker)
 			conn, _, _ := hj.Hijack()
 			conn.Close()
 		default:
-			proxy.ServeHTTP(w, r)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(code)
+			if strings.HasPrefix(r.URL.Path, "/sandbox/ppro/") {
+				fmt.Fprintf(w, `{"status":%d,"failureMessage":"Simulated outage","timestamp":"2026-11-23T00:00:00.000Z"}`, code)
+			} else {
+				typ := "api_error"
+				if code < 500 {
+					typ = "invalid_request_error"
+				}
+				fmt.Fprintf(w, `{"error":{"type":%q,"message":"Simulated outage"}}`, typ)
+			}
 		}
 	}))
 	t.Cleanup(api.Close)

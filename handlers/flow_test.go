@@ -457,9 +457,11 @@ func TestStripeFailureWhenStarting(t *testing.T) {
 		name   string
 		outage int32
 		status int
+		says   string
 	}{
-		{"5xx", upstream500, http.StatusBadGateway},
-		{"network", upstreamDown, http.StatusBadGateway},
+		{"4xx", upstream400, http.StatusBadGateway, "Stripe refused to start the setup"},
+		{"5xx", upstream500, http.StatusBadGateway, "could not reach Stripe"},
+		{"network", upstreamDown, http.StatusBadGateway, "could not reach Stripe"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -468,7 +470,7 @@ func TestStripeFailureWhenStarting(t *testing.T) {
 			form := e.validForm(b)
 			e.outage.Store(tc.outage)
 			page := b.Post(e.URL+"/create-checkout-session", form).Expect(tc.status)
-			if msg, _ := page.TestID("error-message"); !strings.Contains(msg, "could not reach Stripe") || !strings.Contains(msg, "Nothing was charged") {
+			if msg, _ := page.TestID("error-message"); !strings.Contains(msg, tc.says) || !strings.Contains(msg, "Nothing was charged") {
 				t.Errorf("error page says %q", msg)
 			}
 			if strings.Contains(page.Body, "127.0.0.1") || strings.Contains(page.Body, "api_error") {
@@ -526,4 +528,29 @@ func TestErrorPages(t *testing.T) {
 	}
 	b.Get(e.URL + "/static/app.css").Expect(http.StatusOK)
 	b.Get(e.URL + "/static/").Expect(http.StatusNotFound)
+}
+
+// A failure of our own (here the database gone) is the 500 page in the
+// site's layout, with the request id and without the cause.
+func TestInternalErrorPage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := pagetest.NewBrowser(t)
+	form := e.validForm(b)
+	e.Store.Close()
+	for _, p := range []*pagetest.Page{
+		b.Post(e.URL+"/create-checkout-session", form),
+		b.Get(e.URL + "/success?session_id=cs_test_x"),
+	} {
+		p.Expect(http.StatusInternalServerError)
+		if msg, _ := p.TestID("error-message"); !strings.Contains(msg, "Nothing was charged") {
+			t.Errorf("500 page says %q", msg)
+		}
+		if id, _ := p.TestID("request-id"); id == "" || id != p.Header.Get("X-Request-Id") {
+			t.Errorf("request id %q, header %q", id, p.Header.Get("X-Request-Id"))
+		}
+		if strings.Contains(p.Body, "database") || strings.Contains(p.Body, "sql") {
+			t.Errorf("the 500 page shows the cause:\n%s", p.Body)
+		}
+	}
 }

@@ -296,7 +296,13 @@ func TestPPROFailures(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		outage int32
-	}{{"5xx", upstream500}, {"network", upstreamDown}} {
+		says   string
+	}{
+		{"4xx", upstream400, "PPRO refused to start the setup"},
+		{"5xx", upstream500, "could not reach PPRO"},
+		{"504", upstream504, "could not reach PPRO"},
+		{"network", upstreamDown, "could not reach PPRO"},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
@@ -304,7 +310,7 @@ func TestPPROFailures(t *testing.T) {
 			form := e.pproForm(b, true)
 			e.outage.Store(tc.outage)
 			page := b.Post(e.URL+"/create-checkout-session", form).Expect(http.StatusBadGateway)
-			if msg, _ := page.TestID("error-message"); !strings.Contains(msg, "could not reach PPRO") {
+			if msg, _ := page.TestID("error-message"); !strings.Contains(msg, tc.says) {
 				t.Errorf("error page says %q", msg)
 			}
 			if n := e.count(`SELECT count(*) FROM mandates WHERE status = 'failed' AND provider = 'ppro' AND failure_reason != ''`); n != 1 {
