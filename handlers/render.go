@@ -48,11 +48,15 @@ func (h *handler) page(fn func(http.ResponseWriter, *http.Request) error) http.H
 
 // fail renders the error page for err and logs it with the request id.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	pe := &pageError{Status: http.StatusInternalServerError, Heading: "Something went wrong",
-		Message: "We could not finish your request. Nothing was charged. Please try again in a moment.", Err: err}
-	if !errors.As(err, &pe) && isBodyTooLarge(err) {
+	var pe *pageError
+	switch {
+	case errors.As(err, &pe):
+	case isBodyTooLarge(err):
 		pe = &pageError{Status: http.StatusRequestEntityTooLarge, Heading: "Request too large",
 			Message: "The form sent more data than this shop accepts.", Err: err}
+	default: // ours, not the shopper's: the cause goes to the log only
+		pe = &pageError{Status: http.StatusInternalServerError, Heading: "Something went wrong",
+			Message: "We could not finish your request. Nothing was charged. Please try again in a moment.", Err: err}
 	}
 	level := slog.LevelWarn
 	if pe.Status >= 500 {

@@ -17,8 +17,8 @@ const (
 	Revoked  Status = "revoked"  // an active mandate withdrawn by the shopper, merchant or provider
 )
 
-// Statuses lists every status, in life order.
-var Statuses = []Status{Pending, Active, Failed, Canceled, Revoked}
+// statuses lists every status, in life order.
+var statuses = []Status{Pending, Active, Failed, Canceled, Revoked}
 
 // Valid reports whether s is a known status.
 func (s Status) Valid() bool {

@@ -16,11 +16,11 @@ func TestDecideEveryTransition(t *testing.T) {
 		Canceled: {Pending: Stale, Active: Stale, Failed: Stale, Canceled: Repeat, Revoked: Stale},
 		Revoked:  {Pending: Stale, Active: Stale, Failed: Stale, Canceled: Stale, Revoked: Repeat},
 	}
-	if len(want) != len(Statuses) {
-		t.Fatalf("table covers %d statuses, there are %d", len(want), len(Statuses))
+	if len(want) != len(statuses) {
+		t.Fatalf("table covers %d statuses, there are %d", len(want), len(statuses))
 	}
-	for _, from := range Statuses {
-		for _, to := range Statuses {
+	for _, from := range statuses {
+		for _, to := range statuses {
 			if got := Decide(from, to); got != want[from][to] {
 				t.Errorf("Decide(%s, %s) = %s, want %s", from, to, got, want[from][to])
 			}
@@ -43,9 +43,9 @@ func TestLateAndRepeatedEvents(t *testing.T) {
 }
 
 func TestTerminal(t *testing.T) {
-	for _, s := range Statuses {
+	for _, s := range statuses {
 		moves := 0
-		for _, to := range Statuses {
+		for _, to := range statuses {
 			if Decide(s, to) == Move {
 				moves++
 			}

@@ -2,6 +2,8 @@ package payments
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -21,7 +23,7 @@ var currencyExponents = map[string]int{
 
 // Currencies returns the supported currency codes, sorted.
 func Currencies() []string {
-	return []string{"AUD", "CHF", "DKK", "EUR", "GBP", "HKD", "JPY", "NOK", "NZD", "SEK", "USD", "ZAR"}
+	return slices.Sorted(maps.Keys(currencyExponents))
 }
 
 // KnownCurrency reports whether code is a supported currency.
@@ -70,9 +72,6 @@ const (
 	Month Interval = "month"
 	Year  Interval = "year"
 )
-
-// Intervals lists the supported intervals.
-var Intervals = []Interval{Day, Week, Month, Year}
 
 // Valid reports whether i is a supported interval.
 func (i Interval) Valid() bool {
