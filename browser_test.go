@@ -9,9 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
 	"example.com/storefront/sandbox"
@@ -33,24 +36,78 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
+// browser is the one Chromium that every browser test of this package
+// shares: starting it takes seconds, a fresh browser context per test (its
+// own cookies and storage, like an incognito window) takes milliseconds.
+var browser struct {
+	once   sync.Once
+	ctx    context.Context // the browser's first tab; cancelling it ends the browser
+	cancel context.CancelFunc
+	err    error
+}
+
+// TestMain stops the shared browser once every test has run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if browser.cancel != nil {
+		browser.cancel()
+	}
+	os.Exit(code)
+}
+
+// newBrowser returns a context for a fresh browser context in the shared
+// Chromium, started on first use, closed when the test ends.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium(t)),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		// No UserDataDir: chromedp then makes a fresh profile directory and
-		// removes it itself once the browser has exited.
+	path := chromium(t)
+	browser.once.Do(func() {
+		opts := []chromedp.ExecAllocatorOption{
+			chromedp.ExecPath(path),
+			chromedp.Headless,
+			chromedp.NoSandbox,
+			chromedp.DisableGPU,
+			chromedp.NoFirstRun,
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			// No UserDataDir: chromedp then makes a fresh profile directory and
+			// removes it itself once the browser has exited.
+		}
+		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancelCtx := chromedp.NewContext(allocCtx)
+		browser.ctx = ctx
+		browser.cancel = func() { cancelCtx(); cancelAlloc() }
+		browser.err = chromedp.Run(ctx) // starts the browser
+	})
+	if browser.err != nil {
+		t.Fatalf("start Chromium: %v", browser.err)
 	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	// A new browser context (cookies, storage) and a window in it. This is
+	// what chromedp.WithNewBrowserContext does, except that headless
+	// Chromium only opens a tab in a new context as a new window.
+	var contextID cdp.BrowserContextID
+	var targetID target.ID
+	err := chromedp.Run(browser.ctx, chromedp.ActionFunc(func(ctx context.Context) error {
+		exec := cdp.WithExecutor(ctx, chromedp.FromContext(ctx).Browser)
+		var err error
+		if contextID, err = target.CreateBrowserContext().WithDisposeOnDetach(true).Do(exec); err != nil {
+			return err
+		}
+		targetID, err = target.CreateTarget("about:blank").WithBrowserContextID(contextID).WithNewWindow(true).Do(exec)
+		return err
+	}))
+	if err != nil {
+		t.Fatalf("new browser context: %v", err)
+	}
+	ctx, cancelCtx := chromedp.NewContext(browser.ctx, chromedp.WithTargetID(targetID))
 	ctx, cancelTimeout := context.WithTimeout(ctx, 30*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		chromedp.Run(browser.ctx, chromedp.ActionFunc(func(ctx context.Context) error {
+			return target.DisposeBrowserContext(contextID).Do(cdp.WithExecutor(ctx, chromedp.FromContext(ctx).Browser))
+		}))
+	})
 	return ctx
 }
 

@@ -211,7 +211,7 @@ func buildProviders(ctx context.Context, cfg config, baseURL, loopback string, r
 		closeSandbox()
 		return nil, nil, nil, err
 	}
-	providers = []payments.Provider{stripeProvider, ppro.NewProvider(pproClient, pproMode)}
+	providers = []payments.Provider{stripeProvider, ppro.NewProvider(pproClient, pproMode, "")}
 	return providers, formActionOrigins, closeSandbox, nil
 }
 

@@ -175,7 +175,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}
 	app, err := handlers.New(handlers.Config{
 		Store:     st,
-		Providers: []payments.Provider{p, ppro.NewProvider(pproClient, payments.ModeSandbox)},
+		Providers: []payments.Provider{p, ppro.NewProvider(pproClient, payments.ModeSandbox, "")},
 		Sessions:  handlers.NewSessionStore([][]byte{[]byte(strings.Repeat("k", 32))}, false),
 		Merchant:  "Northwind Coffee",
 		Plan:      plan,

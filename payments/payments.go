@@ -58,6 +58,22 @@ type Event struct {
 	MandateID string
 }
 
+// MaxEventField bounds a webhook event's id and type. Providers' own are far
+// shorter; a longer one is refused, so a forged delivery cannot make the
+// store or the log grow by megabytes.
+const MaxEventField = 128
+
+// CheckEvent refuses an event whose id or type is missing or too long.
+func CheckEvent(e Event) error {
+	switch {
+	case e.ID == "" || e.Type == "":
+		return errors.New("webhook event without an id or a type")
+	case len(e.ID) > MaxEventField || len(e.Type) > MaxEventField:
+		return fmt.Errorf("webhook event id or type longer than %d bytes", MaxEventField)
+	}
+	return nil
+}
+
 // ErrWebhooksDisabled is returned by ParseWebhook when no webhook secret is
 // configured for the provider.
 var ErrWebhooksDisabled = errors.New("webhooks are not configured for this provider")

@@ -10,28 +10,26 @@
 // It is a faithful stand-in, not a shortcut: wherever the real API would
 // reject a request, so does the sandbox.
 //
-// Files are split by provider (stripe_*.go, ppro_*.go); what is
-// provider-neutral (the page layout, the database, ids, idempotency
-// records, webhook delivery) lives in the other files.
+// This package only composes: each provider's stand-in is a package of
+// its own (stripesim, pprosim), and what they share (the database, ids,
+// idempotency records, webhook delivery, the page layout) is simkit. The
+// Sandbox mounts the parts that are configured on one handler and serves
+// the pages that belong to no provider.
 package sandbox // import "example.com/storefront/sandbox"
 
 import (
 	"context"
-	"crypto/sha256"
-	"database/sql"
-	"embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
-	"example.com/storefront/sqlitedb"
+	"example.com/storefront/sandbox/pprosim"
+	"example.com/storefront/sandbox/simkit"
+	"example.com/storefront/sandbox/stripesim"
 )
 
 // Config configures a Sandbox.
@@ -44,6 +42,9 @@ type Config struct {
 	HTTPClient   *http.Client     // for webhook deliveries; nil → a client with a 10 s timeout
 	Logger       *slog.Logger     // nil → discard
 	Now          func() time.Time // nil → time.Now
+	// WebhookRetryAfter is the wait before a failed webhook delivery's first
+	// retry, doubling after; 0 → half a second.
+	WebhookRetryAfter time.Duration
 }
 
 // StripeConfig configures the Stripe part of the sandbox.
@@ -73,27 +74,11 @@ func (c PPROConfig) enabled() bool { return c.APIToken != "" }
 
 // Sandbox is an http.Handler serving every path under /sandbox/.
 type Sandbox struct {
-	cfg      Config
-	basePath string // the path of PublicURL ("/sandbox"); page links start with it
-	db       *sql.DB
-	log      *slog.Logger
-	now      func() time.Time
-	handler  http.Handler
-	webhooks *webhookSender
-
-	// stripeScope scopes Stripe idempotency keys to the API key without
-	// storing the key itself.
-	stripeScope string
-
-	// mu serialises every request that reads or changes provider state. It
-	// is the simplest way to make an idempotency check and the write it
-	// guards atomic, and to let reads expire sessions lazily; a sandbox
-	// serves one developer, so throughput does not matter.
-	mu sync.Mutex
+	host    *simkit.Host
+	stripe  *stripesim.Sim // nil when the Stripe part is off
+	ppro    *pprosim.Sim   // nil when the PPRO part is off
+	handler http.Handler
 }
-
-//go:embed migrations/*.sql
-var migrationFiles embed.FS
 
 // New opens (or creates) the sandbox database at cfg.DBPath and returns a
 // ready handler. Webhook deliveries left pending by a previous run resume.
@@ -101,51 +86,40 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	if err := validateConfig(&cfg); err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	pub, _ := url.Parse(cfg.PublicURL) // validated above
 
-	migrations, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return nil, fmt.Errorf("sandbox: migrations: %w", err)
+	endpoints := map[string]simkit.WebhookEndpoint{}
+	if cfg.Stripe.WebhookURL != "" {
+		endpoints[stripesim.Provider] = stripesim.WebhookEndpoint(cfg.Stripe.WebhookURL, cfg.Stripe.WebhookSecret)
 	}
-	db, err := sqlitedb.Open(ctx, cfg.DBPath, migrations)
+	if cfg.PPRO.enabled() && cfg.PPRO.WebhookURL != "" {
+		endpoints[pprosim.Provider] = pprosim.WebhookEndpoint(cfg.PPRO.WebhookURL)
+	}
+	host, err := simkit.Open(ctx, simkit.Config{
+		DBPath:       cfg.DBPath,
+		PublicURL:    cfg.PublicURL,
+		MerchantName: cfg.MerchantName,
+		Webhooks:     endpoints,
+		HTTPClient:   cfg.HTTPClient,
+		Logger:       cfg.Logger,
+		Now:          cfg.Now,
+
+		WebhookRetryAfter: cfg.WebhookRetryAfter,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 
-	s := &Sandbox{
-		cfg:         cfg,
-		basePath:    pub.Path,
-		db:          db,
-		log:         cfg.Logger,
-		now:         cfg.Now,
-		stripeScope: keyScope(cfg.Stripe.SecretKey),
+	s := &Sandbox{host: host}
+	if cfg.Stripe.enabled() {
+		s.stripe = stripesim.New(host, stripesim.Config{SecretKey: cfg.Stripe.SecretKey})
 	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
+	if c := cfg.PPRO; c.enabled() {
+		s.ppro = pprosim.New(host, pprosim.Config{APIToken: c.APIToken, MerchantID: c.MerchantID, RedirectMethod: c.RedirectMethod})
 	}
-	if s.now == nil {
-		s.now = time.Now
-	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
-	}
-	endpoints := map[string]webhookEndpoint{}
-	if cfg.Stripe.WebhookURL != "" {
-		endpoints[providerStripe] = webhookEndpoint{
-			url:     cfg.Stripe.WebhookURL,
-			headers: stripeSigner(cfg.Stripe.WebhookSecret),
-		}
-	}
-	if cfg.PPRO.enabled() && cfg.PPRO.WebhookURL != "" {
-		endpoints[providerPPRO] = webhookEndpoint{url: cfg.PPRO.WebhookURL, headers: pproWebhookHeaders}
-	}
-	s.webhooks = newWebhookSender(db, client, s.log, endpoints)
 	s.handler = s.routes()
 
-	if err := s.webhooks.resume(ctx); err != nil {
-		s.webhooks.close()
-		db.Close()
+	if err := host.ResumeWebhooks(ctx); err != nil {
+		host.Close()
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 	return s, nil
@@ -219,9 +193,8 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Close stops webhook retries, waits for in-flight deliveries and closes
 // the database. Deliveries still pending resume at the next New.
 func (s *Sandbox) Close() error {
-	s.webhooks.close()
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("sandbox: close database: %w", err)
+	if err := s.host.Close(); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
 	}
 	return nil
 }
@@ -231,35 +204,17 @@ func (s *Sandbox) routes() http.Handler {
 
 	// Pages get their own security headers and refuse cross-origin form
 	// posts; the APIs are called server to server and authenticate by key.
-	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(s.handleCrossOrigin))
-	page := func(h http.HandlerFunc) http.Handler {
-		return pageHeaders(cop.Handler(h))
-	}
+	pages := simkit.NewPages(http.HandlerFunc(s.handleCrossOrigin))
 
-	mux.Handle("GET /sandbox/{$}", page(s.handleIndex))
-	mux.Handle("GET /sandbox/static/", pageHeaders(staticHandler()))
-	mux.Handle("/sandbox/", page(s.handlePageNotFound))
+	mux.Handle("GET /sandbox/{$}", pages.Page(s.handleIndex))
+	mux.Handle("GET /sandbox/static/", pages.Headers(simkit.StaticHandler()))
+	mux.Handle("/sandbox/", pages.Page(s.handlePageNotFound))
 
-	if s.cfg.Stripe.enabled() {
-		s.stripeAPIRoutes(mux)
-		s.stripePageRoutes(mux, page)
+	if s.stripe != nil {
+		s.stripe.Routes(mux, pages)
 	}
-	if s.cfg.PPRO.enabled() {
-		s.pproAPIRoutes(mux)
-		s.pproPageRoutes(mux, page, cop)
+	if s.ppro != nil {
+		s.ppro.Routes(mux, pages)
 	}
 	return mux
-}
-
-// pageURL is the browser-facing absolute URL of a sandbox path such as
-// "/stripe/checkout/cs_test_…".
-func (s *Sandbox) pageURL(path string) string {
-	return s.cfg.PublicURL + path
-}
-
-// keyScope names an API key in the database without storing it.
-func keyScope(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:8])
 }

@@ -111,6 +111,10 @@ type Validator struct {
 
 // documents is the state shared by every Validator built from one directory.
 type documents struct {
+	// mu serialises validation: the library compiles and caches schemas
+	// lazily, and races (go test -race saw it) when two requests are
+	// validated at once, as they are behind a Proxy.
+	mu        sync.Mutex
 	dir       string
 	apis      []*apiDocument
 	exception *base.Schema            // components.schemas.ExceptionResponseBody (agreements document)
@@ -362,6 +366,8 @@ func (v *Validator) route(r *http.Request) (*apiDocument, *http.Request, error) 
 // (e.g. "POST /v1/payment-agreements/{agreement-id}/payment-charges"), with the prefix stripped.
 // If no operation matches it returns the method and the stripped path, and false.
 func (v *Validator) Operation(r *http.Request) (string, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	d, sr, err := v.route(r)
 	if err != nil {
 		return r.Method + " " + r.URL.Path, false
@@ -404,6 +410,8 @@ func readBody(r *http.Request) ([]byte, error) {
 // asserted; a body on an operation that declares none is an error). Unknown JSON properties are
 // allowed, as the schemas allow them. r's body is read and replaced by an unread copy.
 func (v *Validator) Request(r *http.Request) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	subject := "request " + r.Method + " " + r.URL.Path
 	body, err := readBody(r)
 	if err != nil {
@@ -441,6 +449,8 @@ func (v *Validator) Request(r *http.Request) error {
 //     always has all three, so status, failureMessage and timestamp are required here, and
 //     status must equal the HTTP status.
 func (v *Validator) Response(r *http.Request, status int, header http.Header, body []byte) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	subject := fmt.Sprintf("response %d to %s %s", status, r.Method, r.URL.Path)
 	d, sr, err := v.route(r)
 	if err != nil {
@@ -606,6 +616,8 @@ func errorRepresentation(status int, body []byte) []string {
 // document's data schemas mostly omit "type": "object" (MoneyRequest, for one), so a JSON value
 // of another kind where an object is expected passes; the properties of an object are checked.
 func (v *Validator) Webhook(body []byte) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	subject := "webhook"
 	var env map[string]json.RawMessage
 	if err := json.Unmarshal(body, &env); err != nil || env == nil {

@@ -76,7 +76,7 @@ func newContractEnv(t *testing.T) *contractEnv {
 	if e.client, err = ppro.NewClient(ppro.Config{BaseURL: e.proxy.URL + "/sandbox/ppro", Token: token, MerchantID: merchant, MaxRetries: -1}); err != nil {
 		t.Fatal(err)
 	}
-	e.provider = ppro.NewProvider(e.client, payments.ModeSandbox)
+	e.provider = ppro.NewProvider(e.client, payments.ModeSandbox, "")
 	return e
 }
 

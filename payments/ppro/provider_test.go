@@ -41,7 +41,7 @@ func TestSetupStatusMapsEveryAgreementStatus(t *testing.T) {
 			}
 		}))
 		c, _ := NewClient(Config{BaseURL: srv.URL, Token: "t", MerchantID: "m", MaxRetries: -1})
-		res, err := NewProvider(c, payments.ModeTest).SetupStatus(context.Background(), "agr_1")
+		res, err := NewProvider(c, payments.ModeTest, "").SetupStatus(context.Background(), "agr_1")
 		srv.Close()
 		if err != nil {
 			t.Fatalf("%s: %v", status, err)
@@ -84,7 +84,7 @@ func TestChargeResultMapsEveryChargeStatus(t *testing.T) {
 }
 
 func TestEligible(t *testing.T) {
-	p := NewProvider(nil, payments.ModeSandbox)
+	p := NewProvider(nil, payments.ModeSandbox, "")
 	usd := func(v int64) payments.Money { return payments.Money{Amount: v, Currency: "USD"} }
 	for _, tc := range []struct {
 		country string
@@ -112,7 +112,7 @@ func TestEligible(t *testing.T) {
 }
 
 func TestParseWebhook(t *testing.T) {
-	p := NewProvider(nil, payments.ModeSandbox)
+	p := NewProvider(nil, payments.ModeSandbox, "")
 	for _, tc := range []struct {
 		body      string
 		ok        bool

@@ -30,6 +30,9 @@ func (p *Provider) ParseWebhook(r *http.Request) (payments.Event, error) {
 		return payments.Event{}, fmt.Errorf("stripe webhook: %w", err)
 	}
 	out := payments.Event{ID: ev.ID, Type: string(ev.Type)}
+	if err := payments.CheckEvent(out); err != nil {
+		return payments.Event{}, fmt.Errorf("stripe webhook: %w", err)
+	}
 	var obj struct {
 		ID       string            `json:"id"`
 		Object   string            `json:"object"`

@@ -1,0 +1,303 @@
+package pprosim
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"example.com/storefront/sandbox/simkit"
+)
+
+// The PPRO API subset, under /sandbox/ppro/v1/ (the app's base URL is
+// PublicURL + "/ppro"): payment agreements for Amazon Pay and their
+// charges, as the storefront calls them.
+//
+// Left out: the other payment methods, payment sessions, instruments
+// (GET /v1/payment-instruments), captures, refunds, voids and discards as
+// operations of their own, charge search, the agreement confirmation
+// endpoint (not used by REDIRECT), and the rate-limit headers.
+
+const pproAPIPrefix = "/sandbox/ppro"
+
+func (s *Sim) pproAPIRoutes(mux *http.ServeMux) {
+	const v1 = pproAPIPrefix + "/v1"
+	mux.Handle("POST "+v1+"/payment-agreements", s.pproAPI(s.pproCreateAgreement))
+	mux.Handle("GET "+v1+"/payment-agreements/{id}", s.pproAPI(s.pproGetAgreement))
+	mux.Handle("POST "+v1+"/payment-agreements/{id}/payment-charges", s.pproAPI(s.pproCreateCharge))
+	mux.Handle("POST "+v1+"/payment-agreements/{id}/revocations", s.pproAPI(s.pproRevokeAgreement))
+	mux.Handle("GET "+v1+"/payment-charges/{id}", s.pproAPI(s.pproGetCharge))
+	mux.Handle(v1+"/", s.pproAPI(nil))
+}
+
+// pproRequest is what an endpoint gets.
+type pproRequest struct {
+	merchantID string
+	pathID     string // the {id} in the path
+	body       []byte // a POST's JSON body, syntactically valid
+}
+
+// pproHandler runs inside one transaction and returns the object to answer
+// with (HTTP 200), or a *pproError.
+type pproHandler func(ctx context.Context, tx *simkit.WriteTx, req *pproRequest) (any, error)
+
+// pproMaxBody bounds request bodies; PPRO documents no limit.
+const pproMaxBody = 1 << 20
+
+// pproMaxIdempotencyKey bounds Request-Idempotency-Key. PPRO recommends a
+// UUID (36 characters) and documents no limit; the sandbox refuses keys
+// longer than 255 rather than store anything a client sends.
+const pproMaxIdempotencyKey = 255
+
+// pproAPI wraps an endpoint with what every PPRO request goes through:
+// the bearer token, the Merchant-Id, a JSON body for POSTs, idempotency
+// (ppro-api.md §7) and PPRO's error format. A nil h answers 404 after
+// authentication, as for any path PPRO does not have.
+func (s *Sim) pproAPI(h pproHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.pproAuthenticated(r) {
+			writePPROUnauthorized(w)
+			return
+		}
+		merchantID := r.Header.Get("Merchant-Id")
+		switch {
+		case merchantID == "":
+			writePPROError(w, pproBadRequest("Required request header 'Merchant-Id' is missing."), s.host.Now())
+			return
+		case subtle.ConstantTimeCompare([]byte(merchantID), []byte(s.cfg.MerchantID)) != 1:
+			writePPROUnauthorized(w) // the token does not belong to this merchant
+			return
+		case h == nil:
+			writePPROError(w, pproNotFound("No endpoint %s %s.", r.Method, strings.TrimPrefix(r.URL.Path, pproAPIPrefix)), s.host.Now())
+			return
+		}
+		req := &pproRequest{merchantID: merchantID, pathID: r.PathValue("id")}
+
+		var key, fingerprint string
+		if r.Method == http.MethodPost {
+			body, e := readPPROBody(w, r)
+			if e != nil {
+				writePPROError(w, e, s.host.Now())
+				return
+			}
+			req.body = body
+			key = r.Header.Get("Request-Idempotency-Key")
+			if len(key) > pproMaxIdempotencyKey {
+				writePPROError(w, pproBadRequest("Request-Idempotency-Key is longer than %d characters; use a UUID.", pproMaxIdempotencyKey), s.host.Now())
+				return
+			}
+			if key != "" {
+				fingerprint = pproFingerprint(r.Method, r.URL.Path, body)
+			}
+		}
+
+		// Reads run in a write transaction too: reading an agreement can
+		// time it out.
+		s.host.Lock()
+		defer s.host.Unlock()
+		var replay *simkit.IdempotencyRecord
+		var body []byte
+		err := s.host.Write(r.Context(), func(tx *simkit.WriteTx) error {
+			if key != "" {
+				rec, err := simkit.LookupIdempotency(r.Context(), tx, Provider, merchantID, key, s.host.Now())
+				if err != nil {
+					return err
+				}
+				if rec != nil {
+					if rec.Fingerprint != fingerprint {
+						return &pproError{status: http.StatusConflict, message: "Request-Idempotency-Key " + key +
+							" was already used with a different request; use a new key for a new request."}
+					}
+					replay = rec
+					return nil
+				}
+			}
+			obj, err := h(r.Context(), tx, req)
+			if err != nil {
+				return err
+			}
+			if body, err = pproJSON(obj); err != nil {
+				return err
+			}
+			// Only a success is remembered: a request refused with a 4xx
+			// rolls back, and PPRO lets its key be used again.
+			if key != "" {
+				return simkit.StoreIdempotency(r.Context(), tx, Provider, merchantID, key,
+					simkit.IdempotencyRecord{Fingerprint: fingerprint, StatusCode: http.StatusOK, Body: body}, s.host.Now())
+			}
+			return nil
+		})
+		var pe *pproError
+		switch {
+		case errors.As(err, &pe):
+			writePPROError(w, pe, s.host.Now())
+		case err != nil:
+			s.host.Logger().Error("sandbox ppro API", "method", r.Method, "path", r.URL.Path, "err", err)
+			writePPROError(w, pproInternal(), s.host.Now())
+		case replay != nil:
+			w.Header().Set("Request-Idempotency", "true")
+			writePPROBody(w, replay.StatusCode, replay.Body)
+		default:
+			writePPROBody(w, http.StatusOK, body)
+		}
+	})
+}
+
+// pproAuthenticated checks the bearer token.
+func (s *Sim) pproAuthenticated(r *http.Request) bool {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	return ok && strings.EqualFold(scheme, "Bearer") &&
+		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(s.cfg.APIToken)) == 1
+}
+
+// readPPROBody reads a POST's body, which must be JSON.
+func readPPROBody(w http.ResponseWriter, r *http.Request) ([]byte, *pproError) {
+	ct := r.Header.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+		return nil, &pproError{status: http.StatusUnsupportedMediaType,
+			message: "Content-Type '" + ct + "' is not supported: send the request body as application/json."}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, pproMaxBody))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, &pproError{status: http.StatusRequestEntityTooLarge, message: "The request body is larger than the sandbox accepts (1 MiB)."}
+	case err != nil:
+		return nil, pproBadRequest("The request body could not be read: %v.", err)
+	case len(bytes.TrimSpace(body)) == 0:
+		return nil, pproBadRequest("Required request body is missing.")
+	case !json.Valid(body):
+		return nil, pproBadRequest("Malformed JSON request body.")
+	}
+	return body, nil
+}
+
+// pproFingerprint identifies what makes two requests "the same" for one
+// idempotency key: method, path and the body's JSON value (re-encoded, so
+// that white space and the order of object keys do not matter).
+func pproFingerprint(method, path string, body []byte) string {
+	canonical := body
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) == nil {
+		if b, err := json.Marshal(v); err == nil {
+			canonical = b
+		}
+	}
+	sum := sha256.Sum256([]byte(method + " " + path + "\n" + string(canonical)))
+	return hex.EncodeToString(sum[:])
+}
+
+// pproLoadAgreement loads an agreement of the calling merchant; another
+// merchant's agreements do not exist for it.
+func (s *Sim) pproLoadAgreement(ctx context.Context, tx *simkit.WriteTx, req *pproRequest) (*pproAgreement, error) {
+	a, err := s.pproAgreement(ctx, tx, req.pathID)
+	if errors.Is(err, simkit.ErrNotFound) || (err == nil && a.merchantID != req.merchantID) {
+		return nil, pproNotFound("Payment agreement %s not found.", req.pathID)
+	}
+	return a, err
+}
+
+func (s *Sim) pproCreateAgreement(ctx context.Context, tx *simkit.WriteTx, req *pproRequest) (any, error) {
+	var in pproAgreementIn
+	if e := decodePPRO(req.body, &in); e != nil {
+		return nil, e
+	}
+	now := s.host.Now()
+	a, e := validateAgreementIn(&in, now)
+	if e != nil {
+		return nil, e
+	}
+	var initial pproMoney
+	if in.InitialPaymentCharge != nil {
+		if initial, e = validateChargeIn(in.InitialPaymentCharge, "initialPaymentCharge."); e != nil {
+			return nil, e
+		}
+	}
+
+	a.ID = simkit.NewID("agr_", 21)
+	a.InstrumentID = simkit.NewID("instr_", 21)
+	a.Status = agreementAuthenticationPending
+	a.merchantID = req.merchantID
+	a.created = now
+	var initialCharge *pproCharge
+	if in.InitialPaymentCharge != nil {
+		// The consumer is present: the initial charge's initiator
+		// defaults to CONSUMER.
+		initialCharge = pproNewCharge(a, in.InitialPaymentCharge, initial, initiatorConsumer)
+		a.InitialPaymentChargeID = initialCharge.ID
+	}
+	if err := insertPPROAgreement(ctx, tx, a); err != nil {
+		return nil, err
+	}
+	// PPRO creates an agreement INITIALIZING and, for a REDIRECT
+	// authentication, answers once it waits for the consumer.
+	for _, status := range []string{agreementInitializing, agreementAuthenticationPending} {
+		if err := insertPPROHistory(ctx, tx, a.ID, status, now); err != nil {
+			return nil, err
+		}
+	}
+	if initialCharge != nil {
+		if err := insertPPROPendingCharge(ctx, tx, initialCharge, now); err != nil {
+			return nil, err
+		}
+	}
+	return s.pproAgreement(ctx, tx, a.ID)
+}
+
+func (s *Sim) pproGetAgreement(ctx context.Context, tx *simkit.WriteTx, req *pproRequest) (any, error) {
+	return s.pproLoadAgreement(ctx, tx, req)
+}
+
+func (s *Sim) pproCreateCharge(ctx context.Context, tx *simkit.WriteTx, req *pproRequest) (any, error) {
+	var in pproChargeIn
+	if e := decodePPRO(req.body, &in); e != nil {
+		return nil, e
+	}
+	amount, e := validateChargeIn(&in, "")
+	if e != nil {
+		return nil, e
+	}
+	a, err := s.pproLoadAgreement(ctx, tx, req)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.pproChargeAgreement(ctx, tx, a, &in, amount)
+	if err != nil {
+		return nil, err
+	}
+	return c.agreementChargeView(), nil
+}
+
+func (s *Sim) pproGetCharge(ctx context.Context, tx *simkit.WriteTx, req *pproRequest) (any, error) {
+	c, err := s.pproCharge(ctx, tx, req.pathID)
+	if errors.Is(err, simkit.ErrNotFound) || (err == nil && c.merchantID != req.merchantID) {
+		return nil, pproNotFound("Payment charge %s not found.", req.pathID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c.paymentChargeView(), nil
+}
+
+func (s *Sim) pproRevokeAgreement(ctx context.Context, tx *simkit.WriteTx, req *pproRequest) (any, error) {
+	// AgreementRevocationRequest is an empty object; its fields, if any,
+	// are ignored like any unknown field.
+	var in struct{}
+	if e := decodePPRO(req.body, &in); e != nil {
+		return nil, e
+	}
+	a, err := s.pproLoadAgreement(ctx, tx, req)
+	if err != nil {
+		return nil, err
+	}
+	return s.pproRevoke(ctx, tx, a)
+}

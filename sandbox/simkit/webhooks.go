@@ -1,0 +1,265 @@
+package simkit
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Delivery schedule: like the providers, retry failed deliveries with
+// exponential backoff, but over seconds rather than days so that a demo
+// (or a test) sees the retry happen.
+const (
+	webhookMaxAttempts = 5
+	// DefaultWebhookRetryAfter is the wait before the first retry; each
+	// later one waits twice as long.
+	DefaultWebhookRetryAfter = 500 * time.Millisecond
+	webhookTimeout           = 10 * time.Second
+)
+
+// WebhookEndpoint is where one provider's events go and how each attempt
+// is signed. Headers is called once per attempt, because providers sign
+// each attempt with a fresh timestamp.
+type WebhookEndpoint struct {
+	URL     string
+	Headers func(payload []byte, now time.Time) http.Header
+}
+
+// Event is one event a provider emitted: stored whether or not the
+// provider has a webhook endpoint, and delivered to it if it has.
+type Event struct {
+	Provider string // "stripe", "ppro"
+	ID       string
+	Type     string
+	Created  int64  // Unix seconds
+	Payload  []byte // exactly what is (or would be) delivered
+}
+
+// webhookSender delivers recorded events asynchronously, so that no page
+// or API response waits for the app, and records each attempt.
+//
+// Scheduling uses the wall clock (time.Now), not Config.Now: signatures
+// are checked by the receiver against its own clock, and a test that moves
+// the sandbox's clock forward must not stall deliveries.
+type webhookSender struct {
+	db        *sql.DB
+	client    *http.Client
+	log       *slog.Logger
+	endpoints map[string]WebhookEndpoint // by provider
+	backoff   time.Duration              // before the first retry; doubling
+
+	ctx    context.Context // cancelled by close: stops waiting retries
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex // guards closed, so no goroutine starts after close
+	closed bool
+}
+
+func newWebhookSender(db *sql.DB, client *http.Client, log *slog.Logger, endpoints map[string]WebhookEndpoint, backoff time.Duration) *webhookSender {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &webhookSender{db: db, client: client, log: log, endpoints: endpoints, backoff: backoff, ctx: ctx, cancel: cancel}
+}
+
+// enabled reports whether events of provider are delivered anywhere.
+func (w *webhookSender) enabled(provider string) bool {
+	_, ok := w.endpoints[provider]
+	return ok
+}
+
+// WebhooksEnabled reports whether events of provider are delivered
+// anywhere (events report it, as Stripe's pending_webhooks does).
+func (h *Host) WebhooksEnabled(provider string) bool {
+	return h.webhooks.enabled(provider)
+}
+
+// RecordEvent stores e and, when its provider has an endpoint, a pending
+// delivery that starts once tx commits.
+func (h *Host) RecordEvent(ctx context.Context, tx *WriteTx, e Event) error {
+	return h.webhooks.record(ctx, tx, e)
+}
+
+// record stores an event and, when its provider has an endpoint, a pending
+// delivery that starts once tx commits.
+func (w *webhookSender) record(ctx context.Context, tx *WriteTx, e Event) error {
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO events (id, provider, type, created, payload) VALUES (?, ?, ?, ?, ?)`,
+		e.ID, e.Provider, e.Type, e.Created, e.Payload); err != nil {
+		return fmt.Errorf("record event %s: %w", e.Type, err)
+	}
+	ep, ok := w.endpoints[e.Provider]
+	if !ok {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO webhook_deliveries (event_id, url, status, next_attempt_at_ms) VALUES (?, ?, 'pending', ?)`,
+		e.ID, ep.URL, time.Now().UnixMilli()); err != nil {
+		return fmt.Errorf("queue delivery of %s: %w", e.ID, err)
+	}
+	tx.deliveries = append(tx.deliveries, e.ID)
+	return nil
+}
+
+// start delivers the given events in the background.
+func (w *webhookSender) start(eventIDs ...string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return // still pending in the database; the next New resumes them
+	}
+	for _, id := range eventIDs {
+		w.wg.Add(1)
+		go w.deliver(id)
+	}
+}
+
+// resume restarts deliveries that a previous run left pending.
+func (w *webhookSender) resume(ctx context.Context) error {
+	rows, err := w.db.QueryContext(ctx, `
+		SELECT d.event_id, e.provider FROM webhook_deliveries d JOIN events e ON e.id = d.event_id
+		WHERE d.status = 'pending' ORDER BY e.created, d.rowid`)
+	if err != nil {
+		return fmt.Errorf("list pending webhooks: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id, provider string
+		if err := rows.Scan(&id, &provider); err != nil {
+			return fmt.Errorf("list pending webhooks: %w", err)
+		}
+		if w.enabled(provider) {
+			ids = append(ids, id)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list pending webhooks: %w", err)
+	}
+	w.start(ids...)
+	return nil
+}
+
+// close cancels waiting retries and waits for attempts in flight.
+func (w *webhookSender) close() {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+	w.cancel()
+	w.wg.Wait()
+}
+
+// delivery is the state of one event's delivery.
+type delivery struct {
+	provider    string
+	payload     []byte
+	status      string
+	attempts    int
+	nextAttempt time.Time
+}
+
+func (w *webhookSender) deliver(eventID string) {
+	defer w.wg.Done()
+	// Database writes use their own context: an attempt that has been made
+	// is recorded even while the sandbox is closing.
+	ctx := context.Background()
+	for {
+		d, err := w.load(ctx, eventID)
+		if err != nil {
+			w.log.Error("sandbox webhook: load delivery", "event", eventID, "err", err)
+			return
+		}
+		// Deliver to the endpoint as configured now (its URL may have
+		// changed since the event was queued), as Stripe does.
+		ep, ok := w.endpoints[d.provider]
+		if d.status != "pending" || !ok {
+			return
+		}
+		if wait := time.Until(d.nextAttempt); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-w.ctx.Done():
+				t.Stop()
+				return
+			}
+		}
+
+		attempt := d.attempts + 1
+		code, sendErr := w.post(ep, d.payload)
+		now := time.Now()
+		status, next := "pending", now.Add(w.backoff<<(attempt-1))
+		switch {
+		case sendErr == nil:
+			status = "delivered"
+		case attempt >= webhookMaxAttempts:
+			status = "failed"
+		}
+		var lastErr sql.NullString
+		if sendErr != nil {
+			lastErr = sql.NullString{String: sendErr.Error(), Valid: true}
+		}
+		if _, err := w.db.ExecContext(ctx, `
+			UPDATE webhook_deliveries
+			SET status = ?, attempts = ?, next_attempt_at_ms = ?, last_attempt_at_ms = ?,
+			    last_status_code = ?, last_error = ?
+			WHERE event_id = ?`,
+			status, attempt, next.UnixMilli(), now.UnixMilli(),
+			sql.NullInt64{Int64: int64(code), Valid: code != 0}, lastErr, eventID); err != nil {
+			w.log.Error("sandbox webhook: record attempt", "event", eventID, "err", err)
+			return
+		}
+		switch status {
+		case "delivered":
+			w.log.Debug("sandbox webhook delivered", "event", eventID, "attempt", attempt)
+			return
+		case "failed":
+			w.log.Warn("sandbox webhook failed for good", "event", eventID, "attempts", attempt, "err", sendErr)
+			return
+		}
+		w.log.Info("sandbox webhook attempt failed; will retry", "event", eventID, "attempt", attempt, "err", sendErr)
+	}
+}
+
+func (w *webhookSender) load(ctx context.Context, eventID string) (delivery, error) {
+	var d delivery
+	var nextMS int64
+	err := w.db.QueryRowContext(ctx, `
+		SELECT e.provider, e.payload, d.status, d.attempts, d.next_attempt_at_ms
+		FROM webhook_deliveries d JOIN events e ON e.id = d.event_id
+		WHERE d.event_id = ?`, eventID).Scan(&d.provider, &d.payload, &d.status, &d.attempts, &nextMS)
+	if err != nil {
+		return d, err
+	}
+	d.nextAttempt = time.UnixMilli(nextMS)
+	return d, nil
+}
+
+// post makes one attempt. Any 2xx answer counts as delivered; the status
+// code is returned whenever there was an answer.
+func (w *webhookSender) post(ep WebhookEndpoint, payload []byte) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), webhookTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(payload))
+	if err != nil {
+		return 0, err
+	}
+	for k, v := range ep.Headers(payload, time.Now()) {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	res, err := w.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10)) // let the connection be reused
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		return res.StatusCode, fmt.Errorf("endpoint answered %s", res.Status)
+	}
+	return res.StatusCode, nil
+}

@@ -1,0 +1,319 @@
+package stripesim
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"example.com/storefront/sandbox/simkit"
+)
+
+// Loading and saving the Stripe objects. Loaders return
+// simkit.ErrNotFound for unknown ids and leave expandable fields as ids.
+
+func insertStripeCustomer(ctx context.Context, q simkit.Querier, c *stripeCustomer) error {
+	addr, err := simkit.NullJSON(c.Address)
+	if err != nil {
+		return err
+	}
+	md, err := simkit.JSONText(c.Metadata)
+	if err != nil {
+		return err
+	}
+	if _, err := q.ExecContext(ctx, `
+		INSERT INTO stripe_customers (id, created, email, name, description, phone, address, invoice_prefix, metadata)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.Created, simkit.NullString(c.Email), simkit.NullString(c.Name), simkit.NullString(c.Description),
+		simkit.NullString(c.Phone), addr, c.InvoicePrefix, md); err != nil {
+		return fmt.Errorf("insert customer: %w", err)
+	}
+	return nil
+}
+
+func loadStripeCustomer(ctx context.Context, q simkit.Querier, id string) (*stripeCustomer, error) {
+	c := newStripeCustomer()
+	var email, name, desc, phone, addr sql.NullString
+	var md string
+	err := q.QueryRowContext(ctx, `
+		SELECT id, created, email, name, description, phone, address, invoice_prefix, metadata
+		FROM stripe_customers WHERE id = ?`, id).
+		Scan(&c.ID, &c.Created, &email, &name, &desc, &phone, &addr, &c.InvoicePrefix, &md)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, simkit.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load customer %s: %w", id, err)
+	}
+	c.Email, c.Name, c.Description, c.Phone = simkit.StringPtr(email), simkit.StringPtr(name), simkit.StringPtr(desc), simkit.StringPtr(phone)
+	if c.Address, err = simkit.ScanJSON[stripeAddress](addr); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(md), &c.Metadata); err != nil {
+		return nil, fmt.Errorf("load customer %s metadata: %w", id, err)
+	}
+	return c, nil
+}
+
+func insertStripePaymentMethod(ctx context.Context, q simkit.Querier, pm *stripePaymentMethod) error {
+	bd, err := simkit.JSONText(pm.BillingDetails)
+	if err != nil {
+		return err
+	}
+	card, err := simkit.NullJSON(pm.Card)
+	if err != nil {
+		return err
+	}
+	md, err := simkit.JSONText(pm.Metadata)
+	if err != nil {
+		return err
+	}
+	if _, err := q.ExecContext(ctx, `
+		INSERT INTO stripe_payment_methods (id, created, type, customer_id, billing_details, card, metadata)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		pm.ID, pm.Created, pm.Type, simkit.NullString(pm.customerID), bd, card, md); err != nil {
+		return fmt.Errorf("insert payment method: %w", err)
+	}
+	return nil
+}
+
+func loadStripePaymentMethod(ctx context.Context, q simkit.Querier, id string) (*stripePaymentMethod, error) {
+	pm := &stripePaymentMethod{Object: "payment_method"}
+	var customer, card sql.NullString
+	var bd, md string
+	err := q.QueryRowContext(ctx, `
+		SELECT id, created, type, customer_id, billing_details, card, metadata
+		FROM stripe_payment_methods WHERE id = ?`, id).
+		Scan(&pm.ID, &pm.Created, &pm.Type, &customer, &bd, &card, &md)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, simkit.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load payment method %s: %w", id, err)
+	}
+	pm.customerID = simkit.StringPtr(customer)
+	pm.Customer = idOrNil(pm.customerID)
+	if err := json.Unmarshal([]byte(bd), &pm.BillingDetails); err != nil {
+		return nil, fmt.Errorf("load payment method %s billing details: %w", id, err)
+	}
+	if err := json.Unmarshal([]byte(md), &pm.Metadata); err != nil {
+		return nil, fmt.Errorf("load payment method %s metadata: %w", id, err)
+	}
+	if pm.Card, err = simkit.ScanJSON[stripeCard](card); err != nil {
+		return nil, err
+	}
+	if pm.Type == pmTypeAmazonPay {
+		pm.AmazonPay = &struct{}{}
+	}
+	return pm, nil
+}
+
+func insertStripeSetupIntent(ctx context.Context, q simkit.Querier, si *stripeSetupIntent) error {
+	types, err := simkit.JSONText(si.PaymentMethodTypes)
+	if err != nil {
+		return err
+	}
+	md, err := simkit.JSONText(si.Metadata)
+	if err != nil {
+		return err
+	}
+	if _, err := q.ExecContext(ctx, `
+		INSERT INTO stripe_setup_intents (id, created, client_secret, customer_id, description, status, usage,
+			payment_method_types, metadata)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		si.ID, si.Created, si.ClientSecret, simkit.NullString(si.customerID), simkit.NullString(si.Description),
+		si.Status, si.Usage, types, md); err != nil {
+		return fmt.Errorf("insert setup intent: %w", err)
+	}
+	return updateStripeSetupIntent(ctx, q, si)
+}
+
+// updateStripeSetupIntent saves the fields the flows change.
+func updateStripeSetupIntent(ctx context.Context, q simkit.Querier, si *stripeSetupIntent) error {
+	lastErr, err := simkit.NullJSON(si.LastSetupError)
+	if err != nil {
+		return err
+	}
+	next, err := simkit.NullJSON(si.NextAction)
+	if err != nil {
+		return err
+	}
+	if _, err := q.ExecContext(ctx, `
+		UPDATE stripe_setup_intents
+		SET status = ?, payment_method_id = ?, last_setup_error = ?, next_action = ?
+		WHERE id = ?`,
+		si.Status, simkit.NullString(si.paymentMethodID), lastErr, next, si.ID); err != nil {
+		return fmt.Errorf("update setup intent %s: %w", si.ID, err)
+	}
+	return nil
+}
+
+func loadStripeSetupIntent(ctx context.Context, q simkit.Querier, id string) (*stripeSetupIntent, error) {
+	si := &stripeSetupIntent{Object: "setup_intent"}
+	var customer, desc, pm, lastErr, next sql.NullString
+	var types, md string
+	err := q.QueryRowContext(ctx, `
+		SELECT id, created, client_secret, customer_id, description, status, usage, payment_method_types,
+			payment_method_id, last_setup_error, next_action, metadata
+		FROM stripe_setup_intents WHERE id = ?`, id).
+		Scan(&si.ID, &si.Created, &si.ClientSecret, &customer, &desc, &si.Status, &si.Usage, &types,
+			&pm, &lastErr, &next, &md)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, simkit.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load setup intent %s: %w", id, err)
+	}
+	si.customerID, si.paymentMethodID, si.Description = simkit.StringPtr(customer), simkit.StringPtr(pm), simkit.StringPtr(desc)
+	si.Customer, si.PaymentMethod = idOrNil(si.customerID), idOrNil(si.paymentMethodID)
+	if err := json.Unmarshal([]byte(types), &si.PaymentMethodTypes); err != nil {
+		return nil, fmt.Errorf("load setup intent %s types: %w", id, err)
+	}
+	if err := json.Unmarshal([]byte(md), &si.Metadata); err != nil {
+		return nil, fmt.Errorf("load setup intent %s metadata: %w", id, err)
+	}
+	if si.LastSetupError, err = simkit.ScanJSON[stripeError](lastErr); err != nil {
+		return nil, err
+	}
+	if si.NextAction, err = simkit.ScanJSON[stripeNextAction](next); err != nil {
+		return nil, err
+	}
+	si.PaymentMethodOptions = setupIntentPaymentMethodOptions(si.PaymentMethodTypes)
+	return si, nil
+}
+
+// setupIntentPaymentMethodOptions is what Stripe reports for the types a
+// SetupIntent accepts; only card has options in 2023-10-16.
+func setupIntentPaymentMethodOptions(types []string) map[string]any {
+	opts := map[string]any{}
+	for _, t := range types {
+		if t == pmTypeCard {
+			opts[pmTypeCard] = map[string]any{
+				"mandate_options":        nil,
+				"network":                nil,
+				"request_three_d_secure": "automatic",
+			}
+		}
+	}
+	return opts
+}
+
+func insertStripeCheckoutSession(ctx context.Context, q simkit.Querier, cs *stripeCheckoutSession) error {
+	types, err := simkit.JSONText(cs.PaymentMethodTypes)
+	if err != nil {
+		return err
+	}
+	md, err := simkit.JSONText(cs.Metadata)
+	if err != nil {
+		return err
+	}
+	var message sql.NullString
+	if cs.CustomText.Submit != nil {
+		message = sql.NullString{String: cs.CustomText.Submit.Message, Valid: true}
+	}
+	if _, err := q.ExecContext(ctx, `
+		INSERT INTO stripe_checkout_sessions (id, created, expires_at, status, mode, customer_id, customer_email,
+			client_reference_id, currency, locale, success_url, cancel_url, payment_method_types,
+			setup_intent_id, submit_message, metadata)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		cs.ID, cs.Created, cs.ExpiresAt, cs.Status, cs.Mode, simkit.NullString(cs.customerID), simkit.NullString(cs.CustomerEmail),
+		simkit.NullString(cs.ClientReferenceID), simkit.NullString(cs.Currency), simkit.NullString(cs.Locale), cs.SuccessURL,
+		simkit.NullString(cs.CancelURL), types, cs.setupIntentID, message, md); err != nil {
+		return fmt.Errorf("insert checkout session: %w", err)
+	}
+	return nil
+}
+
+func updateStripeCheckoutSessionStatus(ctx context.Context, q simkit.Querier, id, status string) error {
+	if _, err := q.ExecContext(ctx, `UPDATE stripe_checkout_sessions SET status = ? WHERE id = ?`, status, id); err != nil {
+		return fmt.Errorf("update checkout session %s: %w", id, err)
+	}
+	return nil
+}
+
+// loadStripeCheckoutSession loads a session as stored; Sim.stripeSession
+// adds what depends on configuration and time (url, lazy expiry).
+func loadStripeCheckoutSession(ctx context.Context, q simkit.Querier, id string) (*stripeCheckoutSession, error) {
+	cs := &stripeCheckoutSession{
+		Object:                  "checkout.session",
+		CustomFields:            []any{},
+		PaymentMethodCollection: "always",
+		PaymentMethodOptions:    map[string]any{},
+		PaymentStatus:           "no_payment_required",
+		ShippingOptions:         []any{},
+		UIMode:                  "hosted",
+	}
+	var customer, email, ref, currency, locale, cancel, message sql.NullString
+	var types, md string
+	err := q.QueryRowContext(ctx, `
+		SELECT id, created, expires_at, status, mode, customer_id, customer_email, client_reference_id, currency,
+			locale, success_url, cancel_url, payment_method_types, setup_intent_id, submit_message, metadata
+		FROM stripe_checkout_sessions WHERE id = ?`, id).
+		Scan(&cs.ID, &cs.Created, &cs.ExpiresAt, &cs.Status, &cs.Mode, &customer, &email, &ref, &currency,
+			&locale, &cs.SuccessURL, &cancel, &types, &cs.setupIntentID, &message, &md)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, simkit.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load checkout session %s: %w", id, err)
+	}
+	cs.customerID = simkit.StringPtr(customer)
+	cs.Customer = idOrNil(cs.customerID)
+	cs.SetupIntent = cs.setupIntentID
+	cs.CustomerEmail, cs.ClientReferenceID = simkit.StringPtr(email), simkit.StringPtr(ref)
+	cs.Currency, cs.Locale, cs.CancelURL = simkit.StringPtr(currency), simkit.StringPtr(locale), simkit.StringPtr(cancel)
+	if message.Valid {
+		cs.CustomText.Submit = &stripeTextMessage{Message: message.String}
+	}
+	if err := json.Unmarshal([]byte(types), &cs.PaymentMethodTypes); err != nil {
+		return nil, fmt.Errorf("load checkout session %s types: %w", id, err)
+	}
+	if err := json.Unmarshal([]byte(md), &cs.Metadata); err != nil {
+		return nil, fmt.Errorf("load checkout session %s metadata: %w", id, err)
+	}
+	if cs.Status == sessionComplete {
+		if cs.CustomerDetails, err = checkoutCustomerDetails(ctx, q, cs); err != nil {
+			return nil, err
+		}
+	}
+	return cs, nil
+}
+
+// checkoutCustomerDetails is what a completed session reports about the
+// customer: the sandbox collects nothing on its pages, so it is the
+// Customer's own details (or the customer_email the session was given).
+func checkoutCustomerDetails(ctx context.Context, q simkit.Querier, cs *stripeCheckoutSession) (*stripeCustomerDetails, error) {
+	d := &stripeCustomerDetails{Email: cs.CustomerEmail, TaxExempt: "none", TaxIDs: []any{}}
+	if cs.customerID == nil {
+		return d, nil
+	}
+	c, err := loadStripeCustomer(ctx, q, *cs.customerID)
+	if err != nil {
+		return nil, fmt.Errorf("customer details of %s: %w", cs.ID, err)
+	}
+	d.Address, d.Email, d.Name, d.Phone = c.Address, c.Email, c.Name, c.Phone
+	return d, nil
+}
+
+// stripeSessionIDForSetupIntent finds the Checkout Session a SetupIntent
+// was created for.
+func stripeSessionIDForSetupIntent(ctx context.Context, q simkit.Querier, setupIntentID string) (string, error) {
+	var id string
+	err := q.QueryRowContext(ctx, `SELECT id FROM stripe_checkout_sessions WHERE setup_intent_id = ?`, setupIntentID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", simkit.ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("find session of %s: %w", setupIntentID, err)
+	}
+	return id, nil
+}
+
+// idOrNil is the unexpanded value of an expandable field: the id, or null.
+func idOrNil(id *string) any {
+	if id == nil {
+		return nil
+	}
+	return *id
+}
