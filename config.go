@@ -6,12 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
+	"example.com/storefront/billing"
 	"example.com/storefront/payments"
 	"example.com/storefront/payments/ppro"
 )
@@ -30,14 +34,44 @@ type config struct {
 	StripeWebhookSecret string
 	StripeAPIURL        string
 
-	PPROToken      string
-	PPROMerchantID string
-	PPROAPIURL     string
+	PPROToken         string
+	PPROMerchantID    string
+	PPROAPIURL        string
+	PPROWebhookSecret string
 
-	Merchant string
-	Plan     payments.Plan
-	LogLevel string
+	// AdminPassword guards /admin; "" means one is generated at start-up
+	// and printed once.
+	AdminPassword string
+	// RatePerMinute is the per-client limit of the limited routes; 0 is off.
+	RatePerMinute int
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// WebhookRetention is how long processed webhook events are kept.
+	WebhookRetention time.Duration
+	// SetupLifetime is how long an unfinished Stripe Checkout Session
+	// stays open (its explicit expires_at).
+	SetupLifetime time.Duration
+
+	// WorkerInterval is the time between the background worker's passes;
+	// WorkerBatch bounds each kind of its work per pass.
+	WorkerInterval time.Duration
+	WorkerBatch    int
+	// Retries are the waits before the retries of a declined scheduled
+	// payment, counted from its due time.
+	Retries []time.Duration
+	// ReconcileAfter is how long a setup may stay pending before the worker
+	// asks its provider.
+	ReconcileAfter time.Duration
+
+	Merchant      string
+	MerchantEmail string
+	Plan          payments.Plan
+	LogLevel      string
 }
+
+// Live reports whether a provider has real credentials: then the built-in
+// sandbox is not offered beside it.
+func (c config) Live() bool { return c.StripeSecretKey != "" || c.PPROToken != "" }
 
 // configError names the variable that is wrong.
 type configError struct {
@@ -64,7 +98,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		PPROToken:           env("PPRO_API_TOKEN", ""),
 		PPROMerchantID:      env("PPRO_MERCHANT_ID", ""),
 		PPROAPIURL:          env("PPRO_API_URL", ""),
+		PPROWebhookSecret:   env("PPRO_WEBHOOK_SECRET", ""),
+		AdminPassword:       env("ADMIN_PASSWORD", ""),
 		Merchant:            env("MERCHANT_NAME", "Northwind Coffee Roasters"),
+		MerchantEmail:       env("MERCHANT_EMAIL", ""),
 		LogLevel:            env("LOG_LEVEL", "info"),
 	}
 
@@ -97,6 +134,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if k := c.StripeSecretKey; k != "" && !hasAnyPrefix(k, "sk_test_", "sk_live_", "rk_test_", "rk_live_") {
 		return c, &configError{"STRIPE_SECRET_KEY", "must be a secret key starting sk_test_ or sk_live_ (or a restricted rk_ key), not a publishable key"}
 	}
+	if hasAnyPrefix(c.StripeSecretKey, "sk_live_", "rk_live_") && c.StripeWebhookSecret == "" {
+		return c, &configError{"STRIPE_WEBHOOK_SECRET", "is required with a live key: without it a shopper who closes the tab leaves the mandate pending while Stripe holds their saved payment method (create the endpoint in the Dashboard and copy its signing secret)"}
+	}
 	if c.StripeWebhookSecret != "" && c.StripeSecretKey == "" {
 		return c, &configError{"STRIPE_WEBHOOK_SECRET", "is set but STRIPE_SECRET_KEY is not; the built-in sandbox signs its own webhooks"}
 	}
@@ -120,6 +160,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, &configError{"PPRO_API_TOKEN", "is required with PPRO_MERCHANT_ID"}
 	case c.PPROToken == "" && c.PPROAPIURL != "":
 		return c, &configError{"PPRO_API_URL", "is set but PPRO_API_TOKEN is not; without a token the built-in sandbox is used"}
+	case c.PPROToken == "" && c.PPROWebhookSecret != "":
+		return c, &configError{"PPRO_WEBHOOK_SECRET", "is set but PPRO_API_TOKEN is not; the built-in sandbox signs its own webhooks"}
 	}
 	if c.PPROToken != "" {
 		if c.PPROAPIURL == "" {
@@ -132,6 +174,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 
 	if n := utf8.RuneCountInString(c.Merchant); n > 100 {
 		return c, &configError{"MERCHANT_NAME", "must be at most 100 characters"}
+	}
+	if c.MerchantEmail == "" {
+		// A sensible default that is plainly not real: the .example domain
+		// is reserved for documentation.
+		c.MerchantEmail = "support@" + slug(c.Merchant) + ".example"
+	} else if a, err := mail.ParseAddress(c.MerchantEmail); err != nil || a.Address != c.MerchantEmail {
+		return c, &configError{"MERCHANT_EMAIL", fmt.Sprintf("%q is not an email address such as support@example.com", c.MerchantEmail)}
 	}
 	c.Plan.Name = env("PLAN_NAME", "Coffee Club")
 	if utf8.RuneCountInString(c.Plan.Name) > 100 {
@@ -151,12 +200,118 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if !c.Plan.Interval.Valid() {
 		return c, &configError{"PLAN_INTERVAL", fmt.Sprintf("%q is not one of day, week, month, year", c.Plan.Interval)}
 	}
+	if n := utf8.RuneCountInString(c.AdminPassword); n > 0 && n < 12 {
+		return c, &configError{"ADMIN_PASSWORD", "must be at least 12 characters (or unset, to have one generated at start-up)"}
+	}
+	switch v := strings.ToLower(env("RATE_LIMIT", "120")); v {
+	case "off", "0":
+		c.RatePerMinute = 0
+	default:
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1_000_000 {
+			return c, &configError{"RATE_LIMIT", fmt.Sprintf("%q is not a number of requests per minute per client (or off)", v)}
+		}
+		c.RatePerMinute = n
+	}
+	if v := env("TRUSTED_PROXIES", ""); v != "" {
+		for _, part := range strings.Split(v, ",") {
+			part = strings.TrimSpace(part)
+			p, err := netip.ParsePrefix(part)
+			if err != nil {
+				a, aerr := netip.ParseAddr(part)
+				if aerr != nil {
+					return c, &configError{"TRUSTED_PROXIES", fmt.Sprintf("%q is not an address or a network such as 10.0.0.0/8", part)}
+				}
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+		}
+	}
+	var err2 error
+	if c.WebhookRetention, err2 = durationVar(env, "WEBHOOK_RETENTION", "720h", time.Hour, 0); err2 != nil {
+		return c, err2
+	}
+	if c.SetupLifetime, err2 = durationVar(env, "SETUP_LIFETIME", "1h", 30*time.Minute, 24*time.Hour); err2 != nil {
+		return c, err2
+	}
+	if c.WorkerInterval, err2 = durationVar(env, "WORKER_INTERVAL", "30s", time.Second, 24*time.Hour); err2 != nil {
+		return c, err2
+	}
+	if c.ReconcileAfter, err2 = durationVar(env, "RECONCILE_AFTER", "10m", time.Minute, 0); err2 != nil {
+		return c, err2
+	}
+	if v := env("WORKER_BATCH", "50"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10_000 {
+			return c, &configError{"WORKER_BATCH", fmt.Sprintf("%q is not a number from 1 to 10000", v)}
+		}
+		c.WorkerBatch = n
+	}
+	if v := env("BILLING_RETRIES", "1d,3d,5d"); v != "" {
+		r, err := billing.ParseRetries(v)
+		if err != nil {
+			return c, &configError{"BILLING_RETRIES", err.Error() + " (for example 1d,3d,5d: retries 1, 3 and 5 days after the due date)"}
+		}
+		c.Retries = r
+	}
 	switch c.LogLevel = strings.ToLower(c.LogLevel); c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
 		return c, &configError{"LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", c.LogLevel)}
 	}
 	return c, nil
+}
+
+// durationVar reads a Go duration (also whole days: "3d"), at least lo and,
+// when hi is not 0, at most hi.
+func durationVar(env func(name, def string) string, name, def string, lo, hi time.Duration) (time.Duration, error) {
+	v := env(name, def)
+	d, err := parseDuration(v)
+	switch {
+	case err != nil:
+		return 0, &configError{name, fmt.Sprintf("%q is not a duration such as 90m, 12h or 3d", v)}
+	case d < lo || (hi > 0 && d > hi):
+		limits := "at least " + lo.String()
+		if hi > 0 {
+			limits = "between " + lo.String() + " and " + hi.String()
+		}
+		return 0, &configError{name, fmt.Sprintf("%q must be %s", v, limits)}
+	}
+	return d, nil
+}
+
+// parseDuration is time.ParseDuration, plus whole days ("3d").
+func parseDuration(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 {
+			return 0, fmt.Errorf("%q is not a number of days", s)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// slug is a merchant name as a host label: "Northwind Coffee Roasters" →
+// "northwind-coffee-roasters".
+func slug(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+			dash = false
+		case !dash && b.Len() > 0:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	s := strings.TrimSuffix(b.String(), "-")
+	if s == "" {
+		return "shop"
+	}
+	return s
 }
 
 func hasAnyPrefix(s string, prefixes ...string) bool {

@@ -128,7 +128,7 @@ func TestEveryVariableIsDocumented(t *testing.T) {
 	}
 	example, _ := os.ReadFile(".env.example")
 	readme, _ := os.ReadFile("README.md")
-	names := regexp.MustCompile(`env\("([A-Z_]+)"`).FindAllStringSubmatch(string(src), -1)
+	names := regexp.MustCompile(`(?:env|durationVar)\((?:env, )?"([A-Z_]+)"`).FindAllStringSubmatch(string(src), -1)
 	if len(names) < 16 {
 		t.Fatalf("found %d variables in config.go; has the way it reads them changed?", len(names))
 	}

@@ -8,7 +8,9 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -25,12 +27,15 @@ import (
 	"syscall"
 	"time"
 
+	"example.com/storefront/clock"
 	"example.com/storefront/handlers"
 	"example.com/storefront/payments"
 	"example.com/storefront/payments/ppro"
 	"example.com/storefront/payments/stripeprovider"
 	"example.com/storefront/sandbox"
+	"example.com/storefront/service"
 	"example.com/storefront/store"
+	"example.com/storefront/worker"
 )
 
 func main() {
@@ -54,7 +59,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	logger := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: logLevel(cfg.LogLevel)}))
 
+	// The data directory holds secrets (the session key, customers'
+	// consent evidence): private to its owner, even if it existed.
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("DATA_DIR: %w", err)
+	}
+	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("DATA_DIR: %w", err)
 	}
 	sessionKeys := cfg.SessionKeys
@@ -68,11 +78,25 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		logger.Warn("SESSION_KEYS is not set: using a key generated once and kept in " + file + "; set SESSION_KEYS in production")
 	}
 
-	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "storefront.db"))
+	// One clock for billing, records and, in an all-sandbox demo, the
+	// sandbox: a demo's presenter moves it forward; elsewhere it is real time.
+	clk := clock.New(nil)
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "storefront.db"), clk.Now)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if !cfg.Live() {
+		off, err := st.DemoClockOffset(ctx)
+		if err != nil {
+			return err
+		}
+		clk.Set(off)
+	}
+	adminPassword := cfg.AdminPassword
+	if adminPassword == "" {
+		adminPassword = strings.ToLower(rand.Text()[:20]) // 100 bits
+	}
 
 	// Listen before building the rest, so a busy port fails at once and the
 	// real port (ADDR may end in :0) is known for the URLs.
@@ -85,23 +109,49 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if baseURL == "" {
 		baseURL = defaultBaseURL(cfg.Addr, ln.Addr())
 	}
-	loopback := "http://" + loopbackAddr(ln.Addr())
+	loopback := loopbackAddr(ln.Addr())
+	https := strings.HasPrefix(baseURL, "https://")
 
 	root := http.NewServeMux()
-	providers, formActionOrigins, closeSandbox, err := buildProviders(ctx, cfg, baseURL, loopback, root, logger)
+	providers, formActionOrigins, closeSandbox, err := buildProviders(ctx, cfg, baseURL, "http://"+loopback, root, clk.Now, logger)
 	if err != nil {
 		return err
 	}
 	defer closeSandbox()
 
+	svc, err := service.New(service.Config{Store: st, Providers: providers, Logger: logger.With("component", "service")})
+	if err != nil {
+		return err
+	}
+	work := worker.New(worker.Config{
+		Store: st, Service: svc, Providers: providers, Now: clk.Now,
+		Interval: cfg.WorkerInterval, Batch: cfg.WorkerBatch, Retries: cfg.Retries,
+		ReconcileAfter: cfg.ReconcileAfter, SetupLifetime: cfg.SetupLifetime,
+		WebhookRetention: cfg.WebhookRetention, Logger: logger.With("component", "worker"),
+	})
+	admin := handlers.Admin{Password: adminPassword}
+	if !cfg.Live() {
+		admin.Clock = &worker.Demo{Clock: clk, Store: st, Worker: work}
+	}
+
 	app, err := handlers.New(handlers.Config{
 		Store:             st,
+		Service:           svc,
 		Providers:         providers,
-		Sessions:          handlers.NewSessionStore(sessionKeys, strings.HasPrefix(baseURL, "https://")),
+		Sessions:          handlers.NewSessionStore(sessionKeys, https),
 		Merchant:          cfg.Merchant,
 		Plan:              cfg.Plan,
 		BaseURL:           baseURL,
 		FormActionOrigins: formActionOrigins,
+		SetupLifetime:     cfg.SetupLifetime,
+		Limits:            handlers.Limits{PerMinute: cfg.RatePerMinute},
+		TrustedProxies:    cfg.TrustedProxies,
+		ProcessLater:      work.Nudge,
+		Admin:             admin,
+		LinkKey:           derive(sessionKeys[0], "shopper-link"),
+		MerchantEmail:     cfg.MerchantEmail,
+		Retries:           cfg.Retries,
+		Now:               clk.Now,
 		Logger:            logger,
 	})
 	if err != nil {
@@ -110,7 +160,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	root.Handle("/", app)
 
 	srv := &http.Server{
-		Handler:           handlers.RequestLog(logger, root),
+		Handler:           handlers.RequestLog(logger, handlers.Harden(root, allowedHosts(cfg.BaseURL, baseURL, loopback), https)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      90 * time.Second, // provider calls may take a while
@@ -122,6 +172,17 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		attrs = append(attrs, p.Name(), string(p.Mode()))
 	}
 	logger.Info("storefront listening", attrs...)
+	if cfg.AdminPassword == "" {
+		// Printed once, here and nowhere else: never a known default.
+		logger.Warn("ADMIN_PASSWORD is not set: a password was generated for this run", "password", adminPassword)
+		fmt.Fprintf(stdout, "\n  Merchant dashboard: %s/admin\n  Password, generated for this run (set ADMIN_PASSWORD to choose one): %s\n\n",
+			baseURL, adminPassword)
+	}
+
+	workCtx, stopWork := context.WithCancel(context.Background())
+	workDone := make(chan struct{})
+	go func() { defer close(workDone); work.Run(workCtx) }()
+	defer func() { stopWork(); <-workDone }() // before the store closes
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -139,80 +200,132 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	return nil
 }
 
-// buildProviders makes Stripe and PPRO from their credentials; a provider
-// without credentials runs against the built-in sandbox, mounted on root at
-// /sandbox/. It also returns the origins of plain-http provider pages, which
-// the checkout form's CSP must allow.
-func buildProviders(ctx context.Context, cfg config, baseURL, loopback string, root *http.ServeMux, logger *slog.Logger) (
+// allowedHosts are the Host header values the listener answers: BASE_URL's
+// host, or without one the loopback names, and always the listener's own
+// loopback address (the sandbox's server-to-server webhooks use it).
+func allowedHosts(configured, baseURL, loopback string) []string {
+	_, port, _ := net.SplitHostPort(loopback)
+	hosts := []string{loopback}
+	if configured == "" {
+		return append(hosts, net.JoinHostPort("localhost", port), net.JoinHostPort("127.0.0.1", port), net.JoinHostPort("::1", port))
+	}
+	u, _ := url.Parse(baseURL) // validated by loadConfig
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), map[string]string{"https": "443", "http": "80"}[u.Scheme])
+	}
+	return append(hosts, host)
+}
+
+// buildProviders makes Stripe and PPRO from their credentials. Without any
+// credentials both run against the built-in sandbox, mounted on root at
+// /sandbox/: the all-sandbox demo. With credentials for any provider, only
+// the providers that have them are offered and no sandbox is mounted, so a
+// live deployment never quietly offers a provider anyone can approve their
+// own mandate on. It also returns the origins of the providers' pages,
+// which the checkout form's CSP names.
+func buildProviders(ctx context.Context, cfg config, baseURL, loopback string, root *http.ServeMux, now func() time.Time, logger *slog.Logger) (
 	providers []payments.Provider, formActionOrigins []string, closeSandbox func(), err error,
 ) {
 	closeSandbox = func() {}
-	sbCfg := sandbox.Config{
+	// Server-to-server calls to the sandbox go to our own listener over
+	// loopback, never out through BASE_URL and back in.
+	httpClient := &http.Client{Timeout: 30 * time.Second}
+	if !cfg.Live() {
+		return sandboxProviders(ctx, cfg, baseURL, loopback, root, httpClient, now, logger)
+	}
+	if cfg.StripeSecretKey != "" {
+		p, err := stripeprovider.New(stripeprovider.Config{
+			SecretKey: cfg.StripeSecretKey, WebhookSecret: cfg.StripeWebhookSecret, APIURL: cfg.StripeAPIURL,
+			HTTPClient: httpClient, MaxNetworkRetries: 2,
+		})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if cfg.StripeWebhookSecret == "" {
+			logger.Warn("STRIPE_WEBHOOK_SECRET is not set: webhooks are refused, so a setup whose shopper never comes back is only settled by the worker's reconciliation")
+		}
+		origin := "https://checkout.stripe.com"
+		if o, ok := plainHTTPOrigin(cfg.StripeAPIURL); ok {
+			origin = o // stripe-mock, or a sandbox on another port
+		}
+		formActionOrigins = append(formActionOrigins, origin)
+		// Whether the account can charge the plan's currency with Amazon
+		// Pay; asked in the background, so a slow Stripe never blocks
+		// start-up (until it answers, nothing is refused).
+		go func() {
+			if err := p.CheckAccount(cfg.Plan.Price); err != nil {
+				logger.Warn("could not check the Stripe account's country; the plan's currency is not verified", "error", err)
+			} else if err := p.Eligible("", cfg.Plan.Price); err != nil {
+				logger.Warn("Stripe cannot charge this plan with Amazon Pay", "reason", err)
+			}
+		}()
+		providers = append(providers, p)
+	}
+	if cfg.PPROToken != "" {
+		c, err := ppro.NewClient(ppro.Config{BaseURL: cfg.PPROAPIURL, Token: cfg.PPROToken, MerchantID: cfg.PPROMerchantID, HTTPClient: httpClient})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if cfg.PPROWebhookSecret == "" {
+			logger.Warn("PPRO_WEBHOOK_SECRET is not set: PPRO webhooks are accepted unsigned, as nudges to fetch only (rate-limited); ask your PPRO account manager for a signing secret")
+		}
+		origin := "https://*.ppro.com" // PPRO's redirect pages (reference/ppro-api.md §4)
+		if o, ok := plainHTTPOrigin(cfg.PPROAPIURL); ok {
+			origin = o
+		}
+		formActionOrigins = append(formActionOrigins, origin)
+		providers = append(providers, ppro.NewProvider(c, ppro.ModeFor(cfg.PPROAPIURL), cfg.PPROWebhookSecret))
+	}
+	return providers, formActionOrigins, closeSandbox, nil
+}
+
+// sandboxProviders runs both providers against the built-in sandbox, with
+// secrets shared fresh on every start (the sandbox and the app are the
+// same process): the API keys and both webhook signing secrets.
+func sandboxProviders(ctx context.Context, cfg config, baseURL, loopback string, root *http.ServeMux, httpClient *http.Client, now func() time.Time, logger *slog.Logger) (
+	[]payments.Provider, []string, func(), error,
+) {
+	stripeKey, stripeWebhookSecret := "sk_test_sandbox_"+randomHex(12), "whsec_sandbox_"+randomHex(16)
+	pproToken, pproMerchant, pproWebhookSecret := "ppro_sandbox_"+randomHex(12), "merch_sandbox", "ppro_whsec_sandbox_"+randomHex(16)
+	sb, err := sandbox.New(ctx, sandbox.Config{
 		DBPath:       filepath.Join(cfg.DataDir, "sandbox.db"),
 		PublicURL:    baseURL + "/sandbox",
 		MerchantName: cfg.Merchant,
 		Logger:       logger.With("component", "sandbox"),
+		Now:          now, // the demo clock moves the sandbox's time too
+		Stripe: sandbox.StripeConfig{
+			SecretKey: stripeKey, WebhookURL: loopback + "/webhooks/stripe", WebhookSecret: stripeWebhookSecret,
+		},
+		PPRO: sandbox.PPROConfig{
+			APIToken: pproToken, MerchantID: pproMerchant,
+			WebhookURL: loopback + "/webhooks/ppro", WebhookSecret: pproWebhookSecret,
+		},
+	})
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	// Server-to-server calls to the sandbox go to our own listener over
-	// loopback, never out through BASE_URL and back in. The sandbox and the
-	// app share fresh secrets on every start: they are the same process.
-	httpClient := &http.Client{Timeout: 30 * time.Second}
-	stripeCfg := stripeprovider.Config{
-		SecretKey:         cfg.StripeSecretKey,
-		WebhookSecret:     cfg.StripeWebhookSecret,
-		APIURL:            cfg.StripeAPIURL,
-		HTTPClient:        httpClient,
-		MaxNetworkRetries: 2,
-	}
-	if cfg.StripeSecretKey == "" {
-		stripeCfg.SecretKey = "sk_test_sandbox_" + randomHex(12)
-		stripeCfg.WebhookSecret = "whsec_sandbox_" + randomHex(16)
-		stripeCfg.APIURL = loopback + "/sandbox/stripe"
-		stripeCfg.Sandbox = true
-		sbCfg.Stripe = sandbox.StripeConfig{
-			SecretKey:     stripeCfg.SecretKey,
-			WebhookURL:    loopback + "/webhooks/stripe",
-			WebhookSecret: stripeCfg.WebhookSecret,
-		}
-	} else if origin, ok := plainHTTPOrigin(cfg.StripeAPIURL); ok {
-		formActionOrigins = append(formActionOrigins, origin) // e.g. a sandbox on another port
-	}
-	pproCfg := ppro.Config{BaseURL: cfg.PPROAPIURL, Token: cfg.PPROToken, MerchantID: cfg.PPROMerchantID, HTTPClient: httpClient}
-	pproMode := ppro.ModeFor(cfg.PPROAPIURL)
-	if cfg.PPROToken == "" {
-		pproCfg.BaseURL = loopback + "/sandbox/ppro"
-		pproCfg.Token = "ppro_sandbox_" + randomHex(12)
-		pproCfg.MerchantID = "merch_sandbox"
-		pproMode = payments.ModeSandbox
-		sbCfg.PPRO = sandbox.PPROConfig{
-			APIToken:   pproCfg.Token,
-			MerchantID: pproCfg.MerchantID,
-			WebhookURL: loopback + "/webhooks/ppro",
-		}
-	} else if origin, ok := plainHTTPOrigin(cfg.PPROAPIURL); ok {
-		formActionOrigins = append(formActionOrigins, origin)
-	}
-
-	if cfg.StripeSecretKey == "" || cfg.PPROToken == "" {
-		sb, err := sandbox.New(ctx, sbCfg)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		closeSandbox = func() { sb.Close() }
-		root.Handle("/sandbox/", sb)
-	}
-	stripeProvider, err := stripeprovider.New(stripeCfg)
+	closeSandbox := func() { sb.Close() }
+	root.Handle("/sandbox/", sb)
+	sp, err := stripeprovider.New(stripeprovider.Config{
+		SecretKey: stripeKey, WebhookSecret: stripeWebhookSecret, APIURL: loopback + "/sandbox/stripe",
+		Sandbox: true, HTTPClient: httpClient, MaxNetworkRetries: 2,
+	})
 	if err != nil {
 		closeSandbox()
 		return nil, nil, nil, err
 	}
-	pproClient, err := ppro.NewClient(pproCfg)
+	go func() {
+		if err := sp.CheckAccount(cfg.Plan.Price); err != nil {
+			logger.Warn("could not check the sandbox's Stripe account", "error", err)
+		}
+	}()
+	pc, err := ppro.NewClient(ppro.Config{BaseURL: loopback + "/sandbox/ppro", Token: pproToken, MerchantID: pproMerchant, HTTPClient: httpClient})
 	if err != nil {
 		closeSandbox()
 		return nil, nil, nil, err
 	}
-	providers = []payments.Provider{stripeProvider, ppro.NewProvider(pproClient, pproMode, "")}
-	return providers, formActionOrigins, closeSandbox, nil
+	return []payments.Provider{sp, ppro.NewProvider(pc, payments.ModeSandbox, pproWebhookSecret)}, nil, closeSandbox, nil
 }
 
 // plainHTTPOrigin is the origin of rawURL when it is plain http.
@@ -266,6 +379,13 @@ func loadOrCreateKey(file string) ([]byte, error) {
 		return nil, err
 	}
 	return key, nil
+}
+
+// derive makes a 32-byte key for one purpose from a secret.
+func derive(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
 }
 
 func randomHex(n int) string {

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 
 	"example.com/storefront/mandate"
@@ -17,10 +16,7 @@ func (h *handler) cancel(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if m.Status == mandate.Pending {
-		p, ok := h.providers[m.Provider]
-		if !ok {
-			return errors.New("mandate " + m.ID + " has provider " + m.Provider + ", which is not configured")
-		}
+		p := h.providers[m.Provider]
 		res, err := p.CancelSetup(r.Context(), m.ProviderRef, "mandate/"+m.ID+"/cancel")
 		if err != nil {
 			if nerr := h.store.NoteError(r.Context(), m.ID, "could not cancel: "+err.Error()); nerr != nil {
@@ -28,7 +24,7 @@ func (h *handler) cancel(w http.ResponseWriter, r *http.Request) error {
 			}
 			return providerFailure(p, "cancel the setup", err)
 		}
-		if m, err = h.apply(r.Context(), m, res, mandate.SourceCancelPage); err != nil {
+		if m, err = h.svc.ApplySetup(r.Context(), m, res, mandate.SourceCancelPage); err != nil {
 			return err
 		}
 	}

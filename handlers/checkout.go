@@ -3,12 +3,9 @@ package handlers
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
@@ -39,13 +36,14 @@ func (h *handler) createCheckoutSession(w http.ResponseWriter, r *http.Request) 
 	ctx := r.Context()
 
 	n := store.NewMandate{
-		Email: f.Email, Name: f.Name, Country: f.Country, Provider: p.Name(), Plan: h.plan,
+		Email: f.Email, Name: f.Name, Country: f.Country, Provider: p.Name(), Mode: p.Mode(), Plan: h.plan,
 		Consent: store.Consent{
+			Merchant:      h.merchant,
 			TermsVersion:  h.terms.Version,
 			TermsSHA256:   h.terms.SHA256,
 			Authorization: h.terms.Authorization,
-			AcceptedAt:    time.Now(),
-			ClientIP:      clientIP(r),
+			AcceptedAt:    h.now(),
+			ClientIP:      h.clientIP(r),
 			UserAgent:     truncate(r.UserAgent(), maxUserAgent),
 		},
 	}
@@ -57,29 +55,40 @@ func (h *handler) createCheckoutSession(w http.ResponseWriter, r *http.Request) 
 		return fmt.Errorf("record mandate: %w", err)
 	}
 	log := h.log.With("request_id", RequestID(ctx), "mandate_id", m.ID, "provider", p.Name())
+	// Remembered before the provider is called: a retry from this browser
+	// after a failure reuses what the failed attempt made (its customer).
+	if err := h.remember(w, r, m.ID); err != nil {
+		return fmt.Errorf("save session: %w", err)
+	}
 
-	setup, err := h.beginSetup(ctx, p, m)
+	setup, err := h.beginSetup(ctx, r, p, m)
 	if err != nil {
 		// The mandate tells the truth: it failed to start, and why.
 		if _, _, terr := h.store.Transition(ctx, m.ID, mandate.Failed, store.Change{
-			Source: mandate.SourceCheckout, Reason: err.Error(),
+			Source: mandate.SourceCheckout, Code: "setup_not_started", Reason: err.Error(),
 		}); terr != nil {
 			log.Error("record failed setup", "error", terr)
 		}
 		if m.FirstPayment != nil {
 			if _, terr := h.store.UpdateFirstPayment(ctx, m.ID, payments.ChargeResult{
-				State: payments.ChargeFailed, Reason: "Not attempted: the setup could not start.",
+				State: payments.ChargeFailed, Code: "not_attempted", Reason: "Not attempted: the setup could not start.",
 			}); terr != nil {
 				log.Error("record failed first payment", "error", terr)
 			}
 		}
 		return providerFailure(p, "start the setup", err)
 	}
-	if err := h.remember(w, r, m.ID); err != nil {
-		return fmt.Errorf("save session: %w", err)
-	}
 	log.Info("setup started", "provider_ref", setup.Ref)
 
+	if setup.Decided != nil {
+		// The provider decided at once (PPRO answered ACTIVE or FAILED):
+		// there is no page to send the shopper to; show the outcome.
+		if m, err = h.svc.ApplySetup(ctx, m, *setup.Decided, mandate.SourceCheckout); err != nil {
+			return err
+		}
+		h.outcome(w, r, m, h.returnPath(m))
+		return nil
+	}
 	if setup.Redirect.Method == http.MethodPost {
 		h.render(w, r, http.StatusOK, views.RedirectPage(views.Redirect{
 			Chrome:        h.chrome("Continuing to "+providerLabel(p.Name()), views.StepProvider),
@@ -92,41 +101,66 @@ func (h *handler) createCheckoutSession(w http.ResponseWriter, r *http.Request) 
 	return nil
 }
 
-// beginSetup starts the provider's setup for m and stores its references.
-func (h *handler) beginSetup(ctx context.Context, p payments.Provider, m store.Mandate) (payments.Setup, error) {
-	customerKey := p.Name() + ":" + string(p.Mode())
-	customerRef, err := h.store.ProviderCustomerRef(ctx, m.Customer.ID, customerKey)
-	if err != nil {
-		return payments.Setup{}, err
-	}
+// beginSetup starts the provider's setup for m and stores its references:
+// the customer the provider made for it as soon as there is one (even when
+// the session call then fails), and the setup's own reference.
+func (h *handler) beginSetup(ctx context.Context, r *http.Request, p payments.Provider, m store.Mandate) (payments.Setup, error) {
 	returnURL, cancelURL := h.returnURLs(p.Name(), m.ID)
 	req := payments.SetupRequest{
 		MandateID: m.ID,
 		Customer: payments.Customer{
-			Name: m.Customer.Name, Email: m.Customer.Email, Country: m.Customer.Country, Ref: customerRef,
+			Name: m.Customer.Name, Email: m.Customer.Email, Country: m.Customer.Country,
+			Ref: h.retryCustomer(r, p, m), IP: m.Consent.ClientIP, UserAgent: m.Consent.UserAgent,
 		},
+		Plan:           m.Plan,
 		Terms:          m.Consent.Authorization,
 		Summary:        m.Plan.Name + ": " + m.Plan.Price.String() + " every " + string(m.Plan.Interval),
 		ReturnURL:      returnURL,
 		CancelURL:      cancelURL,
+		WebhookURL:     h.baseURL + "/webhooks/" + p.Name(),
 		IdempotencyKey: "mandate/" + m.ID,
+	}
+	if h.setupLifetime > 0 {
+		req.ExpiresAt = h.now().Add(h.setupLifetime)
 	}
 	if m.FirstPayment != nil {
 		req.InitialCharge = &m.FirstPayment.Amount
 	}
 	setup, err := p.BeginSetup(ctx, req)
-	if err != nil {
-		return payments.Setup{}, err
-	}
-	if setup.CustomerRef != "" && setup.CustomerRef != customerRef {
-		if err := h.store.SetProviderCustomerRef(ctx, m.Customer.ID, customerKey, setup.CustomerRef); err != nil {
-			return payments.Setup{}, err
+	if setup.CustomerRef != "" {
+		if serr := h.store.SetCustomerRef(ctx, m.ID, setup.CustomerRef); serr != nil && err == nil {
+			err = serr
 		}
+	}
+	if err != nil {
+		return setup, err
 	}
 	if err := h.store.SetProviderRef(ctx, m.ID, setup.Ref, setup.InitialChargeRef); err != nil {
 		return payments.Setup{}, err
 	}
 	return setup, nil
+}
+
+// retryCustomer is the provider's customer of this browser's latest earlier
+// mandate with the same provider, mode and email that never became active
+// (a setup that failed or was left): the retry reuses it rather than make
+// another. A customer is never chosen by a typed email alone: it must be
+// this browser's own attempt.
+func (h *handler) retryCustomer(r *http.Request, p payments.Provider, m store.Mandate) string {
+	ids := remembered(h.session(r))
+	for i := len(ids) - 1; i >= 0; i-- {
+		if ids[i] == m.ID {
+			continue
+		}
+		prev, err := h.store.Mandate(r.Context(), ids[i])
+		if err != nil || prev.Provider != p.Name() || prev.Mode != p.Mode() || prev.Customer.Email != m.Customer.Email {
+			continue
+		}
+		if prev.ProviderCustomerRef != "" && prev.ConfirmedAt.IsZero() {
+			return prev.ProviderCustomerRef
+		}
+	}
+	return ""
 }
 
 // returnURLs are where the provider sends the shopper back. Stripe fills in
@@ -139,96 +173,12 @@ func (h *handler) returnURLs(provider, mandateID string) (returnURL, cancelURL s
 	return h.baseURL + "/return?mandate=" + url.QueryEscape(mandateID), cancelURL
 }
 
-// apply moves a mandate according to the provider's authoritative result.
-// A setup still pending only records its latest problem, if any.
-func (h *handler) apply(ctx context.Context, m store.Mandate, res payments.SetupResult, src mandate.Source) (store.Mandate, error) {
-	if fp := res.InitialCharge; fp != nil && m.FirstPayment != nil {
-		changed, err := h.store.UpdateFirstPayment(ctx, m.ID, *fp)
-		if err != nil {
-			return m, err
-		}
-		if changed {
-			m.FirstPayment.Status, m.FirstPayment.ProviderStatus, m.FirstPayment.FailureReason = fp.State, fp.ProviderStatus, fp.Reason
-		}
+// returnPath is the page that shows m's outcome ("Check again" reloads it).
+func (h *handler) returnPath(m store.Mandate) string {
+	if m.Provider == "stripe" && strings.HasPrefix(m.ProviderRef, "cs_") {
+		return "/success?session_id=" + url.QueryEscape(m.ProviderRef)
 	}
-	to := mandate.FromSetup(res.State)
-	if to == mandate.Revoked && m.Status == mandate.Pending {
-		// Granted and withdrawn before we heard of it: record both steps.
-		var err error
-		if m, err = h.move(ctx, m, mandate.Active, res, src); err != nil {
-			return m, err
-		}
-	}
-	if to == mandate.Pending {
-		if m.Status == mandate.Pending && res.Reason != m.LastError {
-			if err := h.store.NoteError(ctx, m.ID, res.Reason); err != nil {
-				return m, err
-			}
-			m.LastError = res.Reason
-		}
-		return m, nil
-	}
-	return h.move(ctx, m, to, res, src)
-}
-
-// move asks the state machine to move m to status to, and logs its answer.
-func (h *handler) move(ctx context.Context, m store.Mandate, to mandate.Status, res payments.SetupResult, src mandate.Source) (store.Mandate, error) {
-	updated, d, err := h.store.Transition(ctx, m.ID, to, store.Change{
-		Source: src, ProviderStatus: res.ProviderStatus,
-		PaymentMethodID: res.Handle, PaymentMethodType: res.HandleType, Reason: res.Reason,
-	})
-	if err != nil {
-		return m, err
-	}
-	h.log.LogAttrs(ctx, slog.LevelInfo, "mandate status",
-		slog.String("request_id", RequestID(ctx)), slog.String("mandate_id", m.ID),
-		slog.String("from", string(m.Status)), slog.String("to", string(to)),
-		slog.String("source", string(src)), slog.String("decision", d.String()),
-		slog.String("provider_status", res.ProviderStatus))
-	return updated, nil
-}
-
-// outcome renders the page for a mandate's current status.
-func (h *handler) outcome(w http.ResponseWriter, r *http.Request, m store.Mandate, retryURL string) {
-	step := views.StepDone
-	if m.Status == mandate.Pending {
-		step = views.StepApprove
-	}
-	reason := m.FailureReason
-	if m.Status == mandate.Pending {
-		reason = m.LastError
-	}
-	titles := map[mandate.Status]string{
-		mandate.Active: "Payment method saved", mandate.Pending: "Waiting for confirmation",
-		mandate.Canceled: "Setup canceled", mandate.Failed: "Setup failed", mandate.Revoked: "Permission withdrawn",
-	}
-	h.render(w, r, http.StatusOK, views.OutcomePage(views.Outcome{
-		Chrome:        h.chrome(titles[m.Status], step),
-		Status:        string(m.Status),
-		MandateID:     m.ID,
-		ProviderLabel: providerLabel(m.Provider),
-		MethodLabel:   methodLabel(m.PaymentMethodType),
-		Plan:          h.planView(m.Plan),
-		Email:         m.Customer.Email,
-		Reason:        reason,
-		RetryURL:      retryURL,
-		FirstPayment:  paymentView(m.FirstPayment),
-	}))
-}
-
-func paymentView(c *store.Charge) *views.Payment {
-	if c == nil {
-		return nil
-	}
-	return &views.Payment{Amount: c.Amount.String(), Status: string(c.Status), ProviderStatus: c.ProviderStatus, Reason: c.FailureReason}
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+	return "/return?mandate=" + url.QueryEscape(m.ID)
 }
 
 func truncate(s string, n int) string {

@@ -14,17 +14,21 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
 
+	"example.com/storefront/clock"
 	"example.com/storefront/handlers"
 	"example.com/storefront/internal/pagetest"
 	"example.com/storefront/payments"
 	"example.com/storefront/payments/ppro"
 	"example.com/storefront/payments/stripeprovider"
 	"example.com/storefront/sandbox"
+	"example.com/storefront/service"
 	"example.com/storefront/store"
+	"example.com/storefront/worker"
 )
 
 const (
@@ -46,6 +50,9 @@ type env struct {
 	DBFile  string
 	Stripe  *client.API  // the sandbox's API, to check what Stripe would say
 	PPRO    *ppro.Client // and what PPRO would
+	Service *service.Service
+	Worker  *worker.Worker
+	Clock   *clock.Clock
 	outage  atomic.Int32
 	server  *httptest.Server
 	sandbox *sandbox.Sandbox
@@ -63,7 +70,11 @@ const (
 )
 
 // webhookSecret signs the sandbox's deliveries when an env has webhooks.
-const webhookSecret = "whsec_handlers_test"
+const (
+	adminPassword     = "correct horse battery staple"
+	webhookSecret     = "whsec_handlers_test"
+	pproWebhookSecret = "ppro_whsec_handlers_test"
+)
 
 type envOption func(*envConfig)
 
@@ -95,7 +106,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}
 	ctx := context.Background()
 	dir := t.TempDir()
-	e := &env{t: t, DBFile: filepath.Join(dir, "storefront.db")}
+	e := &env{t: t, DBFile: filepath.Join(dir, "storefront.db"), Clock: clock.New(nil)}
 
 	mux := http.NewServeMux()
 	e.server = httptest.NewServer(handlers.RequestLog(testLogger(), mux))
@@ -106,7 +117,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	sbPPRO := sandbox.PPROConfig{APIToken: pproToken, MerchantID: pproMerchant, RedirectMethod: cfg.pproMethod}
 	if cfg.webhooks {
 		sbStripe.WebhookURL, sbStripe.WebhookSecret = e.URL+"/webhooks/stripe", webhookSecret
-		sbPPRO.WebhookURL = e.URL + "/webhooks/ppro"
+		sbPPRO.WebhookURL, sbPPRO.WebhookSecret = e.URL+"/webhooks/ppro", pproWebhookSecret
 	}
 	sb, err := sandbox.New(ctx, sandbox.Config{
 		DBPath:       filepath.Join(dir, "sandbox.db"),
@@ -114,6 +125,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		MerchantName: "Northwind Coffee",
 		Stripe:       sbStripe,
 		PPRO:         sbPPRO,
+		Now:          e.Clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +160,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}))
 	t.Cleanup(api.Close)
 
-	st, err := store.Open(ctx, e.DBFile)
+	st, err := store.Open(ctx, e.DBFile, e.Clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,13 +185,29 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if cfg.plan != nil {
 		plan = *cfg.plan
 	}
+	providers := []payments.Provider{p, ppro.NewProvider(pproClient, payments.ModeSandbox, pproWebhookSecret)}
+	svc, err := service.New(service.Config{Store: st, Providers: providers, Logger: testLogger(), FetchLimit: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Service = svc
+	e.Worker = worker.New(worker.Config{Store: st, Service: svc, Providers: providers, Now: e.Clock.Now, Logger: testLogger()})
+	workCtx, stopWork := context.WithCancel(context.Background())
+	workDone := make(chan struct{})
+	go func() { defer close(workDone); e.Worker.Run(workCtx) }()
+	t.Cleanup(func() { stopWork(); <-workDone })
 	app, err := handlers.New(handlers.Config{
-		Store:     st,
-		Providers: []payments.Provider{p, ppro.NewProvider(pproClient, payments.ModeSandbox, "")},
-		Sessions:  handlers.NewSessionStore([][]byte{[]byte(strings.Repeat("k", 32))}, false),
-		Merchant:  "Northwind Coffee",
-		Plan:      plan,
-		BaseURL:   e.URL,
+		Store:        st,
+		Service:      svc,
+		Providers:    providers,
+		ProcessLater: e.Worker.Nudge,
+		Admin:        handlers.Admin{Password: adminPassword},
+		LinkKey:      []byte(strings.Repeat("l", 32)),
+		Now:          e.Clock.Now,
+		Sessions:     handlers.NewSessionStore([][]byte{[]byte(strings.Repeat("k", 32))}, false),
+		Merchant:     "Northwind Coffee",
+		Plan:         plan,
+		BaseURL:      e.URL,
 	})
 	if err != nil {
 		t.Fatal(err)

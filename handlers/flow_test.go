@@ -137,26 +137,32 @@ func TestApproveSavesAmazonPayAndRecordsConsent(t *testing.T) {
 		t.Errorf("refresh changed the mandate:\n%+v\n%+v", m, after)
 	}
 
-	// The same shopper again: the Stripe Customer is reused.
-	checkout2 := e.checkout(b, e.validForm(b))
+	// The Customer belongs to the mandate: it is stored with it, and
+	// someone else typing the same email in another browser never gets it.
+	if m.ProviderCustomerRef != cs.Customer.ID {
+		t.Errorf("mandate customer %q, want the session's %s", m.ProviderCustomerRef, cs.Customer.ID)
+	}
+	stranger := pagetest.NewBrowser(t)
+	checkout2 := e.checkout(stranger, e.validForm(stranger))
 	cs2, err := e.Stripe.CheckoutSessions.Get(sessionID(checkout2), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cs2.Customer.ID != cs.Customer.ID {
-		t.Errorf("second setup used customer %s, want the known %s", cs2.Customer.ID, cs.Customer.ID)
+	if cs2.Customer.ID == cs.Customer.ID {
+		t.Errorf("another browser with the same email got customer %s", cs.Customer.ID)
 	}
 }
 
-// A customer Stripe no longer knows (deleted, or made in another account)
-// is replaced by a new one, and the flow goes on.
+// A retry from the same browser after a failed attempt reuses the customer
+// that attempt made; one Stripe no longer knows (deleted, or made in
+// another account) is replaced by a new one, and the flow goes on.
 func TestStaleStripeCustomerIsReplaced(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	b := pagetest.NewBrowser(t)
 	first := e.checkout(b, e.validForm(b))
 	m, _ := e.Store.MandateByProviderRef(context.Background(), "stripe", sessionID(first))
-	if err := e.Store.SetProviderCustomerRef(context.Background(), m.Customer.ID, "stripe:sandbox", "cus_gone"); err != nil {
+	if err := e.Store.SetCustomerRef(context.Background(), m.ID, "cus_gone"); err != nil {
 		t.Fatal(err)
 	}
 	second := e.checkout(b, e.validForm(b))
@@ -167,8 +173,9 @@ func TestStaleStripeCustomerIsReplaced(t *testing.T) {
 	if cs.Customer == nil || cs.Customer.ID == "cus_gone" || cs.Customer.ID == "" {
 		t.Fatalf("session customer = %+v", cs.Customer)
 	}
-	if ref, _ := e.Store.ProviderCustomerRef(context.Background(), m.Customer.ID, "stripe:sandbox"); ref != cs.Customer.ID {
-		t.Errorf("stored customer ref %q, want the new %s", ref, cs.Customer.ID)
+	m2, _ := e.Store.MandateByProviderRef(context.Background(), "stripe", cs.ID)
+	if m2.ProviderCustomerRef != cs.Customer.ID {
+		t.Errorf("stored customer ref %q, want the new %s", m2.ProviderCustomerRef, cs.Customer.ID)
 	}
 	success := b.Follow(e.decide(b, e.amazonPay(b, second), "approve").Expect(http.StatusSeeOther)).Expect(http.StatusOK)
 	if got := success.TestIDAttr("outcome", "data-status"); got != "active" {

@@ -37,6 +37,10 @@ func (h *handler) parseForm(v url.Values) (views.Form, map[string]string) {
 		errs["name"] = "Your name must be at most 100 characters."
 	case strings.IndexFunc(f.Name, unicode.IsControl) >= 0:
 		errs["name"] = "Your name must not contain control characters."
+	case strings.IndexFunc(f.Name, isFormat) >= 0:
+		// Bidi overrides and zero-width characters make a name read
+		// differently from what is stored (in the dashboard, in exports).
+		errs["name"] = "Your name must not contain invisible formatting characters (such as direction marks or zero-width spaces)."
 	}
 
 	switch {
@@ -87,6 +91,10 @@ func (h *handler) parseForm(v url.Values) (views.Form, map[string]string) {
 	}
 	return f, errs
 }
+
+// isFormat reports Unicode format characters (category Cf): bidi
+// overrides, zero-width joiners and spaces, soft hyphens.
+func isFormat(r rune) bool { return unicode.Is(unicode.Cf, r) }
 
 // validEmail accepts a bare address (no display name) with a dotted domain.
 func validEmail(s string) bool {

@@ -11,36 +11,57 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gorilla/sessions"
 
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
+	"example.com/storefront/service"
 	"example.com/storefront/store"
 	"example.com/storefront/terms"
 	"example.com/storefront/views"
 )
 
-// Store is what the handlers need from the database.
+// Store is what the handlers read and write directly; everything that
+// involves a provider goes through the service.
 type Store interface {
 	CreateMandate(ctx context.Context, n store.NewMandate) (store.Mandate, error)
 	SetProviderRef(ctx context.Context, id, ref, firstPaymentRef string) error
-	UpdateFirstPayment(ctx context.Context, mandateID string, r payments.ChargeResult) (bool, error)
-	ProviderCustomerRef(ctx context.Context, customerID int64, provider string) (string, error)
-	SetProviderCustomerRef(ctx context.Context, customerID int64, provider, ref string) error
+	SetCustomerRef(ctx context.Context, mandateID, ref string) error
 	Mandate(ctx context.Context, id string) (store.Mandate, error)
 	MandateByProviderRef(ctx context.Context, provider, ref string) (store.Mandate, error)
 	Transition(ctx context.Context, id string, to mandate.Status, c store.Change) (store.Mandate, mandate.Decision, error)
 	NoteError(ctx context.Context, id, problem string) error
-	WebhookEventSeen(ctx context.Context, provider, eventID string) (bool, error)
-	RecordWebhookEvent(ctx context.Context, provider, eventID, eventType, mandateID string) error
+	UpdateFirstPayment(ctx context.Context, mandateID string, r payments.ChargeResult) (bool, error)
+	StoreWebhookEvent(ctx context.Context, provider string, ev payments.Event) (store.WebhookEvent, bool, error)
+	ClaimWebhookEvent(ctx context.Context, id int64, lease time.Duration) (bool, error)
+	FinishWebhookEvent(ctx context.Context, id int64, status, outcome, mandateID string) error
+	RetryWebhookEvent(ctx context.Context, id int64, problem string, next time.Time) error
+
+	// The merchant's dashboard.
+	CreateAdminSession(ctx context.Context, ttl time.Duration) (string, error)
+	AdminSession(ctx context.Context, token string) error
+	EndAdminSession(ctx context.Context, token string) error
+	IssueFormToken(ctx context.Context, mandateID, purpose string) (string, error)
+	ListMandates(ctx context.Context, f store.ListFilter) ([]store.MandateSummary, string, error)
+	CountMandates(ctx context.Context, provider string) (store.Counts, error)
+	EachConsent(ctx context.Context, fn func(store.ConsentRow) error) error
+	History(ctx context.Context, id string) ([]store.Event, error)
+	Charges(ctx context.Context, mandateID string) ([]store.Charge, error)
+	Operations(ctx context.Context, mandateID string) (map[int64][]store.Operation, error)
+	Refunds(ctx context.Context, mandateID string) ([]store.Refund, error)
+	Billing(ctx context.Context, mandateID string) (store.Billing, error)
+	BillingEvents(ctx context.Context, mandateID string) ([]store.BillingEvent, error)
 }
 
 // Config is everything the handlers depend on.
 type Config struct {
-	Store Store
+	Store   Store
+	Service *service.Service
 	// Providers in the order the form offers them.
 	Providers []payments.Provider
 	// Sessions stores the browser session; see NewSessionStore.
@@ -50,32 +71,69 @@ type Config struct {
 	// BaseURL is the public URL of the app, without a trailing slash; the
 	// providers send the shopper back to it.
 	BaseURL string
-	// FormActionOrigins are extra origins the checkout form may end up at
-	// after its redirect (browsers check CSP form-action on redirects);
-	// https: is always allowed, so this is for plain-http provider pages
-	// such as a sandbox on another port.
+	// FormActionOrigins are the origins the checkout form may end up at
+	// after its redirect (browsers check CSP form-action on redirects): the
+	// providers' pages.
 	FormActionOrigins []string
-	Logger            *slog.Logger
+	// SetupLifetime is how long an unfinished setup stays open at a
+	// provider that takes an expiry (Stripe); 0 leaves the provider's.
+	SetupLifetime time.Duration
+	// Limits are the per-client request limits; the zero value is off.
+	Limits Limits
+	// TrustedProxies are the networks whose X-Forwarded-For is believed
+	// for the client's address; none means the connection's address.
+	TrustedProxies []netip.Prefix
+	// ProcessLater hands a stored webhook event to the background worker
+	// (nil: it is processed on its next pass).
+	ProcessLater func()
+	// Admin is the merchant's dashboard: its password, and the demo clock.
+	Admin Admin
+	// LinkKey signs the links to a shopper's own mandate page (at least
+	// 32 bytes).
+	LinkKey []byte
+	// MerchantEmail is where shoppers write to cancel or ask.
+	MerchantEmail string
+	// Retries is the billing worker's retry schedule, for the dashboard.
+	Retries []time.Duration
+	// Now is the clock of records (the demo clock in an all-sandbox demo).
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 type handler struct {
-	store     Store
-	providers map[string]payments.Provider
-	order     []payments.Provider
-	sessions  *sessions.CookieStore
-	merchant  string
-	plan      payments.Plan
-	terms     terms.Document
-	baseURL   string
-	log       *slog.Logger
-	csp       string
-	homePage  []byte // GET / as a new visitor sees it
+	store          Store
+	svc            *service.Service
+	providers      map[string]payments.Provider
+	order          []payments.Provider
+	sessions       *sessions.CookieStore
+	merchant       string
+	plan           payments.Plan
+	terms          terms.Document
+	baseURL        string
+	setupLifetime  time.Duration
+	limits         *limiters
+	trustedProxies []netip.Prefix
+	processLater   func()
+	admin          Admin
+	linkKey        []byte
+	merchantEmail  string
+	retries        []time.Duration
+	now            func() time.Time
+	log            *slog.Logger
+	csp            string
+	homePage       []byte // GET / as a new visitor sees it
 }
 
 // New returns the storefront's handler with its middleware.
 func New(cfg Config) (http.Handler, error) {
-	if cfg.Store == nil || cfg.Sessions == nil || len(cfg.Providers) == 0 {
-		return nil, errors.New("handlers: Store, Sessions and at least one provider are required")
+	if cfg.Store == nil || cfg.Service == nil || cfg.Sessions == nil || len(cfg.Providers) == 0 {
+		return nil, errors.New("handlers: Store, Service, Sessions and at least one provider are required")
+	}
+	if cfg.Admin.Password == "" || len(cfg.LinkKey) < 32 {
+		return nil, errors.New("handlers: an admin password and a link key of 32 bytes or more are required")
+	}
+	if cfg.Admin.SessionTTL <= 0 {
+		cfg.Admin.SessionTTL = 8 * time.Hour
 	}
 	u, err := url.Parse(cfg.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -90,16 +148,32 @@ func New(cfg Config) (http.Handler, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	h := &handler{
-		store:     cfg.Store,
-		providers: make(map[string]payments.Provider),
-		order:     cfg.Providers,
-		sessions:  cfg.Sessions,
-		merchant:  cfg.Merchant,
-		plan:      cfg.Plan,
-		terms:     doc,
-		baseURL:   strings.TrimSuffix(cfg.BaseURL, "/"),
-		log:       logger,
-		csp:       contentSecurityPolicy(cfg.FormActionOrigins),
+		store:          cfg.Store,
+		svc:            cfg.Service,
+		providers:      make(map[string]payments.Provider),
+		order:          cfg.Providers,
+		sessions:       cfg.Sessions,
+		merchant:       cfg.Merchant,
+		plan:           cfg.Plan,
+		terms:          doc,
+		baseURL:        strings.TrimSuffix(cfg.BaseURL, "/"),
+		setupLifetime:  cfg.SetupLifetime,
+		limits:         newLimiters(cfg.Limits),
+		trustedProxies: cfg.TrustedProxies,
+		processLater:   cfg.ProcessLater,
+		admin:          cfg.Admin,
+		linkKey:        cfg.LinkKey,
+		merchantEmail:  cfg.MerchantEmail,
+		retries:        cfg.Retries,
+		now:            cfg.Now,
+		log:            logger,
+		csp:            contentSecurityPolicy(cfg.FormActionOrigins),
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.processLater == nil {
+		h.processLater = func() {}
 	}
 	for _, p := range cfg.Providers {
 		h.providers[p.Name()] = p

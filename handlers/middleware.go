@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -36,8 +37,8 @@ func RequestLog(logger *slog.Logger, next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
 		logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", id),
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
+			slog.String("method", truncate(r.Method, 16)),
+			slog.String("path", truncate(r.URL.Path, maxLogged)),
 			slog.Int("status", rec.status),
 			slog.Int64("bytes", rec.bytes),
 			slog.Duration("duration", time.Since(start)),
@@ -69,11 +70,55 @@ func (r *statusRecorder) Write(p []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the real writer.
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
+// maxLogged bounds any value from a request that goes into the log, so a
+// request cannot make the log grow by megabytes.
+const maxLogged = 200
+
+// Harden wraps the whole listener (the app and, in a demo, the sandbox):
+// it refuses a Host header that is not ours (DNS rebinding; the allowed
+// hosts are BASE_URL's, or the loopback names without one, plus the
+// listener's own loopback address for server-to-server calls) and sets the
+// security headers that every answer needs, redirects and 404s included.
+func Harden(next http.Handler, hosts []string, https bool) http.Handler {
+	allowed := map[string]bool{}
+	for _, h := range hosts {
+		allowed[strings.ToLower(h)] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "same-origin")
+		hd.Set("X-Frame-Options", "DENY")
+		if https {
+			hd.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		if !allowed[hostWithPort(r.Host, https)] {
+			http.Error(w, "Unknown host: this server answers for its own address only.", http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// hostWithPort is a Host header with its port (the scheme's default when
+// it names none), lower-cased.
+func hostWithPort(host string, https bool) string {
+	host = strings.ToLower(host)
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return host
+	}
+	port := "80"
+	if https {
+		port = "443"
+	}
+	return net.JoinHostPort(strings.Trim(host, "[]"), port)
+}
+
 // contentSecurityPolicy allows only our own scripts, styles and images.
 // form-action also covers the redirect that follows the checkout form, so
-// it must allow the providers' pages.
+// it must name the providers' pages.
 func contentSecurityPolicy(formActionOrigins []string) string {
-	formAction := append([]string{"'self'", "https:"}, formActionOrigins...)
+	formAction := append([]string{"'self'"}, formActionOrigins...)
 	return strings.Join([]string{
 		"default-src 'none'",
 		"script-src 'self'",
@@ -93,9 +138,6 @@ func (h *handler) securityHeaders(next http.Handler) http.Handler {
 		hd.Set("Referrer-Policy", "same-origin")
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
-		if strings.HasPrefix(h.baseURL, "https://") {
-			hd.Set("Strict-Transport-Security", "max-age=31536000")
-		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -121,7 +163,10 @@ const formBodyLimit = 64 << 10
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := int64(formBodyLimit)
-		if strings.HasPrefix(r.URL.Path, "/webhooks/") {
+		switch {
+		case r.URL.Path == "/webhooks/ppro":
+			limit = pproWebhookBodyLimit
+		case strings.HasPrefix(r.URL.Path, "/webhooks/"):
 			limit = webhookBodyLimit
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)

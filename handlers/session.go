@@ -43,6 +43,16 @@ func NewSessionStore(secrets [][]byte, secure bool) *sessions.CookieStore {
 	return st
 }
 
+// cookieName is the session cookie's name: under HTTPS with the __Host-
+// prefix, which browsers accept only when the cookie is Secure, has Path=/
+// and no Domain, so no other host (a sibling subdomain) can set it.
+func cookieName(secure bool) string {
+	if secure {
+		return "__Host-" + sessionName
+	}
+	return sessionName
+}
+
 // derive makes a 32-byte key for one purpose from a secret.
 func derive(secret []byte, purpose string) []byte {
 	m := hmac.New(sha256.New, secret)
@@ -53,7 +63,7 @@ func derive(secret []byte, purpose string) []byte {
 // session returns the browser's session. A cookie that no longer decodes
 // (keys rotated away, tampered, expired) simply starts a new session.
 func (h *handler) session(r *http.Request) *sessions.Session {
-	s, err := h.sessions.New(r, sessionName)
+	s, err := h.sessions.New(r, cookieName(h.sessions.Options.Secure))
 	if err != nil {
 		h.log.DebugContext(r.Context(), "session cookie ignored", "request_id", RequestID(r.Context()), "error", err)
 	}

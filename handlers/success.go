@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"example.com/storefront/mandate"
-	"example.com/storefront/payments"
 	"example.com/storefront/store"
 )
 
@@ -20,9 +19,9 @@ func (h *handler) success(w http.ResponseWriter, r *http.Request) error {
 		return errNotFound
 	}
 	m, err := h.store.MandateByProviderRef(r.Context(), "stripe", sessionID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !h.owns(r, m.ID)) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (!h.owns(r, m.ID) || !h.sameMode(m))) {
 		h.log.WarnContext(r.Context(), "success page for a session this browser did not start",
-			"request_id", RequestID(r.Context()), "session_id", sessionID)
+			"request_id", RequestID(r.Context()), "session_id", truncate(sessionID, maxLogged))
 		return errNotFound
 	}
 	if err != nil {
@@ -36,29 +35,10 @@ func (h *handler) success(w http.ResponseWriter, r *http.Request) error {
 // already decided is shown as it is, so a refresh costs no provider call
 // and changes nothing.
 func (h *handler) verify(w http.ResponseWriter, r *http.Request, m store.Mandate, retryURL string) error {
-	if undecided(m) {
-		p, ok := h.providers[m.Provider]
-		if !ok {
-			return errors.New("mandate " + m.ID + " has provider " + m.Provider + ", which is not configured")
-		}
-		res, err := p.SetupStatus(r.Context(), m.ProviderRef)
-		if err != nil {
-			if nerr := h.store.NoteError(r.Context(), m.ID, "could not verify: "+err.Error()); nerr != nil {
-				h.log.ErrorContext(r.Context(), "note error", "mandate_id", m.ID, "error", nerr)
-			}
-			return providerFailure(p, "confirm your setup", err)
-		}
-		if m, err = h.apply(r.Context(), m, res, mandate.SourceReturnPage); err != nil {
-			return err
-		}
+	m, err := h.svc.Verify(r.Context(), m, mandate.SourceReturnPage)
+	if err != nil {
+		return providerFailure(h.providers[m.Provider], "confirm your setup", err)
 	}
 	h.outcome(w, r, m, retryURL)
 	return nil
-}
-
-// undecided reports whether the provider may still change what we know: the
-// mandate is pending, or it is active with its first payment still pending.
-func undecided(m store.Mandate) bool {
-	firstPaymentPending := m.FirstPayment != nil && m.FirstPayment.Status == payments.ChargePending
-	return m.Status == mandate.Pending || (m.Status == mandate.Active && firstPaymentPending)
 }

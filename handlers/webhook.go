@@ -2,21 +2,34 @@ package handlers
 
 import (
 	"errors"
-	"log/slog"
 	"net/http"
+	"time"
 
-	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
 	"example.com/storefront/store"
 )
 
-// webhookBodyLimit caps a webhook delivery; Stripe's events are far smaller.
-const webhookBodyLimit = 1 << 20
+// Webhook bodies are capped: Stripe's events are far smaller than 1 MiB,
+// PPRO's thin CloudEvents far smaller than 64 KiB.
+const (
+	webhookBodyLimit     = 1 << 20
+	pproWebhookBodyLimit = 64 << 10
+)
 
-// webhook reaches the same result as the return page when the shopper never
-// comes back: verify the delivery, drop duplicates by event id, fetch the
-// setup's current status from the provider's API and apply it. A failure to
-// fetch answers 5xx so the provider delivers again later.
+// webhookLease is how long processing one event may take before another
+// processor may take it over.
+const webhookLease = time.Minute
+
+// webhook stores a verified delivery first, then processes it (PPRO's own
+// advice: answer 2xx at once, process after): the event is safe in the
+// database before the provider hears back, and one left unprocessed by a
+// crash is picked up again after a restart.
+//
+// Stripe's events are processed before answering, so that Stripe's own
+// redelivery covers an outage: an unreachable Stripe answers 503 (Stripe
+// delivers again), while a 404 or 400 from the fetch answers 200 and is
+// recorded (no three-day retry storm). PPRO's are answered 200 and handed
+// to the background worker at once.
 func (h *handler) webhook(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	log := h.log.With("request_id", RequestID(ctx))
@@ -35,69 +48,62 @@ func (h *handler) webhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
 		return
 	case err != nil:
-		log.Warn("webhook refused", "provider", p.Name(), "error", err)
+		log.Warn("webhook refused", "provider", p.Name(), "error", truncate(err.Error(), maxLogged))
 		http.Error(w, "invalid webhook", http.StatusBadRequest)
 		return
 	}
 	log = log.With("provider", p.Name(), "event_id", ev.ID, "event_type", ev.Type)
 
-	seen, err := h.store.WebhookEventSeen(ctx, p.Name(), ev.ID)
+	e, isNew, err := h.store.StoreWebhookEvent(ctx, p.Name(), ev)
 	if err != nil {
-		log.Error("webhook", "error", err)
+		log.Error("webhook: store", "error", err)
 		http.Error(w, "try again", http.StatusInternalServerError)
 		return
 	}
-	if seen {
+	if !isNew && e.Status != store.EventPending {
 		log.Info("webhook duplicate dropped")
 		w.Write([]byte("duplicate\n"))
 		return
 	}
-
-	m, err := h.webhookMandate(r, p, ev)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		// Not ours (another integration on the same account) or not a
-		// setup event: acknowledge, so the provider stops retrying.
-		log.Info("webhook ignored: no mandate of ours")
-	case err != nil:
-		log.Error("webhook", "error", err)
-		http.Error(w, "try again", http.StatusInternalServerError)
+	if p.Name() != "stripe" {
+		h.processLater()
+		w.WriteHeader(http.StatusAccepted)
+		w.Write([]byte("accepted\n"))
 		return
-	case undecided(m):
-		res, err := p.SetupStatus(ctx, m.ProviderRef)
+	}
+	if claimed, err := h.store.ClaimWebhookEvent(ctx, e.ID, webhookLease); err != nil || !claimed {
+		// Being processed elsewhere, or the database is busy: it is
+		// stored, and will be processed either way.
 		if err != nil {
-			log.Warn("webhook: provider status unavailable; asking for a redelivery", "mandate_id", m.ID, "error", err)
-			http.Error(w, "provider unavailable, try again", http.StatusBadGateway)
+			log.Warn("webhook: claim", "error", err)
+		}
+		h.processLater()
+		w.WriteHeader(http.StatusAccepted)
+		w.Write([]byte("accepted: being processed\n"))
+		return
+	}
+	out := h.svc.ProcessEvent(ctx, p, e, h.now())
+	switch out.Status {
+	case store.EventPending:
+		if err := h.store.RetryWebhookEvent(ctx, e.ID, out.Detail, out.RetryAt); err != nil {
+			log.Error("webhook: retry later", "error", err)
+		}
+		if out.Err != nil {
+			log.Warn("webhook: provider unavailable; asking for a redelivery", "error", out.Err)
+			http.Error(w, "provider unavailable, try again", http.StatusServiceUnavailable)
 			return
 		}
-		if _, err := h.apply(ctx, m, res, mandate.SourceWebhook); err != nil {
-			log.Error("webhook", "mandate_id", m.ID, "error", err)
+		h.processLater() // fetched a moment ago: the worker does it shortly
+		w.WriteHeader(http.StatusAccepted)
+		w.Write([]byte("accepted: " + out.Detail + "\n"))
+		return
+	default:
+		if err := h.store.FinishWebhookEvent(ctx, e.ID, out.Status, out.Detail, out.MandateID); err != nil {
+			log.Error("webhook: finish", "error", err)
 			http.Error(w, "try again", http.StatusInternalServerError)
 			return
 		}
-	default:
-		log.LogAttrs(ctx, slog.LevelInfo, "webhook: mandate already decided", slog.String("mandate_id", m.ID), slog.String("status", string(m.Status)))
 	}
-	if err := h.store.RecordWebhookEvent(ctx, p.Name(), ev.ID, ev.Type, m.ID); err != nil {
-		log.Error("webhook", "error", err)
-		http.Error(w, "try again", http.StatusInternalServerError)
-		return
-	}
+	log.Info("webhook", "status", out.Status, "mandate_id", out.MandateID, "outcome", out.Detail)
 	w.Write([]byte("ok\n"))
-}
-
-// webhookMandate finds the mandate an event is about, by the provider's
-// reference or by our id, and only among this provider's mandates.
-func (h *handler) webhookMandate(r *http.Request, p payments.Provider, ev payments.Event) (store.Mandate, error) {
-	switch {
-	case ev.SetupRef != "":
-		return h.store.MandateByProviderRef(r.Context(), p.Name(), ev.SetupRef)
-	case ev.MandateID != "":
-		m, err := h.store.Mandate(r.Context(), ev.MandateID)
-		if err == nil && (m.Provider != p.Name() || m.ProviderRef == "") {
-			return store.Mandate{}, store.ErrNotFound
-		}
-		return m, err
-	}
-	return store.Mandate{}, store.ErrNotFound
 }

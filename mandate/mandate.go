@@ -42,7 +42,9 @@ const (
 	SourceReturnPage Source = "return_page" // the shopper came back (/success, /return)
 	SourceCancelPage Source = "cancel_page" // the shopper came back via the cancel URL
 	SourceWebhook    Source = "webhook"     // the provider told us
-	SourceMerchant   Source = "merchant"    // the merchant acted
+	SourceMerchant   Source = "merchant"    // the merchant acted, in the dashboard
+	SourceShopper    Source = "shopper"     // the shopper acted, on their mandate page
+	SourceWorker     Source = "worker"      // the background worker checked with the provider
 )
 
 // Decision is the outcome of Decide.

@@ -89,3 +89,38 @@ func (i Interval) Adverb() string {
 	}
 	return string(i) + "ly"
 }
+
+// ParseAmount reads an amount typed in major units ("12", "12.5",
+// "12.50") in currency's minor units (1250 for USD). More decimals than the
+// currency has, signs, exponents and separators are refused.
+func ParseAmount(s, currency string) (int64, error) {
+	exp, ok := currencyExponents[currency]
+	if !ok {
+		return 0, fmt.Errorf("unknown currency %q", currency)
+	}
+	s = strings.TrimSpace(s)
+	whole, frac, hasDot := strings.Cut(s, ".")
+	if whole == "" || len(whole) > 12 || strings.Trim(whole, "0123456789") != "" ||
+		strings.Trim(frac, "0123456789") != "" || (hasDot && (frac == "" || len(frac) > exp)) {
+		if exp == 0 {
+			return 0, fmt.Errorf("%q is not a whole amount of %s", s, currency)
+		}
+		return 0, fmt.Errorf("%q is not an amount such as 12.50", s)
+	}
+	frac += strings.Repeat("0", exp-len(frac))
+	n, err := strconv.ParseInt(whole+frac, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	return n, nil
+}
+
+// Major formats m's amount in major units without the currency ("12.50"),
+// as a form field shows it.
+func (m Money) Major() string {
+	s := m.String()
+	if i := strings.LastIndexByte(s, ' '); i > 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -33,3 +33,33 @@ func TestCurrencies(t *testing.T) {
 		t.Error("lower-case codes must not be accepted")
 	}
 }
+
+func TestParseAmount(t *testing.T) {
+	for _, tc := range []struct {
+		in, cur string
+		want    int64
+		ok      bool
+	}{
+		{"12", "USD", 1200, true},
+		{"12.5", "USD", 1250, true},
+		{" 0.07 ", "USD", 7, true},
+		{"1500", "JPY", 1500, true},
+		{"12.505", "USD", 0, false},
+		{"12.", "USD", 0, false},
+		{"-1", "USD", 0, false},
+		{"1e3", "USD", 0, false},
+		{"1,200", "USD", 0, false},
+		{"", "USD", 0, false},
+		{"15.5", "JPY", 0, false},
+		{"12", "XXX", 0, false},
+		{"9999999999999", "USD", 0, false},
+	} {
+		got, err := ParseAmount(tc.in, tc.cur)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseAmount(%q, %s) = %d, %v", tc.in, tc.cur, got, err)
+		}
+	}
+	if got := (Money{Amount: 1250, Currency: "USD"}).Major(); got != "12.50" {
+		t.Errorf("Major = %q", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Mode says how real a provider is: the built-in sandbox, the provider's
@@ -20,11 +21,14 @@ const (
 	ModeLive    Mode = "live"
 )
 
-// Provider is one payment provider able to set up a mandate.
+// Provider is one payment provider: it sets up a mandate, charges it,
+// refunds its charges and revokes it. Every call that creates something at
+// the provider carries an idempotency key derived from our own row, so a
+// retry (after a timeout, a crash, a restart) never creates twice.
 type Provider interface {
 	// Name is the stable identifier stored with each mandate: "stripe", "ppro".
 	Name() string
-	// Mode is shown in a badge on every page.
+	// Mode is shown in a badge on every page and stored with each mandate.
 	Mode() Mode
 	// Features says what the provider can do beyond the basics.
 	Features() Features
@@ -33,7 +37,9 @@ type Provider interface {
 	// call; the error is an *IneligibleError whose reason a shopper can read.
 	Eligible(country string, price Money) error
 	// BeginSetup asks the provider to start collecting the shopper's
-	// permission and says where to send the shopper.
+	// permission and says where to send the shopper. On an error the Setup
+	// may still carry what was created before it (a customer), so that a
+	// retry reuses it.
 	BeginSetup(ctx context.Context, req SetupRequest) (Setup, error)
 	// SetupStatus fetches the authoritative status of a setup by the
 	// provider's reference; it never trusts anything the browser said.
@@ -41,21 +47,66 @@ type Provider interface {
 	// CancelSetup abandons a setup that has not completed, so that it can no
 	// longer complete; it returns the status after the attempt.
 	CancelSetup(ctx context.Context, ref, idempotencyKey string) (SetupResult, error)
+	// MandateStatus fetches whether an active mandate can still be charged:
+	// SetupSucceeded, or SetupRevoked with who revoked it. Revocations can
+	// start outside the app (the shopper in their Amazon account).
+	MandateStatus(ctx context.Context, m MandateRef) (SetupResult, error)
+	// Revoke withdraws the mandate at the provider, so that it can no longer
+	// be charged, and returns its status after the attempt.
+	Revoke(ctx context.Context, m MandateRef, idempotencyKey string) (SetupResult, error)
+	// Charge takes a payment on an active mandate. A decline is not an
+	// error: the result is a failed charge with the provider's reason.
+	Charge(ctx context.Context, req ChargeRequest) (ChargeResult, error)
+	// ChargeStatus fetches a charge's authoritative status by the
+	// provider's reference.
+	ChargeStatus(ctx context.Context, ref string) (ChargeResult, error)
+	// FindCharge looks a charge up by our own reference (ChargeRequest.
+	// Reference), for a charge whose answer was lost; found is false when
+	// the provider never made it.
+	FindCharge(ctx context.Context, m MandateRef, reference string) (res ChargeResult, found bool, err error)
+	// Refund refunds part or all of a succeeded charge.
+	Refund(ctx context.Context, req RefundRequest) (RefundResult, error)
+	// RefundStatus fetches a refund's authoritative status.
+	RefundStatus(ctx context.Context, chargeRef, refundRef string) (RefundResult, error)
 	// ParseWebhook verifies a webhook delivery (its signature, where the
-	// provider signs) and says which setup it concerns. The caller then
-	// fetches the status with SetupStatus: payloads can be stale or out of
-	// order, so their contents are never trusted for the status itself.
+	// provider signs) and says what it concerns. The caller then fetches the
+	// object's status: payloads can be stale or out of order, so their
+	// contents are never trusted for the status itself.
 	ParseWebhook(r *http.Request) (Event, error)
 }
 
-// Event is a verified webhook delivery.
+// MandateRef is what a provider needs to act on an active mandate: the
+// references stored when it became active.
+type MandateRef struct {
+	MandateID string // ours, md_…
+	SetupRef  string // cs_…, agr_…
+	// Handle is what charges use: pm_… (Stripe), agr_… (PPRO).
+	Handle     string
+	HandleType string // "amazon_pay", "card"
+	// CustomerRef is the provider's customer (Stripe cus_…), or "".
+	CustomerRef string
+	// ProviderMandateRef is the provider's own mandate object (Stripe
+	// mandate_…), or "".
+	ProviderMandateRef string
+}
+
+// Event is a verified webhook delivery and what it is about. Any reference
+// may be empty.
 type Event struct {
 	ID   string // the provider's event id, for dropping duplicates
 	Type string
-	// SetupRef is the setup the event is about (cs_…, agr_…), or "".
+	// SetupRef is the setup the event is about (cs_…, agr_…).
 	SetupRef string
-	// MandateID is our mandate id when the event carries it instead.
+	// MandateID is our mandate id when the event carries it.
 	MandateID string
+	// ChargeRef and RefundRef name a payment (pi_…, charge_…) and a refund
+	// (re_…, refund_…).
+	ChargeRef string
+	RefundRef string
+	// PaymentMethodRef and ProviderMandateRef name what a revocation is
+	// about at Stripe (pm_…, mandate_…).
+	PaymentMethodRef   string
+	ProviderMandateRef string
 }
 
 // MaxEventField bounds a webhook event's id and type. Providers' own are far
@@ -63,13 +114,16 @@ type Event struct {
 // store or the log grow by megabytes.
 const MaxEventField = 128
 
-// CheckEvent refuses an event whose id or type is missing or too long.
+// CheckEvent refuses an event whose id or type is missing, or any of whose
+// fields is too long.
 func CheckEvent(e Event) error {
-	switch {
-	case e.ID == "" || e.Type == "":
+	if e.ID == "" || e.Type == "" {
 		return errors.New("webhook event without an id or a type")
-	case len(e.ID) > MaxEventField || len(e.Type) > MaxEventField:
-		return fmt.Errorf("webhook event id or type longer than %d bytes", MaxEventField)
+	}
+	for _, f := range []string{e.ID, e.Type, e.SetupRef, e.MandateID, e.ChargeRef, e.RefundRef, e.PaymentMethodRef, e.ProviderMandateRef} {
+		if len(f) > MaxEventField {
+			return fmt.Errorf("webhook event field longer than %d bytes", MaxEventField)
+		}
 	}
 	return nil
 }
@@ -90,15 +144,22 @@ type Customer struct {
 	Name    string
 	Email   string
 	Country string // ISO 3166-1 alpha-2
-	// Ref is the provider's id for this customer from an earlier setup, if
-	// any; the provider checks it still exists before reusing it.
+	// Ref is the provider's id for this customer, when this browser's
+	// earlier setup already made one (a retry after a failure); "" makes a
+	// new one. A typed email alone never selects a customer.
 	Ref string
+	// IP and UserAgent are the shopper's, as recorded with the consent.
+	IP        string
+	UserAgent string
 }
 
 // SetupRequest is what a provider needs to start a setup.
 type SetupRequest struct {
 	MandateID string
 	Customer  Customer
+	// Plan is what the shopper agreed to pay, and how often; providers that
+	// can state it in the agreement do.
+	Plan Plan
 	// Terms is the one-sentence authorisation the shopper agreed to, shown
 	// again on the provider's page where the provider allows it.
 	Terms string
@@ -111,6 +172,13 @@ type SetupRequest struct {
 	// CancelURL is where a provider that has a cancel button sends the
 	// shopper; providers without one ignore it.
 	CancelURL string
+	// WebhookURL is where the provider should send this setup's events,
+	// for providers that take one per request; "" leaves the account's.
+	WebhookURL string
+	// ExpiresAt is when an unfinished setup should lapse, for providers
+	// that take it (Stripe's Checkout Session expires_at); zero leaves the
+	// provider's default.
+	ExpiresAt time.Time
 	// InitialCharge, when set, asks for a first payment together with the
 	// setup (PPRO's initialPaymentCharge).
 	InitialCharge *Money
@@ -128,6 +196,10 @@ type Setup struct {
 	// InitialChargeRef is the provider's id of the first payment, when one
 	// was asked for.
 	InitialChargeRef string
+	// Decided is set when the provider answered the create with a final
+	// status (PPRO: ACTIVE or FAILED at once): there is nowhere to send the
+	// shopper, and the result is applied as it is.
+	Decided *SetupResult
 }
 
 // Redirect is how to send the shopper to the provider.
@@ -147,7 +219,17 @@ const (
 	SetupRevoked   SetupState = "revoked"   // granted, then withdrawn; Handle is set
 )
 
-// SetupResult is the authoritative outcome of a setup.
+// Revoker says who withdrew a mandate.
+type Revoker string
+
+const (
+	RevokedByShopper  Revoker = "shopper"  // on our page, or in their Amazon account
+	RevokedByMerchant Revoker = "merchant" // the merchant, in our dashboard or the provider's
+	RevokedByProvider Revoker = "provider" // the provider or Amazon Pay
+)
+
+// SetupResult is the authoritative outcome of a setup, or of an active
+// mandate's standing.
 type SetupResult struct {
 	State SetupState
 	// ProviderStatus is the provider's own status words, for the history.
@@ -156,28 +238,140 @@ type SetupResult struct {
 	// it is ("amazon_pay", "card").
 	Handle     string
 	HandleType string
-	// Reason explains a failure, or the last problem of a pending setup
-	// (for example a declined attempt the shopper may retry).
+	// CustomerRef, SetupIntentRef and ProviderMandateRef are the provider's
+	// other objects behind an active mandate (Stripe: cus_…, seti_…,
+	// mandate_…), stored with it.
+	CustomerRef        string
+	SetupIntentRef     string
+	ProviderMandateRef string
+	// Code is the provider's code for a failure or a cancellation
+	// (AUTHENTICATION_FAILED, CANCELED_BY_CONSUMER, expired, …): the
+	// shopper's page words it, the history keeps it.
+	Code string
+	// Reason explains a failure in the provider's words, or the last
+	// problem of a pending setup (a declined attempt the shopper may retry).
 	Reason string
+	// RevokedBy says who withdrew a revoked mandate.
+	RevokedBy Revoker
 	// InitialCharge is the first payment's outcome, when one was asked for.
 	// It is reported on its own: an agreement can be active while its first
 	// payment failed.
 	InitialCharge *ChargeResult
 }
 
-// ChargeState is the normalised state of a payment.
+// ChargeState is the normalised state of a payment. It only moves forward:
+// pending → succeeded | failed; succeeded → partially_refunded → refunded.
 type ChargeState string
 
 const (
-	ChargePending   ChargeState = "pending"
-	ChargeSucceeded ChargeState = "succeeded"
-	ChargeFailed    ChargeState = "failed"
+	ChargePending           ChargeState = "pending"
+	ChargeSucceeded         ChargeState = "succeeded"
+	ChargeFailed            ChargeState = "failed"
+	ChargePartiallyRefunded ChargeState = "partially_refunded"
+	ChargeRefunded          ChargeState = "refunded"
 )
+
+// Rank orders charge states along their one-way path; a report of a lower
+// rank than what is known is stale.
+func (s ChargeState) Rank() int {
+	switch s {
+	case ChargePending:
+		return 0
+	case ChargeSucceeded, ChargeFailed:
+		return 1
+	case ChargePartiallyRefunded:
+		return 2
+	case ChargeRefunded:
+		return 3
+	}
+	return -1
+}
+
+// Paid reports whether money was taken (whether or not some came back).
+func (s ChargeState) Paid() bool {
+	return s == ChargeSucceeded || s == ChargePartiallyRefunded || s == ChargeRefunded
+}
+
+// ChargeRequest is a payment on an active mandate.
+type ChargeRequest struct {
+	Mandate MandateRef
+	Amount  Money
+	// Reference is our own name for the charge (sent as metadata or
+	// merchantPaymentChargeReference), by which FindCharge finds it.
+	Reference string
+	// Description is shown on the shopper's statement where the provider
+	// takes one.
+	Description string
+	// Scheduled: a payment on the plan's schedule (not one the merchant
+	// started by hand); Retry: a scheduled payment tried again after a
+	// decline.
+	Scheduled bool
+	Retry     bool
+	// IdempotencyKey is derived from our charge row.
+	IdempotencyKey string
+}
+
+// OperationKind names a step of a payment at the provider.
+type OperationKind string
+
+const (
+	OpAuthorization OperationKind = "authorization"
+	OpCapture       OperationKind = "capture"
+	OpRefund        OperationKind = "refund"
+)
+
+// Operation is one authorization, capture or refund of a payment, as the
+// provider reports it (PPRO's authz_…, capture_…, refund_…; Stripe's re_…).
+type Operation struct {
+	Kind   OperationKind
+	Ref    string
+	Amount int64 // minor units
+	Status string
+}
 
 // ChargeResult is the authoritative outcome of a payment.
 type ChargeResult struct {
-	Ref            string
+	Ref string
+	// Reference is our own reference as the provider keeps it (the
+	// ChargeRequest's), by which a charge reported by id is matched to our
+	// row.
+	Reference      string
 	State          ChargeState
+	ProviderStatus string
+	// Code is the provider's decline or failure code (insufficient_funds,
+	// INSUFFICIENT_FUNDS, AGREEMENT_REVOKED, …); Reason its message.
+	Code   string
+	Reason string
+	// Refunded is how much of it was refunded, in minor units.
+	Refunded int64
+	// Operations are the provider's authorizations, captures and refunds.
+	Operations []Operation
+}
+
+// RefundRequest refunds part or all of a succeeded charge.
+type RefundRequest struct {
+	ChargeRef string
+	Amount    Money
+	// Reference is our own name for the refund.
+	Reference      string
+	IdempotencyKey string
+}
+
+// RefundState is the normalised state of a refund: pending → succeeded |
+// failed.
+type RefundState string
+
+const (
+	RefundPending   RefundState = "pending"
+	RefundSucceeded RefundState = "succeeded"
+	RefundFailed    RefundState = "failed"
+)
+
+// RefundResult is the authoritative outcome of a refund.
+type RefundResult struct {
+	Ref            string // re_…, refund_…
+	State          RefundState
+	Amount         int64
 	ProviderStatus string
 	Reason         string
 }

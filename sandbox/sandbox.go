@@ -52,6 +52,15 @@ type StripeConfig struct {
 	SecretKey     string // the only API key the sandbox accepts (e.g. "sk_test_sandbox_…")
 	WebhookURL    string // optional: where to POST signed events (the app's /webhooks/stripe, over loopback)
 	WebhookSecret string // "whsec_…", required when WebhookURL is set
+	// AccountCountry is the sandbox account's country, where Stripe offers
+	// Amazon Pay ("US", "DE", "GB", …); "" → "US". It sets the account's
+	// default currency; a US account charges Amazon Pay in usd only.
+	AccountCountry string
+}
+
+// stripesim is the configuration of the Stripe part.
+func (c StripeConfig) stripesim() stripesim.Config {
+	return stripesim.Config{SecretKey: c.SecretKey, AccountCountry: c.AccountCountry}
 }
 
 // enabled reports whether the Stripe part is on.
@@ -67,6 +76,9 @@ type PPROConfig struct {
 	// (which carries no state change).
 	RedirectMethod string
 	WebhookURL     string // optional: where to POST PPRO webhooks (CloudEvents), over loopback
+	// WebhookSecret signs every delivery (PPRO-Signature: t=…,s=hex
+	// HMAC-SHA256 of t + "." + body); required when WebhookURL is set.
+	WebhookSecret string
 }
 
 // enabled reports whether the PPRO part is on.
@@ -92,7 +104,7 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 		endpoints[stripesim.Provider] = stripesim.WebhookEndpoint(cfg.Stripe.WebhookURL, cfg.Stripe.WebhookSecret)
 	}
 	if cfg.PPRO.enabled() && cfg.PPRO.WebhookURL != "" {
-		endpoints[pprosim.Provider] = pprosim.WebhookEndpoint(cfg.PPRO.WebhookURL)
+		endpoints[pprosim.Provider] = pprosim.WebhookEndpoint(cfg.PPRO.WebhookURL, cfg.PPRO.WebhookSecret)
 	}
 	host, err := simkit.Open(ctx, simkit.Config{
 		DBPath:       cfg.DBPath,
@@ -111,7 +123,7 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 
 	s := &Sandbox{host: host}
 	if cfg.Stripe.enabled() {
-		s.stripe = stripesim.New(host, stripesim.Config{SecretKey: cfg.Stripe.SecretKey})
+		s.stripe = stripesim.New(host, cfg.Stripe.stripesim())
 	}
 	if c := cfg.PPRO; c.enabled() {
 		s.ppro = pprosim.New(host, pprosim.Config{APIToken: c.APIToken, MerchantID: c.MerchantID, RedirectMethod: c.RedirectMethod})
@@ -143,8 +155,13 @@ func validateConfig(cfg *Config) error {
 	if !cfg.Stripe.enabled() && !cfg.PPRO.enabled() {
 		return errors.New("Stripe.SecretKey or PPRO.APIToken is required: nothing to simulate")
 	}
-	if !cfg.Stripe.enabled() && (cfg.Stripe.WebhookURL != "" || cfg.Stripe.WebhookSecret != "") {
+	if !cfg.Stripe.enabled() && (cfg.Stripe.WebhookURL != "" || cfg.Stripe.WebhookSecret != "" || cfg.Stripe.AccountCountry != "") {
 		return errors.New("Stripe.SecretKey is required when any other Stripe setting is given")
+	}
+	if cfg.Stripe.enabled() {
+		if err := cfg.Stripe.stripesim().Validate(); err != nil {
+			return fmt.Errorf("invalid Stripe settings: %w", err)
+		}
 	}
 	if cfg.Stripe.WebhookURL != "" {
 		if cfg.Stripe.WebhookSecret == "" {
@@ -159,7 +176,7 @@ func validateConfig(cfg *Config) error {
 
 func validatePPROConfig(c *PPROConfig) error {
 	if !c.enabled() {
-		if c.MerchantID != "" || c.WebhookURL != "" || c.RedirectMethod != "" {
+		if c.MerchantID != "" || c.WebhookURL != "" || c.WebhookSecret != "" || c.RedirectMethod != "" {
 			return errors.New("PPRO.APIToken is required when any other PPRO setting is given")
 		}
 		return nil
@@ -174,8 +191,13 @@ func validatePPROConfig(c *PPROConfig) error {
 	default:
 		return fmt.Errorf("PPRO.RedirectMethod %q must be GET or POST", c.RedirectMethod)
 	}
-	if c.WebhookURL != "" && !absoluteHTTPURL(c.WebhookURL) {
-		return fmt.Errorf("PPRO.WebhookURL %q is not an absolute http(s) URL", c.WebhookURL)
+	if c.WebhookURL != "" {
+		if c.WebhookSecret == "" {
+			return errors.New("PPRO.WebhookSecret is required when PPRO.WebhookURL is set: every delivery is signed")
+		}
+		if !absoluteHTTPURL(c.WebhookURL) {
+			return fmt.Errorf("PPRO.WebhookURL %q is not an absolute http(s) URL", c.WebhookURL)
+		}
 	}
 	return nil
 }

@@ -8,9 +8,11 @@ package sqlitedb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path"
 	"sort"
 	"strings"
@@ -26,7 +28,13 @@ import (
 // Pragmas are DSN parameters, not Exec calls, so that every pooled
 // connection gets them; _txlock=immediate makes each transaction take the
 // write lock up front, which avoids SQLITE_BUSY on read-then-write.
+//
+// The file is private to its owner (0600), even when it existed with wider
+// permissions: SQLite gives its -wal and -shm files the same mode.
 func Open(ctx context.Context, file string, migrations fs.FS) (*sql.DB, error) {
+	if err := private(file); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
 		q.Add("_pragma", p)
@@ -47,6 +55,22 @@ func Open(ctx context.Context, file string, migrations fs.FS) (*sql.DB, error) {
 		return nil, fmt.Errorf("migrate %s: %w", file, err)
 	}
 	return db, nil
+}
+
+// private creates file with mode 0600 if it is missing, and sets 0600 on
+// it (and its -wal and -shm files) if it exists.
+func private(file string) error {
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", file, err)
+	}
+	f.Close()
+	for _, name := range []string{file, file + "-wal", file + "-shm"} {
+		if err := os.Chmod(name, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("make %s private: %w", name, err)
+		}
+	}
+	return nil
 }
 
 func migrate(ctx context.Context, db *sql.DB, migrations fs.FS) error {

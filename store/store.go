@@ -37,8 +37,10 @@ type Store struct {
 	now func() time.Time
 }
 
-// Open opens the database file, creating and migrating it as needed.
-func Open(ctx context.Context, file string) (*Store, error) {
+// Open opens the database file, creating and migrating it as needed. now
+// is the clock rows are stamped with (nil: time.Now); in an all-sandbox
+// demo it is the movable demo clock, so that a month advanced shows as one.
+func Open(ctx context.Context, file string, now func() time.Time) (*Store, error) {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return nil, err
@@ -47,7 +49,10 @@ func Open(ctx context.Context, file string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	return &Store{db: db, now: time.Now}, nil
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{db: db, now: now}, nil
 }
 
 // Close closes the database.
@@ -63,6 +68,9 @@ type Customer struct {
 
 // Consent is the evidence of what the shopper agreed to on our page.
 type Consent struct {
+	// Merchant is the merchant named in the terms, which with the plan and
+	// the version rebuilds their exact text.
+	Merchant      string
 	TermsVersion  string
 	TermsSHA256   string
 	Authorization string // the exact sentence next to the ticked box
@@ -73,37 +81,48 @@ type Consent struct {
 
 // Mandate is a shopper's permission to be charged later.
 type Mandate struct {
-	ID                string
-	Customer          Customer
-	Provider          string
-	ProviderRef       string
-	Status            mandate.Status
+	ID       string
+	Customer Customer
+	Provider string
+	// Mode is how real the provider was when the mandate was made.
+	Mode        payments.Mode
+	ProviderRef string
+	Status      mandate.Status
+	// PaymentMethodID is what charges use (pm_…, agr_…).
 	PaymentMethodID   string
 	PaymentMethodType string
-	Plan              payments.Plan
-	Consent           Consent
-	ConfirmedAt       time.Time // zero until the provider confirmed
-	FailureReason     string
-	LastError         string
+	// ProviderCustomerRef, SetupIntentRef and ProviderMandateRef are the
+	// provider's other objects (Stripe: cus_…, seti_…, mandate_…).
+	ProviderCustomerRef string
+	SetupIntentRef      string
+	ProviderMandateRef  string
+	Plan                payments.Plan
+	Consent             Consent
+	ConfirmedAt         time.Time // zero until the provider confirmed
+	FailureCode         string    // the provider's code for a failure or cancellation
+	FailureReason       string
+	// RevokedBy says who withdrew a revoked mandate.
+	RevokedBy payments.Revoker
+	LastError string
 	// FirstPayment is the payment asked for together with the setup, or nil.
 	FirstPayment *Charge
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
 
-// Charge is a payment on a mandate.
-type Charge struct {
-	Amount         payments.Money
-	ProviderRef    string
-	Status         payments.ChargeState
-	ProviderStatus string
-	FailureReason  string
+// Ref is what a provider needs to act on the mandate.
+func (m Mandate) Ref() payments.MandateRef {
+	return payments.MandateRef{
+		MandateID: m.ID, SetupRef: m.ProviderRef, Handle: m.PaymentMethodID, HandleType: m.PaymentMethodType,
+		CustomerRef: m.ProviderCustomerRef, ProviderMandateRef: m.ProviderMandateRef,
+	}
 }
 
 // NewMandate is what CreateMandate needs.
 type NewMandate struct {
 	Email, Name, Country string
 	Provider             string
+	Mode                 payments.Mode
 	Plan                 payments.Plan
 	Consent              Consent
 	// FirstPayment, when set, records that the shopper asked to pay the
@@ -133,10 +152,10 @@ func (s *Store) CreateMandate(ctx context.Context, n NewMandate) (Mandate, error
 	}
 	id := "md_" + strings.ToLower(rand.Text())
 	_, err = tx.ExecContext(ctx, `
-		INSERT INTO mandates (id, customer_id, provider, status, plan_name, amount, currency, interval,
+		INSERT INTO mandates (id, customer_id, provider, mode, status, plan_name, amount, currency, interval, merchant,
 			terms_version, terms_sha256, authorization_text, accepted_at, client_ip, user_agent, created_at, updated_at)
-		VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, customerID, n.Provider, n.Plan.Name, n.Plan.Price.Amount, n.Plan.Price.Currency, string(n.Plan.Interval),
+		VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, customerID, n.Provider, string(n.Mode), n.Plan.Name, n.Plan.Price.Amount, n.Plan.Price.Currency, string(n.Plan.Interval), n.Consent.Merchant,
 		n.Consent.TermsVersion, n.Consent.TermsSHA256, n.Consent.Authorization, n.Consent.AcceptedAt.UTC().Format(timeLayout),
 		n.Consent.ClientIP, n.Consent.UserAgent, ts, ts)
 	if err != nil {
@@ -146,8 +165,10 @@ func (s *Store) CreateMandate(ctx context.Context, n NewMandate) (Mandate, error
 		return Mandate{}, fmt.Errorf("create mandate: %w", err)
 	}
 	if fp := n.FirstPayment; fp != nil {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO charges (mandate_id, kind, amount, currency, status, created_at, updated_at)
-			VALUES (?, 'initial', ?, ?, 'pending', ?, ?)`, id, fp.Amount, fp.Currency, ts, ts); err != nil {
+		// The first payment pays period 1 (billing counts it so).
+		if _, err := tx.ExecContext(ctx, `INSERT INTO charges (mandate_id, kind, initiated_by, period, attempt, amount, currency,
+			idempotency_key, status, created_at, updated_at)
+			VALUES (?, 'initial', 'shopper', 1, 1, ?, ?, ?, 'pending', ?, ?)`, id, fp.Amount, fp.Currency, "mandate/"+id+"/first", ts, ts); err != nil {
 			return Mandate{}, fmt.Errorf("create mandate: first payment: %w", err)
 		}
 	}
@@ -193,42 +214,31 @@ func (s *Store) SetProviderRef(ctx context.Context, id, ref, firstPaymentRef str
 }
 
 // UpdateFirstPayment records the provider's latest word on a mandate's
-// first payment. Like mandates, payments only move forward: a pending one
-// may succeed or fail, a decided one stays as it is.
+// first payment (see ApplyCharge), and reports whether it changed.
 func (s *Store) UpdateFirstPayment(ctx context.Context, mandateID string, r payments.ChargeResult) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE charges SET status = ?, provider_status = ?, failure_reason = ?, updated_at = ?
-		WHERE mandate_id = ? AND kind = 'initial' AND status = 'pending' AND (provider_ref IS NULL OR provider_ref = ?)
-		AND (status != ? OR provider_status != ?)`,
-		string(r.State), r.ProviderStatus, r.Reason, s.now().UTC().Format(timeLayout), mandateID, r.Ref, string(r.State), r.ProviderStatus)
+	var id int64
+	err := s.db.QueryRowContext(ctx, `SELECT id FROM charges WHERE mandate_id = ? AND kind = 'initial'`, mandateID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("update first payment of %s: %w", mandateID, err)
 	}
-	n, _ := res.RowsAffected()
-	return n > 0, nil
+	_, changed, err := s.ApplyCharge(ctx, id, r)
+	if errors.Is(err, ErrOtherPayment) {
+		return false, nil // not about this mandate's first payment
+	}
+	return changed, err
 }
 
-// ProviderCustomerRef returns the provider's id for a customer, or "".
-func (s *Store) ProviderCustomerRef(ctx context.Context, customerID int64, provider string) (string, error) {
-	var ref string
-	err := s.db.QueryRowContext(ctx, `SELECT provider_ref FROM provider_customers WHERE customer_id = ? AND provider = ?`,
-		customerID, provider).Scan(&ref)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
+// SetCustomerRef records the provider's customer made for a mandate
+// (Stripe's cus_…), as soon as it exists: a retry after a failed session
+// call reuses it rather than leave it orphaned, and a later charge needs it.
+func (s *Store) SetCustomerRef(ctx context.Context, mandateID, ref string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE mandates SET provider_customer_ref = ?, updated_at = ? WHERE id = ?`,
+		ref, s.now().UTC().Format(timeLayout), mandateID)
 	if err != nil {
-		return "", fmt.Errorf("provider customer ref: %w", err)
-	}
-	return ref, nil
-}
-
-// SetProviderCustomerRef remembers (or replaces) the provider's id for a customer.
-func (s *Store) SetProviderCustomerRef(ctx context.Context, customerID int64, provider, ref string) error {
-	_, err := s.db.ExecContext(ctx, `
-		INSERT INTO provider_customers (customer_id, provider, provider_ref, created_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (customer_id, provider) DO UPDATE SET provider_ref = excluded.provider_ref`,
-		customerID, provider, ref, s.now().UTC().Format(timeLayout))
-	if err != nil {
-		return fmt.Errorf("set provider customer ref: %w", err)
+		return fmt.Errorf("set customer ref of %s: %w", mandateID, err)
 	}
 	return nil
 }
@@ -243,15 +253,35 @@ func (s *Store) MandateByProviderRef(ctx context.Context, provider, ref string) 
 	return findMandate(ctx, s.db, `m.provider = ? AND m.provider_ref = ?`, provider, ref)
 }
 
+// MandateByHandle finds an active (or once active) mandate by what its
+// charges use (pm_…, agr_…).
+func (s *Store) MandateByHandle(ctx context.Context, provider, handle string) (Mandate, error) {
+	return findMandate(ctx, s.db, `m.provider = ? AND m.payment_method_id = ? ORDER BY m.created_at DESC LIMIT 1`, provider, handle)
+}
+
+// MandateByProviderMandateRef finds a mandate by the provider's own
+// mandate object (Stripe mandate_…).
+func (s *Store) MandateByProviderMandateRef(ctx context.Context, provider, ref string) (Mandate, error) {
+	return findMandate(ctx, s.db, `m.provider = ? AND m.provider_mandate_ref = ?`, provider, ref)
+}
+
 // Change describes a reported status change.
 type Change struct {
 	Source         mandate.Source
 	ProviderStatus string
-	// PaymentMethodID and PaymentMethodType are set when the mandate becomes active.
-	PaymentMethodID   string
-	PaymentMethodType string
-	// Reason is why a mandate failed or was canceled.
+	// PaymentMethodID and PaymentMethodType are set when the mandate
+	// becomes active, with the provider's other references when it has
+	// them.
+	PaymentMethodID     string
+	PaymentMethodType   string
+	ProviderCustomerRef string
+	SetupIntentRef      string
+	ProviderMandateRef  string
+	// Code and Reason are why a mandate failed, was canceled or revoked.
+	Code   string
 	Reason string
+	// RevokedBy is who withdrew it, for a move to revoked.
+	RevokedBy payments.Revoker
 }
 
 // Transition moves a mandate to status to if the state machine allows it,
@@ -281,14 +311,31 @@ func (s *Store) Transition(ctx context.Context, id string, to mandate.Status, c 
 		if c.PaymentMethodID == "" {
 			return Mandate{}, 0, fmt.Errorf("transition %s to active: no payment method", id)
 		}
-		q = `, payment_method_id = ?, payment_method_type = ?, confirmed_at = ?, last_error = ''`
-		args = append(args, c.PaymentMethodID, c.PaymentMethodType, ts)
-	case mandate.Failed, mandate.Canceled, mandate.Revoked:
-		q = `, failure_reason = ?`
-		args = append(args, c.Reason)
+		q = `, payment_method_id = ?, payment_method_type = ?, confirmed_at = ?, last_error = '',
+			provider_customer_ref = coalesce(nullif(?, ''), provider_customer_ref),
+			setup_intent_ref = nullif(?, ''), provider_mandate_ref = nullif(?, '')`
+		args = append(args, c.PaymentMethodID, c.PaymentMethodType, ts, c.ProviderCustomerRef, c.SetupIntentRef, c.ProviderMandateRef)
+	case mandate.Failed, mandate.Canceled:
+		q = `, failure_code = ?, failure_reason = ?`
+		args = append(args, c.Code, c.Reason)
+	case mandate.Revoked:
+		q = `, failure_code = ?, failure_reason = ?, revoked_by = ?`
+		args = append(args, c.Code, c.Reason, string(c.RevokedBy))
 	}
 	args = append(args, id)
 	if _, err := tx.ExecContext(ctx, `UPDATE mandates SET status = ?, updated_at = ?`+q+` WHERE id = ?`, args...); err != nil {
+		return Mandate{}, 0, fmt.Errorf("transition %s: %w", id, err)
+	}
+	// Billing follows permission, in the same transaction: an active
+	// mandate is billed from now (period 1 due at once, unless its first
+	// payment pays it), a revoked one is billed no more.
+	switch to {
+	case mandate.Active:
+		err = startBilling(ctx, tx, id, s.now().UTC())
+	case mandate.Revoked:
+		err = stopBilling(ctx, tx, id, "mandate revoked by "+string(c.RevokedBy), ts)
+	}
+	if err != nil {
 		return Mandate{}, 0, fmt.Errorf("transition %s: %w", id, err)
 	}
 	if err := addEvent(ctx, tx, id, m.Status, to, c, ts); err != nil {
@@ -351,24 +398,25 @@ type querier interface {
 
 func findMandate(ctx context.Context, q querier, where string, args ...any) (Mandate, error) {
 	var m Mandate
-	var ref, pmID, pmType, confirmed sql.NullString
+	var ref, pmID, pmType, custRef, setiRef, mandateRef, confirmed sql.NullString
 	var accepted, created, updated string
-	var fpAmount sql.NullInt64
-	var fpCurrency, fpRef, fpStatus, fpProviderStatus, fpReason sql.NullString
+	var fp nullCharge
 	err := q.QueryRowContext(ctx, `
-		SELECT m.id, c.id, c.email, c.name, c.country, m.provider, m.provider_ref, m.status,
-			m.payment_method_id, m.payment_method_type, m.plan_name, m.amount, m.currency, m.interval,
+		SELECT m.id, c.id, c.email, c.name, c.country, m.provider, m.mode, m.provider_ref, m.status,
+			m.payment_method_id, m.payment_method_type, m.provider_customer_ref, m.setup_intent_ref, m.provider_mandate_ref,
+			m.plan_name, m.amount, m.currency, m.interval, m.merchant,
 			m.terms_version, m.terms_sha256, m.authorization_text, m.accepted_at, m.client_ip, m.user_agent,
-			m.confirmed_at, m.failure_reason, m.last_error, m.created_at, m.updated_at,
-			fp.amount, fp.currency, fp.provider_ref, fp.status, fp.provider_status, fp.failure_reason
+			m.confirmed_at, m.failure_code, m.failure_reason, m.revoked_by, m.last_error, m.created_at, m.updated_at,
+			`+chargeColumns("fp")+`
 		FROM mandates m JOIN customers c ON c.id = m.customer_id
 		LEFT JOIN charges fp ON fp.mandate_id = m.id AND fp.kind = 'initial'
-		WHERE `+where, args...).Scan(
-		&m.ID, &m.Customer.ID, &m.Customer.Email, &m.Customer.Name, &m.Customer.Country, &m.Provider, &ref, &m.Status,
-		&pmID, &pmType, &m.Plan.Name, &m.Plan.Price.Amount, &m.Plan.Price.Currency, &m.Plan.Interval,
+		WHERE `+where, args...).Scan(append([]any{
+		&m.ID, &m.Customer.ID, &m.Customer.Email, &m.Customer.Name, &m.Customer.Country, &m.Provider, &m.Mode, &ref, &m.Status,
+		&pmID, &pmType, &custRef, &setiRef, &mandateRef,
+		&m.Plan.Name, &m.Plan.Price.Amount, &m.Plan.Price.Currency, &m.Plan.Interval, &m.Consent.Merchant,
 		&m.Consent.TermsVersion, &m.Consent.TermsSHA256, &m.Consent.Authorization, &accepted, &m.Consent.ClientIP, &m.Consent.UserAgent,
-		&confirmed, &m.FailureReason, &m.LastError, &created, &updated,
-		&fpAmount, &fpCurrency, &fpRef, &fpStatus, &fpProviderStatus, &fpReason)
+		&confirmed, &m.FailureCode, &m.FailureReason, &m.RevokedBy, &m.LastError, &created, &updated},
+		fp.dest()...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Mandate{}, ErrNotFound
 	}
@@ -376,24 +424,25 @@ func findMandate(ctx context.Context, q querier, where string, args ...any) (Man
 		return Mandate{}, err
 	}
 	m.ProviderRef, m.PaymentMethodID, m.PaymentMethodType = ref.String, pmID.String, pmType.String
+	m.ProviderCustomerRef, m.SetupIntentRef, m.ProviderMandateRef = custRef.String, setiRef.String, mandateRef.String
 	m.Consent.AcceptedAt, m.CreatedAt, m.UpdatedAt = parseTime(accepted), parseTime(created), parseTime(updated)
 	if confirmed.Valid {
 		m.ConfirmedAt = parseTime(confirmed.String)
 	}
-	if fpAmount.Valid {
-		m.FirstPayment = &Charge{
-			Amount:      payments.Money{Amount: fpAmount.Int64, Currency: fpCurrency.String},
-			ProviderRef: fpRef.String, Status: payments.ChargeState(fpStatus.String),
-			ProviderStatus: fpProviderStatus.String, FailureReason: fpReason.String,
-		}
-	}
+	m.FirstPayment = fp.charge()
 	return m, nil
 }
 
 func addEvent(ctx context.Context, tx *sql.Tx, id string, from, to mandate.Status, c Change, ts string) error {
 	detail := c.Reason
-	if to == mandate.Active {
+	if c.Code != "" && !strings.HasPrefix(detail, c.Code) {
+		detail = strings.TrimSpace(c.Code + ": " + detail)
+	}
+	switch to {
+	case mandate.Active:
 		detail = strings.TrimSpace(c.PaymentMethodType + " " + c.PaymentMethodID)
+	case mandate.Revoked:
+		detail = strings.TrimSpace("revoked by " + string(c.RevokedBy) + "; " + detail)
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO mandate_events (mandate_id, from_status, to_status, source, provider_status, detail, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, id, string(from), string(to), string(c.Source), c.ProviderStatus, detail, ts)
@@ -408,29 +457,64 @@ func parseTime(s string) time.Time {
 	return t
 }
 
-// WebhookEventSeen reports whether a provider's event was already processed.
-func (s *Store) WebhookEventSeen(ctx context.Context, provider, eventID string) (bool, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_events WHERE provider = ? AND event_id = ?`,
-		provider, eventID).Scan(&n)
+// PendingMandates returns mandates still pending that were last touched
+// before olderThan, oldest first: setups whose shopper never came back and
+// whose webhook never came (or was lost).
+func (s *Store) PendingMandates(ctx context.Context, olderThan time.Time, limit int) ([]Mandate, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM mandates WHERE status = 'pending' AND updated_at < ?
+		ORDER BY updated_at LIMIT ?`, olderThan.UTC().Format(timeLayout), limit)
 	if err != nil {
-		return false, fmt.Errorf("webhook event seen: %w", err)
+		return nil, fmt.Errorf("pending mandates: %w", err)
 	}
-	return n > 0, nil
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("pending mandates: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pending mandates: %w", err)
+	}
+	out := make([]Mandate, 0, len(ids))
+	for _, id := range ids {
+		m, err := s.Mandate(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
-// RecordWebhookEvent marks a provider's event processed; recording it twice
-// is a no-op. mandateID is "" for an event about no mandate of ours.
-func (s *Store) RecordWebhookEvent(ctx context.Context, provider, eventID, eventType, mandateID string) error {
-	var mid sql.NullString
-	if mandateID != "" {
-		mid = sql.NullString{String: mandateID, Valid: true}
-	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO webhook_events (provider, event_id, type, mandate_id, received_at)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (provider, event_id) DO NOTHING`,
-		provider, eventID, eventType, mid, s.now().UTC().Format(timeLayout))
-	if err != nil {
-		return fmt.Errorf("record webhook event: %w", err)
+// TouchMandate marks a mandate as looked at now (a reconciliation that
+// learned nothing new), so it is not looked at again at once.
+func (s *Store) TouchMandate(ctx context.Context, id string) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE mandates SET updated_at = ? WHERE id = ?`, s.now().UTC().Format(timeLayout), id); err != nil {
+		return fmt.Errorf("touch mandate %s: %w", id, err)
 	}
 	return nil
+}
+
+// EndedButActive returns mandates whose billing ended for non-payment but
+// which are still active: the revocation at the provider is still owed.
+func (s *Store) EndedButActive(ctx context.Context, limit int) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT m.id FROM billing b JOIN mandates m ON m.id = b.mandate_id
+		WHERE b.state = 'ended' AND m.status = 'active' LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("ended billing: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("ended billing: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

@@ -15,7 +15,7 @@ import (
 func mustOpen(t testing.TB) (*Store, string) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "app.db")
-	s, err := Open(context.Background(), file)
+	s, err := Open(context.Background(), file, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ var plan = payments.Plan{Name: "Coffee Club", Price: payments.Money{Amount: 1200
 
 func newMandate(email string) NewMandate {
 	return NewMandate{
-		Email: email, Name: "Ada Lovelace", Country: "US", Provider: "stripe", Plan: plan,
+		Email: email, Name: "Ada Lovelace", Country: "US", Provider: "stripe", Mode: payments.ModeSandbox, Plan: plan,
 		Consent: Consent{
 			TermsVersion: "v1", TermsSHA256: "abc123", Authorization: "I authorise…",
 			AcceptedAt: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC), ClientIP: "203.0.113.7", UserAgent: "test-agent",
@@ -101,20 +101,30 @@ func TestCustomerReusedByEmail(t *testing.T) {
 		t.Fatal("two mandates share an id")
 	}
 
-	if ref, err := s.ProviderCustomerRef(ctx, a.Customer.ID, "stripe:sandbox"); err != nil || ref != "" {
-		t.Fatalf("ProviderCustomerRef before set = %q, %v", ref, err)
-	}
-	if err := s.SetProviderCustomerRef(ctx, a.Customer.ID, "stripe:sandbox", "cus_1"); err != nil {
+	// The provider's customer belongs to the mandate: the same email in
+	// another mandate never shares it.
+	if err := s.SetCustomerRef(ctx, a.ID, "cus_1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetProviderCustomerRef(ctx, a.Customer.ID, "stripe:sandbox", "cus_2"); err != nil {
+	if got, _ := s.Mandate(ctx, a.ID); got.ProviderCustomerRef != "cus_1" {
+		t.Errorf("customer ref = %q, want cus_1", got.ProviderCustomerRef)
+	}
+	if got, _ := s.Mandate(ctx, b.ID); got.ProviderCustomerRef != "" {
+		t.Errorf("another mandate of the same email has customer %q", got.ProviderCustomerRef)
+	}
+	active, _, err := s.Transition(ctx, a.ID, mandate.Active, Change{Source: mandate.SourceWebhook, PaymentMethodID: "pm_1",
+		PaymentMethodType: "amazon_pay", SetupIntentRef: "seti_1", ProviderMandateRef: "mandate_1"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if ref, _ := s.ProviderCustomerRef(ctx, b.Customer.ID, "stripe:sandbox"); ref != "cus_2" {
-		t.Errorf("ref = %q, want cus_2", ref)
+	if active.ProviderCustomerRef != "cus_1" || active.SetupIntentRef != "seti_1" || active.ProviderMandateRef != "mandate_1" {
+		t.Errorf("after activation: %+v", active)
 	}
-	if ref, _ := s.ProviderCustomerRef(ctx, b.Customer.ID, "stripe:test"); ref != "" {
-		t.Errorf("a sandbox customer leaked into test mode: %q", ref)
+	if got, err := s.MandateByHandle(ctx, "stripe", "pm_1"); err != nil || got.ID != a.ID {
+		t.Errorf("MandateByHandle = %v, %v", got.ID, err)
+	}
+	if got, err := s.MandateByProviderMandateRef(ctx, "stripe", "mandate_1"); err != nil || got.ID != a.ID {
+		t.Errorf("MandateByProviderMandateRef = %v, %v", got.ID, err)
 	}
 }
 
@@ -187,7 +197,7 @@ func TestTransitionIsIdempotentAndForwardOnly(t *testing.T) {
 
 	// and it is all still there after a restart
 	s.Close()
-	s2, err := Open(ctx, file)
+	s2, err := Open(ctx, file, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

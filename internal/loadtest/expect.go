@@ -48,7 +48,7 @@ type Expectation struct {
 //   - Stripe cancel: back on /cancel, canceled.
 //   - PPRO approve: back on /return, active.
 //   - PPRO decline: failed with AUTHENTICATION_FAILED.
-//   - PPRO cancel: failed with CANCELED_BY_CONSUMER (PPRO has no cancel URL;
+//   - PPRO cancel: canceled with CANCELED_BY_CONSUMER (PPRO has no cancel URL;
 //     every outcome comes back to /return).
 func DefaultExpectations() map[Case]Expectation {
 	return map[Case]Expectation{
@@ -57,7 +57,7 @@ func DefaultExpectations() map[Case]Expectation {
 		{ProviderStripe, DecisionCancel}:  {Status: "canceled"},
 		{ProviderPPRO, DecisionApprove}:   {Status: "active"},
 		{ProviderPPRO, DecisionDecline}:   {Status: "failed", Reason: "AUTHENTICATION_FAILED"},
-		{ProviderPPRO, DecisionCancel}:    {Status: "failed", Reason: "CANCELED_BY_CONSUMER"},
+		{ProviderPPRO, DecisionCancel}:    {Status: "canceled", Reason: "CANCELED_BY_CONSUMER"},
 	}
 }
 

@@ -110,6 +110,48 @@ func (c *Client) GetCharge(ctx context.Context, id string) (Charge, error) {
 	return ch, err
 }
 
+// RefundCharge refunds part or all of a captured charge. A declined refund
+// is not an error: PPRO answers 200 with a FAILED refund.
+func (c *Client) RefundCharge(ctx context.Context, chargeID string, req RefundRequest, idempotencyKey string) (Refund, error) {
+	var r Refund
+	err := c.do(ctx, "refund charge", http.MethodPost, "/v1/payment-charges/"+url.PathEscape(chargeID)+"/refunds", req, idempotencyKey, &r)
+	return r, err
+}
+
+// GetRefund fetches one refund of a charge.
+func (c *Client) GetRefund(ctx context.Context, chargeID, refundID string) (Refund, error) {
+	var r Refund
+	err := c.do(ctx, "get refund", http.MethodGet,
+		"/v1/payment-charges/"+url.PathEscape(chargeID)+"/refunds/"+url.PathEscape(refundID), nil, "", &r)
+	return r, err
+}
+
+// SearchCharges finds the charges with our reference (on one agreement,
+// when agreementID is set), following PPRO's page cursor.
+func (c *Client) SearchCharges(ctx context.Context, reference, agreementID string) ([]Charge, error) {
+	var all []Charge
+	page := ""
+	for range 20 { // a reference names one charge; bound the walk anyway
+		q := url.Values{"merchantPaymentChargeReference": {reference}}
+		if agreementID != "" {
+			q.Set("agreementId", agreementID)
+		}
+		if page != "" {
+			q.Set("page", page)
+		}
+		var res chargeSearch
+		if err := c.do(ctx, "search charges", http.MethodGet, "/v1/payment-charges?"+q.Encode(), nil, "", &res); err != nil {
+			return nil, err
+		}
+		all = append(all, res.Data...)
+		if res.NextPage == "" || len(res.Data) == 0 {
+			break
+		}
+		page = res.NextPage
+	}
+	return all, nil
+}
+
 // RevokeAgreement revokes an agreement on the merchant's behalf. A refused
 // revocation is not an error: the result says FAILED and why.
 func (c *Client) RevokeAgreement(ctx context.Context, agreementID, idempotencyKey string) (RevocationResult, error) {
@@ -141,8 +183,11 @@ func (e *Error) Error() string {
 // Temporary reports whether trying again later may succeed.
 func (e *Error) Temporary() bool { return retryable(e.StatusCode) }
 
+// retryable: 429 and 5xx (504 included), and 409, which PPRO answers while
+// the first request with the same idempotency key is still in flight (we
+// never reuse a key with another body, its other meaning).
 func retryable(status int) bool {
-	return status == http.StatusTooManyRequests || status >= 500
+	return status == http.StatusTooManyRequests || status == http.StatusConflict || status >= 500
 }
 
 // do sends one API call, retrying retryable failures with the same

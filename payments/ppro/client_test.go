@@ -132,6 +132,28 @@ func TestGivesUpAfterMaxRetries(t *testing.T) {
 	}
 }
 
+// A 409 means the first request with the same key is still in flight at
+// PPRO: the client backs off and tries again with the same key, and the
+// answer is the one agreement.
+func TestRetriesAConflictWithTheSameKey(t *testing.T) {
+	f := &flaky{answers: []func(http.ResponseWriter){
+		status(409, `{"status":409,"failureMessage":"A request with this idempotency key is in progress"}`),
+		status(200, `{"id":"agr_aaaaaaaaaaaaaaaaaaaaa","status":"AUTHENTICATION_PENDING"}`),
+	}}
+	c := newTestClient(t, f)
+	a, err := c.CreateAgreement(context.Background(), AgreementRequest{PaymentMethod: PaymentMethodAmazonPay}, "mandate/md_1/agreement")
+	if err != nil || a.ID != "agr_aaaaaaaaaaaaaaaaaaaaa" {
+		t.Fatalf("agreement %+v, %v", a, err)
+	}
+	if len(f.requests) != 2 {
+		t.Fatalf("%d attempts, want 2", len(f.requests))
+	}
+	k1, k2 := f.requests[0].Header.Get("Request-Idempotency-Key"), f.requests[1].Header.Get("Request-Idempotency-Key")
+	if k1 == "" || k1 != k2 {
+		t.Errorf("keys %q and %q, want the same", k1, k2)
+	}
+}
+
 func TestDoesNotRetryClientErrors(t *testing.T) {
 	for _, tc := range []struct {
 		code int
@@ -141,7 +163,6 @@ func TestDoesNotRetryClientErrors(t *testing.T) {
 		{400, `{"status":400,"failureMessage":"consumer.country is required","timestamp":"2025-02-17T21:18:20.003Z"}`, "consumer.country is required"},
 		{401, `{"message":"Unauthorized"}`, "Unauthorized"},
 		{404, `{"status":404,"failureMessage":"Payment agreement not found"}`, "Payment agreement not found"},
-		{409, `{"status":409,"failureMessage":"Idempotency key reused"}`, "Idempotency key reused"},
 		{400, `not json`, ""},
 	} {
 		f := &flaky{answers: []func(http.ResponseWriter){status(tc.code, tc.body)}}

@@ -64,7 +64,7 @@ func newContractEnv(t *testing.T) *contractEnv {
 		DBPath:       filepath.Join(t.TempDir(), "sandbox.db"),
 		PublicURL:    e.sandbox.URL + "/sandbox",
 		MerchantName: "Northwind Coffee",
-		PPRO:         sandbox.PPROConfig{APIToken: token, MerchantID: merchant, WebhookURL: hooks.URL},
+		PPRO:         sandbox.PPROConfig{APIToken: token, MerchantID: merchant, WebhookURL: hooks.URL, WebhookSecret: "ppro_whsec_contract"},
 	})
 	if err != nil {
 		t.Fatal(err)

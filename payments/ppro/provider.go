@@ -81,9 +81,20 @@ func (p *Provider) Eligible(country string, price payments.Money) error {
 	return nil
 }
 
+// frequencies maps a plan's interval to the agreement's frequency type.
+var frequencies = map[payments.Interval]string{
+	payments.Day: "DAILY", payments.Week: "WEEKLY", payments.Month: "MONTHLY", payments.Year: "YEARLY",
+}
+
+// maxUserAgent is the longest consumer.client.userAgent PPRO takes.
+const maxUserAgent = 500
+
 // BeginSetup creates the agreement (with its first payment, if asked for)
-// and returns where to send the shopper: PPRO's REDIRECT method, by GET or
-// by POST as PPRO says.
+// stating its terms (frequency, the exact amount of each charge, the
+// shopper's browser from the consent record), and returns where to send
+// the shopper: PPRO's REDIRECT method, by GET or by POST as PPRO says. An
+// agreement PPRO answers at once as ACTIVE or FAILED needs no redirect:
+// the Setup carries the result.
 func (p *Provider) BeginSetup(ctx context.Context, req payments.SetupRequest) (payments.Setup, error) {
 	ar := AgreementRequest{
 		PaymentMethod:                     PaymentMethodAmazonPay,
@@ -92,48 +103,109 @@ func (p *Provider) BeginSetup(ctx context.Context, req payments.SetupRequest) (p
 		Consumer:                          Consumer{Name: req.Customer.Name, Email: req.Customer.Email, Country: req.Customer.Country},
 		AuthenticationSettings:            []AuthenticationSetting{Redirect(req.ReturnURL)},
 	}
+	if f, ok := frequencies[req.Plan.Interval]; ok {
+		ar.Frequency = &Frequency{Type: f, Interval: 1}
+		ar.Amount = &Money{Value: req.Plan.Price.Amount, Currency: req.Plan.Price.Currency}
+		ar.AmountType = AmountTypeExact
+	}
+	if req.Customer.IP != "" || req.Customer.UserAgent != "" {
+		ar.Consumer.Client = &ConsumerClient{IP: req.Customer.IP, UserAgent: truncate(req.Customer.UserAgent, maxUserAgent)}
+	}
+	if strings.HasPrefix(req.WebhookURL, "https://") { // PPRO takes https only
+		ar.WebhooksURL = req.WebhookURL
+	}
 	if m := req.InitialCharge; m != nil {
 		ar.InitialPaymentCharge = &PaymentCharge{
 			Amount:                         Money{Value: m.Amount, Currency: m.Currency},
-			MerchantPaymentChargeReference: req.MandateID + "-first",
+			AutoCapture:                    autoCapture(),
+			MerchantPaymentChargeReference: req.IdempotencyKey + "/first", // the first payment's row key
+
 		}
 	}
 	a, err := p.client.CreateAgreement(ctx, ar, req.IdempotencyKey+"/agreement")
 	if err != nil {
 		return payments.Setup{}, wrap(err)
 	}
+	setup := payments.Setup{Ref: a.ID, InitialChargeRef: a.InitialPaymentChargeID}
+	switch {
+	case a.Status == AgreementActive || a.Status == AgreementFailed || a.Status.Revoked():
+		r := agreementResult(a)
+		setup.Decided = &r
+		return setup, nil
+	}
 	m, ok := a.RedirectMethod()
 	if !ok {
-		return payments.Setup{}, &payments.Error{Provider: Name, Op: "create agreement", Kind: payments.ErrRejected,
+		return setup, &payments.Error{Provider: Name, Op: "create agreement", Kind: payments.ErrRejected,
 			Message: fmt.Sprintf("agreement %s (%s) offers no REDIRECT authentication", a.ID, a.Status)}
 	}
 	method := http.MethodGet
 	if strings.EqualFold(m.Details.RequestMethod, http.MethodPost) {
 		method = http.MethodPost
 	}
-	return payments.Setup{
-		Ref:              a.ID,
-		Redirect:         payments.Redirect{URL: m.Details.RequestURL, Method: method},
-		InitialChargeRef: a.InitialPaymentChargeID,
-	}, nil
+	setup.Redirect = payments.Redirect{URL: m.Details.RequestURL, Method: method}
+	return setup, nil
+}
+
+// autoCapture asks PPRO to capture a charge as soon as it is authorized:
+// the app never captures separately (and Amazon Pay through PPRO has no
+// separate captures), so without it a charge could wait in CAPTURE_PENDING.
+func autoCapture() *bool {
+	t := true
+	return &t
 }
 
 // SetupStatus fetches the agreement, and its first payment when there is
-// one, from PPRO.
+// one, from PPRO. The agreement's status stands even when its first
+// payment cannot be fetched: that payment is then left out (still
+// pending for us), not the whole answer.
 func (p *Provider) SetupStatus(ctx context.Context, ref string) (payments.SetupResult, error) {
 	a, err := p.client.GetAgreement(ctx, ref)
 	if err != nil {
 		return payments.SetupResult{}, wrap(err)
 	}
-	r := payments.SetupResult{ProviderStatus: "agreement " + string(a.Status), Reason: a.Failure.String()}
+	r := agreementResult(a)
+	if a.InitialPaymentChargeID != "" {
+		if ch, err := p.client.GetCharge(ctx, a.InitialPaymentChargeID); err == nil {
+			cr := chargeResult(ch)
+			r.InitialCharge = &cr
+		} else {
+			r.ProviderStatus += "; first payment not fetched: " + err.Error()
+		}
+	}
+	return r, nil
+}
+
+// Codes for outcomes PPRO reports by status rather than by failure code.
+const (
+	CodeRevokedByConsumer  = "REVOKED_BY_CONSUMER"
+	CodeRevokedByMerchant  = "REVOKED_BY_MERCHANT"
+	CodeRevokedByProvider  = "REVOKED_BY_PROVIDER"
+	codeCanceledByConsumer = "CANCELED_BY_CONSUMER"
+)
+
+// agreementResult normalises an agreement. A shopper who cancels on Amazon
+// Pay comes back as FAILED with CANCELED_BY_CONSUMER: for us that is a
+// cancellation, as on Stripe, not a failure.
+func agreementResult(a Agreement) payments.SetupResult {
+	r := payments.SetupResult{ProviderStatus: "agreement " + string(a.Status), Code: a.Failure.Code(), Reason: a.Failure.String()}
 	switch {
 	case a.Status == AgreementActive:
-		r.State, r.Handle, r.HandleType, r.Reason = payments.SetupSucceeded, a.ID, "amazon_pay", ""
+		r.State, r.Handle, r.HandleType, r.Reason, r.Code = payments.SetupSucceeded, a.ID, "amazon_pay", "", ""
 	case a.Status.Revoked():
-		r.State, r.Handle, r.HandleType = payments.SetupRevoked, a.ID, "amazon_pay"
+		r.State, r.Handle, r.HandleType, r.Code = payments.SetupRevoked, a.ID, "amazon_pay", string(a.Status)
+		switch a.Status {
+		case AgreementRevokedByConsumer:
+			r.RevokedBy = payments.RevokedByShopper
+		case AgreementRevokedByMerchant:
+			r.RevokedBy = payments.RevokedByMerchant
+		default:
+			r.RevokedBy = payments.RevokedByProvider
+		}
 		if r.Reason == "" {
 			r.Reason = "The agreement was " + strings.ToLower(strings.ReplaceAll(string(a.Status), "_", " ")) + "."
 		}
+	case a.Status == AgreementFailed && r.Code == codeCanceledByConsumer:
+		r.State = payments.SetupCanceled
 	case a.Status == AgreementFailed:
 		r.State = payments.SetupFailed
 		if r.Reason == "" {
@@ -142,24 +214,50 @@ func (p *Provider) SetupStatus(ctx context.Context, ref string) (payments.SetupR
 	default: // INITIALIZING, AUTHENTICATION_PENDING, AUTHORIZATION_PROCESSING
 		r.State = payments.SetupPending
 	}
-	if a.InitialPaymentChargeID != "" {
-		ch, err := p.client.GetCharge(ctx, a.InitialPaymentChargeID)
-		if err != nil {
-			return payments.SetupResult{}, wrap(err)
-		}
-		r.InitialCharge = chargeResult(ch)
-	}
-	return r, nil
+	return r
 }
 
-func chargeResult(ch Charge) *payments.ChargeResult {
-	r := &payments.ChargeResult{Ref: ch.ID, ProviderStatus: string(ch.Status), State: payments.ChargePending}
+// chargeResult normalises a charge with its authorizations, captures and
+// refunds. CAPTURE_PENDING is authorized but not yet captured: still
+// pending for us (with autoCapture it moves on by itself), never paid.
+func chargeResult(ch Charge) payments.ChargeResult {
+	r := payments.ChargeResult{Ref: ch.ID, Reference: ch.MerchantPaymentChargeReference,
+		ProviderStatus: "charge " + string(ch.Status), State: payments.ChargePending}
+	for _, a := range ch.Authorizations {
+		r.Operations = append(r.Operations, payments.Operation{Kind: payments.OpAuthorization, Ref: a.ID, Amount: a.Amount, Status: a.Status})
+	}
+	var captured int64
+	for _, c := range ch.Captures {
+		r.Operations = append(r.Operations, payments.Operation{Kind: payments.OpCapture, Ref: c.ID, Amount: c.Amount, Status: c.Status})
+		if c.Status == "CAPTURED" {
+			captured += c.Amount
+		}
+	}
+	for _, rf := range ch.Refunds {
+		r.Operations = append(r.Operations, payments.Operation{Kind: payments.OpRefund, Ref: rf.ID, Amount: rf.Amount, Status: rf.Status})
+		if rf.Status == RefundRefunded {
+			r.Refunded += rf.Amount
+		}
+	}
 	switch ch.Status {
-	case ChargeCaptured, ChargeRefundProcessing, ChargeRefunded:
+	case ChargeCaptured, ChargeRefundProcessing:
 		r.State = payments.ChargeSucceeded
+		if r.Refunded > 0 {
+			r.State = payments.ChargePartiallyRefunded
+		}
+	case ChargeRefunded:
+		r.State = payments.ChargeRefunded
+		if r.Refunded == 0 {
+			r.Refunded = captured
+		}
 	case ChargeFailed, ChargeDiscarded, ChargeVoided:
 		r.State = payments.ChargeFailed
-		r.Reason = ch.Failure.String()
+		r.Code, r.Reason = ch.Failure.Code(), ch.Failure.String()
+		if r.Reason == "" {
+			r.Reason = "PPRO reports the charge " + strings.ToLower(string(ch.Status)) + "."
+		}
+	case ChargeCapturePending:
+		r.ProviderStatus += " (authorized, waiting for its capture)"
 	}
 	return r
 }
@@ -169,6 +267,128 @@ func chargeResult(ch Charge) *payments.ChargeResult {
 // authentication timeout passes. It reports the current status.
 func (p *Provider) CancelSetup(ctx context.Context, ref, _ string) (payments.SetupResult, error) {
 	return p.SetupStatus(ctx, ref)
+}
+
+// MandateStatus fetches the agreement: ACTIVE, or revoked by whom.
+func (p *Provider) MandateStatus(ctx context.Context, m payments.MandateRef) (payments.SetupResult, error) {
+	a, err := p.client.GetAgreement(ctx, m.Handle)
+	if err != nil {
+		return payments.SetupResult{}, wrap(err)
+	}
+	return agreementResult(a), nil
+}
+
+// Revoke asks PPRO to revoke the agreement on the merchant's behalf. A
+// refused revocation (already revoked by the shopper, say) is reported as
+// the agreement's status when that is revoked, and as an error otherwise.
+func (p *Provider) Revoke(ctx context.Context, m payments.MandateRef, idempotencyKey string) (payments.SetupResult, error) {
+	rr, err := p.client.RevokeAgreement(ctx, m.Handle, idempotencyKey)
+	if err != nil {
+		return payments.SetupResult{}, wrap(err)
+	}
+	a, err := p.client.GetAgreement(ctx, m.Handle)
+	if err != nil {
+		if rr.Status == RevocationRevoked {
+			return payments.SetupResult{State: payments.SetupRevoked, RevokedBy: payments.RevokedByMerchant,
+				Handle: m.Handle, HandleType: "amazon_pay", Code: CodeRevokedByMerchant, ProviderStatus: "revocation REVOKED"}, nil
+		}
+		return payments.SetupResult{}, wrap(err)
+	}
+	r := agreementResult(a)
+	if rr.Status != RevocationRevoked && r.State != payments.SetupRevoked {
+		return r, &payments.Error{Provider: Name, Op: "revoke agreement", Kind: payments.ErrRejected,
+			Message: "PPRO refused the revocation: " + rr.Failure.String()}
+	}
+	r.ProviderStatus = "revocation " + string(rr.Status) + ", " + r.ProviderStatus
+	return r, nil
+}
+
+// Charge makes a payment charge on the agreement, captured automatically.
+// A declined charge is not an error: PPRO answers 200 with a FAILED charge
+// and its failure.
+func (p *Provider) Charge(ctx context.Context, req payments.ChargeRequest) (payments.ChargeResult, error) {
+	schedule := ScheduleUnscheduled
+	switch {
+	case req.Retry:
+		schedule = ScheduleRetry
+	case req.Scheduled:
+		schedule = ScheduleScheduled
+	}
+	ch, err := p.client.CreateAgreementCharge(ctx, req.Mandate.Handle, ChargeRequest{
+		Amount:                         Money{Value: req.Amount.Amount, Currency: req.Amount.Currency},
+		Initiator:                      InitiatorMerchant,
+		ScheduleType:                   schedule,
+		AutoCapture:                    autoCapture(),
+		PaymentDescriptor:              truncate(req.Description, maxDescription),
+		MerchantPaymentChargeReference: req.Reference,
+	}, req.IdempotencyKey)
+	var e *Error
+	if errors.As(err, &e) && e.StatusCode == http.StatusConflict {
+		// Still in flight at PPRO after our retries: it exists or will;
+		// look it up by our reference rather than guess.
+		if res, found, ferr := p.FindCharge(ctx, req.Mandate, req.Reference); ferr == nil && found {
+			return res, nil
+		}
+	}
+	if err != nil {
+		return payments.ChargeResult{}, wrap(err)
+	}
+	return chargeResult(ch), nil
+}
+
+// ChargeStatus fetches a charge.
+func (p *Provider) ChargeStatus(ctx context.Context, ref string) (payments.ChargeResult, error) {
+	ch, err := p.client.GetCharge(ctx, ref)
+	if err != nil {
+		return payments.ChargeResult{}, wrap(err)
+	}
+	return chargeResult(ch), nil
+}
+
+// FindCharge searches the agreement's charges by our reference.
+func (p *Provider) FindCharge(ctx context.Context, m payments.MandateRef, reference string) (payments.ChargeResult, bool, error) {
+	charges, err := p.client.SearchCharges(ctx, reference, m.Handle)
+	if err != nil {
+		return payments.ChargeResult{}, false, wrap(err)
+	}
+	for _, ch := range charges {
+		if ch.MerchantPaymentChargeReference == reference {
+			return chargeResult(ch), true, nil
+		}
+	}
+	return payments.ChargeResult{}, false, nil
+}
+
+// Refund refunds part or all of a captured charge.
+func (p *Provider) Refund(ctx context.Context, req payments.RefundRequest) (payments.RefundResult, error) {
+	rf, err := p.client.RefundCharge(ctx, req.ChargeRef, RefundRequest{
+		Amount: req.Amount.Amount, MerchantRefundReference: req.Reference, RefundReason: "CUSTOMER_REQUEST",
+	}, req.IdempotencyKey)
+	if err != nil {
+		return payments.RefundResult{}, wrap(err)
+	}
+	return refundResult(rf), nil
+}
+
+// RefundStatus fetches a refund.
+func (p *Provider) RefundStatus(ctx context.Context, chargeRef, refundRef string) (payments.RefundResult, error) {
+	rf, err := p.client.GetRefund(ctx, chargeRef, refundRef)
+	if err != nil {
+		return payments.RefundResult{}, wrap(err)
+	}
+	return refundResult(rf), nil
+}
+
+func refundResult(rf Refund) payments.RefundResult {
+	r := payments.RefundResult{Ref: rf.ID, Amount: rf.Amount, ProviderStatus: "refund " + rf.Status, State: payments.RefundPending}
+	switch rf.Status {
+	case RefundRefunded:
+		r.State = payments.RefundSucceeded
+	case RefundFailed:
+		r.State = payments.RefundFailed
+		r.Reason = rf.Failure.String()
+	}
+	return r
 }
 
 // wrap turns a client error into a payments.Error.

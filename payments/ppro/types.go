@@ -78,10 +78,26 @@ type Money struct {
 
 // Consumer is the shopper.
 type Consumer struct {
-	Name    string `json:"name,omitempty"`
-	Email   string `json:"email,omitempty"`
-	Country string `json:"country"`
+	Name    string          `json:"name,omitempty"`
+	Email   string          `json:"email,omitempty"`
+	Country string          `json:"country"`
+	Client  *ConsumerClient `json:"client,omitempty"`
 }
+
+// ConsumerClient is the shopper's browser, as recorded with their consent.
+type ConsumerClient struct {
+	IP        string `json:"ip,omitempty"`
+	UserAgent string `json:"userAgent,omitempty"` // at most 500 characters
+}
+
+// Frequency is how often an agreement is charged.
+type Frequency struct {
+	Type     string `json:"type"`               // DAILY, WEEKLY, MONTHLY, YEARLY
+	Interval int    `json:"interval,omitempty"` // 1..1000; 1 when absent
+}
+
+// AmountTypeExact: every later charge is exactly the agreement's amount.
+const AmountTypeExact = "EXACT"
 
 // AuthenticationSetting asks for one authentication flow; Amazon Pay takes
 // REDIRECT only.
@@ -104,6 +120,7 @@ func Redirect(returnURL string) AuthenticationSetting {
 // PaymentCharge is the initial charge made together with the agreement.
 type PaymentCharge struct {
 	Amount                         Money  `json:"amount"`
+	AutoCapture                    *bool  `json:"autoCapture,omitempty"`
 	MerchantPaymentChargeReference string `json:"merchantPaymentChargeReference,omitempty"`
 	PaymentDescriptor              string `json:"paymentDescriptor,omitempty"`
 }
@@ -113,6 +130,9 @@ type AgreementRequest struct {
 	PaymentMethod                     string                  `json:"paymentMethod"`
 	Description                       string                  `json:"description,omitempty"`
 	MerchantPaymentAgreementReference string                  `json:"merchantPaymentAgreementReference,omitempty"`
+	Frequency                         *Frequency              `json:"frequency,omitempty"`
+	Amount                            *Money                  `json:"amount,omitempty"`
+	AmountType                        string                  `json:"amountType,omitempty"`
 	Consumer                          Consumer                `json:"consumer"`
 	AuthenticationSettings            []AuthenticationSetting `json:"authenticationSettings"`
 	InitialPaymentCharge              *PaymentCharge          `json:"initialPaymentCharge,omitempty"`
@@ -217,9 +237,18 @@ type ChargeRequest struct {
 	Amount                         Money  `json:"amount"`
 	Initiator                      string `json:"initiator,omitempty"`    // MERCHANT or CONSUMER
 	ScheduleType                   string `json:"scheduleType,omitempty"` // SCHEDULED, SCHEDULED_RETRY, UNSCHEDULED
+	AutoCapture                    *bool  `json:"autoCapture,omitempty"`
 	PaymentDescriptor              string `json:"paymentDescriptor,omitempty"`
 	MerchantPaymentChargeReference string `json:"merchantPaymentChargeReference,omitempty"`
 }
+
+// Initiators and schedule types of a charge.
+const (
+	InitiatorMerchant   = "MERCHANT"
+	ScheduleScheduled   = "SCHEDULED"
+	ScheduleRetry       = "SCHEDULED_RETRY"
+	ScheduleUnscheduled = "UNSCHEDULED"
+)
 
 // Charge is a payment charge. PPRO puts amounts on its operations, not on
 // the charge.
@@ -234,6 +263,7 @@ type Charge struct {
 	Failure                        *Failure        `json:"failure"`
 	Authorizations                 []Authorization `json:"authorizations"`
 	Captures                       []Capture       `json:"captures"`
+	Refunds                        []Refund        `json:"refunds"`
 	CreatedAt                      time.Time       `json:"createdAt"`
 	UpdatedAt                      time.Time       `json:"updatedAt"`
 }
@@ -258,4 +288,33 @@ type Capture struct {
 type RevocationResult struct {
 	Status  RevocationStatus `json:"status"`
 	Failure *Failure         `json:"failure"`
+}
+
+// Refund is one refund of a charge.
+type Refund struct {
+	ID                      string   `json:"id"`
+	Amount                  int64    `json:"amount"`
+	Status                  string   `json:"status"` // REFUNDED, PENDING, FAILED
+	MerchantRefundReference string   `json:"merchantRefundReference"`
+	Failure                 *Failure `json:"failure"`
+}
+
+// Refund statuses PPRO documents.
+const (
+	RefundRefunded = "REFUNDED"
+	RefundPending  = "PENDING"
+	RefundFailed   = "FAILED"
+)
+
+// RefundRequest refunds part or all of a captured charge.
+type RefundRequest struct {
+	Amount                  int64  `json:"amount"`
+	MerchantRefundReference string `json:"merchantRefundReference,omitempty"`
+	RefundReason            string `json:"refundReason,omitempty"` // RETURN, DUPLICATE, FRAUD, CUSTOMER_REQUEST, PRE_DISPUTE, OTHER
+}
+
+// chargeSearch is the answer of GET /v1/payment-charges.
+type chargeSearch struct {
+	Data     []Charge `json:"data"`
+	NextPage string   `json:"nextPage"`
 }

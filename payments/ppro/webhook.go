@@ -96,28 +96,24 @@ func (p *Provider) ParseWebhook(r *http.Request) (payments.Event, error) {
 		}
 	}
 	var ev struct {
-		ID      string `json:"id"`
-		Type    string `json:"type"`
-		Subject string `json:"subject"`
-		Data    struct {
+		ID   string `json:"id"`
+		Type string `json:"type"`
+		Data struct {
 			PaymentAgreementID                string `json:"paymentAgreementId"`
 			MerchantPaymentAgreementReference string `json:"merchantPaymentAgreementReference"`
 			PaymentChargeID                   string `json:"paymentChargeId"`
-			MerchantPaymentChargeReference    string `json:"merchantPaymentChargeReference"`
+			RefundID                          string `json:"refundId"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(body, &ev); err != nil {
 		return payments.Event{}, fmt.Errorf("ppro webhook: %w", err)
 	}
+	// Charge events name no agreement (ppro-api.md §8): the charge is found
+	// by its own id, never by guessing from our reference.
 	out := payments.Event{ID: ev.ID, Type: ev.Type, SetupRef: ev.Data.PaymentAgreementID,
-		MandateID: ev.Data.MerchantPaymentAgreementReference}
+		MandateID: ev.Data.MerchantPaymentAgreementReference, ChargeRef: ev.Data.PaymentChargeID, RefundRef: ev.Data.RefundID}
 	if err := payments.CheckEvent(out); err != nil {
 		return payments.Event{}, fmt.Errorf("ppro webhook: not a CloudEvents envelope we can keep: %w", err)
-	}
-	// A first payment carries our reference "<mandate id>-first"; charge
-	// events have no agreement id.
-	if out.MandateID == "" {
-		out.MandateID, _ = strings.CutSuffix(ev.Data.MerchantPaymentChargeReference, "-first")
 	}
 	return out, nil
 }

@@ -1,5 +1,6 @@
 // Package stripeprovider sets up Amazon Pay mandates with Stripe Checkout in
-// setup mode (reference: Stripe's "Set up future Amazon Pay payments").
+// setup mode and charges them off-session (reference: Stripe's "Set up
+// future Amazon Pay payments").
 //
 // It talks to whatever API base it is given: Stripe itself, the built-in
 // sandbox, or stripe-mock. It uses a per-instance stripe-go client and never
@@ -7,11 +8,11 @@
 package stripeprovider
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
@@ -45,6 +46,9 @@ type Provider struct {
 	api           *client.API
 	mode          payments.Mode
 	webhookSecret string
+	// ineligible is set when the account cannot charge the plan with Amazon
+	// Pay (CheckAccount); nil until then, or when it can.
+	ineligible atomic.Pointer[payments.IneligibleError]
 }
 
 // New builds a Provider.
@@ -62,18 +66,23 @@ func New(cfg Config) (*Provider, error) {
 		bc.URL = stripe.String(cfg.APIURL)
 	}
 	b := stripe.GetBackendWithConfig(stripe.APIBackend, bc)
-	mode := payments.ModeTest
-	switch {
-	case cfg.Sandbox:
-		mode = payments.ModeSandbox
-	case strings.HasPrefix(cfg.SecretKey, "sk_live_"), strings.HasPrefix(cfg.SecretKey, "rk_live_"):
-		mode = payments.ModeLive
-	}
 	return &Provider{
 		api:           client.New(cfg.SecretKey, &stripe.Backends{API: b, Connect: b, Uploads: b}),
-		mode:          mode,
+		mode:          ModeFor(cfg.SecretKey, cfg.Sandbox),
 		webhookSecret: cfg.WebhookSecret,
 	}, nil
+}
+
+// ModeFor is the mode a secret key runs in: live for sk_live_/rk_live_
+// keys, test otherwise, sandbox when it is the built-in sandbox's.
+func ModeFor(secretKey string, sandbox bool) payments.Mode {
+	switch {
+	case sandbox:
+		return payments.ModeSandbox
+	case strings.HasPrefix(secretKey, "sk_live_"), strings.HasPrefix(secretKey, "rk_live_"):
+		return payments.ModeLive
+	}
+	return payments.ModeTest
 }
 
 func (p *Provider) Name() string        { return Name }
@@ -82,161 +91,24 @@ func (p *Provider) Mode() payments.Mode { return p.mode }
 // Features: Checkout in setup mode takes no payment.
 func (p *Provider) Features() payments.Features { return payments.Features{} }
 
-// Eligible accepts every shopper: Amazon Pay through Stripe takes customers
-// worldwide, and the plan's currency was checked at start-up.
-func (p *Provider) Eligible(string, payments.Money) error { return nil }
-
-// BeginSetup creates a Checkout Session in setup mode for card and Amazon
-// Pay, for the shopper's known Stripe Customer or a new one.
-//
-// A known customer is used as it is, without asking Stripe first: if Stripe
-// no longer has it (deleted, or from another account), the session is
-// refused as resource_missing, and only then is a new customer created.
-// That saves an API call on every returning shopper.
-func (p *Provider) BeginSetup(ctx context.Context, req payments.SetupRequest) (payments.Setup, error) {
-	customerID := req.Customer.Ref
-	if customerID == "" {
-		id, err := p.createCustomer(ctx, req, "/customer")
-		if err != nil {
-			return payments.Setup{}, err
-		}
-		customerID = id
+// Eligible accepts every shopper (Amazon Pay through Stripe takes customers
+// worldwide) unless the account check found that the account cannot charge
+// the plan's currency.
+func (p *Provider) Eligible(_ string, price payments.Money) error {
+	if ie := p.ineligible.Load(); ie != nil {
+		return ie
 	}
-	s, err := p.createSession(ctx, req, customerID, "/checkout-session")
-	if req.Customer.Ref != "" && isMissing(err, "customer") {
-		// A different idempotency key: this is a different request.
-		if customerID, err = p.createCustomer(ctx, req, "/customer-replacing-"+req.Customer.Ref); err != nil {
-			return payments.Setup{}, err
-		}
-		s, err = p.createSession(ctx, req, customerID, "/checkout-session-for-"+customerID)
+	// Stripe's minimum charge is 0.50 USD or about that in other
+	// currencies (50 minor units; 50 JPY).
+	if price.Amount < minAmount {
+		return &payments.IneligibleError{Field: "price", Reason: fmt.Sprintf(
+			"Stripe charges at least %s.", payments.Money{Amount: minAmount, Currency: price.Currency})}
 	}
-	if err != nil {
-		return payments.Setup{}, err
-	}
-	return payments.Setup{
-		Ref:         s.ID,
-		CustomerRef: customerID,
-		Redirect:    payments.Redirect{URL: s.URL, Method: http.MethodGet},
-	}, nil
+	return nil
 }
 
-func (p *Provider) createSession(ctx context.Context, req payments.SetupRequest, customerID, keySuffix string) (*stripe.CheckoutSession, error) {
-	params := &stripe.CheckoutSessionParams{
-		Params:             stripe.Params{Context: ctx},
-		Metadata:           map[string]string{"mandate_id": req.MandateID},
-		Mode:               stripe.String(string(stripe.CheckoutSessionModeSetup)),
-		PaymentMethodTypes: stripe.StringSlice([]string{"card", "amazon_pay"}),
-		Customer:           stripe.String(customerID),
-		SuccessURL:         stripe.String(req.ReturnURL),
-		CancelURL:          stripe.String(req.CancelURL),
-		ClientReferenceID:  stripe.String(req.MandateID),
-		SetupIntentData: &stripe.CheckoutSessionSetupIntentDataParams{
-			Metadata: map[string]string{"mandate_id": req.MandateID},
-		},
-	}
-	if req.Terms != "" {
-		// Shown next to Checkout's button: the shopper sees what they agree to.
-		params.CustomText = &stripe.CheckoutSessionCustomTextParams{
-			Submit: &stripe.CheckoutSessionCustomTextSubmitParams{Message: stripe.String(req.Terms)},
-		}
-	}
-	params.SetIdempotencyKey(req.IdempotencyKey + keySuffix)
-	s, err := p.api.CheckoutSessions.New(params)
-	if err != nil {
-		return nil, wrap("create checkout session", err)
-	}
-	if s.URL == "" {
-		return nil, &payments.Error{Provider: Name, Op: "create checkout session", Kind: payments.ErrUnavailable,
-			Message: "the session " + s.ID + " has no URL"}
-	}
-	return s, nil
-}
-
-func (p *Provider) createCustomer(ctx context.Context, req payments.SetupRequest, keySuffix string) (string, error) {
-	params := &stripe.CustomerParams{
-		Params: stripe.Params{Context: ctx},
-		Email:  stripe.String(req.Customer.Email),
-		Name:   stripe.String(req.Customer.Name),
-	}
-	if req.Customer.Country != "" {
-		params.Address = &stripe.AddressParams{Country: stripe.String(req.Customer.Country)}
-	}
-	params.SetIdempotencyKey(req.IdempotencyKey + keySuffix)
-	c, err := p.api.Customers.New(params)
-	if err != nil {
-		return "", wrap("create customer", err)
-	}
-	return c.ID, nil
-}
-
-// isMissing reports whether err is Stripe saying the object named by param
-// does not exist.
-func isMissing(err error, param string) bool {
-	pe, ok := payments.AsError(err)
-	var se *stripe.Error
-	return ok && errors.As(pe.Err, &se) && se.Code == stripe.ErrorCodeResourceMissing && se.Param == param
-}
-
-// SetupStatus retrieves the Checkout Session with its SetupIntent and
-// PaymentMethod expanded. Only a complete session whose SetupIntent
-// succeeded counts as success.
-func (p *Provider) SetupStatus(ctx context.Context, ref string) (payments.SetupResult, error) {
-	params := &stripe.CheckoutSessionParams{Params: stripe.Params{Context: ctx}}
-	params.AddExpand("setup_intent")
-	params.AddExpand("setup_intent.payment_method")
-	s, err := p.api.CheckoutSessions.Get(ref, params)
-	if err != nil {
-		return payments.SetupResult{}, wrap("retrieve checkout session", err)
-	}
-	return result(s), nil
-}
-
-func result(s *stripe.CheckoutSession) payments.SetupResult {
-	r := payments.SetupResult{State: payments.SetupPending, ProviderStatus: "session " + string(s.Status)}
-	si := s.SetupIntent
-	if si != nil {
-		r.ProviderStatus += ", setup_intent " + string(si.Status)
-		if si.LastSetupError != nil && si.LastSetupError.Msg != "" {
-			r.Reason = si.LastSetupError.Msg
-		}
-	}
-	switch {
-	case s.Status == stripe.CheckoutSessionStatusComplete && si != nil &&
-		si.Status == stripe.SetupIntentStatusSucceeded && si.PaymentMethod != nil && si.PaymentMethod.ID != "":
-		r.State = payments.SetupSucceeded
-		r.Handle = si.PaymentMethod.ID
-		r.HandleType = string(si.PaymentMethod.Type)
-		r.Reason = ""
-	case s.Status == stripe.CheckoutSessionStatusExpired:
-		r.State = payments.SetupCanceled
-		r.Reason = "The Stripe Checkout session expired before the setup was completed."
-	case si != nil && si.Status == stripe.SetupIntentStatusCanceled:
-		r.State = payments.SetupCanceled
-		r.Reason = "The setup was canceled at Stripe."
-	}
-	return r
-}
-
-// CancelSetup expires the Checkout Session if it is still open, so the
-// shopper cannot complete it later, and reports the resulting status. A
-// session that already completed stays complete: the result says so.
-func (p *Provider) CancelSetup(ctx context.Context, ref, idempotencyKey string) (payments.SetupResult, error) {
-	r, err := p.SetupStatus(ctx, ref)
-	if err != nil || r.State != payments.SetupPending {
-		return r, err
-	}
-	params := &stripe.CheckoutSessionExpireParams{Params: stripe.Params{Context: ctx}}
-	params.SetIdempotencyKey(idempotencyKey)
-	s, err := p.api.CheckoutSessions.Expire(ref, params)
-	if err != nil {
-		return payments.SetupResult{}, wrap("expire checkout session", err)
-	}
-	r = result(s)
-	if s.Status == stripe.CheckoutSessionStatusExpired {
-		r.Reason = "The shopper left Stripe Checkout without completing the setup."
-	}
-	return r, nil
-}
+// minAmount is Stripe's smallest charge, in minor units.
+const minAmount = 50
 
 // wrap turns a stripe-go error into a payments.Error.
 func wrap(op string, err error) error {
@@ -259,4 +131,12 @@ func wrap(op string, err error) error {
 		pe.Message = fmt.Sprint(err)
 	}
 	return pe
+}
+
+// isMissing reports whether err is Stripe saying the object named by param
+// does not exist.
+func isMissing(err error, param string) bool {
+	pe, ok := payments.AsError(err)
+	var se *stripe.Error
+	return ok && errors.As(pe.Err, &se) && se.Code == stripe.ErrorCodeResourceMissing && se.Param == param
 }

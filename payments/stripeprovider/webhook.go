@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"example.com/storefront/payments"
 )
 
-// ParseWebhook verifies the Stripe-Signature header and reads which setup
-// the event concerns. The API-version check is skipped on purpose: events
+// ParseWebhook verifies the Stripe-Signature header (within 5 minutes
+// either side of now) and reads what the event concerns. The API-version check is skipped on purpose: events
 // may come in the account's default version (stripe listen cannot pick
 // 2023-10-16), and only the object's id is used, then re-fetched through
 // the API in our pinned version.
@@ -24,19 +27,24 @@ func (p *Provider) ParseWebhook(r *http.Request) (payments.Event, error) {
 	if err != nil {
 		return payments.Event{}, fmt.Errorf("stripe webhook: read body: %w", err)
 	}
-	ev, err := webhook.ConstructEventWithOptions(body, r.Header.Get("Stripe-Signature"), p.webhookSecret,
+	header := r.Header.Get("Stripe-Signature")
+	if signedAhead(header, time.Now()) {
+		// stripe-go only refuses old timestamps; a signature from the future
+		// is as suspect (Stripe's own tolerance is 5 minutes).
+		return payments.Event{}, fmt.Errorf("stripe webhook: signature timestamped more than %v ahead", webhook.DefaultTolerance)
+	}
+	ev, err := webhook.ConstructEventWithOptions(body, header, p.webhookSecret,
 		webhook.ConstructEventOptions{IgnoreAPIVersionMismatch: true})
 	if err != nil {
 		return payments.Event{}, fmt.Errorf("stripe webhook: %w", err)
 	}
 	out := payments.Event{ID: ev.ID, Type: string(ev.Type)}
-	if err := payments.CheckEvent(out); err != nil {
-		return payments.Event{}, fmt.Errorf("stripe webhook: %w", err)
-	}
 	var obj struct {
-		ID       string            `json:"id"`
-		Object   string            `json:"object"`
-		Metadata map[string]string `json:"metadata"`
+		ID            string            `json:"id"`
+		Object        string            `json:"object"`
+		Metadata      map[string]string `json:"metadata"`
+		PaymentIntent json.RawMessage   `json:"payment_intent"` // an id, or an expanded object
+		PaymentMethod json.RawMessage   `json:"payment_method"`
 	}
 	if ev.Data != nil {
 		if err := json.Unmarshal(ev.Data.Raw, &obj); err != nil {
@@ -46,10 +54,51 @@ func (p *Provider) ParseWebhook(r *http.Request) (payments.Event, error) {
 	switch obj.Object {
 	case "checkout.session":
 		out.SetupRef = obj.ID
-		out.MandateID = obj.Metadata["mandate_id"]
+		out.MandateID = obj.Metadata[metaMandate]
 	case "setup_intent":
 		// Our SetupIntents carry the mandate id (setup_intent_data.metadata).
-		out.MandateID = obj.Metadata["mandate_id"]
+		out.MandateID = obj.Metadata[metaMandate]
+	case "payment_intent":
+		out.ChargeRef = obj.ID
+		out.MandateID = obj.Metadata[metaMandate]
+	case "charge":
+		out.ChargeRef = expandableID(obj.PaymentIntent)
+	case "refund":
+		out.RefundRef = obj.ID
+		out.ChargeRef = expandableID(obj.PaymentIntent)
+	case "payment_method":
+		out.PaymentMethodRef = obj.ID
+	case "mandate":
+		out.ProviderMandateRef = obj.ID
+		out.PaymentMethodRef = expandableID(obj.PaymentMethod)
+	}
+	if err := payments.CheckEvent(out); err != nil {
+		return payments.Event{}, fmt.Errorf("stripe webhook: %w", err)
 	}
 	return out, nil
+}
+
+// expandableID reads a field that is an id or an expanded object.
+func expandableID(raw json.RawMessage) string {
+	var id string
+	if json.Unmarshal(raw, &id) == nil {
+		return id
+	}
+	var obj struct {
+		ID string `json:"id"`
+	}
+	json.Unmarshal(raw, &obj)
+	return obj.ID
+}
+
+// signedAhead reports whether a Stripe-Signature's timestamp is further
+// ahead of now than Stripe's tolerance.
+func signedAhead(header string, now time.Time) bool {
+	for _, part := range strings.Split(header, ",") {
+		if v, ok := strings.CutPrefix(part, "t="); ok {
+			t, err := strconv.ParseInt(v, 10, 64)
+			return err == nil && time.Unix(t, 0).Sub(now) > webhook.DefaultTolerance
+		}
+	}
+	return false
 }

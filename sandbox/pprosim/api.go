@@ -11,19 +11,22 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"example.com/storefront/sandbox/simkit"
 )
 
 // The PPRO API subset, under /sandbox/ppro/v1/ (the app's base URL is
-// PublicURL + "/ppro"): payment agreements for Amazon Pay and their
-// charges, as the storefront calls them.
+// PublicURL + "/ppro"): payment agreements for Amazon Pay, their charges,
+// the charge search and refunds, as the storefront calls them.
 //
 // Left out: the other payment methods, payment sessions, instruments
-// (GET /v1/payment-instruments), captures, refunds, voids and discards as
-// operations of their own, charge search, the agreement confirmation
-// endpoint (not used by REDIRECT), and the rate-limit headers.
+// (GET /v1/payment-instruments), charges without an agreement
+// (POST /v1/payment-charges), captures (Amazon Pay has no separate ones,
+// see capture.go), voids and discards as operations of their own, the
+// operation GETs other than refunds', the agreement confirmation endpoint
+// (not used by REDIRECT), and the rate-limit headers.
 
 const pproAPIPrefix = "/sandbox/ppro"
 
@@ -33,15 +36,21 @@ func (s *Sim) pproAPIRoutes(mux *http.ServeMux) {
 	mux.Handle("GET "+v1+"/payment-agreements/{id}", s.pproAPI(s.pproGetAgreement))
 	mux.Handle("POST "+v1+"/payment-agreements/{id}/payment-charges", s.pproAPI(s.pproCreateCharge))
 	mux.Handle("POST "+v1+"/payment-agreements/{id}/revocations", s.pproAPI(s.pproRevokeAgreement))
+	mux.Handle("GET "+v1+"/payment-charges", s.pproAPI(s.pproSearchCharges))
 	mux.Handle("GET "+v1+"/payment-charges/{id}", s.pproAPI(s.pproGetCharge))
+	mux.Handle("POST "+v1+"/payment-charges/{id}/refunds", s.pproAPI(s.pproCreateRefund))
+	mux.Handle("GET "+v1+"/payment-charges/{id}/refunds", s.pproAPI(s.pproListRefunds))
+	mux.Handle("GET "+v1+"/payment-charges/{id}/refunds/{refundId}", s.pproAPI(s.pproGetRefund))
 	mux.Handle(v1+"/", s.pproAPI(nil))
 }
 
 // pproRequest is what an endpoint gets.
 type pproRequest struct {
 	merchantID string
-	pathID     string // the {id} in the path
-	body       []byte // a POST's JSON body, syntactically valid
+	pathID     string     // the {id} in the path
+	refundID   string     // the {refundId} in the path, if any
+	query      url.Values // the query string (GET /v1/payment-charges filters by it)
+	body       []byte     // a POST's JSON body, syntactically valid
 }
 
 // pproHandler runs inside one transaction and returns the object to answer
@@ -78,7 +87,7 @@ func (s *Sim) pproAPI(h pproHandler) http.Handler {
 			writePPROError(w, pproNotFound("No endpoint %s %s.", r.Method, strings.TrimPrefix(r.URL.Path, pproAPIPrefix)), s.host.Now())
 			return
 		}
-		req := &pproRequest{merchantID: merchantID, pathID: r.PathValue("id")}
+		req := &pproRequest{merchantID: merchantID, pathID: r.PathValue("id"), refundID: r.PathValue("refundId"), query: r.URL.Query()}
 
 		var key, fingerprint string
 		if r.Method == http.MethodPost {
@@ -278,14 +287,22 @@ func (s *Sim) pproCreateCharge(ctx context.Context, tx *simkit.WriteTx, req *ppr
 }
 
 func (s *Sim) pproGetCharge(ctx context.Context, tx *simkit.WriteTx, req *pproRequest) (any, error) {
-	c, err := s.pproCharge(ctx, tx, req.pathID)
-	if errors.Is(err, simkit.ErrNotFound) || (err == nil && c.merchantID != req.merchantID) {
-		return nil, pproNotFound("Payment charge %s not found.", req.pathID)
-	}
+	c, err := s.pproLoadCharge(ctx, tx, req)
 	if err != nil {
 		return nil, err
 	}
 	return c.paymentChargeView(), nil
+}
+
+// pproLoadCharge loads a charge of the calling merchant as every reader
+// must see it; another merchant's charges do not exist for it (404, as a
+// GET of an unknown id is).
+func (s *Sim) pproLoadCharge(ctx context.Context, tx *simkit.WriteTx, req *pproRequest) (*pproCharge, error) {
+	c, err := s.pproCharge(ctx, tx, req.pathID)
+	if errors.Is(err, simkit.ErrNotFound) || (err == nil && c.merchantID != req.merchantID) {
+		return nil, pproNotFound("Payment charge %s not found.", req.pathID)
+	}
+	return c, err
 }
 
 func (s *Sim) pproRevokeAgreement(ctx context.Context, tx *simkit.WriteTx, req *pproRequest) (any, error) {

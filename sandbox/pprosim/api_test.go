@@ -66,8 +66,10 @@ func TestPPROConfigValidation(t *testing.T) {
 	for name, cfg := range map[string]sandbox.PPROConfig{
 		"no merchant":        {APIToken: testPPROToken},
 		"redirect method":    {APIToken: testPPROToken, MerchantID: testPPROMerchant, RedirectMethod: "PUT"},
-		"webhook URL":        {APIToken: testPPROToken, MerchantID: testPPROMerchant, WebhookURL: "/webhooks/ppro"},
+		"webhook URL":        {APIToken: testPPROToken, MerchantID: testPPROMerchant, WebhookURL: "/webhooks/ppro", WebhookSecret: testPPROWebhookSecret},
+		"no webhook secret":  {APIToken: testPPROToken, MerchantID: testPPROMerchant, WebhookURL: "http://127.0.0.1:1/webhooks/ppro"},
 		"settings, no token": {MerchantID: testPPROMerchant},
+		"secret, no token":   {WebhookSecret: testPPROWebhookSecret},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := sandbox.New(context.Background(), sandbox.Config{
@@ -150,6 +152,75 @@ func TestPPROCreateAndGetAgreement(t *testing.T) {
 		t.Errorf("GET differs from the create answer:\n got %v\nwant %v", got, created)
 	}
 	wantException(t, e.pproGet("/v1/payment-agreements/agr_nope"), http.StatusNotFound, "agr_nope")
+}
+
+// What the app sends for a mandate: frequency, amount with amountType
+// EXACT, the shopper's client, an https webhooksUrl, and autoCapture on
+// the first payment. Each is validated, stored and echoed where PPRO's
+// AgreementResponse has it (webhooksUrl is not in it), and the charges
+// repeat the agreement's consumer, client included.
+func TestPPROAgreementRequestAsTheAppSendsIt(t *testing.T) {
+	t.Parallel()
+	e := newPPROEnv(t)
+	client := obj{"ip": "203.0.113.7", "userAgent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"}
+	req := agreementRequest(1200)
+	req["frequency"] = obj{"type": "MONTHLY", "interval": 1}
+	req["amount"] = obj{"value": 1200, "currency": "USD"}
+	req["amountType"] = "EXACT"
+	req["consumer"].(obj)["client"] = client
+	req["webhooksUrl"] = "https://shop.example/webhooks/ppro"
+	req["initialPaymentCharge"].(obj)["autoCapture"] = true
+	req["initialPaymentCharge"].(obj)["merchantPaymentChargeReference"] = "md_1-first"
+
+	created := e.createAgreement(req)
+	wantFields(t, created, map[string]string{
+		"frequency.type":            "MONTHLY",
+		"amount.currency":           "USD",
+		"amountType":                "EXACT",
+		"consumer.client.ip":        "203.0.113.7",
+		"consumer.client.userAgent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+	})
+	if number(t, created, "frequency.interval") != 1 || number(t, created, "amount.value") != 1200 {
+		t.Errorf("frequency %v amount %v", at(created, "frequency"), at(created, "amount"))
+	}
+	wantAbsent(t, created, "webhooksUrl")
+	id := str(t, created, "id")
+	if got := e.getAgreement(id); !reflect.DeepEqual(got, created) {
+		t.Errorf("GET differs from the create answer:\n got %v\nwant %v", got, created)
+	}
+	e.decide(id, "approve")
+	c := e.getCharge(str(t, created, "initialPaymentChargeId"))
+	wantFields(t, c, map[string]string{"status": "CAPTURED", "consumer.client.ip": "203.0.113.7"})
+
+	// A charge may name another client (ConsumerUpdate), which is checked too.
+	ch := e.chargeWith(id, 1200, obj{"consumer": obj{"client": obj{"ip": "2001:db8::7"}}, "autoCapture": true})
+	wantFields(t, ch, map[string]string{"consumer.client.ip": "2001:db8::7", "consumer.name": "Ada Lovelace"})
+	wantException(t, e.pproPost("/v1/payment-agreements/"+id+"/payment-charges",
+		obj{"amount": obj{"value": 1200, "currency": "USD"}, "consumer": obj{"client": obj{"ip": "localhost"}}}, nil),
+		http.StatusBadRequest, "consumer.client.ip", "localhost")
+
+	for _, tc := range []struct {
+		name    string
+		change  func(obj)
+		wantMsg []string
+	}{
+		{"client ip", func(r obj) { r["consumer"].(obj)["client"] = obj{"ip": "203.0.113"} }, []string{"consumer.client.ip", "IPv4 or IPv6"}},
+		{"long userAgent", func(r obj) { r["consumer"].(obj)["client"] = obj{"userAgent": strings.Repeat("u", 501)} }, []string{"userAgent", "500"}},
+		{"amountType without amount", func(r obj) { delete(r, "amount") }, []string{"amountType EXACT needs amount"}},
+		{"interval 0", func(r obj) { r["frequency"] = obj{"type": "MONTHLY", "interval": 0} }, []string{"frequency.interval 0"}},
+		{"interval 1001", func(r obj) { r["frequency"] = obj{"type": "MONTHLY", "interval": 1001} }, []string{"frequency.interval 1001"}},
+		{"frequency type", func(r obj) { r["frequency"] = obj{"type": "HOURLY"} }, []string{"frequency.type", "HOURLY"}},
+		{"webhooksUrl http", func(r obj) { r["webhooksUrl"] = "http://shop.example/webhooks/ppro" }, []string{"webhooksUrl", "https"}},
+		{"autoCapture not a boolean", func(r obj) { r["initialPaymentCharge"].(obj)["autoCapture"] = "yes" }, []string{"autoCapture", "boolean"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := agreementRequest(1200)
+			bad["amount"] = obj{"value": 1200, "currency": "USD"}
+			bad["amountType"] = "EXACT"
+			tc.change(bad)
+			wantException(t, e.pproPost("/v1/payment-agreements", bad, nil), http.StatusBadRequest, tc.wantMsg...)
+		})
+	}
 }
 
 func TestPPROCreateWithInitialCharge(t *testing.T) {
@@ -587,6 +658,13 @@ func TestPPROObjectsBelongToTheirMerchant(t *testing.T) {
 	body := obj{"amount": obj{"value": 1200, "currency": "USD"}}
 	wantException(t, e.pproCall(http.MethodPost, "/v1/payment-agreements/"+id+"/payment-charges", body, as), http.StatusNotFound, id)
 	wantException(t, e.pproCall(http.MethodPost, "/v1/payment-agreements/"+id+"/revocations", obj{}, as), http.StatusNotFound, id)
+	wantException(t, e.pproCall(http.MethodGet, "/v1/payment-charges/"+chargeID+"/refunds", nil, as), http.StatusNotFound, chargeID)
+	wantException(t, e.pproCall(http.MethodPost, "/v1/payment-charges/"+chargeID+"/refunds", obj{"amount": 100}, as), http.StatusBadRequest, chargeID)
+	search := e.pproCall(http.MethodGet, "/v1/payment-charges?agreementId="+id, nil, as)
+	wantAPIStatus(t, search, http.StatusOK)
+	if n := len(list(t, search.body, "data")); n != 0 {
+		t.Errorf("another merchant's search found %d charges", n)
+	}
 
 	// Idempotency keys are per merchant: the same key is a new request.
 	as["Request-Idempotency-Key"] = key["Request-Idempotency-Key"]

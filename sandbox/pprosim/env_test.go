@@ -75,8 +75,12 @@ type env struct {
 	handler *swapHandler
 	baseURL string // http://127.0.0.1:port
 	public  string // baseURL + "/sandbox"
-	browser *http.Client
-	clock   *clock
+	// pproBase is where pproCall sends PPRO API requests; "" means the
+	// sandbox itself (baseURL + "/sandbox/ppro"). A contract test puts a
+	// validating proxy there.
+	pproBase string
+	browser  *http.Client
+	clock    *clock
 }
 
 func newEnv(t *testing.T, configure ...func(*sandbox.Config)) *env {

@@ -2,7 +2,6 @@ package pprosim
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	"example.com/storefront/sandbox/simkit"
@@ -17,19 +16,25 @@ import (
 // the sandbox validates and stores it but never sends anything off the
 // machine.
 //
-// Signatures: none. No document we have confirms PPRO's signature scheme
-// (ppro-api.md §11.1), and a made-up one would teach the app to verify
-// something PPRO may never send.
+// Signatures: every delivery attempt is signed afresh (see signature.go)
+// with the scheme the app verifies, PPRO-Signature: t=<unix seconds>,
+// s=<hex HMAC-SHA256(secret, t + "." + raw body)>. PPRO confirms its
+// scheme per account (ppro-api.md §8, §11.1); this is the HMAC variant its
+// newer webhooks page recommends, as summarised there.
 
 // The event types the sandbox sends.
 const (
-	eventChargeCaptureSucceeded    = "PAYMENT_CHARGE_CAPTURE_SUCCEEDED"
-	eventChargeAuthorizationFailed = "PAYMENT_CHARGE_AUTHORIZATION_FAILED"
-	eventChargeDiscarded           = "PAYMENT_CHARGE_DISCARDED"
+	eventChargeAuthorizationSucceeded = "PAYMENT_CHARGE_AUTHORIZATION_SUCCEEDED"
+	eventChargeAuthorizationFailed    = "PAYMENT_CHARGE_AUTHORIZATION_FAILED"
+	eventChargeCaptureSucceeded       = "PAYMENT_CHARGE_CAPTURE_SUCCEEDED"
+	eventChargeDiscarded              = "PAYMENT_CHARGE_DISCARDED"
+	eventChargeRefundSucceeded        = "PAYMENT_CHARGE_REFUND_SUCCEEDED"
+	eventChargeRefundFailed           = "PAYMENT_CHARGE_REFUND_FAILED"
 )
 
 // pproAgreementEventType is PAYMENT_AGREEMENT_<status> for the statuses an
-// agreement moves to after creation: ACTIVE, FAILED, REVOKED_BY_MERCHANT.
+// agreement moves to after creation: ACTIVE, FAILED and the three
+// REVOKED_BY_* statuses.
 func pproAgreementEventType(status string) string { return "PAYMENT_AGREEMENT_" + status }
 
 // pproEvent is the CloudEvents envelope.
@@ -67,6 +72,8 @@ type pproChargeEventData struct {
 	Type                           string       `json:"type"`
 	AuthorizationID                string       `json:"authorizationId,omitempty"`
 	CaptureID                      string       `json:"captureId,omitempty"`
+	RefundID                       string       `json:"refundId,omitempty"`
+	MerchantRefundReference        string       `json:"merchantRefundReference,omitempty"`
 	DiscardType                    string       `json:"discardType,omitempty"`
 	Amount                         *pproMoney   `json:"amount,omitempty"`
 	Failure                        *pproFailure `json:"failure,omitempty"`
@@ -86,7 +93,8 @@ func (s *Sim) pproEmitAgreement(ctx context.Context, tx *simkit.WriteTx, a *ppro
 }
 
 // pproEmitCharge sends a charge event; data carries the operation fields
-// of this type, the rest is filled in from c.
+// of this type, the rest is filled in from c. The amount is the charge's
+// unless data names the operation's own (a refund's).
 func (s *Sim) pproEmitCharge(ctx context.Context, tx *simkit.WriteTx, typ string, c *pproCharge, data pproChargeEventData, at time.Time) error {
 	data.PaymentChargeID = c.ID
 	data.PaymentChargeStatus = c.Status
@@ -94,7 +102,9 @@ func (s *Sim) pproEmitCharge(ctx context.Context, tx *simkit.WriteTx, typ string
 	data.MerchantID = c.merchantID
 	data.MerchantPaymentChargeReference = c.merchantRef
 	data.Type = typ
-	data.Amount = &pproMoney{Value: c.amount, Currency: c.Currency}
+	if data.Amount == nil {
+		data.Amount = &pproMoney{Value: c.amount, Currency: c.Currency}
+	}
 	return s.pproEmit(ctx, tx, typ, c.ID, at, data)
 }
 
@@ -116,12 +126,8 @@ func (s *Sim) pproEmit(ctx context.Context, tx *simkit.WriteTx, typ, subject str
 	return s.host.RecordEvent(ctx, tx, simkit.Event{Provider: Provider, ID: e.ID, Type: typ, Created: at.Unix(), Payload: payload})
 }
 
-// WebhookEndpoint is where the PPRO part delivers its webhooks: url,
-// unsigned (see above).
-func WebhookEndpoint(url string) simkit.WebhookEndpoint {
-	return simkit.WebhookEndpoint{URL: url, Headers: pproWebhookHeaders}
+// WebhookEndpoint is where the PPRO part delivers its webhooks: url, each
+// attempt signed with secret (see signature.go).
+func WebhookEndpoint(url, secret string) simkit.WebhookEndpoint {
+	return simkit.WebhookEndpoint{URL: url, Headers: pproSigner(secret)}
 }
-
-// pproWebhookHeaders adds nothing: PPRO's deliveries are unsigned here (see
-// above), and the sender sets Content-Type.
-func pproWebhookHeaders([]byte, time.Time) http.Header { return http.Header{} }

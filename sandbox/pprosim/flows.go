@@ -50,12 +50,19 @@ func (s *Sim) pproAuthenticationMethods(a *pproAgreement) {
 }
 
 // pproCharge loads a charge as every reader must see it: a pending initial
-// charge whose agreement has timed out is discarded first, and one still
-// pending offers its agreement's authentication.
+// charge whose agreement has timed out is discarded first, one still
+// pending offers its agreement's authentication, and one whose capture is
+// due is captured first (see pproCaptureIfDue).
 func (s *Sim) pproCharge(ctx context.Context, tx *simkit.WriteTx, id string) (*pproCharge, error) {
 	c, err := loadPPROCharge(ctx, tx, id)
-	if err != nil || c.Status != chargeAuthenticationPending {
-		return c, err
+	if err != nil {
+		return nil, err
+	}
+	if c.Status == chargeCapturePending {
+		return s.pproCaptureIfDue(ctx, tx, c)
+	}
+	if c.Status != chargeAuthenticationPending {
+		return c, nil
 	}
 	a, err := s.pproAgreement(ctx, tx, c.agreementID)
 	if err != nil {
@@ -164,9 +171,9 @@ func pproMagicDecline(amount int64) *pproFailure {
 }
 
 // pproSettlePending completes the pending authorization of an initial
-// charge once the shopper has answered: on approval it is authorized and
-// captured at once (Amazon Pay through PPRO has no separate capture), or
-// declined by the magic amounts; otherwise it fails with failure.
+// charge once the shopper has answered: on approval it is authorized (and
+// captured as its autoCapture says, see pproAuthorized), or declined by
+// the magic amounts; otherwise it fails with failure.
 func (s *Sim) pproSettlePending(ctx context.Context, tx *simkit.WriteTx, chargeID string, failure *pproFailure, at time.Time) error {
 	c, err := loadPPROCharge(ctx, tx, chargeID)
 	if err != nil {
@@ -192,15 +199,7 @@ func (s *Sim) pproSettlePending(ctx context.Context, tx *simkit.WriteTx, chargeI
 	if err := setPPROOperationStatus(ctx, tx, authz.ID, authorizationAuthorized, nil, at); err != nil {
 		return err
 	}
-	capture := pproOperation{id: simkit.NewID("capture_", 21), kind: operationCapture, status: captureCaptured, amount: c.amount, created: at, updated: at}
-	if err := insertPPROOperation(ctx, tx, c.ID, capture); err != nil {
-		return err
-	}
-	if err := setPPROChargeStatus(ctx, tx, c.ID, chargeCaptured, nil, at); err != nil {
-		return err
-	}
-	c.Status = chargeCaptured
-	return s.pproEmitCharge(ctx, tx, eventChargeCaptureSucceeded, c, pproChargeEventData{CaptureID: capture.id}, at)
+	return s.pproAuthorized(ctx, tx, c, authz.ID, at)
 }
 
 // pproDiscardPending discards an initial charge whose authentication timed
@@ -256,6 +255,7 @@ func pproNewCharge(a *pproAgreement, in *pproChargeIn, amount pproMoney, initiat
 		paymentMedium:     a.paymentMedium,
 		initiator:         initiator,
 		agreementID:       a.ID,
+		autoCapture:       in.AutoCapture == nil || *in.AutoCapture,
 	}
 	if in.Initiator != nil {
 		c.initiator = *in.Initiator
@@ -288,9 +288,9 @@ func insertPPROPendingCharge(ctx context.Context, tx *simkit.WriteTx, c *pproCha
 // not ACTIVE gives INTERNAL_DECLINE with AGREEMENT_REVOKED (revoked) or
 // AGREEMENT_INACTIVE (pending or failed). The sandbox records such a
 // charge with one FAILED authorization, like any declined one. A charge
-// on an ACTIVE agreement is authorized and captured at once, unless a
-// magic amount declines it. The initiator defaults to MERCHANT: the
-// shopper is not there.
+// on an ACTIVE agreement is authorized at once, unless a magic amount
+// declines it, and captured as its autoCapture says (pproAuthorized). The
+// initiator defaults to MERCHANT: the shopper is not there.
 func (s *Sim) pproChargeAgreement(ctx context.Context, tx *simkit.WriteTx, a *pproAgreement, in *pproChargeIn, amount pproMoney) (*pproCharge, error) {
 	now := s.host.Now()
 	c := pproNewCharge(a, in, amount, initiatorMerchant)
@@ -304,8 +304,11 @@ func (s *Sim) pproChargeAgreement(ctx context.Context, tx *simkit.WriteTx, a *pp
 		c.Failure = &pproFailure{FailureType: failureInternalDecline, FailureCode: codeAgreementInactive,
 			FailureMessage: fmt.Sprintf("Payment Agreement not yet active or failed during setup: %s is %s.", a.ID, a.Status)}
 	}
-	authz := pproOperation{id: simkit.NewID("authz_", 21), kind: operationAuthorization, amount: amount.Value, created: now, updated: now}
-	c.Status, authz.status, authz.failure = chargeCaptured, authorizationAuthorized, c.Failure
+	// A charge starts AUTHORIZATION_PROCESSING (PPRO's initial charge
+	// status); the answer shows where it is once the authorization is done.
+	authz := pproOperation{id: simkit.NewID("authz_", 21), kind: operationAuthorization, status: authorizationAuthorized,
+		amount: amount.Value, failure: c.Failure, created: now, updated: now}
+	c.Status = chargeAuthorizationProcessing
 	if c.Failure != nil {
 		c.Status, authz.status = chargeFailed, authorizationFailed
 	}
@@ -315,18 +318,14 @@ func (s *Sim) pproChargeAgreement(ctx context.Context, tx *simkit.WriteTx, a *pp
 	if err := insertPPROOperation(ctx, tx, c.ID, authz); err != nil {
 		return nil, err
 	}
+	var err error
 	if c.Failure != nil {
-		if err := s.pproEmitCharge(ctx, tx, eventChargeAuthorizationFailed, c,
-			pproChargeEventData{AuthorizationID: authz.id, Failure: c.Failure}, now); err != nil {
-			return nil, err
-		}
-		return loadPPROCharge(ctx, tx, c.ID)
+		err = s.pproEmitCharge(ctx, tx, eventChargeAuthorizationFailed, c,
+			pproChargeEventData{AuthorizationID: authz.id, Failure: c.Failure}, now)
+	} else {
+		err = s.pproAuthorized(ctx, tx, c, authz.id, now)
 	}
-	capture := pproOperation{id: simkit.NewID("capture_", 21), kind: operationCapture, status: captureCaptured, amount: amount.Value, created: now, updated: now}
-	if err := insertPPROOperation(ctx, tx, c.ID, capture); err != nil {
-		return nil, err
-	}
-	if err := s.pproEmitCharge(ctx, tx, eventChargeCaptureSucceeded, c, pproChargeEventData{CaptureID: capture.id}, now); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return loadPPROCharge(ctx, tx, c.ID)
@@ -342,10 +341,7 @@ func (s *Sim) pproChargeAgreement(ctx context.Context, tx *simkit.WriteTx, a *pp
 func (s *Sim) pproRevoke(ctx context.Context, tx *simkit.WriteTx, a *pproAgreement) (*pproRevocationAnswer, error) {
 	now := s.host.Now()
 	if a.Status == agreementActive {
-		if err := insertPPRORevocation(ctx, tx, a.ID, agreementRevokedByMerchant, now); err != nil {
-			return nil, err
-		}
-		if err := s.pproSetAgreementStatus(ctx, tx, a, agreementRevokedByMerchant, nil, now); err != nil {
+		if err := s.pproRevokeAs(ctx, tx, a, agreementRevokedByMerchant, now); err != nil {
 			return nil, err
 		}
 		return &pproRevocationAnswer{Status: revocationAnswerRevoked}, nil
@@ -361,4 +357,20 @@ func (s *Sim) pproRevoke(ctx context.Context, tx *simkit.WriteTx, a *pproAgreeme
 		return nil, err
 	}
 	return &pproRevocationAnswer{Status: revocationAnswerFailed, Failure: failure}, nil
+}
+
+// pproRevokeAs revokes the ACTIVE agreement a with status, one of the
+// REVOKED_BY_* statuses, which is also the revocationStatus of the
+// revocations[] entry it adds: the merchant through the API, the shopper
+// in their Amazon account or Amazon Pay itself (the sandbox index page's
+// buttons). The history gains the status and the matching
+// PAYMENT_AGREEMENT_REVOKED_BY_* webhook goes out.
+func (s *Sim) pproRevokeAs(ctx context.Context, tx *simkit.WriteTx, a *pproAgreement, status string, at time.Time) error {
+	if a.Status != agreementActive {
+		return fmt.Errorf("revoke %s: it is %s, not ACTIVE", a.ID, a.Status)
+	}
+	if err := insertPPRORevocation(ctx, tx, a.ID, status, at); err != nil {
+		return err
+	}
+	return s.pproSetAgreementStatus(ctx, tx, a, status, nil, at)
 }

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -80,6 +81,29 @@ func FuzzChargeRequest(f *testing.F) {
 		}
 		if amount.Currency != "USD" || amount.Value < 50 || amount.Value > 2_000_000 {
 			t.Fatalf("accepted amount %+v", amount)
+		}
+	})
+}
+
+// FuzzRefundRequest does the same for the body of a refund: an accepted
+// one asks for a positive amount and a documented reason, if any.
+func FuzzRefundRequest(f *testing.F) {
+	f.Add([]byte(`{"amount":500,"merchantRefundReference":"md_1/refund/1","refundReason":"CUSTOMER_REQUEST","labels":{"k":"v"}}`))
+	f.Add([]byte(`{"amount":{"value":500,"currency":"USD"}}`))
+	f.Add([]byte(`{"amount":0,"refundReason":"BORED"}`))
+	f.Add([]byte(`{"amount":9223372036854775807}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var in pproRefundIn
+		if e := decodePPRO(body, &in); e != nil {
+			refused(t, e)
+			return
+		}
+		if e := validateRefundIn(&in); e != nil {
+			refused(t, e)
+			return
+		}
+		if *in.Amount < 1 || (in.RefundReason != nil && !slices.Contains(pproRefundReasons, *in.RefundReason)) {
+			t.Fatalf("accepted amount %d, reason %v", *in.Amount, in.RefundReason)
 		}
 	})
 }

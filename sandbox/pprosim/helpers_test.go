@@ -19,9 +19,10 @@ import (
 // sees exactly which fields are there.
 
 const (
-	testPPROToken    = "key_sandbox_0123456789abcdefghijk"
-	testPPROMerchant = "merch_SandboxMerchant000001"
-	testReturnURL    = "https://shop.test/return?mandate=42&step=ppro"
+	testPPROToken         = "key_sandbox_0123456789abcdefghijk"
+	testPPROMerchant      = "merch_SandboxMerchant000001"
+	testPPROWebhookSecret = "ppro_whsec_sandbox_0123456789abcdef"
+	testReturnURL         = "https://shop.test/return?mandate=42&step=ppro"
 )
 
 var (
@@ -32,6 +33,7 @@ var (
 	authzIDPattern     = regexp.MustCompile(`^authz_[A-Za-z0-9]{21}$`)
 	captureIDPattern   = regexp.MustCompile(`^capture_[A-Za-z0-9]{21}$`)
 	revocationPattern  = regexp.MustCompile(`^rev_[A-Za-z0-9]{21}$`)
+	refundIDPattern    = regexp.MustCompile(`^refund_[A-Za-z0-9]{21}$`)
 	eventIDPattern     = regexp.MustCompile(`^[A-Za-z0-9]{21}$`)
 	pproTimePattern    = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
 )
@@ -84,7 +86,11 @@ func (e *env) pproCall(method, path string, body any, header http.Header) apiRes
 		}
 		rd = bytes.NewReader(data)
 	}
-	req, err := http.NewRequest(method, e.baseURL+"/sandbox/ppro"+path, rd)
+	base := e.pproBase
+	if base == "" {
+		base = e.baseURL + "/sandbox/ppro"
+	}
+	req, err := http.NewRequest(method, base+path, rd)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -318,4 +324,40 @@ func statuses(t *testing.T, v any, path, field string) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// chargeWith charges agreement id with the fields of body, which get an
+// amount of value USD unless they name one.
+func (e *env) chargeWith(id string, value int64, body obj) obj {
+	e.t.Helper()
+	if body == nil {
+		body = obj{}
+	}
+	if _, ok := body["amount"]; !ok {
+		body["amount"] = obj{"value": value, "currency": "USD"}
+	}
+	r := e.pproPost("/v1/payment-agreements/"+id+"/payment-charges", body, nil)
+	wantAPIStatus(e.t, r, http.StatusOK)
+	return r.body
+}
+
+// refund asks for a refund of amount on charge id, with the fields of
+// extra, and returns the answer whatever its status.
+func (e *env) refund(chargeID string, amount int64, extra obj, header http.Header) apiResponse {
+	e.t.Helper()
+	body := obj{"amount": amount}
+	for k, v := range extra {
+		body[k] = v
+	}
+	return e.pproPost("/v1/payment-charges/"+chargeID+"/refunds", body, header)
+}
+
+// number returns the number at path, failing the test if there is none.
+func number(t *testing.T, v any, path string) int64 {
+	t.Helper()
+	n, ok := at(v, path).(float64)
+	if !ok {
+		t.Fatalf("%s = %#v, want a number", path, at(v, path))
+	}
+	return int64(n)
 }

@@ -25,16 +25,21 @@ const (
 
 // Charge statuses (PaymentChargeResponse.status) and operation statuses.
 const (
-	chargeAuthenticationPending = "AUTHENTICATION_PENDING"
-	chargeCaptured              = "CAPTURED"
-	chargeDiscarded             = "DISCARDED"
-	chargeFailed                = "FAILED"
+	chargeAuthorizationProcessing = "AUTHORIZATION_PROCESSING"
+	chargeAuthenticationPending   = "AUTHENTICATION_PENDING"
+	chargeCapturePending          = "CAPTURE_PENDING"
+	chargeCaptured                = "CAPTURED"
+	chargeRefunded                = "REFUNDED"
+	chargeDiscarded               = "DISCARDED"
+	chargeFailed                  = "FAILED"
 
 	authorizationAuthorized            = "AUTHORIZED"
 	authorizationAuthenticationPending = "AUTHENTICATION_PENDING"
 	authorizationFailed                = "FAILED"
 	captureCaptured                    = "CAPTURED"
 	discardDiscarded                   = "DISCARDED"
+	refundRefunded                     = "REFUNDED"
+	refundFailed                       = "FAILED"
 
 	discardTypeAuthenticationTimeout = "AUTHENTICATION_TIMEOUT"
 )
@@ -60,12 +65,22 @@ const (
 	codeAuthenticationFailed = "AUTHENTICATION_FAILED"
 	codeGenericDecline       = "GENERIC_DECLINE"
 	codeInsufficientFunds    = "INSUFFICIENT_FUNDS"
+	codeRefundPeriodExpired  = "REFUND_PERIOD_EXPIRED"
 )
 
 // What Amazon Pay through PPRO takes (PPRO's Amazon Pay page, ppro-api.md
-// §9): consumers in the US, USD, 0.50 to 20,000.00 USD, REDIRECT only, and
-// one hour for the shopper to authenticate.
+// §9): consumers in the US, USD, 0.50 to 20,000.00 USD, REDIRECT only, one
+// hour for the shopper to authenticate, and refunds (full, partial,
+// multiple) for six months.
+//
+// amazonPayCaptureDelay is the sandbox's own: PPRO documents no delay for
+// a charge requested with autoCapture false, which Amazon Pay captures by
+// itself (it has no separate captures). Ten seconds is the default delay
+// of PPRO's mock processor for its asynchronous steps
+// (providerConfirmationDelay, ppro-api.md §9).
 const (
+	amazonPayCaptureDelay  = 10 * time.Second
+	amazonPayRefundMonths  = 6
 	pproAmazonPay          = "AMAZON_PAY"
 	amazonPayCountry       = "US"
 	amazonPayCurrency      = "USD"
@@ -248,9 +263,26 @@ type pproDiscard struct {
 	UpdatedAt string `json:"updatedAt"`
 }
 
-// pproNoOperation stands for refunds and voids, which the sandbox never
-// makes: the arrays are always there and always empty, as in PPRO's Amazon
-// Pay example.
+// pproRefund is a PaymentChargeRefundResponse: the answer to POST
+// …/refunds, an entry of GET …/refunds and of a charge's refunds[]. The
+// agreements document's narrower PaymentChargeRefund (in an agreement
+// charge's answer) allows the extra fields.
+type pproRefund struct {
+	ID                      string            `json:"id"`
+	Amount                  int64             `json:"amount"`
+	Status                  string            `json:"status"`
+	MerchantRefundReference string            `json:"merchantRefundReference,omitempty"`
+	RefundReason            string            `json:"refundReason,omitempty"`
+	RefundDescriptor        string            `json:"refundDescriptor,omitempty"`
+	Failure                 *pproFailure      `json:"failure,omitempty"`
+	CreatedAt               string            `json:"createdAt"`
+	UpdatedAt               string            `json:"updatedAt"`
+	Labels                  map[string]string `json:"labels,omitempty"`
+}
+
+// pproNoOperation stands for voids, which the sandbox never makes (Amazon
+// Pay captures at once, and a captured charge cannot be voided): the array
+// is always there and always empty, as in PPRO's Amazon Pay example.
 type pproNoOperation struct{}
 
 // pproCharge is a PaymentChargeResponse (GET /v1/payment-charges/{id}).
@@ -272,7 +304,7 @@ type pproCharge struct {
 	AuthenticationMethods []pproAuthMethod    `json:"authenticationMethods,omitempty"` // GET only
 	Authorizations        []pproAuthorization `json:"authorizations"`
 	Captures              []pproCapture       `json:"captures"`
-	Refunds               []pproNoOperation   `json:"refunds"`
+	Refunds               []pproRefund        `json:"refunds"`
 	Discards              *[]pproDiscard      `json:"discards,omitempty"` // GET only
 	Voids                 []pproNoOperation   `json:"voids"`
 	CreatedAt             string              `json:"createdAt"`
@@ -289,6 +321,31 @@ type pproCharge struct {
 	initiator      string
 	agreementID    string
 	authentication []pproAuthMethod
+	autoCapture    bool      // as requested; absent means true
+	captureDue     time.Time // when a CAPTURE_PENDING charge captures itself; zero otherwise
+	capturedAt     time.Time // its first capture, the start of the refund period; zero if none
+}
+
+// capturedAmount is what the charge's successful captures took.
+func (c *pproCharge) capturedAmount() int64 {
+	var n int64
+	for _, op := range c.Captures {
+		if op.Status == captureCaptured {
+			n += op.Amount
+		}
+	}
+	return n
+}
+
+// refundedAmount is what the charge's successful refunds gave back.
+func (c *pproCharge) refundedAmount() int64 {
+	var n int64
+	for _, r := range c.Refunds {
+		if r.Status == refundRefunded {
+			n += r.Amount
+		}
+	}
+	return n
 }
 
 // paymentChargeView is the charge as GET /v1/payment-charges/{id} shows it.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"example.com/storefront/sandbox/simkit"
 )
@@ -30,57 +31,72 @@ type pproAuthView struct {
 	ConsumerName  string
 	ConsumerEmail string
 	PayNow        string // the initial charge, "12.00 USD", or ""
-	Future        string // what later charges may be, e.g. "Up to 12.00 USD every month", or ""
-	Until         string // the agreement's endDate as a date, or ""
+	Summary       pproSummary
 	Description   string
 }
 
+// pproSummary is the short summary at the top of the approval page,
+// written for it from the agreement: who asks, what the shopper pays today
+// and later, and the mode.
+type pproSummary struct {
+	Merchant string
+	Today    string // "12.00 USD today", or "" without an initial charge
+	Future   string // "12.00 USD every month", or "An amount agreed with <merchant>"
+	Mode     string // one word: "Sandbox"
+}
+
+// pproMode is the approval page's word for where it runs: it is the
+// sandbox's page, never Amazon Pay's.
+const pproMode = "Sandbox"
+
 func (s *Sim) pproAuthView(a *pproAgreement, initial *pproCharge) pproAuthView {
+	merchant := s.host.MerchantName()
 	v := pproAuthView{
 		AgreementID:   a.ID,
 		Action:        s.host.BasePath() + "/ppro/authenticate/" + a.ID,
 		ConsumerName:  a.Consumer.Name,
 		ConsumerEmail: a.Consumer.Email,
-		Future:        pproFutureText(a),
+		Summary:       pproSummary{Merchant: merchant, Future: pproFutureText(a, merchant), Mode: pproMode},
 		Description:   a.Description,
-	}
-	if a.EndDate != "" {
-		v.Until = a.EndDate[:len("2006-01-02")]
 	}
 	if initial != nil {
 		v.PayNow = formatUSD(initial.amount, initial.Currency)
+		v.Summary.Today = v.PayNow + " today"
 	}
 	return v
 }
 
 // pproFutureText describes the agreement's later charges from its amount,
-// amountType and frequency, as far as the merchant gave them.
-func pproFutureText(a *pproAgreement) string {
-	var parts []string
+// amountType, frequency and endDate, as far as the merchant gave them:
+// "12.00 USD every month", "Up to 12.00 USD every 3 months until
+// 2027-01-31", or "An amount agreed with <merchant>" when it states no
+// amount.
+func pproFutureText(a *pproAgreement, merchant string) string {
+	text := "an amount agreed with " + merchant
 	if a.Amount != nil {
 		amount := formatUSD(a.Amount.Value, a.Amount.Currency)
 		switch a.AmountType {
 		case "MAX":
-			parts = append(parts, "Up to "+amount)
+			text = "up to " + amount
 		case "VARIABLE":
-			parts = append(parts, "Varying amounts (for example "+amount+")")
-		default:
-			parts = append(parts, amount)
+			text = "a varying amount, for example " + amount + ","
+		default: // EXACT, or no amountType: the amount as stated
+			text = amount
 		}
 	}
 	if f := a.Frequency; f != nil {
 		unit := map[string]string{"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}[f.Type]
 		if f.Interval > 1 {
-			parts = append(parts, fmt.Sprintf("every %d %ss", f.Interval, unit))
+			text += fmt.Sprintf(" every %d %ss", f.Interval, unit)
 		} else {
-			parts = append(parts, "every "+unit)
+			text += " every " + unit
 		}
 	}
-	text := strings.Join(parts, " ")
-	if text != "" {
-		text = strings.ToUpper(text[:1]) + text[1:]
+	text = strings.TrimSuffix(text, ",")
+	if a.EndDate != "" {
+		text += " until " + a.EndDate[:len(time.DateOnly)]
 	}
-	return text
+	return strings.ToUpper(text[:1]) + text[1:]
 }
 
 func (s *Sim) pproPageMeta() simkit.PageMeta {
@@ -136,20 +152,34 @@ func (s *Sim) pproShowPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // pproNotPending answers for an agreement that no longer waits for the
-// shopper: 410 once it has timed out, 409 once it was answered. Nothing
-// changes.
+// shopper (a used approval page, a stale tab, the back button): it says
+// what became of the request and links back to the shop, at the
+// agreement's returnUrl, where the app shows the outcome. 410 once it
+// timed out, 409 once it was answered. Nothing changes.
 func (s *Sim) pproNotPending(w http.ResponseWriter, r *http.Request, a *pproAgreement) {
+	merchant := s.host.MerchantName()
 	v := simkit.MessageView{
 		Title:    "Nothing is waiting for your approval",
 		Body:     "This request was already answered on Amazon Pay. Nothing was changed.",
 		LinkURL:  a.returnURL,
-		LinkText: "Return to " + s.host.MerchantName(),
+		LinkText: "Return to " + merchant,
 	}
 	status := http.StatusConflict
-	if a.Failure != nil && a.Failure.FailureCode == codePaymentMethodTimeout {
+	switch {
+	case a.Failure != nil && a.Failure.FailureCode == codePaymentMethodTimeout:
 		status = http.StatusGone
 		v.Title = "This request has expired"
-		v.Body = "Amazon Pay waits one hour for an answer, and this request is older. Go back to the merchant to start again."
+		v.Body = "Amazon Pay waits one hour for an answer, and this request is older. Go back to " + merchant + " to start again."
+	case a.Status == agreementActive:
+		v.Body = "You already allowed " + merchant + " to charge your Amazon Pay account. Nothing was changed."
+	case a.Status == agreementFailed && a.Failure != nil:
+		if a.Failure.FailureCode == codeCanceledByConsumer {
+			v.Body = "You canceled this request on Amazon Pay. Nothing was changed; go back to " + merchant + " to start again."
+		} else {
+			v.Body = "You declined this request on Amazon Pay. Nothing was changed; go back to " + merchant + " to start again."
+		}
+	case a.Status == agreementRevokedByConsumer, a.Status == agreementRevokedByMerchant, a.Status == agreementRevokedByProvider:
+		v.Body = "You allowed these payments earlier, and the permission has since ended. Nothing was changed."
 	}
 	s.host.RenderMessage(w, r, status, s.pproPageMeta(), v)
 }

@@ -3,10 +3,13 @@ package pprosim_test
 import (
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"example.com/storefront/internal/pagetest"
 	"example.com/storefront/sandbox"
 )
 
@@ -185,10 +188,106 @@ func TestPPROPageWithoutInitialCharge(t *testing.T) {
 	id := str(t, e.createAgreement(req), "id")
 	page := e.get(authenticatePath(id))
 	wantStatus(t, page, http.StatusOK)
-	wantBody(t, page, "Allow "+testMerchant+" to charge your Amazon Pay account", "12.00 USD every month, until you cancel")
-	if strings.Contains(page.body, "now and allow") {
+	wantBody(t, page, "Allow "+testMerchant+" to charge your Amazon Pay account", "12.00 USD every month", "until you cancel")
+	if strings.Contains(page.body, "now and allow") || strings.Contains(page.body, "First payment") {
 		t.Error("the page asks to pay now without an initial charge")
 	}
+}
+
+// The approval page's summary, written from the agreement: the merchant,
+// the first payment, the future payments, and the mode in one word.
+func TestPPROApprovalSummary(t *testing.T) {
+	t.Parallel()
+	e := newPPROEnv(t)
+	for _, tc := range []struct {
+		name   string
+		change func(obj)
+		today  string // "" when the summary has no first payment
+		future string
+	}{
+		{"the app's agreement", func(r obj) {
+			r["amount"] = obj{"value": 1200, "currency": "USD"}
+			r["amountType"] = "EXACT"
+			r["frequency"] = obj{"type": "MONTHLY", "interval": 1}
+		}, "12.00 USD today", "12.00 USD every month"},
+		{"no amount stated", func(r obj) { delete(r, "initialPaymentCharge") }, "", "An amount agreed with " + testMerchant},
+		{"no amount, a frequency", func(r obj) { r["frequency"] = obj{"type": "WEEKLY"} }, "12.00 USD today",
+			"An amount agreed with " + testMerchant + " every week"},
+		{"a maximum every 3 months until an end", func(r obj) {
+			r["amount"] = obj{"value": 4500, "currency": "USD"}
+			r["amountType"] = "MAX"
+			r["frequency"] = obj{"type": "MONTHLY", "interval": 3}
+			r["endDate"] = "2031-01-31T00:00:00.000Z"
+		}, "12.00 USD today", "Up to 45.00 USD every 3 months until 2031-01-31"},
+		{"varying amounts", func(r obj) {
+			r["amount"] = obj{"value": 999, "currency": "USD"}
+			r["amountType"] = "VARIABLE"
+			r["frequency"] = obj{"type": "YEARLY"}
+		}, "12.00 USD today", "A varying amount, for example 9.99 USD, every year"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := agreementRequest(1200)
+			tc.change(req)
+			id := str(t, e.createAgreement(req), "id")
+			page := pagetest.NewBrowser(t).Get(e.public + "/ppro/authenticate/" + id).Expect(http.StatusOK)
+			want := map[string]string{"merchant": testMerchant, "summary-future": tc.future, "summary-mode": "Sandbox"}
+			if tc.today != "" {
+				want["summary-today"] = tc.today
+			}
+			for testID, w := range want {
+				if got, _ := page.TestID(testID); got != w {
+					t.Errorf("%s = %q, want %q", testID, got, w)
+				}
+			}
+			if _, ok := page.TestID("summary-today"); ok && tc.today == "" {
+				t.Error("the summary shows a first payment the agreement does not have")
+			}
+		})
+	}
+}
+
+// A used or stale approval page says what became of the request and leads
+// back to the shop, at the agreement's returnUrl; it never changes
+// anything.
+func TestPPROUsedApprovalPage(t *testing.T) {
+	t.Parallel()
+	e := newPPROEnv(t)
+	returnLink := `href="` + strings.ReplaceAll(testReturnURL, "&", "&amp;") + `"`
+
+	approved := e.activeAgreement()
+	declined := e.declinedAgreement()
+	canceled := str(t, e.createAgreement(agreementRequest(0)), "id")
+	e.decide(canceled, "cancel")
+	revoked := e.activeAgreement()
+	wantStatus(t, e.post(revocationPath(revoked), url.Values{"by": {"consumer"}}), http.StatusSeeOther)
+	expired := str(t, e.createAgreement(agreementRequest(0)), "id")
+
+	for _, tc := range []struct {
+		name, id string
+		status   int
+		says     string
+	}{
+		{"approved", approved, http.StatusConflict, "You already allowed " + testMerchant},
+		{"declined", declined, http.StatusConflict, "You declined this request"},
+		{"canceled", canceled, http.StatusConflict, "You canceled this request"},
+		{"revoked since", revoked, http.StatusConflict, "the permission has since ended"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.getAgreement(tc.id)
+			for _, res := range []page{e.get(authenticatePath(tc.id)), e.post(authenticatePath(tc.id), url.Values{"decision": {"approve"}})} {
+				wantStatus(t, res, tc.status)
+				wantBody(t, res, ribbon, "Nothing is waiting for your approval", tc.says, returnLink, "Return to "+testMerchant)
+			}
+			if after := e.getAgreement(tc.id); !reflect.DeepEqual(after, before) {
+				t.Errorf("a used page changed the agreement:\n%v\nwas\n%v", after, before)
+			}
+		})
+	}
+
+	e.clock.Advance(2 * time.Hour)
+	res := e.get(authenticatePath(expired))
+	wantStatus(t, res, http.StatusGone)
+	wantBody(t, res, "This request has expired", returnLink, "Return to "+testMerchant)
 }
 
 func TestPPROPagesEscapeAndLook(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -51,9 +52,9 @@ type pproConsumerUpdate struct {
 // initial charge authenticates with its agreement, later charges need no
 // consumer), order (the sandbox keeps no order details, so responses carry
 // none), initialSchemeAuthorizationReference and
-// initialTransactionLinkReference (cards only). autoCapture is checked but
-// changes nothing: Amazon Pay through PPRO has no separate capture (PPRO's
-// newer Amazon Pay page), so an authorized charge is captured at once.
+// initialTransactionLinkReference (cards only). autoCapture true or absent
+// captures an authorized charge at once; false leaves it CAPTURE_PENDING
+// for a while (capture.go).
 type pproChargeIn struct {
 	Initiator                      *string             `json:"initiator"`
 	ScheduleType                   *string             `json:"scheduleType"`
@@ -97,6 +98,7 @@ var (
 	pproInitiators     = []string{initiatorMerchant, initiatorConsumer}
 	pproScheduleTypes  = []string{"SCHEDULED", "SCHEDULED_RETRY", "UNSCHEDULED", "RECURRING"}
 	pproAuthTypes      = []string{"REDIRECT", "EXTERNAL_3DS", "3DS", "SCAN_CODE", "APP_NOTIFICATION", "MULTI_FACTOR"}
+	pproRefundReasons  = []string{"RETURN", "DUPLICATE", "FRAUD", "CUSTOMER_REQUEST", "PRE_DISPUTE", "OTHER"}
 )
 
 // Patterns of the OpenAPI documents. webhooksUrl's is copied as published
@@ -232,9 +234,22 @@ func parseDateTime(v *string, field string) (time.Time, *pproError) {
 	return t.UTC(), nil
 }
 
+// validateClient checks the consumer's device: userAgent up to 500
+// characters (both documents), and ip an IPv4 or IPv6 address, as
+// ppro-payment-charges.json requires ("Must be a valid IPv4 or IPv6
+// address"); the agreements document does not say, and every charge of the
+// agreement repeats its consumer, so agreements are held to it too.
 func validateClient(c *pproClient, field string) *pproError {
-	if c != nil && utf8.RuneCountInString(c.UserAgent) > pproUserAgentMax {
+	if c == nil {
+		return nil
+	}
+	if utf8.RuneCountInString(c.UserAgent) > pproUserAgentMax {
 		return pproBadRequest("%s.userAgent is longer than %d characters.", field, pproUserAgentMax)
+	}
+	if c.IP != "" {
+		if _, err := netip.ParseAddr(c.IP); err != nil {
+			return pproBadRequest("%s.ip %q is not an IPv4 or IPv6 address.", field, c.IP)
+		}
 	}
 	return nil
 }
@@ -398,6 +413,11 @@ func validateAgreementIn(in *pproAgreementIn, now time.Time) (*pproAgreement, *p
 			return nil, e
 		}
 		a.Amount = &m
+	} else if in.AmountType != nil {
+		// amountType says how to read amount ("Defined in conjunction
+		// with 'amountType'"); alone it means nothing. PPRO does not say
+		// whether it refuses it; the sandbox does, so the mistake shows.
+		return nil, pproBadRequest("amountType %s needs amount: it says whether amount is exact or a maximum.", *in.AmountType)
 	}
 	if in.Frequency != nil {
 		f := pproFrequency{Interval: 1} // the document's default
@@ -442,4 +462,27 @@ func validateAgreementIn(in *pproAgreementIn, now time.Time) (*pproAgreement, *p
 	a.InitialTransactionLinkReference = simkit.Deref(in.InitialTransactionLinkReference)
 	a.webhooksURL = simkit.Deref(in.WebhooksURL)
 	return a, nil
+}
+
+// pproRefundIn is RefundRequest (ppro-payment-charges.json): amount is a
+// bare integer in minor units, not a Money. Its labels have no documented
+// limits, so the sandbox applies none.
+type pproRefundIn struct {
+	Amount                  *int64            `json:"amount"`
+	MerchantRefundReference *string           `json:"merchantRefundReference"`
+	RefundReason            *string           `json:"refundReason"`
+	RefundDescriptor        *string           `json:"refundDescriptor"`
+	Labels                  map[string]string `json:"labels"`
+}
+
+// validateRefundIn checks a RefundRequest on its own; whether the charge
+// can give the amount back is the flow's business.
+func validateRefundIn(in *pproRefundIn) *pproError {
+	switch {
+	case in.Amount == nil:
+		return pproBadRequest("amount is required (an integer in minor units, e.g. 500 for 5.00 USD).")
+	case *in.Amount < 1:
+		return pproBadRequest("amount %d is out of range: a refund is at least 1.", *in.Amount)
+	}
+	return validateEnum(in.RefundReason, "refundReason", pproRefundReasons)
 }

@@ -1,16 +1,21 @@
 // Package pprosim is the sandbox's stand-in for PPRO: the subset of PPRO's
 // API the storefront calls (payment agreements for Amazon Pay with REDIRECT
-// authentication, their charges and revocations) with PPRO's paths, JSON
-// bodies, ids, statuses, failures, error bodies, bearer token, Merchant-Id
-// and idempotency keys, so that the app's PPRO client runs against it
-// unchanged; the Amazon Pay approval page a shopper reaches through PPRO;
-// and PPRO's webhooks (CloudEvents).
+// authentication, their charges and revocations, the charge search and
+// refunds) with PPRO's paths, JSON bodies, ids, statuses, failures, error
+// bodies, bearer token, Merchant-Id and idempotency keys, so that the app's
+// PPRO client runs against it unchanged; the Amazon Pay approval page a
+// shopper reaches through PPRO; what happens outside the app in real life
+// (a shopper or Amazon Pay revoking an agreement), on the sandbox's index
+// page; and PPRO's webhooks (CloudEvents), signed.
 //
 // It runs on a simkit.Host, which it shares with the other providers'
 // stand-ins; package sandbox mounts it.
 package pprosim // import "example.com/storefront/sandbox/pprosim"
 
 import (
+	"context"
+	"fmt"
+	"io"
 	"net/http"
 
 	"example.com/storefront/sandbox/simkit"
@@ -46,20 +51,32 @@ func New(host *simkit.Host, cfg Config) *Sim {
 	return &Sim{host: host, cfg: cfg}
 }
 
-// Routes mounts the API under /sandbox/ppro/v1/ and the approval page
-// under /sandbox/ppro/authenticate/, wrapped by pages.
+// Routes mounts the API under /sandbox/ppro/v1/, the approval page under
+// /sandbox/ppro/authenticate/ and the index page's forms under
+// /sandbox/ppro/agreements/, wrapped by pages.
 func (s *Sim) Routes(mux *http.ServeMux, pages *simkit.Pages) {
 	s.pproAPIRoutes(mux)
 	s.pproPageRoutes(mux, pages)
+	s.pproOutsideRoutes(mux, pages)
 }
 
-// IndexSection describes the PPRO part and its magic amounts on the
-// sandbox's index page.
+// IndexSection describes the PPRO part, its magic amounts and the
+// merchant's newest agreements (with what a shopper or Amazon Pay can do to
+// them) on the sandbox's index page. The agreements are read when the
+// section renders, so the component carries the request's context.
 func (s *Sim) IndexSection() templ.Component {
-	return indexSection(indexView{
-		APIBase:        s.host.PageURL("/ppro"),
-		RedirectMethod: s.cfg.RedirectMethod,
-		Webhooks:       s.host.WebhooksEnabled(Provider),
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		agreements, err := s.indexAgreements(ctx)
+		if err != nil {
+			return fmt.Errorf("ppro index section: %w", err)
+		}
+		return indexSection(indexView{
+			APIBase:        s.host.PageURL("/ppro"),
+			RedirectMethod: s.cfg.RedirectMethod,
+			Webhooks:       s.host.WebhooksEnabled(Provider),
+			Agreements:     agreements,
+			ListLimit:      indexAgreementLimit,
+		}).Render(ctx, w)
 	})
 }
 
@@ -68,4 +85,6 @@ type indexView struct {
 	APIBase        string // the PPRO client's base URL, from a browser's point of view
 	RedirectMethod string
 	Webhooks       bool
+	Agreements     []indexAgreement // newest first
+	ListLimit      int
 }

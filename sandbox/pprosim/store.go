@@ -235,30 +235,31 @@ func insertPPROCharge(ctx context.Context, q simkit.Querier, c *pproCharge, crea
 	if _, err := q.ExecContext(ctx, `
 		INSERT INTO ppro_charges (id, merchant_id, agreement_id, status, payment_method, payment_medium, initiator,
 			schedule_type, amount, currency, country, instrument_id, consumer, payment_descriptor, merchant_reference,
-			labels, webhooks_url, failure, created_ms, updated_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			labels, webhooks_url, failure, auto_capture, created_ms, updated_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.merchantID, c.agreementID, c.Status, c.PaymentMethod, c.paymentMedium, c.initiator,
 		nullIfEmpty(c.scheduleType), c.amount, c.Currency, c.Country, c.InstrumentID, consumer,
 		nullIfEmpty(c.PaymentDescriptor), nullIfEmpty(c.merchantRef), labels, nullIfEmpty(c.webhooksURL), failure,
-		pproMillis(created), pproMillis(created)); err != nil {
+		c.autoCapture, pproMillis(created), pproMillis(created)); err != nil {
 		return fmt.Errorf("insert charge: %w", err)
 	}
 	return nil
 }
 
 func loadPPROCharge(ctx context.Context, q simkit.Querier, id string) (*pproCharge, error) {
-	c := &pproCharge{Refunds: []pproNoOperation{}, Voids: []pproNoOperation{}}
+	c := &pproCharge{Voids: []pproNoOperation{}}
 	var consumer string
 	var scheduleType, descriptor, merchantRef, labels, webhooksURL, failure sql.NullString
+	var captureDueMS sql.NullInt64
 	var createdMS, updatedMS int64
 	err := q.QueryRowContext(ctx, `
 		SELECT id, merchant_id, agreement_id, status, payment_method, payment_medium, initiator, schedule_type, amount,
 			currency, country, instrument_id, consumer, payment_descriptor, merchant_reference, labels, webhooks_url,
-			failure, created_ms, updated_ms
+			failure, auto_capture, capture_due_ms, created_ms, updated_ms
 		FROM ppro_charges WHERE id = ?`, id).Scan(
 		&c.ID, &c.merchantID, &c.agreementID, &c.Status, &c.PaymentMethod, &c.paymentMedium, &c.initiator, &scheduleType,
 		&c.amount, &c.Currency, &c.Country, &c.InstrumentID, &consumer, &descriptor, &merchantRef, &labels, &webhooksURL,
-		&failure, &createdMS, &updatedMS)
+		&failure, &c.autoCapture, &captureDueMS, &createdMS, &updatedMS)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, simkit.ErrNotFound
 	}
@@ -278,6 +279,12 @@ func loadPPROCharge(ctx context.Context, q simkit.Querier, id string) (*pproChar
 	}
 	c.scheduleType, c.PaymentDescriptor, c.merchantRef, c.webhooksURL = scheduleType.String, descriptor.String, merchantRef.String, webhooksURL.String
 	c.CreatedAt, c.UpdatedAt = pproTime(fromMillis(createdMS)), pproTime(fromMillis(updatedMS))
+	if captureDueMS.Valid {
+		c.captureDue = fromMillis(captureDueMS.Int64)
+	}
+	if c.Refunds, err = loadPPRORefunds(ctx, q, id); err != nil {
+		return nil, err
+	}
 
 	ops, err := loadPPROOperations(ctx, q, id)
 	if err != nil {
@@ -293,6 +300,9 @@ func loadPPROCharge(ctx context.Context, q simkit.Querier, id string) (*pproChar
 				Failure: op.failure, CreatedAt: created, UpdatedAt: updated,
 			})
 		case operationCapture:
+			if c.capturedAt.IsZero() && op.status == captureCaptured {
+				c.capturedAt = op.created
+			}
 			c.Captures = append(c.Captures, pproCapture{
 				ID: op.id, Amount: op.amount, Status: op.status, Failure: op.failure, CreatedAt: created, UpdatedAt: updated,
 			})
@@ -332,14 +342,27 @@ func loadPPROOperations(ctx context.Context, q simkit.Querier, chargeID string) 
 	return ops, rows.Err()
 }
 
-// setPPROChargeStatus changes a charge's status and failure.
+// setPPROChargeStatus changes a charge's status and failure; a charge that
+// had a capture due no longer has one.
 func setPPROChargeStatus(ctx context.Context, q simkit.Querier, id, status string, failure *pproFailure, at time.Time) error {
 	f, err := simkit.NullJSON(failure)
 	if err != nil {
 		return err
 	}
-	if _, err := q.ExecContext(ctx, `UPDATE ppro_charges SET status = ?, failure = ?, updated_ms = ? WHERE id = ?`,
+	if _, err := q.ExecContext(ctx, `
+		UPDATE ppro_charges SET status = ?, failure = ?, capture_due_ms = NULL, updated_ms = ? WHERE id = ?`,
 		status, f, pproMillis(at), id); err != nil {
+		return fmt.Errorf("update charge %s: %w", id, err)
+	}
+	return nil
+}
+
+// setPPROChargeCapturePending records an authorized charge that waits for
+// its capture, due at due.
+func setPPROChargeCapturePending(ctx context.Context, q simkit.Querier, id string, due, at time.Time) error {
+	if _, err := q.ExecContext(ctx, `
+		UPDATE ppro_charges SET status = ?, failure = NULL, capture_due_ms = ?, updated_ms = ? WHERE id = ?`,
+		chargeCapturePending, pproMillis(due), pproMillis(at), id); err != nil {
 		return fmt.Errorf("update charge %s: %w", id, err)
 	}
 	return nil

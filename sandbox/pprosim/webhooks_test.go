@@ -2,13 +2,18 @@ package pprosim_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"example.com/storefront/payments/ppro"
 	"example.com/storefront/sandbox"
 )
 
@@ -20,17 +25,27 @@ type pproReceiver struct {
 
 	mu        sync.Mutex
 	failFirst int
-	attempts  map[string]int // by event id
+	attempts  map[string]int           // by event id
+	tried     map[string][]pproAttempt // every attempt, refused ones too, by event id
 }
 
 type pproDelivery struct {
 	header http.Header
+	raw    []byte
 	event  obj
+}
+
+// pproAttempt is one delivery attempt as it arrived.
+type pproAttempt struct {
+	signature string
+	raw       []byte
+	at        time.Time
 }
 
 func newPPROReceiver(t *testing.T, failFirst int) *pproReceiver {
 	t.Helper()
-	r := &pproReceiver{events: make(chan pproDelivery, 64), failFirst: failFirst, attempts: map[string]int{}}
+	r := &pproReceiver{events: make(chan pproDelivery, 64), failFirst: failFirst, attempts: map[string]int{},
+		tried: map[string][]pproAttempt{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, err := io.ReadAll(req.Body)
 		var ev obj
@@ -44,13 +59,14 @@ func newPPROReceiver(t *testing.T, failFirst int) *pproReceiver {
 		id, _ := ev["id"].(string)
 		r.mu.Lock()
 		r.attempts[id]++
+		r.tried[id] = append(r.tried[id], pproAttempt{signature: req.Header.Get(ppro.SignatureHeader), raw: body, at: time.Now()})
 		refuse := r.attempts[id] <= r.failFirst
 		r.mu.Unlock()
 		if refuse {
 			http.Error(w, "not now", http.StatusServiceUnavailable)
 			return
 		}
-		r.events <- pproDelivery{header: req.Header.Clone(), event: ev}
+		r.events <- pproDelivery{header: req.Header.Clone(), raw: body, event: ev}
 	}))
 	t.Cleanup(r.srv.Close)
 	return r
@@ -58,6 +74,7 @@ func newPPROReceiver(t *testing.T, failFirst int) *pproReceiver {
 
 func (r *pproReceiver) config(c *sandbox.Config) {
 	c.PPRO.WebhookURL = r.srv.URL + "/webhooks/ppro"
+	c.PPRO.WebhookSecret = testPPROWebhookSecret
 	c.WebhookRetryAfter = 50 * time.Millisecond
 }
 
@@ -129,12 +146,23 @@ func wantEnvelope(t *testing.T, d pproDelivery) {
 	if ct := d.header.Get("Content-Type"); ct != "application/json; charset=utf-8" && ct != "application/json" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	for _, h := range []string{"Webhook-Signature", "Ppro-Signature"} {
-		if d.header.Get(h) != "" {
-			t.Errorf("%s header sent; PPRO's signature scheme is unconfirmed, so the sandbox signs nothing", h)
-		}
+	wantSigned(t, d.header.Get(ppro.SignatureHeader), d.raw, time.Now())
+	if h := d.header.Get("Webhook-Signature"); h != "" {
+		t.Errorf("Webhook-Signature %q sent: the legacy scheme is not the one the app verifies", h)
 	}
 	wantNoNulls(t, ev, "event")
+}
+
+// wantSigned checks a PPRO-Signature with the app's own verifier: right
+// with the secret, refused with another.
+func wantSigned(t *testing.T, signature string, raw []byte, now time.Time) {
+	t.Helper()
+	if err := ppro.VerifySignature(signature, raw, testPPROWebhookSecret, now); err != nil {
+		t.Errorf("the app refuses the signature %q: %v", signature, err)
+	}
+	if err := ppro.VerifySignature(signature, raw, "ppro_whsec_someone_else", now); !errors.Is(err, ppro.ErrBadSignature) {
+		t.Errorf("a wrong secret verified the signature %q: %v", signature, err)
+	}
 }
 
 func TestPPROWebhooksOnApproval(t *testing.T) {
@@ -227,12 +255,68 @@ func TestPPROWebhooksOnTimeoutAndRetry(t *testing.T) {
 	})
 	for _, ev := range evs {
 		rcv.mu.Lock()
-		n := rcv.attempts[ev["id"].(string)]
+		n, tried := rcv.attempts[ev["id"].(string)], rcv.tried[ev["id"].(string)]
 		rcv.mu.Unlock()
 		if n != 2 {
 			t.Errorf("%v delivered on attempt %d, want 2 (one refusal first)", ev["type"], n)
 		}
+		// Each attempt, the refused one too, carries its own signature
+		// of the same body, made when it was sent.
+		for i, a := range tried {
+			if string(a.raw) != string(tried[0].raw) {
+				t.Errorf("attempt %d of %v sent another body", i+1, ev["type"])
+			}
+			wantSigned(t, a.signature, a.raw, a.at)
+			if ts := signatureTime(t, a.signature); a.at.Sub(ts) > 2*time.Second || ts.Sub(a.at) > time.Second {
+				t.Errorf("attempt %d of %v signed at %v, arrived at %v: not signed afresh", i+1, ev["type"], ts, a.at)
+			}
+		}
 	}
 	e.getAgreement(str(t, created, "id"))
 	rcv.none(t, 200*time.Millisecond)
+}
+
+// signatureTime is the t= of a PPRO-Signature.
+func signatureTime(t *testing.T, signature string) time.Time {
+	t.Helper()
+	for part := range strings.SplitSeq(signature, ",") {
+		if v, ok := strings.CutPrefix(part, "t="); ok {
+			sec, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				t.Fatalf("signature %q: t is not a number", signature)
+			}
+			return time.Unix(sec, 0)
+		}
+	}
+	t.Fatalf("signature %q has no t=", signature)
+	return time.Time{}
+}
+
+// The sandbox's own signer (sandbox/pprosim) and the app's verifier
+// (payments/ppro) are written apart; deliveries prove they agree, and the
+// app refuses what the sandbox would not send: another secret, another
+// body, a stale timestamp.
+func TestPPROWebhookSignatures(t *testing.T) {
+	t.Parallel()
+	rcv := newPPROReceiver(t, 0)
+	e := newPPROEnv(t, rcv.config)
+	id := e.activeAgreement()
+	d := rcv.next(t)
+	wantEnvelope(t, d)
+	wantFields(t, d.event, map[string]string{"type": "PAYMENT_AGREEMENT_ACTIVE", "data.paymentAgreementId": id})
+
+	sig := d.header.Get(ppro.SignatureHeader)
+	if !regexp.MustCompile(`^t=\d+,s=[0-9a-f]{64}$`).MatchString(sig) {
+		t.Errorf("PPRO-Signature %q, want t=<unix seconds>,s=<64 lower-case hex digits>", sig)
+	}
+	if got, want := sig, ppro.Sign(d.raw, testPPROWebhookSecret, signatureTime(t, sig)); got != want {
+		t.Errorf("signature %q, the app would sign %q", got, want)
+	}
+	tampered := []byte(strings.Replace(string(d.raw), id, "agr_xxxxxxxxxxxxxxxxxxxxx", 1))
+	if err := ppro.VerifySignature(sig, tampered, testPPROWebhookSecret, time.Now()); !errors.Is(err, ppro.ErrBadSignature) {
+		t.Errorf("a changed body verified: %v", err)
+	}
+	if err := ppro.VerifySignature(sig, d.raw, testPPROWebhookSecret, time.Now().Add(ppro.SignatureTolerance+time.Minute)); !errors.Is(err, ppro.ErrBadSignature) {
+		t.Errorf("a stale signature verified: %v", err)
+	}
 }

@@ -2,9 +2,11 @@ package simkit
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -122,10 +124,12 @@ type MessageView struct {
 }
 
 // Render renders c fully before writing, so that a failure can still
-// become a proper error page.
+// become a proper error page. c can read the request's query with
+// PageQuery.
 func (h *Host) Render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
 	var buf bytes.Buffer
-	if err := c.Render(r.Context(), &buf); err != nil {
+	ctx := context.WithValue(r.Context(), pageQueryKey{}, r.URL.Query())
+	if err := c.Render(ctx, &buf); err != nil {
 		h.log.Error("sandbox page render", "path", r.URL.Path, "err", err)
 		http.Error(w, "The sandbox could not render this page.", http.StatusInternalServerError)
 		return
@@ -133,6 +137,17 @@ func (h *Host) Render(w http.ResponseWriter, r *http.Request, status int, c temp
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	buf.WriteTo(w)
+}
+
+type pageQueryKey struct{}
+
+// PageQuery is the query of the page request that Render is rendering (nil
+// outside Render). It is for components built before the request is known,
+// such as a provider's section of the index page, which shows the
+// confirmation that its forms redirect back with.
+func PageQuery(ctx context.Context) url.Values {
+	q, _ := ctx.Value(pageQueryKey{}).(url.Values)
+	return q
 }
 
 // RenderMessage renders a one-message page with the given theme.

@@ -2,8 +2,9 @@
 // pprosim) share: the sandbox's SQLite database with every provider's
 // migrations, write transactions that start webhook deliveries once they
 // commit, ids, idempotency records, the webhook outbox with its retries,
-// and the page shell (themes, the "no real money moves" ribbon, message
-// pages, security headers, the stylesheet).
+// timers for what a provider does on its own a moment later, and the page
+// shell (themes, the "no real money moves" ribbon, message pages, security
+// headers, the stylesheet and the icon).
 //
 // It knows no provider: each one names itself with a string ("stripe",
 // "ppro") in the rows it shares, and brings its own webhook endpoint.
@@ -48,6 +49,7 @@ type Host struct {
 	basePath  string // the path of publicURL ("/sandbox"); page links start with it
 	merchant  string
 	webhooks  *webhookSender
+	timers    *timers
 
 	// mu serialises every request that reads or changes provider state. It
 	// is the simplest way to make an idempotency check and the write it
@@ -91,6 +93,7 @@ func Open(ctx context.Context, cfg Config) (*Host, error) {
 		retryAfter = DefaultWebhookRetryAfter
 	}
 	h.webhooks = newWebhookSender(db, client, h.log, cfg.Webhooks, retryAfter)
+	h.timers = newTimers()
 	return h, nil
 }
 
@@ -100,9 +103,11 @@ func (h *Host) ResumeWebhooks(ctx context.Context) error {
 	return h.webhooks.resume(ctx)
 }
 
-// Close stops webhook retries, waits for in-flight deliveries and closes
-// the database. Deliveries still pending resume at the next Open.
+// Close stops webhook retries and the timers set with After, waits for
+// in-flight deliveries and running timers, and closes the database.
+// Deliveries still pending resume at the next Open.
 func (h *Host) Close() error {
+	h.timers.close()
 	h.webhooks.close()
 	if err := h.db.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)

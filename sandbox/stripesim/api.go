@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/mail"
 	"net/url"
@@ -32,6 +33,15 @@ func (s *Sim) stripeAPIRoutes(mux *http.ServeMux) {
 	mux.Handle("POST "+v1+"/checkout/sessions/{id}/expire", s.stripeAPI(retrieveSpec, s.stripeExpireCheckoutSession))
 	mux.Handle("GET "+v1+"/setup_intents/{id}", s.stripeAPI(retrieveSpec, s.stripeGetSetupIntent))
 	mux.Handle("GET "+v1+"/payment_methods/{id}", s.stripeAPI(retrieveSpec, s.stripeGetPaymentMethod))
+	mux.Handle("POST "+v1+"/payment_methods/{id}/detach", s.stripeAPI(retrieveSpec, s.stripeDetachPaymentMethodAPI))
+	mux.Handle("GET "+v1+"/mandates/{id}", s.stripeAPI(retrieveSpec, s.stripeGetMandate))
+	mux.Handle("GET "+v1+"/account", s.stripeAPI(retrieveSpec, s.stripeGetAccount))
+	mux.Handle("POST "+v1+"/payment_intents", s.stripeAPI(paymentIntentCreateSpec, s.stripeCreatePaymentIntent))
+	mux.Handle("GET "+v1+"/payment_intents", s.stripeAPI(paymentIntentListSpec, s.stripeListPaymentIntents))
+	mux.Handle("GET "+v1+"/payment_intents/{id}", s.stripeAPI(retrieveSpec, s.stripeGetPaymentIntent))
+	mux.Handle("GET "+v1+"/charges/{id}", s.stripeAPI(retrieveSpec, s.stripeGetCharge))
+	mux.Handle("POST "+v1+"/refunds", s.stripeAPI(refundCreateSpec, s.stripeCreateRefund))
+	mux.Handle("GET "+v1+"/refunds/{id}", s.stripeAPI(retrieveSpec, s.stripeGetRefund))
 	mux.Handle(v1+"/", s.stripeAPI(retrieveSpec, nil))
 }
 
@@ -100,8 +110,14 @@ func (s *Sim) stripeAPI(spec paramSpec, h stripeHandler) http.Handler {
 		defer s.host.Unlock()
 		var replay *simkit.IdempotencyRecord
 		var body []byte
+		status := http.StatusOK
 		err := s.host.Write(r.Context(), func(tx *simkit.WriteTx) error {
 			now := s.host.Now()
+			// What Stripe would have done in the meantime (settling
+			// refunds) happens before the request sees anything.
+			if err := s.stripeCatchUp(r.Context(), tx); err != nil {
+				return err
+			}
 			if req.idempotencyKey != "" {
 				rec, err := simkit.LookupIdempotency(r.Context(), tx, Provider, s.scope, req.idempotencyKey, now)
 				if err != nil {
@@ -116,18 +132,23 @@ func (s *Sim) stripeAPI(spec paramSpec, h stripeHandler) http.Handler {
 				}
 			}
 			obj, err := h(r.Context(), tx, req)
-			if err != nil {
+			var declined *stripeError
+			switch {
+			case errors.As(err, &declined) && declined.committed:
+				status, obj = declined.status, stripeErrorBody(declined)
+			case err != nil:
 				return err
 			}
 			if body, err = stripeJSON(obj); err != nil {
 				return err
 			}
-			// Only a request that ran is remembered: one that h refused
-			// rolls back, as Stripe saves no result for a request that
-			// failed validation, and its key may be used again.
+			// Only a request that ran is remembered (a decline
+			// included): one that h refused rolls back, as Stripe saves
+			// no result for a request that failed validation, and its key
+			// may be used again.
 			if req.idempotencyKey != "" {
 				return simkit.StoreIdempotency(r.Context(), tx, Provider, s.scope, req.idempotencyKey,
-					simkit.IdempotencyRecord{Fingerprint: fingerprint, StatusCode: http.StatusOK, Body: body, RequestID: req.id}, now)
+					simkit.IdempotencyRecord{Fingerprint: fingerprint, StatusCode: status, Body: body, RequestID: req.id}, now)
 			}
 			return nil
 		})
@@ -143,7 +164,7 @@ func (s *Sim) stripeAPI(spec paramSpec, h stripeHandler) http.Handler {
 			w.Header().Set("Original-Request", replay.RequestID)
 			writeStripeBody(w, replay.StatusCode, replay.Body)
 		default:
-			writeStripeBody(w, http.StatusOK, body)
+			writeStripeBody(w, status, body)
 		}
 	})
 }
@@ -281,11 +302,6 @@ var sessionCreateSpec = specHash(map[string]paramSpec{
 
 // The sandbox account has these payment method types activated.
 var stripeActivatedTypes = []string{pmTypeCard, pmTypeAmazonPay}
-
-// amazonPayCurrencies are Amazon Pay's presentment currencies on Stripe;
-// with dynamic payment methods (no payment_method_types), Checkout offers
-// Amazon Pay only for these.
-var amazonPayCurrencies = []string{"usd", "aud", "gbp", "dkk", "eur", "hkd", "jpy", "nzd", "nok", "zar", "sek", "chf"}
 
 // checkoutLocales are the locales Checkout accepts.
 var checkoutLocales = []string{
@@ -557,9 +573,14 @@ func validateEmail(v *string, param string) *stripeError {
 // expanded and the type of object each one holds.
 var stripeExpandable = map[string]map[string]string{
 	"checkout.session": {"customer": "customer", "setup_intent": "setup_intent"},
-	"setup_intent":     {"customer": "customer", "payment_method": "payment_method"},
+	"setup_intent":     {"customer": "customer", "payment_method": "payment_method", "mandate": "mandate"},
 	"payment_method":   {"customer": "customer"},
 	"customer":         {},
+	"mandate":          {"payment_method": "payment_method"},
+	"payment_intent":   {"customer": "customer", "payment_method": "payment_method", "latest_charge": "charge"},
+	"charge":           {"customer": "customer", "payment_intent": "payment_intent"},
+	"refund":           {"charge": "charge", "payment_intent": "payment_intent"},
+	"account":          {},
 }
 
 // expandTree is the set of expand paths, by segment:
@@ -569,6 +590,12 @@ type expandTree map[string]expandTree
 // parseExpand checks the expand parameter against what objType can expand.
 func parseExpand(objType string, p *paramNode) (expandTree, *stripeError) {
 	paths, _ := p.list("expand")
+	return expandPaths(objType, paths)
+}
+
+// expandPaths builds the tree of paths (the expand parameter's values, in
+// order) that objType can expand.
+func expandPaths(objType string, paths []string) (expandTree, *stripeError) {
 	tree := expandTree{}
 	for i, path := range paths {
 		param := listParamName("expand", i)
@@ -610,10 +637,39 @@ func (s *Sim) stripeExpand(ctx context.Context, q simkit.Querier, obj any, exp e
 				o.Customer, err = s.stripeExpanded(ctx, q, "customer", o.customerID, sub)
 			case "payment_method":
 				o.PaymentMethod, err = s.stripeExpanded(ctx, q, "payment_method", o.paymentMethodID, sub)
+			case "mandate":
+				o.Mandate, err = s.stripeExpanded(ctx, q, "mandate", o.mandateID, sub)
 			}
 		case *stripePaymentMethod:
 			if field == "customer" {
 				o.Customer, err = s.stripeExpanded(ctx, q, "customer", o.customerID, sub)
+			}
+		case *stripeMandate:
+			if field == "payment_method" {
+				o.PaymentMethod, err = s.stripeExpanded(ctx, q, "payment_method", &o.paymentMethodID, sub)
+			}
+		case *stripePaymentIntent:
+			switch field {
+			case "customer":
+				o.Customer, err = s.stripeExpanded(ctx, q, "customer", o.customerID, sub)
+			case "payment_method":
+				o.PaymentMethod, err = s.stripeExpanded(ctx, q, "payment_method", o.paymentMethodID, sub)
+			case "latest_charge":
+				o.LatestCharge, err = s.stripeExpanded(ctx, q, "charge", o.latestChargeID, sub)
+			}
+		case *stripeCharge:
+			switch field {
+			case "customer":
+				o.Customer, err = s.stripeExpanded(ctx, q, "customer", o.customerID, sub)
+			case "payment_intent":
+				o.PaymentIntent, err = s.stripeExpanded(ctx, q, "payment_intent", &o.paymentIntentID, sub)
+			}
+		case *stripeRefund:
+			switch field {
+			case "charge":
+				o.Charge, err = s.stripeExpanded(ctx, q, "charge", &o.chargeID, sub)
+			case "payment_intent":
+				o.PaymentIntent, err = s.stripeExpanded(ctx, q, "payment_intent", o.paymentIntentID, sub)
 			}
 		}
 		if err != nil {
@@ -638,6 +694,14 @@ func (s *Sim) stripeExpanded(ctx context.Context, q simkit.Querier, typ string, 
 		obj, err = loadStripeSetupIntent(ctx, q, *id)
 	case "payment_method":
 		obj, err = loadStripePaymentMethod(ctx, q, *id)
+	case "mandate":
+		obj, err = loadStripeMandate(ctx, q, *id)
+	case "payment_intent":
+		obj, err = loadStripePaymentIntent(ctx, q, *id)
+	case "charge":
+		obj, err = loadStripeCharge(ctx, q, *id)
+	default:
+		err = fmt.Errorf("expand: no loader for %s", typ)
 	}
 	if err != nil {
 		return nil, err

@@ -268,7 +268,7 @@ func TestUnknownIDs(t *testing.T) {
 	}
 
 	// A path the sandbox does not implement.
-	req, _ := http.NewRequest(http.MethodPost, e.baseURL+"/sandbox/stripe/v1/refunds", nil)
+	req, _ := http.NewRequest(http.MethodPost, e.baseURL+"/sandbox/stripe/v1/invoices", nil)
 	req.Header.Set("Authorization", "Bearer "+testKey)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -276,7 +276,7 @@ func TestUnknownIDs(t *testing.T) {
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != http.StatusNotFound || !strings.Contains(string(body), "Unrecognized request URL (POST: /v1/refunds)") {
+	if res.StatusCode != http.StatusNotFound || !strings.Contains(string(body), "Unrecognized request URL (POST: /v1/invoices)") {
 		t.Errorf("unknown path: %d %s", res.StatusCode, body)
 	}
 	if !strings.HasPrefix(res.Header.Get("Request-Id"), "req_") {
@@ -373,11 +373,11 @@ func TestRetrieveUnknownExpand(t *testing.T) {
 	_, cs := e.newFlow()
 	p := &stripe.CheckoutSessionParams{}
 	p.AddExpand("setup_intent")
-	p.AddExpand("setup_intent.mandate")
+	p.AddExpand("setup_intent.metadata")
 	_, err := e.api.CheckoutSessions.Get(cs.ID, p)
 	se := stripeErr(t, err)
-	if se.HTTPStatusCode != 400 || se.Param != "expand[1]" || !strings.Contains(se.Msg, "setup_intent.mandate") {
-		t.Errorf("got %d param=%q %q, want 400 expand[1] naming setup_intent.mandate", se.HTTPStatusCode, se.Param, se.Msg)
+	if se.HTTPStatusCode != 400 || se.Param != "expand[1]" || !strings.Contains(se.Msg, "setup_intent.metadata") {
+		t.Errorf("got %d param=%q %q, want 400 expand[1] naming setup_intent.metadata", se.HTTPStatusCode, se.Param, se.Msg)
 	}
 }
 

@@ -14,13 +14,20 @@ import (
 // description in the same style.
 type stripeError struct {
 	status int
+	// committed marks the answer of a request that ran (a declined
+	// payment): what it changed is kept, and its answer is remembered for
+	// its idempotency key, as Stripe does. Any other error rolls back.
+	committed bool
 
+	Charge            string `json:"charge,omitempty"` // the failed charge's id, on a decline
 	Type              string `json:"type"`
 	Code              string `json:"code,omitempty"`
 	DeclineCode       string `json:"decline_code,omitempty"`
 	DocURL            string `json:"doc_url,omitempty"`
 	Message           string `json:"message"`
 	Param             string `json:"param,omitempty"`
+	PaymentIntent     any    `json:"payment_intent,omitempty"` // the PaymentIntent, on a decline
+	PaymentMethod     any    `json:"payment_method,omitempty"` // the PaymentMethod that failed, on a decline
 	PaymentMethodType string `json:"payment_method_type,omitempty"`
 }
 
@@ -114,11 +121,16 @@ func redactKey(key string) string {
 	return key[:8] + strings.Repeat("*", len(key)-12) + key[len(key)-4:]
 }
 
+// stripeErrorBody is e as Stripe's error JSON: {"error": {…}}.
+func stripeErrorBody(e *stripeError) any {
+	return struct {
+		Error *stripeError `json:"error"`
+	}{e}
+}
+
 // writeStripeError writes e as Stripe's error JSON.
 func writeStripeError(w http.ResponseWriter, e *stripeError) {
-	writeStripeJSON(w, e.status, struct {
-		Error *stripeError `json:"error"`
-	}{e})
+	writeStripeJSON(w, e.status, stripeErrorBody(e))
 }
 
 // stripeJSON encodes v as the API does: indented, and without Go's

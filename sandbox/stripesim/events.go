@@ -18,6 +18,18 @@ const (
 	eventCheckoutSessionExpired   = "checkout.session.expired"
 	eventSetupIntentSucceeded     = "setup_intent.succeeded"
 	eventSetupIntentSetupFailed   = "setup_intent.setup_failed"
+
+	eventMandateUpdated         = "mandate.updated"
+	eventPaymentMethodDetached  = "payment_method.detached"
+	eventPaymentIntentCreated   = "payment_intent.created"
+	eventPaymentIntentSucceeded = "payment_intent.succeeded"
+	eventPaymentIntentFailed    = "payment_intent.payment_failed"
+	eventChargeSucceeded        = "charge.succeeded"
+	eventChargeFailed           = "charge.failed"
+	eventChargeRefunded         = "charge.refunded"
+	eventChargeRefundUpdated    = "charge.refund.updated"
+	eventRefundCreated          = "refund.created"
+	eventRefundUpdated          = "refund.updated"
 )
 
 // stripeEmit records a Stripe event about obj (which must be unexpanded, as
@@ -25,12 +37,19 @@ const (
 // caused it, or nil for what a shopper did on a hosted page, for which
 // Stripe reports a null request id.
 func (s *Sim) stripeEmit(ctx context.Context, tx *simkit.WriteTx, typ string, obj any, req *stripeRequest) error {
+	return s.stripeEmitChange(ctx, tx, typ, obj, nil, req)
+}
+
+// stripeEmitChange is stripeEmit for an event about a change, which
+// carries the changed fields' earlier values in data.previous_attributes,
+// as Stripe's *.updated (and detached, refunded) events do.
+func (s *Sim) stripeEmitChange(ctx context.Context, tx *simkit.WriteTx, typ string, obj any, previous map[string]any, req *stripeRequest) error {
 	e := stripeEvent{
 		ID:         simkit.NewID("evt_", 24),
 		Object:     "event",
 		APIVersion: stripeAPIVersion,
 		Created:    s.host.Now().Unix(),
-		Data:       stripeEventData{Object: obj},
+		Data:       stripeEventData{Object: obj, PreviousAttributes: previous},
 		Type:       typ,
 	}
 	if s.host.WebhooksEnabled(Provider) {

@@ -57,13 +57,20 @@ func (s *Sim) stripeExpireSession(ctx context.Context, tx *simkit.WriteTx, id st
 }
 
 // stripeCompleteSetup saves pm, attaches it to the session's customer,
-// marks the SetupIntent succeeded and the session complete.
-func (s *Sim) stripeCompleteSetup(ctx context.Context, tx *simkit.WriteTx, cs *stripeCheckoutSession, si *stripeSetupIntent, pm *stripePaymentMethod) error {
+// makes its mandate with the shopper's acceptance, marks the SetupIntent
+// succeeded and the session complete.
+func (s *Sim) stripeCompleteSetup(ctx context.Context, tx *simkit.WriteTx, cs *stripeCheckoutSession, si *stripeSetupIntent,
+	pm *stripePaymentMethod, acc shopperAcceptance) error {
 	if err := insertStripePaymentMethod(ctx, tx, pm); err != nil {
+		return err
+	}
+	m, err := s.stripeNewMandate(ctx, tx, pm, acc)
+	if err != nil {
 		return err
 	}
 	si.Status = setupSucceeded
 	si.paymentMethodID = &pm.ID
+	si.mandateID = &m.ID
 	si.NextAction = nil
 	si.LastSetupError = nil
 	if err := updateStripeSetupIntent(ctx, tx, si); err != nil {

@@ -24,7 +24,9 @@ func FuzzParams(f *testing.F) {
 	f.Add("a=1&a[b]=2")
 	f.Add("metadata[]=x&metadata[k]=")
 	f.Add("[x]=1&a[b=2&a]b[=3")
-	specs := []paramSpec{retrieveSpec, customerCreateSpec, sessionCreateSpec}
+	f.Add("amount=1000&charge=ch_1&metadata[refund_id]=r1&reason=requested_by_customer")
+	f.Add("created[gte]=1700000000&created[lt]=1800000000&customer=cus_1&limit=3&expand[0]=data.latest_charge")
+	specs := []paramSpec{retrieveSpec, customerCreateSpec, sessionCreateSpec, paymentIntentCreateSpec, paymentIntentListSpec, refundCreateSpec}
 	f.Fuzz(func(t *testing.T, body string) {
 		values, err := url.ParseQuery(body)
 		if err != nil {

@@ -156,6 +156,7 @@ type stripeSetupIntent struct {
 
 	customerID      *string
 	paymentMethodID *string
+	mandateID       *string
 }
 
 type stripeNextAction struct {
@@ -267,7 +268,8 @@ type stripeEvent struct {
 }
 
 type stripeEventData struct {
-	Object any `json:"object"`
+	Object             any            `json:"object"`
+	PreviousAttributes map[string]any `json:"previous_attributes,omitempty"`
 }
 
 type stripeEventRequest struct {

@@ -31,16 +31,17 @@ type checkoutView struct {
 	Error         string // the SetupIntent's last_setup_error
 	AmazonPay     bool
 	Card          bool
-	CardNumber    string
+	CardNumber    string // what the shopper typed, when the form comes back; empty at first
 	CardError     string
 }
 
 // amazonPayView is the Amazon Pay approval page.
 type amazonPayView struct {
-	Action     string
-	Message    string
-	BuyerName  string
-	BuyerEmail string
+	Action        string
+	Message       string // custom_text[submit][message]: what the shop asks the shopper to approve
+	BuyerName     string
+	BuyerEmail    string
+	SetupIntentID string
 }
 
 // stripeFlow is what the pages load: a session (lazily expired), its
@@ -87,7 +88,6 @@ func (s *Sim) checkoutView(f *stripeFlow) checkoutView {
 		CancelURL:     simkit.Deref(f.session.CancelURL),
 		AmazonPay:     slices.Contains(f.session.PaymentMethodTypes, pmTypeAmazonPay),
 		Card:          slices.Contains(f.session.PaymentMethodTypes, pmTypeCard),
-		CardNumber:    "4242 4242 4242 4242",
 	}
 	if f.session.CustomText.Submit != nil {
 		v.Message = f.session.CustomText.Submit.Message
@@ -98,14 +98,35 @@ func (s *Sim) checkoutView(f *stripeFlow) checkoutView {
 	return v
 }
 
-// stripeGone is the page for a session that is over. (An unknown id gets
-// the Host's NotFound page.)
+// stripeGone is the page for a session that is over, with the way back
+// to the shop: where Checkout would have sent the shopper (success_url
+// once complete, cancel_url once expired). An expired session without a
+// cancel_url links to the shop's site, the origin of its success_url.
+// (An unknown id gets the Host's NotFound page.)
 func (s *Sim) stripeGone(w http.ResponseWriter, r *http.Request, m simkit.PageMeta, cs *stripeCheckoutSession) {
-	body := "This checkout session has expired. Go back to the merchant's site to start again."
+	v := simkit.MessageView{Title: "This page is no longer available", LinkText: "Return to " + m.Merchant}
 	if cs.Status == sessionComplete {
-		body = "This checkout session is already complete. Nothing more needs to be done here."
+		v.Body = "This checkout session is already complete: future payments to " + m.Merchant +
+			" are set up. Nothing more needs to be done here."
+		v.LinkURL = stripeSuccessURL(cs)
+	} else {
+		v.Body = "This checkout session has expired, so nothing can be set up here any more. Go back to " +
+			m.Merchant + " to start again."
+		v.LinkURL = simkit.Deref(cs.CancelURL)
+		if v.LinkURL == "" {
+			v.LinkURL = siteOf(cs.SuccessURL)
+		}
 	}
-	s.host.RenderMessage(w, r, http.StatusGone, m, simkit.MessageView{Title: "This page is no longer available", Body: body})
+	s.host.RenderMessage(w, r, http.StatusGone, m, v)
+}
+
+// siteOf is the root of the site that u is on ("https://shop.example/").
+func siteOf(u string) string {
+	parsed, err := url.Parse(u)
+	if err != nil || parsed.Host == "" {
+		return ""
+	}
+	return parsed.Scheme + "://" + parsed.Host + "/"
 }
 
 func (s *Sim) handleStripeCheckout(w http.ResponseWriter, r *http.Request) {
@@ -146,7 +167,7 @@ func (s *Sim) handleStripeCheckoutSubmit(w http.ResponseWriter, r *http.Request)
 		if f, err = s.loadStripeFlow(r.Context(), tx, r.PathValue("id")); err != nil {
 			return err
 		}
-		res, err = s.stripeCheckoutChoice(r.Context(), tx, f, r.PostForm)
+		res, err = s.stripeCheckoutChoice(r.Context(), tx, f, r.PostForm, acceptanceFrom(r))
 		return err
 	})
 	switch {
@@ -195,8 +216,9 @@ type choiceResult struct {
 }
 
 // stripeCheckoutChoice applies the shopper's choice (form field method:
-// amazon_pay or card) to the flow.
-func (s *Sim) stripeCheckoutChoice(ctx context.Context, tx *simkit.WriteTx, f *stripeFlow, form url.Values) (choiceResult, error) {
+// amazon_pay or card) to the flow; acc is how they accepted, for the
+// mandate of a saved card.
+func (s *Sim) stripeCheckoutChoice(ctx context.Context, tx *simkit.WriteTx, f *stripeFlow, form url.Values, acc shopperAcceptance) (choiceResult, error) {
 	cs, si := f.session, f.intent
 	if cs.Status != sessionOpen {
 		return choiceResult{status: http.StatusGone}, nil
@@ -241,7 +263,7 @@ func (s *Sim) stripeCheckoutChoice(ctx context.Context, tx *simkit.WriteTx, f *s
 		return choiceResult{}, err
 	}
 	pm.Card = card
-	return choiceResult{redirect: stripeSuccessURL(cs)}, s.stripeCompleteSetup(ctx, tx, cs, si, pm)
+	return choiceResult{redirect: stripeSuccessURL(cs)}, s.stripeCompleteSetup(ctx, tx, cs, si, pm, acc)
 }
 
 func (s *Sim) handleAmazonPay(w http.ResponseWriter, r *http.Request) {
@@ -280,9 +302,10 @@ func (s *Sim) loadAmazonPayFlow(ctx context.Context, tx *simkit.WriteTx, setupIn
 func (s *Sim) amazonPayView(f *stripeFlow) amazonPayView {
 	name, email := f.buyer()
 	v := amazonPayView{
-		Action:     s.host.BasePath() + "/stripe/amazon-pay/" + f.intent.ID,
-		BuyerName:  name,
-		BuyerEmail: email,
+		Action:        s.host.BasePath() + "/stripe/amazon-pay/" + f.intent.ID,
+		BuyerName:     name,
+		BuyerEmail:    email,
+		SetupIntentID: f.intent.ID,
 	}
 	if f.session.CustomText.Submit != nil {
 		v.Message = f.session.CustomText.Submit.Message
@@ -333,7 +356,7 @@ func (s *Sim) handleAmazonPaySubmit(w http.ResponseWriter, r *http.Request) {
 				return err
 			}
 			redirect = stripeSuccessURL(cs)
-			return s.stripeCompleteSetup(r.Context(), tx, cs, si, pm)
+			return s.stripeCompleteSetup(r.Context(), tx, cs, si, pm, acceptanceFrom(r))
 		case simkit.DecisionDecline:
 			// Stripe sends the shopper back to Checkout to try again.
 			declined := newStripeError(http.StatusBadRequest, errTypeInvalidRequest, "setup_intent_authentication_failure", "",

@@ -139,12 +139,16 @@ const (
 	paramList                // an array of strings
 	paramHash                // a hash with a fixed set of fields
 	paramStringMap           // a hash of free-form string values, like metadata
+	paramRange               // a value, or a hash of gt, gte, lt and lte (a list's created filter)
 )
 
 var (
 	specString    = paramSpec{kind: paramString}
 	specList      = paramSpec{kind: paramList}
 	specStringMap = paramSpec{kind: paramStringMap}
+	specRange     = paramSpec{kind: paramRange, fields: map[string]paramSpec{
+		"gt": specString, "gte": specString, "lt": specString, "lte": specString,
+	}}
 )
 
 func specHash(fields map[string]paramSpec) paramSpec {
@@ -155,7 +159,7 @@ func specHash(fields map[string]paramSpec) paramSpec {
 // expected is Stripe's way to unset it, and is accepted.
 func (n *paramNode) validate(spec paramSpec, path string) *stripeError {
 	if n.isLeaf() {
-		if spec.kind == paramString || n.value == "" {
+		if spec.kind == paramString || spec.kind == paramRange || n.value == "" {
 			return nil
 		}
 		if spec.kind == paramList {
@@ -183,7 +187,7 @@ func (n *paramNode) validate(spec paramSpec, path string) *stripeError {
 				return errParamInvalid(p, "Invalid string: %s must be a string, not a hash or array.", p)
 			}
 		}
-	case paramHash:
+	case paramHash, paramRange:
 		for _, k := range sortedKeys(n.children) {
 			p := childPath(path, k)
 			field, ok := spec.fields[k]

@@ -141,9 +141,9 @@ func updateStripeSetupIntent(ctx context.Context, q simkit.Querier, si *stripeSe
 	}
 	if _, err := q.ExecContext(ctx, `
 		UPDATE stripe_setup_intents
-		SET status = ?, payment_method_id = ?, last_setup_error = ?, next_action = ?
+		SET status = ?, payment_method_id = ?, mandate_id = ?, last_setup_error = ?, next_action = ?
 		WHERE id = ?`,
-		si.Status, simkit.NullString(si.paymentMethodID), lastErr, next, si.ID); err != nil {
+		si.Status, simkit.NullString(si.paymentMethodID), simkit.NullString(si.mandateID), lastErr, next, si.ID); err != nil {
 		return fmt.Errorf("update setup intent %s: %w", si.ID, err)
 	}
 	return nil
@@ -151,14 +151,14 @@ func updateStripeSetupIntent(ctx context.Context, q simkit.Querier, si *stripeSe
 
 func loadStripeSetupIntent(ctx context.Context, q simkit.Querier, id string) (*stripeSetupIntent, error) {
 	si := &stripeSetupIntent{Object: "setup_intent"}
-	var customer, desc, pm, lastErr, next sql.NullString
+	var customer, desc, pm, mandate, lastErr, next sql.NullString
 	var types, md string
 	err := q.QueryRowContext(ctx, `
 		SELECT id, created, client_secret, customer_id, description, status, usage, payment_method_types,
-			payment_method_id, last_setup_error, next_action, metadata
+			payment_method_id, mandate_id, last_setup_error, next_action, metadata
 		FROM stripe_setup_intents WHERE id = ?`, id).
 		Scan(&si.ID, &si.Created, &si.ClientSecret, &customer, &desc, &si.Status, &si.Usage, &types,
-			&pm, &lastErr, &next, &md)
+			&pm, &mandate, &lastErr, &next, &md)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, simkit.ErrNotFound
 	}
@@ -166,7 +166,8 @@ func loadStripeSetupIntent(ctx context.Context, q simkit.Querier, id string) (*s
 		return nil, fmt.Errorf("load setup intent %s: %w", id, err)
 	}
 	si.customerID, si.paymentMethodID, si.Description = simkit.StringPtr(customer), simkit.StringPtr(pm), simkit.StringPtr(desc)
-	si.Customer, si.PaymentMethod = idOrNil(si.customerID), idOrNil(si.paymentMethodID)
+	si.mandateID = simkit.StringPtr(mandate)
+	si.Customer, si.PaymentMethod, si.Mandate = idOrNil(si.customerID), idOrNil(si.paymentMethodID), idOrNil(si.mandateID)
 	if err := json.Unmarshal([]byte(types), &si.PaymentMethodTypes); err != nil {
 		return nil, fmt.Errorf("load setup intent %s types: %w", id, err)
 	}

@@ -1,9 +1,13 @@
 // Package stripesim is the sandbox's stand-in for Stripe: the subset of
-// Stripe's API the storefront calls (customers, Checkout Sessions in setup
-// mode, SetupIntents, PaymentMethods) with Stripe's paths, parameters,
-// ids, statuses, errors, API keys and idempotency keys, so that stripe-go
-// runs against it unchanged; the hosted Checkout page and the Amazon Pay
-// approval page a shopper sees; and signed webhook events.
+// Stripe's API the storefront calls (the account, customers, Checkout
+// Sessions in setup mode, SetupIntents, PaymentMethods and their
+// mandates, off-session PaymentIntents, charges and refunds) with
+// Stripe's paths, parameters, ids, statuses, errors, API keys and
+// idempotency keys, so that stripe-go runs against it unchanged; the
+// hosted Checkout page and the Amazon Pay approval page a shopper sees;
+// the index page's list of saved payment methods, with what happens to
+// them outside the app (a detach, Amazon revoking a mandate); and signed
+// webhook events.
 //
 // It runs on a simkit.Host, which it shares with the other providers'
 // stand-ins; package sandbox mounts it.
@@ -12,10 +16,13 @@ package stripesim // import "example.com/storefront/sandbox/stripesim"
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 
 	"example.com/storefront/sandbox/simkit"
-	"github.com/a-h/templ"
 )
 
 // Provider names the Stripe part in the rows it shares with other
@@ -26,6 +33,23 @@ const Provider = "stripe"
 // Config configures the Stripe part.
 type Config struct {
 	SecretKey string // the only API key the API accepts (e.g. "sk_test_sandbox_…"); required
+	// AccountCountry is the sandbox account's country (ISO 3166-1 alpha-2),
+	// one of the countries where Stripe offers Amazon Pay; "" → "US". It
+	// sets the account's default currency, and a US account charges Amazon
+	// Pay in usd only.
+	AccountCountry string
+}
+
+// Validate reports what is wrong with c, if anything.
+func (c Config) Validate() error {
+	if c.SecretKey == "" {
+		return errors.New("SecretKey is required")
+	}
+	if c.AccountCountry != "" && !slices.Contains(amazonPayCountries, c.AccountCountry) {
+		return fmt.Errorf("AccountCountry %q is not a country where Stripe offers Amazon Pay (%s)",
+			c.AccountCountry, strings.Join(amazonPayCountries, ", "))
+	}
+	return nil
 }
 
 // Sim is the Stripe stand-in: its API and its hosted pages.
@@ -38,30 +62,21 @@ type Sim struct {
 	scope string
 }
 
-// New returns the Stripe part, running on host.
+// New returns the Stripe part, running on host. cfg must be valid (see
+// Config.Validate).
 func New(host *simkit.Host, cfg Config) *Sim {
+	if cfg.AccountCountry == "" {
+		cfg.AccountCountry = DefaultAccountCountry
+	}
 	return &Sim{host: host, cfg: cfg, scope: keyScope(cfg.SecretKey)}
 }
 
-// Routes mounts the API under /sandbox/stripe/v1/ and the hosted pages
-// under /sandbox/stripe/, wrapped by pages.
+// Routes mounts the API under /sandbox/stripe/v1/, and the hosted pages
+// and the index page's forms under /sandbox/stripe/, wrapped by pages.
 func (s *Sim) Routes(mux *http.ServeMux, pages *simkit.Pages) {
 	s.stripeAPIRoutes(mux)
 	s.stripePageRoutes(mux, pages)
-}
-
-// IndexSection describes the Stripe part on the sandbox's index page.
-func (s *Sim) IndexSection() templ.Component {
-	return indexSection(indexView{
-		APIBase:  s.host.PageURL("/stripe"),
-		Webhooks: s.host.WebhooksEnabled(Provider),
-	})
-}
-
-// indexView is what the index section shows.
-type indexView struct {
-	APIBase  string // what stripe-go's backend URL would be from a browser's point of view
-	Webhooks bool
+	s.stripeIndexRoutes(mux, pages)
 }
 
 // keyScope names an API key in the database without storing it.

@@ -1,0 +1,109 @@
+package billing
+
+import (
+	"testing"
+	"time"
+
+	"example.com/storefront/payments"
+)
+
+func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 9, 30, 0, 0, time.UTC) }
+
+// Month ends clamp and never drift: 31 January, then the end of February
+// (29th in a leap year), then 31 March again.
+func TestDueMonthEndsAndLeapYears(t *testing.T) {
+	for _, tc := range []struct {
+		anchor time.Time
+		want   []time.Time // periods 1, 2, 3, …
+	}{
+		{date(2027, 1, 31), []time.Time{date(2027, 1, 31), date(2027, 2, 28), date(2027, 3, 31), date(2027, 4, 30), date(2027, 5, 31)}},
+		{date(2028, 1, 31), []time.Time{date(2028, 1, 31), date(2028, 2, 29), date(2028, 3, 31)}},
+		{date(2026, 12, 30), []time.Time{date(2026, 12, 30), date(2027, 1, 30), date(2027, 2, 28), date(2027, 3, 30)}},
+		{date(2026, 11, 15), []time.Time{date(2026, 11, 15), date(2026, 12, 15), date(2027, 1, 15)}},
+	} {
+		for i, want := range tc.want {
+			if got := Due(tc.anchor, payments.Month, i+1); !got.Equal(want) {
+				t.Errorf("anchor %s, period %d: %s, want %s", tc.anchor.Format(time.DateOnly), i+1, got.Format(time.DateOnly), want.Format(time.DateOnly))
+			}
+		}
+	}
+}
+
+func TestDueDayWeekYear(t *testing.T) {
+	a := date(2028, 2, 29) // a leap day
+	for _, tc := range []struct {
+		interval payments.Interval
+		n        int
+		want     time.Time
+	}{
+		{payments.Day, 1, a},
+		{payments.Day, 2, date(2028, 3, 1)},
+		{payments.Day, 366, date(2029, 2, 28)},
+		{payments.Week, 2, date(2028, 3, 7)},
+		{payments.Week, 53, date(2029, 2, 27)}, // 364 days
+		{payments.Year, 2, date(2029, 2, 28)},  // no 29 February: clamped
+		{payments.Year, 5, date(2032, 2, 29)},  // a leap year again: back on the 29th
+		{payments.Month, 13, date(2029, 2, 28)},
+	} {
+		if got := Due(a, tc.interval, tc.n); !got.Equal(tc.want) {
+			t.Errorf("%s period %d: %s, want %s", tc.interval, tc.n, got.Format(time.DateOnly), tc.want.Format(time.DateOnly))
+		}
+	}
+	// In UTC, whatever the anchor's zone: 31 January 22:00 in New York is
+	// 1 February in UTC, so the next period is 1 March.
+	ny, _ := time.LoadLocation("America/New_York")
+	if got, want := Due(time.Date(2027, 1, 31, 22, 0, 0, 0, ny), payments.Month, 2), time.Date(2027, 3, 1, 3, 0, 0, 0, time.UTC); !got.Equal(want) || got.Location() != time.UTC {
+		t.Errorf("zoned anchor: %s, want %s", got, want)
+	}
+}
+
+func TestPeriod(t *testing.T) {
+	a := date(2027, 1, 31)
+	for _, tc := range []struct {
+		at   time.Time
+		want int
+	}{
+		{a.Add(-time.Second), 0},
+		{a, 1},
+		{date(2027, 2, 27), 1},
+		{date(2027, 2, 28), 2},
+		{date(2027, 3, 31), 3},
+		{date(2028, 1, 31), 13},
+	} {
+		if got := Period(a, payments.Month, tc.at); got != tc.want {
+			t.Errorf("period at %s = %d, want %d", tc.at, got, tc.want)
+		}
+	}
+}
+
+func TestRetryScheduleAndItsEnd(t *testing.T) {
+	due := date(2027, 3, 1)
+	for failures, want := range map[int]time.Time{1: date(2027, 3, 2), 2: date(2027, 3, 4), 3: date(2027, 3, 6)} {
+		next, ended := Retry(due, failures, DefaultRetries)
+		if ended || !next.Equal(want) {
+			t.Errorf("after %d failures: %s ended=%v, want %s", failures, next, ended, want)
+		}
+	}
+	if _, ended := Retry(due, 4, DefaultRetries); !ended {
+		t.Error("a fourth decline did not end the subscription")
+	}
+	s, err := ParseRetries("1d, 3d,5d")
+	if err != nil || len(s) != 3 || s[2] != 120*time.Hour {
+		t.Errorf("ParseRetries = %v, %v", s, err)
+	}
+	for _, bad := range []string{"", "1d,1d", "3d,1d", "x", "-1d", "1.5d"} {
+		if _, err := ParseRetries(bad); err == nil {
+			t.Errorf("ParseRetries(%q) accepted", bad)
+		}
+	}
+}
+
+func TestStepIsOneInterval(t *testing.T) {
+	now := date(2027, 1, 31)
+	if got := now.Add(Step(now, payments.Month)); !got.Equal(date(2027, 2, 28)) {
+		t.Errorf("one month from 31 January: %s", got)
+	}
+	if got := Step(now, payments.Day); got != 24*time.Hour {
+		t.Errorf("one day: %s", got)
+	}
+}

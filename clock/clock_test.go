@@ -1,0 +1,26 @@
+package clock
+
+import (
+	"testing"
+	"time"
+)
+
+func TestOffset(t *testing.T) {
+	base := time.Date(2027, 1, 31, 12, 0, 0, 0, time.UTC)
+	c := New(func() time.Time { return base })
+	if !c.Now().Equal(base) || c.Offset() != 0 {
+		t.Fatalf("new clock at %s, offset %s", c.Now(), c.Offset())
+	}
+	c.Set(28 * 24 * time.Hour)
+	if got := c.Now(); !got.Equal(base.AddDate(0, 0, 28)) {
+		t.Errorf("after Set: %s", got)
+	}
+	c.Set(-time.Hour)
+	if c.Offset() != 0 {
+		t.Errorf("negative offset kept: %s", c.Offset())
+	}
+	var zero Clock
+	if d := time.Since(zero.Now()); d < 0 || d > time.Second {
+		t.Errorf("zero clock is %s off real time", d)
+	}
+}

@@ -1,0 +1,477 @@
+package handlers
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"example.com/storefront/billing"
+	"example.com/storefront/mandate"
+	"example.com/storefront/payments"
+	"example.com/storefront/store"
+	"example.com/storefront/terms"
+	"example.com/storefront/views"
+)
+
+// dashboardTime formats times on the dashboard.
+const dashboardTime = "2 Jan 2006, 15:04 UTC"
+
+var (
+	listStatuses  = []mandate.Status{mandate.Pending, mandate.Active, mandate.Failed, mandate.Canceled, mandate.Revoked}
+	billingStates = []string{store.BillingActive, store.BillingPastDue, store.BillingEnded, store.BillingRevoked}
+)
+
+// adminList shows every mandate, newest first: counts by status, filters
+// by provider, status and billing state, search by email, and keyset
+// pagination.
+func (h *handler) adminList(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := views.ListFilter{Provider: q.Get("provider"), Status: q.Get("status"), Billing: q.Get("billing"), Email: q.Get("email")}
+	m := views.AdminList{AdminChrome: h.adminChrome(r, "Mandates"), Filter: f}
+	for _, p := range h.order {
+		m.Options.Providers = append(m.Options.Providers, views.Option{Value: p.Name(), Label: providerLabel(p.Name())})
+	}
+	for _, s := range listStatuses {
+		m.Options.Statuses = append(m.Options.Statuses, views.Option{Value: string(s), Label: string(s)})
+	}
+	for _, s := range billingStates {
+		m.Options.Billing = append(m.Options.Billing, views.Option{Value: s, Label: views.Label(s)})
+	}
+	if _, ok := h.providers[f.Provider]; f.Provider != "" && !ok {
+		f.Provider, m.Error = "", "There is no provider "+strconv.Quote(truncate(q.Get("provider"), 40))+"."
+	}
+	if f.Status != "" && !mandate.Status(f.Status).Valid() {
+		f.Status, m.Error = "", "There is no status "+strconv.Quote(truncate(q.Get("status"), 40))+"."
+	}
+	if f.Billing != "" && !slices.Contains(billingStates, f.Billing) {
+		f.Billing, m.Error = "", "There is no billing state "+strconv.Quote(truncate(q.Get("billing"), 40))+"."
+	}
+	m.Filter = f
+
+	counts, err := h.store.CountMandates(r.Context(), f.Provider)
+	if err != nil {
+		return err
+	}
+	link := func(status, billing string) string {
+		v := url.Values{}
+		for k, val := range map[string]string{"provider": f.Provider, "email": f.Email, "status": status, "billing": billing} {
+			if val != "" {
+				v.Set(k, val)
+			}
+		}
+		if len(v) == 0 {
+			return "/admin"
+		}
+		return "/admin?" + v.Encode()
+	}
+	m.Counts = append(m.Counts, views.StatusCount{Label: "all", Count: counts.Total, URL: link("", ""), Kind: "all",
+		Current: f.Status == "" && f.Billing == ""})
+	for _, s := range listStatuses {
+		m.Counts = append(m.Counts, views.StatusCount{Label: string(s), Count: counts.ByStatus[s], URL: link(string(s), ""),
+			Kind: string(s), Current: f.Status == string(s) && f.Billing == ""})
+	}
+	m.Counts = append(m.Counts, views.StatusCount{Label: "past due", Count: counts.PastDue, URL: link("", store.BillingPastDue),
+		Kind: store.BillingPastDue, Current: f.Billing == store.BillingPastDue && f.Status == ""})
+
+	rows, next, err := h.store.ListMandates(r.Context(), store.ListFilter{
+		Provider: f.Provider, Status: mandate.Status(f.Status), Billing: f.Billing, Email: f.Email, After: q.Get("after"),
+	})
+	if errors.Is(err, store.ErrBadCursor) {
+		m.Error = "That page link is not valid any more; here is the first page."
+		rows, next, err = h.store.ListMandates(r.Context(), store.ListFilter{
+			Provider: f.Provider, Status: mandate.Status(f.Status), Billing: f.Billing, Email: f.Email,
+		})
+	}
+	if err != nil {
+		return err
+	}
+	for _, s := range rows {
+		row := views.MandateRow{
+			ID: s.ID, URL: "/admin/mandates/" + url.PathEscape(s.ID), Created: s.CreatedAt.UTC().Format(dashboardTime),
+			Email: s.Email, Name: s.Name, Provider: providerLabel(s.Provider), Mode: string(s.Mode), Status: string(s.Status),
+			Billing: s.BillingState, Plan: s.Plan.Price.String() + " / " + string(s.Plan.Interval),
+		}
+		if !s.NextDueAt.IsZero() {
+			row.NextDue = s.NextDueAt.UTC().Format("2 Jan 2006")
+		}
+		m.Rows = append(m.Rows, row)
+	}
+	if next != "" {
+		v := r.URL.Query()
+		v.Set("after", next)
+		m.NextURL = "/admin?" + v.Encode()
+	}
+	if q.Get("after") != "" {
+		v := r.URL.Query()
+		v.Del("after")
+		m.FirstURL = "/admin?" + v.Encode()
+	}
+	h.render(w, r, http.StatusOK, views.AdminListPage(m))
+	return nil
+}
+
+// adminMandate shows one mandate: the shopper, the provider's references,
+// the history, the consent evidence with the exact terms agreed to, its
+// billing, and every payment with its operations and refunds.
+func (h *handler) adminMandate(w http.ResponseWriter, r *http.Request) error {
+	m, err := h.store.Mandate(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotFound
+	}
+	if err != nil {
+		return err
+	}
+	page, err := h.mandatePage(r, m)
+	if err != nil {
+		return err
+	}
+	h.flash(r, m, &page)
+	h.render(w, r, http.StatusOK, views.AdminMandatePage(page))
+	return nil
+}
+
+// mandatePage builds the view of a mandate's page.
+func (h *handler) mandatePage(r *http.Request, m store.Mandate) (views.AdminMandate, error) {
+	ctx := r.Context()
+	page := views.AdminMandate{
+		AdminChrome: h.adminChrome(r, m.Customer.Name),
+		ID:          m.ID, Status: string(m.Status), Provider: providerLabel(m.Provider), Mode: string(m.Mode),
+		Plan:      m.Plan.Name + ", " + m.Plan.Price.String() + " every " + string(m.Plan.Interval),
+		Created:   m.CreatedAt.UTC().Format(dashboardTime),
+		Customer:  views.Person{Name: m.Customer.Name, Email: m.Customer.Email, Country: m.Customer.Country},
+		RevokedBy: string(m.RevokedBy), FailureCode: m.FailureCode, FailureReason: m.FailureReason, LastError: m.LastError,
+		References: h.references(m),
+		Consent:    consentView(m, h.merchant),
+	}
+	if !m.ConfirmedAt.IsZero() {
+		page.Confirmed = m.ConfirmedAt.UTC().Format(dashboardTime)
+	}
+	history, err := h.store.History(ctx, m.ID)
+	if err != nil {
+		return page, err
+	}
+	for _, e := range history {
+		page.Timeline = append(page.Timeline, views.TimelineEntry{At: e.At.UTC().Format(dashboardTime), From: string(e.From),
+			To: string(e.To), Source: string(e.Source), ProviderStatus: e.ProviderStatus, Detail: e.Detail})
+	}
+	charges, err := h.store.Charges(ctx, m.ID)
+	if err != nil {
+		return page, err
+	}
+	ops, err := h.store.Operations(ctx, m.ID)
+	if err != nil {
+		return page, err
+	}
+	refunds, err := h.store.Refunds(ctx, m.ID)
+	if err != nil {
+		return page, err
+	}
+	for _, c := range slices.Backward(charges) { // newest first
+		cv, err := h.chargeView(r, m, c, ops[c.ID], refunds)
+		if err != nil {
+			return page, err
+		}
+		page.Charges = append(page.Charges, cv)
+	}
+	if b, err := h.store.Billing(ctx, m.ID); err == nil {
+		events, err := h.store.BillingEvents(ctx, m.ID)
+		if err != nil {
+			return page, err
+		}
+		page.Billing = h.billingView(m, b, events, charges)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return page, err
+	}
+	page.CanRevoke = m.Status == mandate.Active
+	if m.Status == mandate.Active {
+		form, note, err := h.chargeForm(r, m)
+		if err != nil {
+			return page, err
+		}
+		page.ChargeForm, page.NoCharge = form, note
+		page.ShopperLink = h.baseURL + h.shopperLink(m.ID, h.now())
+	} else {
+		page.NoCharge = "This mandate is " + string(m.Status) + ": it cannot be charged."
+	}
+	return page, nil
+}
+
+// chargeForm is the "charge now" form with a fresh one-time token, or why
+// there is none.
+func (h *handler) chargeForm(r *http.Request, m store.Mandate) (*views.ChargeForm, string, error) {
+	if _, err := h.svc.Provider(m); err != nil {
+		return nil, "This mandate was made in " + string(m.Mode) + " mode; its provider now runs in another, so it cannot be charged from here.", nil
+	}
+	token, err := h.store.IssueFormToken(r.Context(), m.ID, "charge")
+	if err != nil {
+		return nil, "", err
+	}
+	note := "Charged at once, off-session, with the saved " + methodLabel(m.PaymentMethodType) + "."
+	if m.Provider == "ppro" {
+		note += " PPRO takes 0.50 to 20,000.00 USD per payment."
+	}
+	return &views.ChargeForm{Action: "/admin/mandates/" + url.PathEscape(m.ID) + "/charge", Token: token,
+		Amount: m.Plan.Price.Major(), Currency: m.Plan.Price.Currency, Note: note}, "", nil
+}
+
+func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, ops []store.Operation, refunds []store.Refund) (views.ChargeView, error) {
+	cv := views.ChargeView{
+		ID: c.ID, Label: chargeLabel(c), Amount: c.Amount.String(), Status: string(c.Status), ProviderStatus: c.ProviderStatus,
+		ProviderRef: c.ProviderRef, ProviderURL: h.dashboardURL(m, "payments", c.ProviderRef), LastError: c.LastError,
+		Created: c.CreatedAt.UTC().Format(dashboardTime),
+	}
+	if c.FailureCode != "" || c.FailureReason != "" {
+		cv.Failure = fmt.Sprintf("%s %s", c.FailureCode, c.FailureReason)
+	}
+	if c.Refunded > 0 {
+		cv.Refunded = payments.Money{Amount: c.Refunded, Currency: c.Amount.Currency}.String()
+	}
+	for _, o := range ops {
+		cv.Operations = append(cv.Operations, views.OperationView{Kind: string(o.Kind), Ref: o.ProviderRef,
+			Amount: payments.Money{Amount: o.Amount, Currency: c.Amount.Currency}.String(), Status: o.Status})
+	}
+	var committed int64
+	for _, rf := range refunds {
+		if rf.ChargeID != c.ID {
+			continue
+		}
+		if rf.Status != payments.RefundFailed {
+			committed += rf.Amount.Amount
+		}
+		cv.Refunds = append(cv.Refunds, views.RefundView{ID: rf.ID, Amount: rf.Amount.String(), Status: string(rf.Status),
+			ProviderStatus: rf.ProviderStatus, ProviderRef: rf.ProviderRef, Reason: rf.FailureReason, LastError: rf.LastError,
+			Created: rf.CreatedAt.UTC().Format(dashboardTime)})
+	}
+	left := c.Amount.Amount - max(committed, c.Refunded)
+	if c.Status.Paid() && left > 0 && c.ProviderRef != "" {
+		if _, err := h.svc.Provider(m); err == nil {
+			token, err := h.store.IssueFormToken(r.Context(), m.ID, "refund:"+strconv.FormatInt(c.ID, 10))
+			if err != nil {
+				return cv, err
+			}
+			max := payments.Money{Amount: left, Currency: c.Amount.Currency}
+			cv.RefundForm = &views.RefundForm{
+				Action: "/admin/mandates/" + url.PathEscape(m.ID) + "/charges/" + strconv.FormatInt(c.ID, 10) + "/refund",
+				Token:  token, Amount: max.Major(), Max: max.String(), Currency: c.Amount.Currency,
+			}
+		}
+	}
+	return cv, nil
+}
+
+func chargeLabel(c store.Charge) string {
+	switch c.Kind {
+	case store.KindInitial:
+		return "First payment, with the setup"
+	case store.KindMerchant:
+		return "Charged by the merchant"
+	}
+	if c.Attempt > 1 {
+		return fmt.Sprintf("Period %d, retry %d", c.Period, c.Attempt-1)
+	}
+	return fmt.Sprintf("Period %d", c.Period)
+}
+
+// references lists the provider's ids behind a mandate, with links into
+// Stripe's Dashboard in test and live mode (PPRO documents no such URL).
+func (h *handler) references(m store.Mandate) []views.Reference {
+	var refs []views.Reference
+	add := func(label, value, kind string) {
+		if value != "" {
+			refs = append(refs, views.Reference{Label: label, Value: value, URL: h.dashboardURL(m, kind, value)})
+		}
+	}
+	switch m.Provider {
+	case "stripe":
+		add("Checkout Session", m.ProviderRef, "")
+		add("Customer", m.ProviderCustomerRef, "customers")
+		add("SetupIntent", m.SetupIntentRef, "setup_intents")
+		add("PaymentMethod", m.PaymentMethodID, "")
+		add("Mandate", m.ProviderMandateRef, "")
+	default:
+		add("Payment agreement", m.ProviderRef, "")
+	}
+	add("Our reference", m.ID, "")
+	return refs
+}
+
+// dashboardURL links an object into Stripe's Dashboard, in test or live
+// mode; "" in the sandbox and for other providers.
+func (h *handler) dashboardURL(m store.Mandate, kind, id string) string {
+	if m.Provider != "stripe" || kind == "" || id == "" || m.Mode == payments.ModeSandbox {
+		return ""
+	}
+	base := "https://dashboard.stripe.com/"
+	if m.Mode == payments.ModeTest {
+		base += "test/"
+	}
+	return base + kind + "/" + url.PathEscape(id)
+}
+
+// consentView is the consent evidence, with the exact terms text of the
+// version agreed to rebuilt and its SHA-256 computed again.
+func consentView(m store.Mandate, merchant string) views.ConsentView {
+	c := views.ConsentView{
+		TermsVersion: m.Consent.TermsVersion, TermsSHA256: m.Consent.TermsSHA256, Authorization: m.Consent.Authorization,
+		AcceptedAt: m.Consent.AcceptedAt.UTC().Format(dashboardTime), IP: m.Consent.ClientIP, UserAgent: m.Consent.UserAgent,
+	}
+	name := cmp.Or(m.Consent.Merchant, merchant)
+	doc, err := terms.Render(m.Consent.TermsVersion, name, m.Plan)
+	if err != nil {
+		c.TermsError = "The terms of version " + m.Consent.TermsVersion + " could not be rebuilt: " + err.Error()
+		return c
+	}
+	sum := sha256.Sum256([]byte(doc.Text))
+	c.Recomputed = hex.EncodeToString(sum[:])
+	c.Matches = c.Recomputed == m.Consent.TermsSHA256
+	c.Terms = doc.Blocks
+	return c
+}
+
+// billingView shows where an active mandate's payments stand: every period
+// so far with its outcome, and the next few to come.
+func (h *handler) billingView(m store.Mandate, b store.Billing, events []store.BillingEvent, charges []store.Charge) *views.BillingView {
+	v := &views.BillingView{State: b.State, Period: b.NextPeriod, Failures: b.Failures}
+	live := b.State == store.BillingActive || b.State == store.BillingPastDue
+	if live {
+		v.NextDue = b.NextDueAt.UTC().Format(dashboardTime)
+	}
+	if b.State == store.BillingPastDue {
+		v.Note = fmt.Sprintf("%d declined so far; retry %d of %d on %s.", b.Failures, b.Failures, len(h.retries), b.NextDueAt.UTC().Format("2 Jan 2006"))
+	}
+	byPeriod := map[int][]store.Charge{}
+	for _, c := range charges {
+		if c.Period > 0 {
+			byPeriod[c.Period] = append(byPeriod[c.Period], c)
+		}
+	}
+	last := b.NextPeriod
+	if live {
+		last += 2 // the next two after the one being charged
+	}
+	for n := 1; n <= last; n++ {
+		p := views.PeriodView{N: n, Due: billing.Due(b.AnchorAt, m.Plan.Interval, n).Format("2 Jan 2006")}
+		cs := byPeriod[n]
+		switch {
+		case len(cs) > 0 && cs[len(cs)-1].Status.Paid():
+			p.Status = "paid"
+			if cs[len(cs)-1].Status != payments.ChargeSucceeded {
+				p.Status = "refunded"
+			}
+			if len(cs) > 1 {
+				p.Detail = fmt.Sprintf("after %d declined", len(cs)-1)
+			}
+		case len(cs) > 0 && cs[len(cs)-1].Status == payments.ChargePending:
+			p.Status = "pending"
+		case n == b.NextPeriod && b.State == store.BillingPastDue:
+			p.Status = "retrying"
+			p.Detail = fmt.Sprintf("%d declined", len(cs))
+		case n < b.NextPeriod || (n == b.NextPeriod && !live):
+			p.Status = "failed"
+			if len(cs) == 0 {
+				p.Status, p.Detail = "skipped", "not charged"
+			}
+		case n == b.NextPeriod && !b.NextDueAt.After(h.now()):
+			p.Status = "due"
+		default:
+			p.Status = "upcoming"
+		}
+		v.Periods = append(v.Periods, p)
+	}
+	for _, e := range events {
+		v.History = append(v.History, views.BillingEventView{At: e.At.UTC().Format(dashboardTime), From: e.From, To: e.To,
+			Period: e.Period, Detail: e.Detail})
+	}
+	return v
+}
+
+// flash says what the last action did, from the ids in the query (never
+// from text in it).
+func (h *handler) flash(r *http.Request, m store.Mandate, page *views.AdminMandate) {
+	q := r.URL.Query()
+	switch {
+	case q.Get("charge") != "":
+		for _, c := range page.Charges {
+			if strconv.FormatInt(c.ID, 10) != q.Get("charge") {
+				continue
+			}
+			again := ""
+			if q.Get("again") != "" {
+				again = "This form was already sent, so nothing new was charged. "
+			}
+			switch c.Status {
+			case string(payments.ChargeFailed):
+				page.Flash, page.FlashError = again+"The charge of "+c.Amount+" was declined: "+c.Failure, true
+			case string(payments.ChargePending):
+				page.Flash = again + "The charge of " + c.Amount + " is pending at " + page.Provider + "."
+				if c.LastError != "" {
+					page.Flash, page.FlashError = again+page.Provider+" could not be reached; the charge of "+c.Amount+
+						" is pending and will be finished with the same idempotency key, never charged twice.", true
+				}
+			default:
+				page.Flash = again + "Charged " + c.Amount + "."
+			}
+		}
+	case q.Get("refund") != "":
+		for _, c := range page.Charges {
+			for _, rf := range c.Refunds {
+				if strconv.FormatInt(rf.ID, 10) != q.Get("refund") {
+					continue
+				}
+				switch rf.Status {
+				case string(payments.RefundFailed):
+					page.Flash, page.FlashError = "The refund of "+rf.Amount+" failed: "+rf.Reason, true
+				case string(payments.RefundPending):
+					page.Flash = "The refund of " + rf.Amount + " is pending."
+					if rf.LastError != "" {
+						page.Flash, page.FlashError = page.Provider+" could not be reached; the refund of "+rf.Amount+
+							" is pending and will be sent again with the same idempotency key.", true
+					}
+				default:
+					page.Flash = "Refunded " + rf.Amount + "."
+				}
+			}
+		}
+	case q.Get("revoked") != "" && m.Status == mandate.Revoked:
+		page.Flash = "Revoked: " + page.Provider + " was told, and the mandate can no longer be charged."
+	case q.Get("error") != "":
+		page.FlashError = true
+		switch q.Get("error") {
+		case "inactive":
+			page.Flash = "This mandate is not active, so it cannot be charged; nothing was sent to " + page.Provider + "."
+		case "used":
+			page.Flash = "This form was already sent; nothing was done again."
+		case "expired":
+			page.Flash = "This form has expired; the page has been reloaded with a fresh one."
+		case "too-much":
+			page.Flash = "That is more than what is left to refund."
+		case "not-paid":
+			page.Flash = "That charge took no money, so there is nothing to refund."
+		case "revoke":
+			page.Flash = page.Provider + " could not be told, so the mandate is still active. Try again in a moment."
+		default:
+			page.FlashError = false
+		}
+	}
+}
+
+// since is a coarse duration for the demo clock's offset.
+func since(d time.Duration) string {
+	days := int(d.Hours() / 24)
+	switch {
+	case days >= 2:
+		return strconv.Itoa(days) + " days ahead of real time"
+	case d >= time.Hour:
+		return strconv.Itoa(int(d.Hours())) + " hours ahead of real time"
+	case d > 0:
+		return "a little ahead of real time"
+	}
+	return ""
+}

@@ -1,0 +1,155 @@
+package handlers
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"example.com/storefront/mandate"
+	"example.com/storefront/payments"
+	"example.com/storefront/store"
+	"example.com/storefront/terms"
+	"example.com/storefront/views"
+)
+
+// shopperLinkTTL is how long a signed link to a shopper's page works.
+const shopperLinkTTL = 30 * 24 * time.Hour
+
+// shopperLink is a signed, expiring link to a mandate's page, for an email:
+// it opens the page without the browser session that made the mandate.
+func (h *handler) shopperLink(id string, now time.Time) string {
+	e := strconv.FormatInt(time.Now().Add(shopperLinkTTL).Unix(), 10)
+	return "/mandates/" + url.PathEscape(id) + "?e=" + e + "&s=" + h.linkSig(id, e)
+}
+
+func (h *handler) linkSig(id, expires string) string {
+	m := hmac.New(sha256.New, h.linkKey)
+	m.Write([]byte("mandate-page\x00" + id + "\x00" + expires))
+	return hex.EncodeToString(m.Sum(nil)[:20])
+}
+
+// validLink checks a signed link's expiry (real time) and signature, in
+// constant time.
+func (h *handler) validLink(id, expires, sig string) bool {
+	exp, err := strconv.ParseInt(expires, 10, 64)
+	if err != nil || time.Now().Unix() > exp || len(sig) != 40 {
+		return false
+	}
+	return hmac.Equal([]byte(sig), []byte(h.linkSig(id, expires)))
+}
+
+// shopperMandate finds the mandate of a shopper's page: this browser made
+// it, or the request carries a valid signed link. Otherwise the 404 page,
+// so nobody learns whether it exists.
+func (h *handler) shopperMandate(r *http.Request, expires, sig string) (store.Mandate, bool, error) {
+	id := r.PathValue("id")
+	viaLink := sig != "" && h.validLink(id, expires, sig)
+	if !viaLink && !h.owns(r, id) {
+		if sig != "" {
+			h.log.WarnContext(r.Context(), "a shopper link that is tampered or expired", "request_id", RequestID(r.Context()),
+				"mandate", truncate(id, maxLogged))
+		}
+		return store.Mandate{}, false, errNotFound
+	}
+	m, err := h.store.Mandate(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !h.sameMode(m)) {
+		return store.Mandate{}, false, errNotFound
+	}
+	return m, viaLink, err
+}
+
+// shopperPage is the shopper's own page of their mandate: what they agreed
+// to, what they paid, when the next payment is, and how to cancel.
+func (h *handler) shopperPage(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	m, viaLink, err := h.shopperMandate(r, q.Get("e"), q.Get("s"))
+	if err != nil {
+		return err
+	}
+	page, err := h.shopperView(r, m)
+	if err != nil {
+		return err
+	}
+	if viaLink {
+		page.LinkExpires, page.LinkSig = q.Get("e"), q.Get("s")
+	}
+	if q.Get("cancelled") != "" && m.Status == mandate.Revoked {
+		page.Message = "Your subscription is cancelled. No further payment will be taken."
+	}
+	h.render(w, r, http.StatusOK, views.ShopperMandatePage(page))
+	return nil
+}
+
+func (h *handler) shopperView(r *http.Request, m store.Mandate) (views.ShopperMandate, error) {
+	page := views.ShopperMandate{
+		Chrome: h.chrome("Your subscription", views.StepNone),
+		ID:     m.ID, Status: string(m.Status), Plan: h.planView(m.Plan), Provider: providerLabel(m.Provider),
+		Method: methodLabel(m.PaymentMethodType), Email: m.Customer.Email, Authorization: m.Consent.Authorization,
+		TermsVersion: m.Consent.TermsVersion, CanCancel: m.Status == mandate.Active, Contact: h.merchantEmail,
+		CancelAction: "/mandates/" + url.PathEscape(m.ID) + "/cancel",
+	}
+	if !m.ConfirmedAt.IsZero() {
+		page.Since = m.ConfirmedAt.UTC().Format("2 January 2006")
+	}
+	if doc, err := terms.Render(m.Consent.TermsVersion, firstNonEmpty(m.Consent.Merchant, h.merchant), m.Plan); err == nil {
+		page.Terms = doc.Blocks
+	}
+	charges, err := h.store.Charges(r.Context(), m.ID)
+	if err != nil {
+		return page, err
+	}
+	for _, c := range charges {
+		if c.Status == payments.ChargePending || c.Status == payments.ChargeFailed {
+			continue // the shopper's page lists what was paid
+		}
+		status := "paid"
+		if c.Refunded > 0 {
+			status = "refunded " + payments.Money{Amount: c.Refunded, Currency: c.Amount.Currency}.String()
+		}
+		page.Payments = append(page.Payments, views.ShopperPayment{Date: c.CreatedAt.UTC().Format("2 January 2006"),
+			Amount: c.Amount.String(), Status: status})
+	}
+	if b, err := h.store.Billing(r.Context(), m.ID); err == nil && (b.State == store.BillingActive || b.State == store.BillingPastDue) {
+		page.NextPayment = b.NextDueAt.UTC().Format("2 January 2006")
+	}
+	return page, nil
+}
+
+// shopperCancel cancels the shopper's mandate: the provider first, then
+// ours (revoked, by the shopper).
+func (h *handler) shopperCancel(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return &pageError{Status: http.StatusBadRequest, Heading: "Unreadable form", Message: "The form could not be read.", Err: err}
+	}
+	e, s := r.PostForm.Get("e"), r.PostForm.Get("s")
+	m, _, err := h.shopperMandate(r, e, s)
+	if err != nil {
+		return err
+	}
+	if m.Status == mandate.Active {
+		if _, err := h.svc.Revoke(r.Context(), m, payments.RevokedByShopper, mandate.SourceShopper); err != nil {
+			return providerFailure(h.providers[m.Provider], "cancel your subscription", err)
+		}
+		h.log.InfoContext(r.Context(), "mandate cancelled by the shopper", "request_id", RequestID(r.Context()), "mandate_id", m.ID)
+	}
+	to := "/mandates/" + url.PathEscape(m.ID) + "?cancelled=1"
+	if s != "" {
+		to += "&e=" + url.QueryEscape(e) + "&s=" + url.QueryEscape(s)
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+	return nil
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

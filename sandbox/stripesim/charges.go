@@ -1,0 +1,223 @@
+package stripesim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"example.com/storefront/sandbox/simkit"
+)
+
+// The outcome of an off-session charge, and GET /v1/charges/{id}.
+//
+// Magic amounts, the rule the PPRO part of the sandbox uses too: an amount
+// (in minor units) whose last two digits are 01 is declined with
+// decline_code generic_decline, 02 with insufficient_funds; any other
+// amount succeeds.
+
+// stripeChargeOffSession creates the PaymentIntent of in, confirms it with
+// its saved payment method and settles it at once. On success it returns
+// the PaymentIntent; on a decline the PaymentIntent and its failed charge
+// are kept, and the error is Stripe's 402 with the PaymentIntent inside.
+//
+// Events, in Stripe's order: payment_intent.created, then
+// charge.succeeded and payment_intent.succeeded, or charge.failed and
+// payment_intent.payment_failed. Stripe does not document the status a
+// created-and-confirmed PaymentIntent shows in payment_intent.created;
+// the sandbox shows it as created, before confirmation
+// (requires_confirmation).
+func (s *Sim) stripeChargeOffSession(ctx context.Context, tx *simkit.WriteTx, in *paymentIntentRequest, req *stripeRequest) (*stripePaymentIntent, error) {
+	pm := in.pm
+	pi := &stripePaymentIntent{
+		ID:                      simkit.NewID("pi_", 24),
+		Amount:                  in.amount,
+		AutomaticPaymentMethods: in.automatic,
+		CaptureMethod:           in.captureMethod,
+		Created:                 s.host.Now().Unix(),
+		Currency:                in.currency,
+		Description:             in.description,
+		Metadata:                in.metadata,
+		PaymentMethodTypes:      in.types,
+		Status:                  "requires_confirmation",
+		customerID:              in.customerID,
+		paymentMethodID:         &pm.ID,
+	}
+	pi.ClientSecret = pi.ID + "_secret_" + simkit.RandomAlnum(25)
+	if err := insertStripePaymentIntent(ctx, tx, pi); err != nil {
+		return nil, err
+	}
+	if err := s.stripeEmitLoaded(ctx, tx, eventPaymentIntentCreated, pi.ID, req); err != nil {
+		return nil, err
+	}
+
+	decline := magicDecline(pi.Amount, pm.Type)
+	ch := s.newStripeCharge(pi, pm, decline)
+	if err := insertStripeCharge(ctx, tx, ch); err != nil {
+		return nil, err
+	}
+	pi.latestChargeID = &ch.ID
+	if decline == nil {
+		pi.Status, pi.AmountReceived = piSucceeded, pi.Amount
+		if err := updateStripePaymentIntent(ctx, tx, pi); err != nil {
+			return nil, err
+		}
+		if err := s.stripeEmitLoaded(ctx, tx, eventChargeSucceeded, ch.ID, req); err != nil {
+			return nil, err
+		}
+		if err := s.stripeEmitLoaded(ctx, tx, eventPaymentIntentSucceeded, pi.ID, req); err != nil {
+			return nil, err
+		}
+		return loadStripePaymentIntent(ctx, tx, pi.ID)
+	}
+
+	// As Stripe documents for a failed off-session payment: the
+	// PaymentIntent goes back to requires_payment_method, with the error
+	// (and the payment method that failed) in last_payment_error and its
+	// payment_method unset.
+	decline.Charge = ch.ID
+	decline.PaymentMethod = pm
+	pi.Status, pi.paymentMethodID, pi.LastPaymentError = piRequiresPaymentMethod, nil, decline
+	if err := updateStripePaymentIntent(ctx, tx, pi); err != nil {
+		return nil, err
+	}
+	if err := s.stripeEmitLoaded(ctx, tx, eventChargeFailed, ch.ID, req); err != nil {
+		return nil, err
+	}
+	if err := s.stripeEmitLoaded(ctx, tx, eventPaymentIntentFailed, pi.ID, req); err != nil {
+		return nil, err
+	}
+	failed, err := loadStripePaymentIntent(ctx, tx, pi.ID)
+	if err != nil {
+		return nil, err
+	}
+	answer := *decline
+	answer.status, answer.committed, answer.PaymentIntent = http.StatusPaymentRequired, true, failed
+	return nil, &answer
+}
+
+// magicDecline is the decline the sandbox gives amount (see above), in
+// Stripe's shape: for a card, card_declined (Stripe's code and messages
+// for its test cards); for Amazon Pay, payment_method_provider_decline,
+// the code Stripe uses for wallets and redirect methods.
+func magicDecline(amount int64, pmType string) *stripeError {
+	var declineCode, cardMessage, amazonMessage string
+	switch amount % 100 {
+	case 1:
+		declineCode, cardMessage, amazonMessage = "generic_decline", "Your card was declined.",
+			"The payment was declined by Amazon Pay."
+	case 2:
+		declineCode, cardMessage, amazonMessage = "insufficient_funds", "Your card has insufficient funds.",
+			"The payment was declined by Amazon Pay: the buyer's Amazon Pay account has insufficient funds."
+	default:
+		return nil
+	}
+	e := newStripeError(http.StatusPaymentRequired, errTypeCard, "payment_method_provider_decline", "", amazonMessage)
+	if pmType == pmTypeCard {
+		e = newStripeError(http.StatusPaymentRequired, errTypeCard, "card_declined", "", cardMessage)
+	}
+	e.DeclineCode = declineCode
+	e.PaymentMethodType = pmType
+	return e
+}
+
+// newStripeCharge is the charge of one attempt to pay pi with pm:
+// succeeded and captured, or failed with decline.
+func (s *Sim) newStripeCharge(pi *stripePaymentIntent, pm *stripePaymentMethod, decline *stripeError) *stripeCharge {
+	descriptor := statementDescriptor(s.host.MerchantName())
+	ch := &stripeCharge{
+		ID:                            simkit.NewID("ch_", 24),
+		Amount:                        pi.Amount,
+		BillingDetails:                pm.BillingDetails,
+		CalculatedStatementDescriptor: &descriptor,
+		Created:                       pi.Created,
+		Currency:                      pi.Currency,
+		Description:                   pi.Description,
+		Metadata:                      pi.Metadata,
+		PaymentMethod:                 pm.ID,
+		PaymentMethodDetails:          chargePaymentMethodDetails(pm, pi.Amount, decline == nil),
+		Status:                        chargeSucceeded,
+		customerID:                    pi.customerID,
+		paymentIntentID:               pi.ID,
+	}
+	if decline == nil {
+		ch.AmountCaptured, ch.Captured, ch.Paid = pi.Amount, true, true
+		ch.Outcome = &chargeOutcome{NetworkStatus: "approved_by_network", RiskLevel: "normal",
+			SellerMessage: "Payment complete.", Type: "authorized"}
+		return ch
+	}
+	reason := decline.DeclineCode
+	ch.Status = chargeFailed
+	ch.FailureCode, ch.FailureMessage = &decline.Code, &decline.Message
+	ch.Outcome = &chargeOutcome{NetworkStatus: "declined_by_network", Reason: &reason, RiskLevel: "normal",
+		SellerMessage: "The payment was declined with decline code " + reason + ".", Type: "issuer_declined"}
+	return ch
+}
+
+// chargePaymentMethodDetails is what a charge reports about the payment
+// method: the type and, for a card, the card as it was charged.
+func chargePaymentMethodDetails(pm *stripePaymentMethod, amount int64, authorized bool) map[string]any {
+	details := map[string]any{}
+	if pm.Type == pmTypeCard && pm.Card != nil {
+		c := pm.Card
+		var amountAuthorized any
+		if authorized {
+			amountAuthorized = amount
+		}
+		details = map[string]any{
+			"amount_authorized": amountAuthorized,
+			"brand":             c.Brand,
+			"checks":            c.Checks,
+			"country":           c.Country,
+			"exp_month":         c.ExpMonth,
+			"exp_year":          c.ExpYear,
+			"fingerprint":       c.Fingerprint,
+			"funding":           c.Funding,
+			"installments":      nil,
+			"last4":             c.Last4,
+			"mandate":           nil,
+			"network":           c.Brand,
+			"network_token":     map[string]any{"used": false},
+			"three_d_secure":    nil,
+			"wallet":            nil,
+		}
+	}
+	return map[string]any{"type": pm.Type, pm.Type: details}
+}
+
+func (s *Sim) stripeGetCharge(ctx context.Context, tx *simkit.WriteTx, req *stripeRequest) (any, error) {
+	exp, e := parseExpand("charge", req.params)
+	if e != nil {
+		return nil, e
+	}
+	ch, err := loadStripeCharge(ctx, tx, req.pathID)
+	if errors.Is(err, simkit.ErrNotFound) {
+		return nil, errNoSuch(http.StatusNotFound, "charge", req.pathID, "charge")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ch, s.stripeExpand(ctx, tx, ch, exp)
+}
+
+// stripeEmitLoaded emits event typ about the object with id (a payment
+// intent, charge or refund, as typ says), loaded as it is now and
+// unexpanded.
+func (s *Sim) stripeEmitLoaded(ctx context.Context, tx *simkit.WriteTx, typ, id string, req *stripeRequest) error {
+	var obj any
+	var err error
+	switch typ {
+	case eventPaymentIntentCreated, eventPaymentIntentSucceeded, eventPaymentIntentFailed:
+		obj, err = loadStripePaymentIntent(ctx, tx, id)
+	case eventChargeSucceeded, eventChargeFailed, eventChargeRefunded:
+		obj, err = loadStripeCharge(ctx, tx, id)
+	case eventRefundCreated, eventRefundUpdated, eventChargeRefundUpdated:
+		obj, err = loadStripeRefund(ctx, tx, id)
+	default:
+		return fmt.Errorf("emit %s: no loader for its object", typ)
+	}
+	if err != nil {
+		return err
+	}
+	return s.stripeEmit(ctx, tx, typ, obj, req)
+}

@@ -1,0 +1,218 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"example.com/storefront/mandate"
+	"example.com/storefront/payments"
+	"example.com/storefront/store"
+)
+
+// Outcome is what processing a webhook event did.
+type Outcome struct {
+	// Status is store.EventProcessed, store.EventIgnored or
+	// store.EventPending (try again at RetryAt: the provider could not be
+	// reached, or the object was fetched a moment ago).
+	Status    string
+	Detail    string
+	MandateID string
+	RetryAt   time.Time
+	// Err is the transient failure behind a retry, if any.
+	Err error
+}
+
+// ProcessEvent acts on a stored webhook event: it finds what the event is
+// about among our records (a payment, a refund, a revoked payment method,
+// a setup), fetches that object's current status from the provider with
+// our credentials, and applies it through the same forward-only rules as
+// every other path. Nothing in the payload is trusted but the ids.
+func (s *Service) ProcessEvent(ctx context.Context, p payments.Provider, e store.WebhookEvent, now time.Time) Outcome {
+	ev := e.Event
+	key := p.Name() + "/" + firstNonEmpty(ev.ChargeRef, ev.RefundRef, ev.PaymentMethodRef, ev.ProviderMandateRef, ev.SetupRef, ev.MandateID)
+	if ok, at := s.fetches.allow(key, now); !ok {
+		return Outcome{Status: store.EventPending, Detail: "fetched a moment ago; again shortly", RetryAt: at}
+	}
+	out := s.processEvent(ctx, p, ev)
+	if out.Err != nil {
+		if Transient(out.Err) {
+			out.Status, out.Detail = store.EventPending, "provider unavailable: "+out.Err.Error()
+			out.RetryAt = now.Add(Backoff(e.Attempts))
+			return out
+		}
+		// 404 or 400 at the provider, a mode mismatch: trying again cannot
+		// help, so it is recorded and dropped (no retry storm).
+		out.Status, out.Detail = store.EventIgnored, out.Err.Error()
+	}
+	return out
+}
+
+func (s *Service) processEvent(ctx context.Context, p payments.Provider, ev payments.Event) Outcome {
+	switch {
+	case ev.RefundRef != "":
+		if r, err := s.store.RefundByProviderRef(ctx, ev.RefundRef); err == nil {
+			return s.refundEvent(ctx, r)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return Outcome{Err: err}
+		}
+		if ev.ChargeRef != "" {
+			return s.chargeEvent(ctx, p, ev.ChargeRef) // a refund made elsewhere: the charge says how much
+		}
+	case ev.ChargeRef != "":
+		return s.chargeEvent(ctx, p, ev.ChargeRef)
+	case ev.PaymentMethodRef != "" || ev.ProviderMandateRef != "":
+		m, err := s.store.MandateByProviderMandateRef(ctx, p.Name(), ev.ProviderMandateRef)
+		if errors.Is(err, store.ErrNotFound) && ev.PaymentMethodRef != "" {
+			m, err = s.store.MandateByHandle(ctx, p.Name(), ev.PaymentMethodRef)
+		}
+		if err != nil {
+			return notOurs(err, "no mandate of ours has this payment method or mandate")
+		}
+		return s.mandateEvent(ctx, m)
+	case ev.SetupRef != "" || ev.MandateID != "":
+		m, err := s.store.MandateByProviderRef(ctx, p.Name(), ev.SetupRef)
+		if errors.Is(err, store.ErrNotFound) && ev.MandateID != "" {
+			m, err = s.store.Mandate(ctx, ev.MandateID)
+			if err == nil && (m.Provider != p.Name() || m.ProviderRef == "") {
+				err = store.ErrNotFound
+			}
+		}
+		if err != nil {
+			return notOurs(err, "no mandate of ours is this setup")
+		}
+		return s.mandateEvent(ctx, m)
+	}
+	return Outcome{Status: store.EventIgnored, Detail: "not about anything the app keeps"}
+}
+
+func notOurs(err error, detail string) Outcome {
+	if errors.Is(err, store.ErrNotFound) {
+		// Another integration on the same account, or an object we never
+		// made: acknowledged, so the provider stops sending it.
+		return Outcome{Status: store.EventIgnored, Detail: detail}
+	}
+	return Outcome{Err: err}
+}
+
+// mandateEvent applies the provider's current word on a mandate, whatever
+// its state: a setup that may still change is verified, an active mandate
+// is checked for a revocation that started outside the app.
+func (s *Service) mandateEvent(ctx context.Context, m store.Mandate) Outcome {
+	before := m.Status
+	var err error
+	if Undecided(m) {
+		m, err = s.Verify(ctx, m, mandate.SourceWebhook)
+	}
+	if err == nil && m.Status == mandate.Active {
+		m, err = s.CheckStanding(ctx, m, mandate.SourceWebhook)
+	}
+	if err != nil {
+		return Outcome{MandateID: m.ID, Err: err}
+	}
+	return Outcome{Status: store.EventProcessed, MandateID: m.ID, Detail: fmt.Sprintf("mandate %s → %s", before, m.Status)}
+}
+
+// chargeEvent fetches the payment by its id and applies it to our row,
+// found by that id or by our own reference the provider keeps (the event
+// may arrive before the charge call's answer was recorded).
+func (s *Service) chargeEvent(ctx context.Context, p payments.Provider, ref string) Outcome {
+	c, err := s.store.ChargeByProviderRef(ctx, ref)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Outcome{Err: err}
+	}
+	known := err == nil
+	if known {
+		m, merr := s.store.Mandate(ctx, c.MandateID)
+		if merr != nil {
+			return Outcome{Err: merr}
+		}
+		if _, perr := s.Provider(m); perr != nil {
+			return Outcome{MandateID: m.ID, Err: perr}
+		}
+	}
+	res, err := p.ChargeStatus(ctx, ref)
+	if err != nil {
+		return Outcome{MandateID: c.MandateID, Err: err}
+	}
+	if !known {
+		if res.Reference == "" {
+			return Outcome{Status: store.EventIgnored, Detail: "no charge of ours is this payment"}
+		}
+		if c, err = s.store.ChargeByKey(ctx, res.Reference); err != nil {
+			return notOurs(err, "no charge of ours has this reference")
+		}
+	}
+	before := c.Status
+	c, _, err = s.store.ApplyCharge(ctx, c.ID, res)
+	if err != nil {
+		return Outcome{MandateID: c.MandateID, Err: err}
+	}
+	return Outcome{Status: store.EventProcessed, MandateID: c.MandateID, Detail: fmt.Sprintf("charge %d %s → %s", c.ID, before, c.Status)}
+}
+
+func (s *Service) refundEvent(ctx context.Context, r store.Refund) Outcome {
+	c, err := s.store.Charge(ctx, r.ChargeID)
+	if err != nil {
+		return Outcome{Err: err}
+	}
+	before := r.Status
+	r, err = s.FinishRefundStatus(ctx, r)
+	if err != nil {
+		return Outcome{MandateID: c.MandateID, Err: err}
+	}
+	return Outcome{Status: store.EventProcessed, MandateID: c.MandateID, Detail: fmt.Sprintf("refund %d %s → %s", r.ID, before, r.Status)}
+}
+
+// FinishRefundStatus fetches a refund's status (whatever it is) and
+// applies it, with its charge's.
+func (s *Service) FinishRefundStatus(ctx context.Context, r store.Refund) (store.Refund, error) {
+	if r.ProviderRef == "" {
+		return s.FinishRefund(ctx, r)
+	}
+	c, err := s.store.Charge(ctx, r.ChargeID)
+	if err != nil {
+		return r, err
+	}
+	m, err := s.store.Mandate(ctx, c.MandateID)
+	if err != nil {
+		return r, err
+	}
+	p, err := s.Provider(m)
+	if err != nil {
+		return r, err
+	}
+	res, err := p.RefundStatus(ctx, c.ProviderRef, r.ProviderRef)
+	if err != nil {
+		return r, err
+	}
+	if r, _, err = s.store.ApplyRefund(ctx, r.ID, res); err != nil {
+		return r, err
+	}
+	if cres, err := p.ChargeStatus(ctx, c.ProviderRef); err == nil {
+		if _, _, err := s.store.ApplyCharge(ctx, c.ID, cres); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// Backoff is the wait before trying again after n failures in a row:
+// 5 s doubling, at most an hour.
+func Backoff(n int) time.Duration {
+	d := 5 * time.Second
+	for range min(max(n-1, 0), 10) {
+		d *= 2
+	}
+	return min(d, time.Hour)
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,134 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"example.com/storefront/mandate"
+	"example.com/storefront/payments"
+	"example.com/storefront/store"
+)
+
+// ApplySetup moves a mandate according to the provider's authoritative
+// result, records its first payment's outcome, and returns the mandate as
+// it is now. A setup still pending only records its latest problem, if any.
+func (s *Service) ApplySetup(ctx context.Context, m store.Mandate, res payments.SetupResult, src mandate.Source) (store.Mandate, error) {
+	if fp := res.InitialCharge; fp != nil && m.FirstPayment != nil {
+		c, changed, err := s.store.ApplyCharge(ctx, m.FirstPayment.ID, *fp)
+		if err != nil && !errors.Is(err, store.ErrOtherPayment) {
+			return m, err
+		}
+		if changed {
+			m.FirstPayment = &c
+		}
+	}
+	to := mandate.FromSetup(res.State)
+	if to == mandate.Revoked && m.Status == mandate.Pending {
+		// Granted and withdrawn before we heard of it: record both steps.
+		var err error
+		if m, err = s.move(ctx, m, mandate.Active, res, src); err != nil {
+			return m, err
+		}
+	}
+	if to == mandate.Pending {
+		if m.Status == mandate.Pending && res.Reason != m.LastError {
+			if err := s.store.NoteError(ctx, m.ID, res.Reason); err != nil {
+				return m, err
+			}
+			m.LastError = res.Reason
+		}
+		return m, nil
+	}
+	return s.move(ctx, m, to, res, src)
+}
+
+// move asks the state machine to move m to status to, and logs its answer.
+func (s *Service) move(ctx context.Context, m store.Mandate, to mandate.Status, res payments.SetupResult, src mandate.Source) (store.Mandate, error) {
+	updated, d, err := s.store.Transition(ctx, m.ID, to, store.Change{
+		Source: src, ProviderStatus: res.ProviderStatus,
+		PaymentMethodID: res.Handle, PaymentMethodType: res.HandleType, ProviderCustomerRef: res.CustomerRef,
+		SetupIntentRef: res.SetupIntentRef, ProviderMandateRef: res.ProviderMandateRef,
+		Code: res.Code, Reason: res.Reason, RevokedBy: res.RevokedBy,
+	})
+	if err != nil {
+		return m, err
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "mandate status",
+		slog.String("mandate_id", m.ID), slog.String("from", string(m.Status)), slog.String("to", string(to)),
+		slog.String("source", string(src)), slog.String("decision", d.String()),
+		slog.String("provider_status", res.ProviderStatus))
+	return updated, nil
+}
+
+// Verify fetches what the provider says of a mandate the provider may still
+// change (a pending setup, an active one whose first payment is pending)
+// and applies it. A decided mandate is returned as it is, without a call.
+func (s *Service) Verify(ctx context.Context, m store.Mandate, src mandate.Source) (store.Mandate, error) {
+	if !Undecided(m) {
+		return m, nil
+	}
+	p, err := s.Provider(m)
+	if err != nil {
+		return m, err
+	}
+	res, err := p.SetupStatus(ctx, m.ProviderRef)
+	if err != nil {
+		if nerr := s.store.NoteError(ctx, m.ID, "could not verify: "+err.Error()); nerr != nil {
+			s.log.ErrorContext(ctx, "note error", "mandate_id", m.ID, "error", nerr)
+		}
+		return m, err
+	}
+	return s.ApplySetup(ctx, m, res, src)
+}
+
+// CheckStanding asks the provider whether an active mandate can still be
+// charged, and records a revocation that started outside the app (the
+// shopper in their Amazon account, the merchant in the provider's
+// dashboard, the provider itself).
+func (s *Service) CheckStanding(ctx context.Context, m store.Mandate, src mandate.Source) (store.Mandate, error) {
+	if m.Status != mandate.Active {
+		return m, nil
+	}
+	p, err := s.Provider(m)
+	if err != nil {
+		return m, err
+	}
+	res, err := p.MandateStatus(ctx, m.Ref())
+	if err != nil {
+		return m, err
+	}
+	if res.State != payments.SetupRevoked {
+		return m, nil
+	}
+	return s.move(ctx, m, mandate.Revoked, res, src)
+}
+
+// ErrNotActive refuses to revoke or charge a mandate that is not active.
+var ErrNotActive = errors.New("the mandate is not active")
+
+// Revoke withdraws an active mandate: the provider is told first, so that
+// it can no longer be charged, then the mandate becomes revoked with who
+// asked. If the provider says someone else revoked it first, that is what
+// is recorded.
+func (s *Service) Revoke(ctx context.Context, m store.Mandate, by payments.Revoker, src mandate.Source) (store.Mandate, error) {
+	if m.Status != mandate.Active {
+		return m, fmt.Errorf("%w (it is %s)", ErrNotActive, m.Status)
+	}
+	p, err := s.Provider(m)
+	if err != nil {
+		return m, err
+	}
+	res, err := p.Revoke(ctx, m.Ref(), "mandate/"+m.ID+"/revoke")
+	if err != nil {
+		return m, err
+	}
+	if res.State != payments.SetupRevoked {
+		return m, fmt.Errorf("revoke %s: %s still reports it %s", m.ID, m.Provider, res.ProviderStatus)
+	}
+	if res.RevokedBy == payments.RevokedByMerchant || res.RevokedBy == "" {
+		res.RevokedBy = by // the call was ours; it was made for whoever asked
+	}
+	return s.move(ctx, m, mandate.Revoked, res, src)
+}

@@ -1,0 +1,246 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Billing states: active (paid up, or the next period not yet due), past
+// due (a scheduled payment declined; retries on their way), ended (the
+// last retry failed: ended for non-payment) and revoked (the mandate was
+// withdrawn). Only forward: active ⇄ past_due, then ended or revoked.
+const (
+	BillingActive  = "active"
+	BillingPastDue = "past_due"
+	BillingEnded   = "ended"
+	BillingRevoked = "revoked"
+)
+
+// startBilling begins billing a mandate that has just become active: period
+// 1 is due at once (anchored now); a first payment taken with the setup is
+// that period's first attempt, which the worker finds before charging.
+func startBilling(ctx context.Context, tx *sql.Tx, mandateID string, now time.Time) error {
+	ts := now.Format(timeLayout)
+	res, err := tx.ExecContext(ctx, `INSERT INTO billing (mandate_id, state, anchor_at, next_period, next_due_at, updated_at)
+		VALUES (?, 'active', ?, 1, ?, ?) ON CONFLICT (mandate_id) DO NOTHING`, mandateID, ts, ts, ts)
+	if err != nil {
+		return fmt.Errorf("start billing: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	return addBillingEvent(ctx, tx, mandateID, "", BillingActive, 1, "billing starts: period 1 is due", ts)
+}
+
+// stopBilling ends billing for a revoked mandate.
+func stopBilling(ctx context.Context, tx *sql.Tx, mandateID, detail, ts string) error {
+	var from string
+	var period int
+	err := tx.QueryRowContext(ctx, `SELECT state, next_period FROM billing WHERE mandate_id = ?`, mandateID).Scan(&from, &period)
+	if err == sql.ErrNoRows || from == BillingEnded || from == BillingRevoked {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("stop billing: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE billing SET state = 'revoked', lease_owner = NULL, lease_until = NULL, updated_at = ?
+		WHERE mandate_id = ?`, ts, mandateID); err != nil {
+		return fmt.Errorf("stop billing: %w", err)
+	}
+	return addBillingEvent(ctx, tx, mandateID, from, BillingRevoked, period, detail, ts)
+}
+
+func addBillingEvent(ctx context.Context, tx *sql.Tx, mandateID, from, to string, period int, detail, ts string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO billing_events (mandate_id, from_state, to_state, period, detail, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, mandateID, from, to, period, truncate(detail, 500), ts)
+	if err != nil {
+		return fmt.Errorf("billing history: %w", err)
+	}
+	return nil
+}
+
+// ErrLeaseLost says a worker's claim on a mandate's billing expired and
+// another took it: the stale holder must not write.
+var ErrLeaseLost = errors.New("the billing lease was lost")
+
+// Billing is where an active mandate's payments stand.
+type Billing struct {
+	MandateID  string
+	State      string
+	AnchorAt   time.Time
+	NextPeriod int
+	NextDueAt  time.Time
+	Failures   int // declined attempts of NextPeriod
+	LeaseOwner string
+	LeaseUntil time.Time
+	Transient  int // times in a row the provider could not be reached
+	LastError  string
+	UpdatedAt  time.Time
+}
+
+const billingColumns = `mandate_id, state, anchor_at, next_period, next_due_at, failures, coalesce(lease_owner, ''),
+	coalesce(lease_until, ''), transient, last_error, updated_at`
+
+func scanBilling(sc interface{ Scan(...any) error }) (Billing, error) {
+	var b Billing
+	var anchor, due, until, updated string
+	err := sc.Scan(&b.MandateID, &b.State, &anchor, &b.NextPeriod, &due, &b.Failures, &b.LeaseOwner, &until,
+		&b.Transient, &b.LastError, &updated)
+	b.AnchorAt, b.NextDueAt, b.UpdatedAt = parseTime(anchor), parseTime(due), parseTime(updated)
+	if until != "" {
+		b.LeaseUntil = parseTime(until)
+	}
+	return b, err
+}
+
+// Billing returns a mandate's billing, or ErrNotFound when it was never
+// active.
+func (s *Store) Billing(ctx context.Context, mandateID string) (Billing, error) {
+	b, err := scanBilling(s.db.QueryRowContext(ctx, `SELECT `+billingColumns+` FROM billing WHERE mandate_id = ?`, mandateID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Billing{}, ErrNotFound
+	}
+	if err != nil {
+		return Billing{}, fmt.Errorf("billing of %s: %w", mandateID, err)
+	}
+	return b, nil
+}
+
+// BillingEvent is one change of a mandate's billing state.
+type BillingEvent struct {
+	From, To string
+	Period   int
+	Detail   string
+	At       time.Time
+}
+
+// BillingEvents returns a mandate's billing history, oldest first.
+func (s *Store) BillingEvents(ctx context.Context, mandateID string) ([]BillingEvent, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT from_state, to_state, period, detail, created_at FROM billing_events
+		WHERE mandate_id = ? ORDER BY id`, mandateID)
+	if err != nil {
+		return nil, fmt.Errorf("billing history of %s: %w", mandateID, err)
+	}
+	defer rows.Close()
+	var out []BillingEvent
+	for rows.Next() {
+		var e BillingEvent
+		var at string
+		if err := rows.Scan(&e.From, &e.To, &e.Period, &e.Detail, &at); err != nil {
+			return nil, fmt.Errorf("billing history of %s: %w", mandateID, err)
+		}
+		e.At = parseTime(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// ClaimDueBilling claims, for owner until now+lease, up to limit active or
+// past-due billings whose next payment is due at now and that nobody holds
+// (or whose holder's lease expired: it died). The claim is one write
+// transaction, so two workers never claim the same billing.
+func (s *Store) ClaimDueBilling(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Billing, error) {
+	ts := now.UTC().Format(timeLayout)
+	rows, err := s.db.QueryContext(ctx, `UPDATE billing SET lease_owner = ?, lease_until = ?
+		WHERE mandate_id IN (SELECT mandate_id FROM billing WHERE state IN ('active', 'past_due') AND next_due_at <= ?
+			AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_due_at LIMIT ?)
+		RETURNING `+billingColumns, owner, now.UTC().Add(lease).Format(timeLayout), ts, ts, limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim due billing: %w", err)
+	}
+	defer rows.Close()
+	var out []Billing
+	for rows.Next() {
+		b, err := scanBilling(rows)
+		if err != nil {
+			return nil, fmt.Errorf("claim due billing: %w", err)
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// BillingOutcome is what a worker learned about a claimed billing's due
+// period.
+type BillingOutcome struct {
+	// To is the new state; Period the period to charge next; NextDueAt when.
+	To        string
+	Period    int
+	NextDueAt time.Time
+	Failures  int
+	Detail    string
+}
+
+// SettleBilling records what became of a claimed billing's payment and
+// releases the claim, if owner still holds it (else ErrLeaseLost). A change
+// of state is a row in the billing history. Billing never moves back from
+// ended or revoked.
+func (s *Store) SettleBilling(ctx context.Context, mandateID, owner string, o BillingOutcome, now time.Time) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("settle billing of %s: %w", mandateID, err)
+	}
+	defer tx.Rollback()
+	var from string
+	var period int
+	err = tx.QueryRowContext(ctx, `SELECT state, next_period FROM billing WHERE mandate_id = ? AND lease_owner = ?`,
+		mandateID, owner).Scan(&from, &period)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrLeaseLost
+	}
+	if err != nil {
+		return fmt.Errorf("settle billing of %s: %w", mandateID, err)
+	}
+	if from == BillingEnded || from == BillingRevoked {
+		return nil
+	}
+	ts := now.UTC().Format(timeLayout)
+	if _, err := tx.ExecContext(ctx, `UPDATE billing SET state = ?, next_period = ?, next_due_at = ?, failures = ?,
+		transient = 0, last_error = '', lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE mandate_id = ?`,
+		o.To, o.Period, o.NextDueAt.UTC().Format(timeLayout), o.Failures, ts, mandateID); err != nil {
+		return fmt.Errorf("settle billing of %s: %w", mandateID, err)
+	}
+	if o.To != from || o.Period != period {
+		if err := addBillingEvent(ctx, tx, mandateID, from, o.To, period, o.Detail, ts); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// PostponeBilling releases a claimed billing until notBefore because the
+// provider could not be reached: the same attempt is tried again then, and
+// no retry of the schedule is used up.
+func (s *Store) PostponeBilling(ctx context.Context, mandateID, owner string, notBefore time.Time, problem string, now time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE billing SET lease_owner = NULL, lease_until = ?, transient = transient + 1,
+		last_error = ?, updated_at = ? WHERE mandate_id = ? AND lease_owner = ?`,
+		notBefore.UTC().Format(timeLayout), truncate(problem, 500), now.UTC().Format(timeLayout), mandateID, owner)
+	if err != nil {
+		return fmt.Errorf("postpone billing of %s: %w", mandateID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrLeaseLost
+	}
+	return nil
+}
+
+// DemoClockOffset is how far the demo clock runs ahead of real time.
+func (s *Store) DemoClockOffset(ctx context.Context) (time.Duration, error) {
+	var sec int64
+	if err := s.db.QueryRowContext(ctx, `SELECT offset_seconds FROM demo_clock WHERE id = 1`).Scan(&sec); err != nil {
+		return 0, fmt.Errorf("demo clock: %w", err)
+	}
+	return time.Duration(sec) * time.Second, nil
+}
+
+// SetDemoClockOffset stores the demo clock's offset, so that a restart (and
+// another process on the same database) keeps the demo's time.
+func (s *Store) SetDemoClockOffset(ctx context.Context, d time.Duration) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE demo_clock SET offset_seconds = ? WHERE id = 1`, int64(d/time.Second)); err != nil {
+		return fmt.Errorf("demo clock: %w", err)
+	}
+	return nil
+}

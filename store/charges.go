@@ -1,0 +1,395 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"example.com/storefront/mandate"
+	"example.com/storefront/payments"
+)
+
+// Charge kinds and who started a charge.
+const (
+	KindInitial   = "initial"   // taken with the setup (PPRO's initialPaymentCharge)
+	KindMerchant  = "merchant"  // the merchant's "charge now"
+	KindScheduled = "scheduled" // the plan's schedule (billing)
+
+	ByShopper  = "shopper"
+	ByMerchant = "merchant"
+	BySchedule = "schedule"
+)
+
+// ErrMandateInactive refuses a charge on a mandate that is not active.
+var ErrMandateInactive = errors.New("the mandate is not active")
+
+// ErrTokenUsed says a form's one-time token was already used: the form was
+// sent twice. The charge or refund it made is returned with it.
+var ErrTokenUsed = errors.New("this form was already sent")
+
+// ErrOtherPayment refuses a provider's report about another payment than
+// the one a charge row already names.
+var ErrOtherPayment = errors.New("the provider reports another payment")
+
+// ErrBadToken says a form's token was never issued for this purpose.
+var ErrBadToken = errors.New("this form has expired or is not ours")
+
+// Charge is a payment on a mandate.
+type Charge struct {
+	ID             int64
+	MandateID      string
+	Kind           string
+	InitiatedBy    string
+	Period         int // 0 when it pays no billing period
+	Attempt        int
+	Amount         payments.Money
+	IdempotencyKey string // also our reference at the provider
+	ProviderRef    string
+	Status         payments.ChargeState
+	ProviderStatus string
+	FailureCode    string
+	FailureReason  string
+	Refunded       int64 // minor units
+	LastError      string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Refundable is what is left to refund.
+func (c Charge) Refundable() int64 {
+	if !c.Status.Paid() {
+		return 0
+	}
+	return c.Amount.Amount - c.Refunded
+}
+
+// chargeColumns lists a charge's columns under alias a, in the order
+// nullCharge.dest scans them.
+func chargeColumns(a string) string {
+	cols := ""
+	for i, c := range []string{"id", "mandate_id", "kind", "initiated_by", "period", "attempt", "amount", "currency",
+		"idempotency_key", "provider_ref", "status", "provider_status", "failure_code", "failure_reason", "refunded",
+		"last_error", "created_at", "updated_at"} {
+		if i > 0 {
+			cols += ", "
+		}
+		cols += a + "." + c
+	}
+	return cols
+}
+
+// nullCharge scans a charge that may be absent (a LEFT JOIN).
+type nullCharge struct {
+	id                                                               sql.NullInt64
+	mandateID, kind, by                                              sql.NullString
+	period, attempt, amount, refunded                                sql.NullInt64
+	currency, key, ref, status, pstatus, code, reason, lastErr, c, u sql.NullString
+}
+
+func (n *nullCharge) dest() []any {
+	return []any{&n.id, &n.mandateID, &n.kind, &n.by, &n.period, &n.attempt, &n.amount, &n.currency,
+		&n.key, &n.ref, &n.status, &n.pstatus, &n.code, &n.reason, &n.refunded, &n.lastErr, &n.c, &n.u}
+}
+
+func (n *nullCharge) charge() *Charge {
+	if !n.id.Valid {
+		return nil
+	}
+	return &Charge{
+		ID: n.id.Int64, MandateID: n.mandateID.String, Kind: n.kind.String, InitiatedBy: n.by.String,
+		Period: int(n.period.Int64), Attempt: int(n.attempt.Int64),
+		Amount:         payments.Money{Amount: n.amount.Int64, Currency: n.currency.String},
+		IdempotencyKey: n.key.String, ProviderRef: n.ref.String, Status: payments.ChargeState(n.status.String),
+		ProviderStatus: n.pstatus.String, FailureCode: n.code.String, FailureReason: n.reason.String,
+		Refunded: n.refunded.Int64, LastError: n.lastErr.String,
+		CreatedAt: parseTime(n.c.String), UpdatedAt: parseTime(n.u.String),
+	}
+}
+
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func findCharge(ctx context.Context, q rowQuerier, where string, args ...any) (Charge, error) {
+	var n nullCharge
+	err := q.QueryRowContext(ctx, `SELECT `+chargeColumns("c")+` FROM charges c WHERE `+where, args...).Scan(n.dest()...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Charge{}, ErrNotFound
+	}
+	if err != nil {
+		return Charge{}, err
+	}
+	return *n.charge(), nil
+}
+
+// Charge returns a charge by our id.
+func (s *Store) Charge(ctx context.Context, id int64) (Charge, error) {
+	return findCharge(ctx, s.db, `c.id = ?`, id)
+}
+
+// ChargeByProviderRef finds a charge by the provider's id (pi_…, charge_…).
+func (s *Store) ChargeByProviderRef(ctx context.Context, ref string) (Charge, error) {
+	return findCharge(ctx, s.db, `c.provider_ref = ?`, ref)
+}
+
+// Charges returns a mandate's charges, oldest first.
+func (s *Store) Charges(ctx context.Context, mandateID string) ([]Charge, error) {
+	return queryCharges(ctx, s.db, `c.mandate_id = ? ORDER BY c.id`, mandateID)
+}
+
+// PendingCharges returns charges still pending that were last touched
+// before olderThan, oldest first: a crash or a lost answer left them so.
+func (s *Store) PendingCharges(ctx context.Context, olderThan time.Time, limit int) ([]Charge, error) {
+	return queryCharges(ctx, s.db, `c.status = 'pending' AND c.updated_at < ? ORDER BY c.updated_at LIMIT ?`,
+		olderThan.UTC().Format(timeLayout), limit)
+}
+
+func queryCharges(ctx context.Context, q rowQuerier, where string, args ...any) ([]Charge, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+chargeColumns("c")+` FROM charges c WHERE `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("charges: %w", err)
+	}
+	defer rows.Close()
+	var out []Charge
+	for rows.Next() {
+		var n nullCharge
+		if err := rows.Scan(n.dest()...); err != nil {
+			return nil, fmt.Errorf("charges: %w", err)
+		}
+		out = append(out, *n.charge())
+	}
+	return out, rows.Err()
+}
+
+// NewCharge is a payment about to be asked of the provider.
+type NewCharge struct {
+	MandateID   string
+	Kind        string // KindMerchant or KindScheduled
+	InitiatedBy string
+	Period      int // for KindScheduled
+	Attempt     int // for KindScheduled
+	Amount      payments.Money
+	// FormToken is the one-time token of the merchant's form, if any.
+	FormToken string
+}
+
+// CreateCharge writes a pending charge before its provider is called. The
+// mandate must be active. Its idempotency key (the provider's, and our
+// reference there) comes from the row: "mandate/<id>/period/<n>/attempt/<k>"
+// for a scheduled one, "mandate/<id>/charge/<row id>" for the merchant's.
+// A scheduled charge for a period and attempt that already exists is
+// returned as it is (created false), so a worker that died in between
+// resumes it with the same key. A form token already used returns the
+// charge it made with ErrTokenUsed.
+func (s *Store) CreateCharge(ctx context.Context, n NewCharge) (c Charge, created bool, err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Charge{}, false, fmt.Errorf("create charge: %w", err)
+	}
+	defer tx.Rollback()
+	ts := s.now().UTC().Format(timeLayout)
+
+	var status mandate.Status
+	if err := tx.QueryRowContext(ctx, `SELECT status FROM mandates WHERE id = ?`, n.MandateID).Scan(&status); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return Charge{}, false, ErrNotFound
+		}
+		return Charge{}, false, fmt.Errorf("create charge: %w", err)
+	}
+	if n.FormToken != "" {
+		used, err := useToken(ctx, tx, n.FormToken, "charge", n.MandateID, ts)
+		if errors.Is(err, ErrTokenUsed) {
+			prev, ferr := findCharge(ctx, tx, `c.form_token = ?`, n.FormToken)
+			if ferr != nil {
+				return Charge{}, false, ErrTokenUsed // used by a refused attempt: nothing was made
+			}
+			return prev, false, ErrTokenUsed
+		}
+		if err != nil || !used {
+			return Charge{}, false, err
+		}
+	}
+	var key string
+	if n.Kind == KindScheduled {
+		key = "mandate/" + n.MandateID + "/period/" + strconv.Itoa(n.Period) + "/attempt/" + strconv.Itoa(n.Attempt)
+		if prev, err := findCharge(ctx, tx, `c.idempotency_key = ?`, key); err == nil {
+			return prev, false, tx.Commit()
+		} else if !errors.Is(err, ErrNotFound) {
+			return Charge{}, false, fmt.Errorf("create charge: %w", err)
+		}
+	}
+	if status != mandate.Active {
+		if n.FormToken != "" {
+			tx.Commit() // the token is spent on the refusal: a resend is not a new request
+		}
+		return Charge{}, false, fmt.Errorf("%w (it is %s)", ErrMandateInactive, status)
+	}
+	var period, attempt any
+	if n.Kind == KindScheduled {
+		period, attempt = n.Period, n.Attempt
+	}
+	var token any
+	if n.FormToken != "" {
+		token = n.FormToken
+	}
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO charges (mandate_id, kind, initiated_by, period, attempt, amount, currency,
+			idempotency_key, status, form_token, created_at, updated_at)
+		VALUES (?, ?, ?, ?, coalesce(?, 1), ?, ?, ?, 'pending', ?, ?, ?) RETURNING id`,
+		n.MandateID, n.Kind, n.InitiatedBy, period, attempt, n.Amount.Amount, n.Amount.Currency,
+		"unset/"+randomToken(), token, ts, ts).Scan(&id)
+	if err != nil {
+		return Charge{}, false, fmt.Errorf("create charge: %w", err)
+	}
+	if key == "" {
+		key = "mandate/" + n.MandateID + "/charge/" + strconv.FormatInt(id, 10)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE charges SET idempotency_key = ? WHERE id = ?`, key, id); err != nil {
+		return Charge{}, false, fmt.Errorf("create charge: %w", err)
+	}
+	c, err = findCharge(ctx, tx, `c.id = ?`, id)
+	if err != nil {
+		return Charge{}, false, fmt.Errorf("create charge: %w", err)
+	}
+	return c, true, tx.Commit()
+}
+
+// ApplyCharge records the provider's authoritative word on a charge. A
+// charge only moves forward (pending → succeeded | failed → partially
+// refunded → refunded); a stale report changes nothing. The provider's
+// reference is set once: a report about another payment is refused. The
+// operations (authorizations, captures, refunds) are kept as reported.
+func (s *Store) ApplyCharge(ctx context.Context, id int64, r payments.ChargeResult) (Charge, bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Charge{}, false, fmt.Errorf("apply charge %d: %w", id, err)
+	}
+	defer tx.Rollback()
+	c, err := findCharge(ctx, tx, `c.id = ?`, id)
+	if err != nil {
+		return Charge{}, false, fmt.Errorf("apply charge %d: %w", id, err)
+	}
+	if r.Ref != "" && c.ProviderRef != "" && r.Ref != c.ProviderRef {
+		return c, false, fmt.Errorf("apply charge %d: %w: %s, but the charge is %s", id, ErrOtherPayment, r.Ref, c.ProviderRef)
+	}
+	ts := s.now().UTC().Format(timeLayout)
+	ref := c.ProviderRef
+	if ref == "" {
+		ref = r.Ref
+	}
+	next := c
+	next.ProviderRef = ref
+	next.LastError = ""
+	switch {
+	case r.State.Rank() > c.Status.Rank():
+		next.Status, next.ProviderStatus = r.State, r.ProviderStatus
+		if r.State == payments.ChargeFailed {
+			next.FailureCode, next.FailureReason = r.Code, r.Reason
+		}
+	case r.State == c.Status && r.ProviderStatus != c.ProviderStatus:
+		next.ProviderStatus = r.ProviderStatus // news within a state (CAPTURE_PENDING, a refund in progress)
+	}
+	next.Refunded = max(c.Refunded, min(r.Refunded, c.Amount.Amount))
+	if next.Refunded > 0 && next.Status.Rank() >= payments.ChargeSucceeded.Rank() && next.Status != payments.ChargeFailed {
+		next.Status = refundedState(next)
+	}
+	changed := next != c
+	if changed {
+		_, err = tx.ExecContext(ctx, `UPDATE charges SET provider_ref = nullif(?, ''), status = ?, provider_status = ?, failure_code = ?,
+			failure_reason = ?, refunded = ?, last_error = '', updated_at = ? WHERE id = ?`,
+			next.ProviderRef, string(next.Status), next.ProviderStatus, next.FailureCode, next.FailureReason, next.Refunded, ts, id)
+		if err != nil {
+			return Charge{}, false, fmt.Errorf("apply charge %d: %w", id, err)
+		}
+	}
+	for _, op := range r.Operations {
+		res, err := tx.ExecContext(ctx, `INSERT INTO charge_operations (charge_id, kind, provider_ref, amount, status, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (charge_id, provider_ref) DO UPDATE SET status = excluded.status, amount = excluded.amount, updated_at = excluded.updated_at
+			WHERE status != excluded.status OR amount != excluded.amount`,
+			id, string(op.Kind), op.Ref, op.Amount, op.Status, ts)
+		if err != nil {
+			return Charge{}, false, fmt.Errorf("apply charge %d: operation %s: %w", id, op.Ref, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			changed = true
+		}
+	}
+	if c, err = findCharge(ctx, tx, `c.id = ?`, id); err != nil {
+		return Charge{}, false, fmt.Errorf("apply charge %d: %w", id, err)
+	}
+	return c, changed, tx.Commit()
+}
+
+// refundedState is a paid charge's state for what was refunded of it.
+func refundedState(c Charge) payments.ChargeState {
+	switch {
+	case c.Refunded >= c.Amount.Amount:
+		return payments.ChargeRefunded
+	case c.Refunded > 0:
+		return payments.ChargePartiallyRefunded
+	}
+	return c.Status
+}
+
+// NoteChargeError records the latest problem reaching the provider about a
+// pending charge (not a decline), so the record tells the truth while the
+// same attempt is tried again.
+func (s *Store) NoteChargeError(ctx context.Context, id int64, problem string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE charges SET last_error = ?, updated_at = ? WHERE id = ?`,
+		truncate(problem, 500), s.now().UTC().Format(timeLayout), id)
+	if err != nil {
+		return fmt.Errorf("note error on charge %d: %w", id, err)
+	}
+	return nil
+}
+
+// Operation is one of a charge's steps at the provider.
+type Operation struct {
+	Kind        payments.OperationKind
+	ProviderRef string
+	Amount      int64
+	Status      string
+	UpdatedAt   time.Time
+}
+
+// Operations returns the provider's steps of each of a mandate's charges,
+// by charge id.
+func (s *Store) Operations(ctx context.Context, mandateID string) (map[int64][]Operation, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT o.charge_id, o.kind, o.provider_ref, o.amount, o.status, o.updated_at
+		FROM charge_operations o JOIN charges c ON c.id = o.charge_id WHERE c.mandate_id = ?
+		ORDER BY o.charge_id, o.rowid`, mandateID)
+	if err != nil {
+		return nil, fmt.Errorf("operations of %s: %w", mandateID, err)
+	}
+	defer rows.Close()
+	out := map[int64][]Operation{}
+	for rows.Next() {
+		var id int64
+		var op Operation
+		var at string
+		if err := rows.Scan(&id, &op.Kind, &op.ProviderRef, &op.Amount, &op.Status, &at); err != nil {
+			return nil, fmt.Errorf("operations of %s: %w", mandateID, err)
+		}
+		op.UpdatedAt = parseTime(at)
+		out[id] = append(out[id], op)
+	}
+	return out, rows.Err()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// ChargeByKey finds a charge by its idempotency key, which is also our
+// reference at the provider.
+func (s *Store) ChargeByKey(ctx context.Context, key string) (Charge, error) {
+	return findCharge(ctx, s.db, `c.idempotency_key = ?`, key)
+}

@@ -1,0 +1,216 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"example.com/storefront/mandate"
+	"example.com/storefront/payments"
+)
+
+// ListFilter selects mandates for the merchant's list. Empty fields match
+// everything.
+type ListFilter struct {
+	Provider string
+	Status   mandate.Status
+	Billing  string // a billing state: "past_due", …
+	// Email is a whole address (with "@": exact, case-insensitive) or its
+	// beginning.
+	Email string
+	// After continues the list after this cursor (from a previous page).
+	After string
+	Limit int
+}
+
+// MandateSummary is one row of the merchant's list.
+type MandateSummary struct {
+	ID           string
+	Email, Name  string
+	Provider     string
+	Mode         payments.Mode
+	Status       mandate.Status
+	Plan         payments.Plan
+	CreatedAt    time.Time
+	BillingState string    // "" when it was never billed
+	NextDueAt    time.Time // zero when nothing is due
+}
+
+// ErrBadCursor refuses a pagination cursor this store did not make.
+var ErrBadCursor = errors.New("not a list cursor")
+
+// ListMandates returns a page of mandates, newest first, and the cursor of
+// the next page ("" at the end). Pagination is by keyset (created_at, id),
+// never OFFSET, so a page deep in a long list costs what the first does.
+func (s *Store) ListMandates(ctx context.Context, f ListFilter) ([]MandateSummary, string, error) {
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	var where []string
+	var args []any
+	if f.Provider != "" {
+		where, args = append(where, "m.provider = ?"), append(args, f.Provider)
+	}
+	if f.Status != "" {
+		where, args = append(where, "m.status = ?"), append(args, string(f.Status))
+	}
+	if f.Billing != "" {
+		where, args = append(where, "b.state = ?"), append(args, f.Billing)
+	}
+	if e := strings.ToLower(strings.TrimSpace(f.Email)); e != "" {
+		if strings.Contains(e, "@") {
+			where, args = append(where, "c.email = ?"), append(args, e)
+		} else { // a prefix, as a range the email index can serve
+			where, args = append(where, "c.email >= ? AND c.email < ?"), append(args, e, e+"\U0010FFFF")
+		}
+	}
+	if f.After != "" {
+		at, id, err := decodeCursor(f.After)
+		if err != nil {
+			return nil, "", err
+		}
+		where = append(where, "(m.created_at < ? OR (m.created_at = ? AND m.id < ?))")
+		args = append(args, at, at, id)
+	}
+	q := `SELECT m.id, c.email, c.name, m.provider, m.mode, m.status, m.plan_name, m.amount, m.currency, m.interval,
+			m.created_at, coalesce(b.state, ''), b.next_due_at
+		FROM mandates m JOIN customers c ON c.id = m.customer_id LEFT JOIN billing b ON b.mandate_id = m.id`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY m.created_at DESC, m.id DESC LIMIT ?"
+	args = append(args, f.Limit+1)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list mandates: %w", err)
+	}
+	defer rows.Close()
+	var out []MandateSummary
+	for rows.Next() {
+		var m MandateSummary
+		var created string
+		var due sql.NullString
+		if err := rows.Scan(&m.ID, &m.Email, &m.Name, &m.Provider, &m.Mode, &m.Status, &m.Plan.Name, &m.Plan.Price.Amount,
+			&m.Plan.Price.Currency, &m.Plan.Interval, &created, &m.BillingState, &due); err != nil {
+			return nil, "", fmt.Errorf("list mandates: %w", err)
+		}
+		m.CreatedAt = parseTime(created)
+		if due.Valid && (m.BillingState == BillingActive || m.BillingState == BillingPastDue) {
+			m.NextDueAt = parseTime(due.String)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list mandates: %w", err)
+	}
+	next := ""
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
+		last := out[len(out)-1]
+		next = encodeCursor(last.CreatedAt.UTC().Format(timeLayout), last.ID)
+	}
+	return out, next, nil
+}
+
+func encodeCursor(at, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(at + "|" + id))
+}
+
+func decodeCursor(c string) (string, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", "", ErrBadCursor
+	}
+	at, id, ok := strings.Cut(string(b), "|")
+	if _, perr := time.Parse(timeLayout, at); !ok || perr != nil || !strings.HasPrefix(id, "md_") {
+		return "", "", ErrBadCursor
+	}
+	return at, id, nil
+}
+
+// Counts are how many mandates there are in each status (of one provider,
+// or of all when provider is ""), and how many are past due.
+type Counts struct {
+	ByStatus map[mandate.Status]int
+	Total    int
+	PastDue  int
+}
+
+// CountMandates reads the counts the triggers keep.
+func (s *Store) CountMandates(ctx context.Context, provider string) (Counts, error) {
+	c := Counts{ByStatus: map[mandate.Status]int{}}
+	rows, err := s.db.QueryContext(ctx, `SELECT status, sum(n) FROM mandate_counts WHERE ? = '' OR provider = ? GROUP BY status`,
+		provider, provider)
+	if err != nil {
+		return c, fmt.Errorf("count mandates: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st mandate.Status
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return c, fmt.Errorf("count mandates: %w", err)
+		}
+		c.ByStatus[st] = n
+		c.Total += n
+	}
+	if err := rows.Err(); err != nil {
+		return c, fmt.Errorf("count mandates: %w", err)
+	}
+	err = s.db.QueryRowContext(ctx, `SELECT count(*) FROM billing b JOIN mandates m ON m.id = b.mandate_id
+		WHERE b.state = 'past_due' AND (? = '' OR m.provider = ?)`, provider, provider).Scan(&c.PastDue)
+	if err != nil {
+		return c, fmt.Errorf("count past due: %w", err)
+	}
+	return c, nil
+}
+
+// ConsentRow is one mandate's consent evidence, for the export.
+type ConsentRow struct {
+	MandateID   string
+	Email, Name string
+	Provider    string
+	Mode        payments.Mode
+	Status      mandate.Status
+	Plan        payments.Plan
+	Consent     Consent
+	ConfirmedAt time.Time
+	RevokedBy   string
+	CreatedAt   time.Time
+}
+
+// EachConsent calls fn with every mandate's consent evidence, oldest first,
+// reading rows one at a time (constant memory however many there are). It
+// stops at fn's first error.
+func (s *Store) EachConsent(ctx context.Context, fn func(ConsentRow) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT m.id, c.email, c.name, m.provider, m.mode, m.status, m.plan_name, m.amount,
+			m.currency, m.interval, m.merchant, m.terms_version, m.terms_sha256, m.authorization_text, m.accepted_at, m.client_ip,
+			m.user_agent, m.confirmed_at, m.revoked_by, m.created_at
+		FROM mandates m JOIN customers c ON c.id = m.customer_id ORDER BY m.created_at, m.id`)
+	if err != nil {
+		return fmt.Errorf("export consents: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r ConsentRow
+		var accepted, created string
+		var confirmed sql.NullString
+		if err := rows.Scan(&r.MandateID, &r.Email, &r.Name, &r.Provider, &r.Mode, &r.Status, &r.Plan.Name, &r.Plan.Price.Amount,
+			&r.Plan.Price.Currency, &r.Plan.Interval, &r.Consent.Merchant, &r.Consent.TermsVersion, &r.Consent.TermsSHA256, &r.Consent.Authorization,
+			&accepted, &r.Consent.ClientIP, &r.Consent.UserAgent, &confirmed, &r.RevokedBy, &created); err != nil {
+			return fmt.Errorf("export consents: %w", err)
+		}
+		r.Consent.AcceptedAt, r.CreatedAt = parseTime(accepted), parseTime(created)
+		if confirmed.Valid {
+			r.ConfirmedAt = parseTime(confirmed.String)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

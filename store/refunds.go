@@ -1,0 +1,215 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"example.com/storefront/payments"
+)
+
+// ErrTooMuch refuses a refund larger than what is left of the charge.
+var ErrTooMuch = errors.New("more than what is left to refund")
+
+// ErrNotPaid refuses a refund of a charge that took no money.
+var ErrNotPaid = errors.New("the charge took no money")
+
+// Refund is a refund of a charge, written before the provider is called.
+type Refund struct {
+	ID             int64
+	ChargeID       int64
+	Amount         payments.Money
+	IdempotencyKey string
+	ProviderRef    string
+	Status         payments.RefundState
+	ProviderStatus string
+	FailureReason  string
+	LastError      string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+const refundColumns = `r.id, r.charge_id, r.amount, c.currency, r.idempotency_key, r.provider_ref, r.status, r.provider_status,
+	r.failure_reason, r.last_error, r.created_at, r.updated_at`
+
+func scanRefund(sc interface{ Scan(...any) error }) (Refund, error) {
+	var r Refund
+	var ref sql.NullString
+	var created, updated string
+	err := sc.Scan(&r.ID, &r.ChargeID, &r.Amount.Amount, &r.Amount.Currency, &r.IdempotencyKey, &ref, &r.Status,
+		&r.ProviderStatus, &r.FailureReason, &r.LastError, &created, &updated)
+	r.ProviderRef, r.CreatedAt, r.UpdatedAt = ref.String, parseTime(created), parseTime(updated)
+	return r, err
+}
+
+func findRefund(ctx context.Context, q rowQuerier, where string, args ...any) (Refund, error) {
+	r, err := scanRefund(q.QueryRowContext(ctx, `SELECT `+refundColumns+` FROM refunds r JOIN charges c ON c.id = r.charge_id WHERE `+where, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Refund{}, ErrNotFound
+	}
+	return r, err
+}
+
+// RefundByID returns a refund.
+func (s *Store) RefundByID(ctx context.Context, id int64) (Refund, error) {
+	return findRefund(ctx, s.db, `r.id = ?`, id)
+}
+
+// RefundByProviderRef finds a refund by the provider's id (re_…, refund_…).
+func (s *Store) RefundByProviderRef(ctx context.Context, ref string) (Refund, error) {
+	return findRefund(ctx, s.db, `r.provider_ref = ?`, ref)
+}
+
+// Refunds returns every refund of a mandate's charges, oldest first.
+func (s *Store) Refunds(ctx context.Context, mandateID string) ([]Refund, error) {
+	return queryRefunds(ctx, s.db, `c.mandate_id = ? ORDER BY r.id`, mandateID)
+}
+
+// PendingRefunds returns refunds still pending, last touched before
+// olderThan.
+func (s *Store) PendingRefunds(ctx context.Context, olderThan time.Time, limit int) ([]Refund, error) {
+	return queryRefunds(ctx, s.db, `r.status = 'pending' AND r.updated_at < ? ORDER BY r.updated_at LIMIT ?`,
+		olderThan.UTC().Format(timeLayout), limit)
+}
+
+func queryRefunds(ctx context.Context, q rowQuerier, where string, args ...any) ([]Refund, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+refundColumns+` FROM refunds r JOIN charges c ON c.id = r.charge_id WHERE `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("refunds: %w", err)
+	}
+	defer rows.Close()
+	var out []Refund
+	for rows.Next() {
+		r, err := scanRefund(rows)
+		if err != nil {
+			return nil, fmt.Errorf("refunds: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// CreateRefund writes a pending refund before the provider is called. The
+// charge must have taken money, and the refund may not exceed what is left
+// (its amount less the refunds pending or made). formToken, when given,
+// must be the form's unused token for this charge: a form sent twice
+// returns the refund it made with ErrTokenUsed.
+func (s *Store) CreateRefund(ctx context.Context, chargeID, amount int64, formToken string) (Refund, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Refund{}, fmt.Errorf("create refund: %w", err)
+	}
+	defer tx.Rollback()
+	ts := s.now().UTC().Format(timeLayout)
+	c, err := findCharge(ctx, tx, `c.id = ?`, chargeID)
+	if err != nil {
+		return Refund{}, fmt.Errorf("create refund: %w", err)
+	}
+	if formToken != "" {
+		if _, err := useToken(ctx, tx, formToken, "refund:"+strconv.FormatInt(chargeID, 10), c.MandateID, ts); errors.Is(err, ErrTokenUsed) {
+			if prev, ferr := findRefund(ctx, tx, `r.form_token = ?`, formToken); ferr == nil {
+				return prev, ErrTokenUsed
+			}
+			return Refund{}, ErrTokenUsed
+		} else if err != nil {
+			return Refund{}, err
+		}
+	}
+	if !c.Status.Paid() {
+		tx.Commit()
+		return Refund{}, ErrNotPaid
+	}
+	var committed int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(amount), 0) FROM refunds WHERE charge_id = ? AND status != 'failed'`,
+		chargeID).Scan(&committed); err != nil {
+		return Refund{}, fmt.Errorf("create refund: %w", err)
+	}
+	if left := c.Amount.Amount - max(committed, c.Refunded); amount <= 0 || amount > left {
+		tx.Commit()
+		return Refund{}, fmt.Errorf("%w (%s left)", ErrTooMuch, payments.Money{Amount: max(left, 0), Currency: c.Amount.Currency})
+	}
+	var token any
+	if formToken != "" {
+		token = formToken
+	}
+	var id int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO refunds (charge_id, amount, idempotency_key, status, form_token, created_at, updated_at)
+		VALUES (?, ?, ?, 'pending', ?, ?, ?) RETURNING id`, chargeID, amount, "unset/"+randomToken(), token, ts, ts).Scan(&id); err != nil {
+		return Refund{}, fmt.Errorf("create refund: %w", err)
+	}
+	key := c.IdempotencyKey + "/refund/" + strconv.FormatInt(id, 10)
+	if _, err := tx.ExecContext(ctx, `UPDATE refunds SET idempotency_key = ? WHERE id = ?`, key, id); err != nil {
+		return Refund{}, fmt.Errorf("create refund: %w", err)
+	}
+	r, err := findRefund(ctx, tx, `r.id = ?`, id)
+	if err != nil {
+		return Refund{}, fmt.Errorf("create refund: %w", err)
+	}
+	return r, tx.Commit()
+}
+
+// ApplyRefund records the provider's word on a refund (pending →
+// succeeded | failed, forward only) and, when it succeeded, what its
+// charge has had refunded.
+func (s *Store) ApplyRefund(ctx context.Context, id int64, res payments.RefundResult) (Refund, bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Refund{}, false, fmt.Errorf("apply refund %d: %w", id, err)
+	}
+	defer tx.Rollback()
+	r, err := findRefund(ctx, tx, `r.id = ?`, id)
+	if err != nil {
+		return Refund{}, false, fmt.Errorf("apply refund %d: %w", id, err)
+	}
+	if res.Ref != "" && r.ProviderRef != "" && res.Ref != r.ProviderRef {
+		return r, false, fmt.Errorf("apply refund %d: the provider reports %s, but the refund is %s", id, res.Ref, r.ProviderRef)
+	}
+	ts := s.now().UTC().Format(timeLayout)
+	ref := r.ProviderRef
+	if ref == "" {
+		ref = res.Ref
+	}
+	status, reason := r.Status, r.FailureReason
+	if r.Status == payments.RefundPending && res.State != payments.RefundPending {
+		status, reason = res.State, res.Reason
+	}
+	if status == r.Status && ref == r.ProviderRef && res.ProviderStatus == r.ProviderStatus && r.LastError == "" {
+		return r, false, nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE refunds SET provider_ref = nullif(?, ''), status = ?, provider_status = ?,
+		failure_reason = ?, last_error = '', updated_at = ? WHERE id = ?`, ref, string(status), res.ProviderStatus, reason, ts, id); err != nil {
+		return Refund{}, false, fmt.Errorf("apply refund %d: %w", id, err)
+	}
+	if status == payments.RefundSucceeded {
+		// What the charge has had refunded is at least the sum of its
+		// succeeded refunds (the provider may have reported more already).
+		if _, err := tx.ExecContext(ctx, `UPDATE charges SET
+				refunded = max(refunded, min(amount, (SELECT coalesce(sum(amount), 0) FROM refunds WHERE charge_id = charges.id AND status = 'succeeded'))),
+				updated_at = ?
+			WHERE id = ?`, ts, r.ChargeID); err != nil {
+			return Refund{}, false, fmt.Errorf("apply refund %d: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE charges SET status = CASE WHEN refunded >= amount THEN 'refunded' ELSE 'partially_refunded' END
+			WHERE id = ? AND refunded > 0 AND status IN ('succeeded', 'partially_refunded')`, r.ChargeID); err != nil {
+			return Refund{}, false, fmt.Errorf("apply refund %d: %w", id, err)
+		}
+	}
+	if r, err = findRefund(ctx, tx, `r.id = ?`, id); err != nil {
+		return Refund{}, false, fmt.Errorf("apply refund %d: %w", id, err)
+	}
+	return r, true, tx.Commit()
+}
+
+// NoteRefundError records the latest problem reaching the provider about
+// a pending refund.
+func (s *Store) NoteRefundError(ctx context.Context, id int64, problem string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE refunds SET last_error = ?, updated_at = ? WHERE id = ?`,
+		truncate(problem, 500), s.now().UTC().Format(timeLayout), id)
+	if err != nil {
+		return fmt.Errorf("note error on refund %d: %w", id, err)
+	}
+	return nil
+}

@@ -1,0 +1,241 @@
+package views
+
+import "example.com/storefront/terms"
+
+// AdminChrome is what every page of the merchant's dashboard needs.
+type AdminChrome struct {
+	Title    string
+	Merchant string
+	Badges   []Badge
+	// Clock is the demo clock, shown on every admin page in an all-sandbox
+	// demo; nil otherwise.
+	Clock *DemoClock
+	// Flash is a one-line message about the last action; FlashError marks
+	// it as a failure.
+	Flash      string
+	FlashError bool
+	// LoggedIn shows the navigation and the logout button.
+	LoggedIn bool
+}
+
+// DemoClock is the billing clock of an all-sandbox demo.
+type DemoClock struct {
+	Now          string // "Tue 29 Dec 2026, 18:40 UTC"
+	Offset       string // "31 days ahead of real time", or "" at real time
+	AdvanceLabel string // "Advance one month"
+	Return       string // the page to come back to after moving it
+}
+
+// AdminLogin is the login page.
+type AdminLogin struct {
+	AdminChrome
+	Error string
+	Next  string // where to go after logging in
+}
+
+// AdminList is the list of mandates.
+type AdminList struct {
+	AdminChrome
+	Counts  []StatusCount
+	Filter  ListFilter
+	Options ListOptions
+	Rows    []MandateRow
+	// NextURL is the next (older) page; FirstURL the first, when not on it.
+	NextURL  string
+	FirstURL string
+	Error    string // a filter that could not be applied
+}
+
+// StatusCount is a count with the link that filters by it.
+type StatusCount struct {
+	Label   string
+	Count   int
+	URL     string
+	Current bool
+	Kind    string // a status or billing state, for its colour
+}
+
+// ListFilter is the list's filter as typed.
+type ListFilter struct {
+	Provider, Status, Billing, Email string
+}
+
+// ListOptions are the filter's choices.
+type ListOptions struct {
+	Providers []Option
+	Statuses  []Option
+	Billing   []Option
+}
+
+// Option is one choice of a select.
+type Option struct{ Value, Label string }
+
+// MandateRow is one mandate in the list.
+type MandateRow struct {
+	ID       string
+	URL      string
+	Created  string
+	Email    string
+	Name     string
+	Provider string
+	Mode     string
+	Status   string
+	Billing  string // billing state, or ""
+	NextDue  string // or ""
+	Plan     string // "12.00 USD / month"
+}
+
+// AdminMandate is one mandate's page.
+type AdminMandate struct {
+	AdminChrome
+	ID         string
+	Status     string
+	Provider   string
+	Mode       string
+	Plan       string
+	Created    string
+	Confirmed  string
+	Customer   Person
+	References []Reference
+	// Why it failed, was canceled or revoked; the latest problem.
+	RevokedBy     string
+	FailureCode   string
+	FailureReason string
+	LastError     string
+	Timeline      []TimelineEntry
+	Consent       ConsentView
+	Billing       *BillingView
+	Charges       []ChargeView
+	// ChargeForm is nil when the mandate cannot be charged; NoCharge then
+	// says why.
+	ChargeForm *ChargeForm
+	NoCharge   string
+	CanRevoke  bool
+	// ShopperLink is the signed link to the shopper's own page, for an email.
+	ShopperLink string
+}
+
+// Person is the shopper.
+type Person struct{ Name, Email, Country string }
+
+// Reference is one of the provider's ids, with a link to the provider's
+// dashboard where there is one.
+type Reference struct{ Label, Value, URL string }
+
+// TimelineEntry is one status change.
+type TimelineEntry struct {
+	At, From, To, Source, ProviderStatus, Detail string
+}
+
+// ConsentView is the consent evidence with the exact terms agreed to.
+type ConsentView struct {
+	TermsVersion  string
+	TermsSHA256   string
+	Recomputed    string // the SHA-256 of the text shown below, computed now
+	Matches       bool
+	TermsError    string // the version's text could not be rendered
+	Terms         []terms.Block
+	Authorization string
+	AcceptedAt    string
+	IP            string
+	UserAgent     string
+}
+
+// ChargeView is one payment.
+type ChargeView struct {
+	ID             int64
+	Label          string // "First payment", "Charged by the merchant", "Period 3, retry 1"
+	Amount         string
+	Status         string
+	ProviderStatus string
+	ProviderRef    string
+	ProviderURL    string
+	Failure        string // code and reason
+	LastError      string
+	Created        string
+	Refunded       string // "" when nothing was
+	Operations     []OperationView
+	Refunds        []RefundView
+	RefundForm     *RefundForm
+}
+
+// OperationView is an authorization, capture or refund at the provider.
+type OperationView struct{ Kind, Ref, Amount, Status string }
+
+// RefundView is one refund.
+type RefundView struct {
+	ID                                                           int64
+	Amount, Status, ProviderStatus, ProviderRef, Reason, Created string
+	LastError                                                    string
+}
+
+// ChargeForm charges a mandate now.
+type ChargeForm struct {
+	Action   string
+	Token    string
+	Amount   string // "12.00"
+	Currency string
+	Note     string // the provider's limits
+	Error    string
+}
+
+// RefundForm refunds part or all of a charge.
+type RefundForm struct {
+	Action   string
+	Token    string
+	Amount   string // what is left, "12.00"
+	Max      string // "12.00 USD"
+	Currency string
+}
+
+// BillingView is where an active mandate's payments stand.
+type BillingView struct {
+	State    string // active, past_due, ended, revoked
+	NextDue  string
+	Period   int // the period to charge next
+	Failures int
+	Note     string // "Retry 2 of 3 on 3 Jan 2027"
+	Periods  []PeriodView
+	History  []BillingEventView
+}
+
+// PeriodView is one billing period.
+type PeriodView struct {
+	N      int
+	Due    string
+	Status string // paid, failed, retrying, due, upcoming, refunded
+	Detail string
+}
+
+// BillingEventView is one billing state change.
+type BillingEventView struct {
+	At, From, To, Detail string
+	Period               int
+}
+
+// ShopperMandate is the shopper's own page of their mandate.
+type ShopperMandate struct {
+	Chrome
+	ID            string
+	Status        string
+	Plan          Plan
+	Provider      string
+	Method        string
+	Email         string
+	Since         string
+	NextPayment   string // or ""
+	Payments      []ShopperPayment
+	Terms         []terms.Block
+	TermsVersion  string
+	Authorization string
+	CanCancel     bool
+	// Cancel posts here, with the signed link's fields when it came by one.
+	CancelAction string
+	LinkExpires  string
+	LinkSig      string
+	Message      string // after cancelling
+	Contact      string // the merchant's email
+}
+
+// ShopperPayment is a payment as the shopper sees it.
+type ShopperPayment struct{ Date, Amount, Status string }

@@ -1,0 +1,189 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"example.com/storefront/billing"
+	"example.com/storefront/mandate"
+	"example.com/storefront/payments"
+	"example.com/storefront/service"
+	"example.com/storefront/store"
+)
+
+// billingLease is how long a claim on a mandate's billing lasts: far
+// longer than one charge takes, short enough that a dead worker's periods
+// are taken up soon.
+const billingLease = 2 * time.Minute
+
+// bill charges the billing periods that are due.
+func (w *Worker) bill(ctx context.Context) (int, error) {
+	claimed, err := w.cfg.Store.ClaimDueBilling(ctx, w.owner, w.cfg.Now(), billingLease, w.cfg.Batch)
+	if err != nil {
+		return 0, err
+	}
+	charged := 0
+	for _, b := range claimed {
+		if ctx.Err() != nil {
+			break // the lease expires; the next pass takes it up
+		}
+		n, err := w.billOne(ctx, b)
+		charged += n
+		if err != nil {
+			w.log.Error("billing", "mandate_id", b.MandateID, "period", b.NextPeriod, "error", err)
+		}
+	}
+	return charged, nil
+}
+
+// billOne settles a claimed billing's due period. Everything it decides it
+// derives from the period's charge rows, which are written before the
+// provider is called: an attempt left pending (by a crash, a lost answer)
+// is finished with its own idempotency key before anything else is tried,
+// so a period is paid at most once, whatever happened before.
+func (w *Worker) billOne(ctx context.Context, b store.Billing) (charged int, err error) {
+	m, err := w.cfg.Store.Mandate(ctx, b.MandateID)
+	if err != nil {
+		return 0, err
+	}
+	period := b.NextPeriod
+	due := billing.Due(b.AnchorAt, m.Plan.Interval, period)
+	now := w.cfg.Now()
+	for range 4 { // at most: finish a pending attempt, then account, then one new attempt
+		attempts, err := w.attempts(ctx, m.ID, period)
+		if err != nil {
+			return charged, err
+		}
+		var failed int
+		var last *store.Charge
+		for i := range attempts {
+			c := &attempts[i]
+			switch {
+			case c.Status.Paid():
+				return charged, w.settle(ctx, m, b, store.BillingOutcome{To: store.BillingActive, Period: period + 1,
+					NextDueAt: billing.Due(b.AnchorAt, m.Plan.Interval, period+1),
+					Detail:    fmt.Sprintf("period %d paid (%s, %s)", period, c.Amount, c.ProviderRef)})
+			case c.Status == payments.ChargeFailed:
+				failed++
+			}
+			last = c
+		}
+		switch {
+		case last != nil && last.Status == payments.ChargePending:
+			c, err := w.cfg.Service.FinishCharge(ctx, *last, now)
+			if err != nil {
+				return charged, w.postpone(ctx, b, err)
+			}
+			if c.Status == payments.ChargePending {
+				// The provider is still working on it (CAPTURE_PENDING, a
+				// processing PaymentIntent): look again on a later pass.
+				return charged, w.postpone(ctx, b, errStillPending)
+			}
+			continue
+		case failed > b.Failures:
+			return charged, w.declined(ctx, m, b, due, failed, last)
+		case m.Status != mandate.Active:
+			return charged, nil // revoked meanwhile: billing stopped with it
+		}
+		// Due, or due for a retry: a new attempt, written before it is sent.
+		c, _, err := w.cfg.Store.CreateCharge(ctx, store.NewCharge{MandateID: m.ID, Kind: store.KindScheduled,
+			InitiatedBy: store.BySchedule, Period: period, Attempt: len(attempts) + 1, Amount: m.Plan.Price})
+		if errors.Is(err, store.ErrMandateInactive) {
+			return charged, nil
+		}
+		if err != nil {
+			return charged, err
+		}
+		charged++
+		if _, err := w.cfg.Service.SendCharge(ctx, m, c); err != nil {
+			return charged, w.postpone(ctx, b, err)
+		}
+		w.log.Info("scheduled charge", "mandate_id", m.ID, "period", period, "attempt", c.Attempt)
+	}
+	return charged, fmt.Errorf("period %d of %s did not settle", period, m.ID)
+}
+
+// attempts are a period's charges, oldest attempt first.
+func (w *Worker) attempts(ctx context.Context, mandateID string, period int) ([]store.Charge, error) {
+	all, err := w.cfg.Store.Charges(ctx, mandateID)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Charge
+	for _, c := range all {
+		if c.Period == period {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b store.Charge) int { return a.Attempt - b.Attempt })
+	return out, nil
+}
+
+// declined accounts for a period's failures-th decline: past due until the
+// next retry of the schedule, or, after the last one, ended for
+// non-payment, and the mandate revoked at the provider.
+func (w *Worker) declined(ctx context.Context, m store.Mandate, b store.Billing, due time.Time, failures int, last *store.Charge) error {
+	reason := ""
+	if last != nil {
+		reason = last.FailureCode + " " + last.FailureReason
+	}
+	next, ended := billing.Retry(due, failures, w.cfg.Retries)
+	if !ended {
+		return w.settle(ctx, m, b, store.BillingOutcome{To: store.BillingPastDue, Period: b.NextPeriod, NextDueAt: next,
+			Failures: failures, Detail: fmt.Sprintf("payment %d of period %d declined (%s); retry on %s",
+				failures, b.NextPeriod, reason, next.Format("2 Jan 2006"))})
+	}
+	if err := w.settle(ctx, m, b, store.BillingOutcome{To: store.BillingEnded, Period: b.NextPeriod, NextDueAt: due,
+		Failures: failures, Detail: fmt.Sprintf("ended for non-payment: %d declined (%s)", failures, reason)}); err != nil {
+		return err
+	}
+	return w.revokeEnded(ctx, m)
+}
+
+// revokeEnded tells the provider that a mandate whose billing ended will
+// not be charged again. If the provider cannot be reached, reconciliation
+// tries again.
+func (w *Worker) revokeEnded(ctx context.Context, m store.Mandate) error {
+	if m.Status != mandate.Active {
+		return nil
+	}
+	if _, err := w.cfg.Service.Revoke(ctx, m, payments.RevokedByMerchant, mandate.SourceWorker); err != nil {
+		return fmt.Errorf("revoke %s after non-payment: %w", m.ID, err)
+	}
+	w.log.Info("mandate revoked after non-payment", "mandate_id", m.ID)
+	return nil
+}
+
+func (w *Worker) settle(ctx context.Context, m store.Mandate, b store.Billing, o store.BillingOutcome) error {
+	err := w.cfg.Store.SettleBilling(ctx, m.ID, w.owner, o, w.cfg.Now())
+	if errors.Is(err, store.ErrLeaseLost) {
+		return nil // another worker took it over; it decides
+	}
+	if err == nil && o.To != b.State {
+		w.log.Info("billing", "mandate_id", m.ID, "from", b.State, "to", o.To, "detail", o.Detail)
+	}
+	return err
+}
+
+// errStillPending: the provider has not decided a payment yet.
+var errStillPending = errors.New("the payment is still pending at the provider")
+
+// postpone releases a billing whose provider could not be reached (or has
+// not decided yet), to try the same attempt again (same idempotency key)
+// after a backoff; no retry of the schedule is used up by an outage.
+func (w *Worker) postpone(ctx context.Context, b store.Billing, cause error) error {
+	if !service.Transient(cause) && !errors.Is(cause, errStillPending) {
+		return cause
+	}
+	wait := service.Backoff(b.Transient + 1)
+	w.log.Warn("provider unreachable; trying the same payment again later", "mandate_id", b.MandateID,
+		"period", b.NextPeriod, "in", wait, "error", cause)
+	if err := w.cfg.Store.PostponeBilling(ctx, b.MandateID, w.owner, w.cfg.Now().Add(wait), cause.Error(), w.cfg.Now()); err != nil &&
+		!errors.Is(err, store.ErrLeaseLost) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,238 @@
+// Package worker is the storefront's background worker, run by main in the
+// same process: each pass it processes stored webhook events, charges the
+// billing periods that are due (with retries on a schedule), and
+// reconciles what was left pending (setups, charges, refunds) with the
+// providers' APIs, so that nothing stays pending for ever.
+//
+// Every piece of work is claimed in a write transaction with an expiring
+// lease before it is done, so two processes on one database never do the
+// same work at once, and the work of a process that died is taken up again
+// once its lease expires. Exactly-once payments do not rest on the claim,
+// though: they rest on the charge row written before the provider is called
+// and the idempotency key derived from it.
+package worker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"example.com/storefront/billing"
+	"example.com/storefront/clock"
+	"example.com/storefront/payments"
+	"example.com/storefront/service"
+	"example.com/storefront/store"
+)
+
+// Config is what a Worker needs.
+type Config struct {
+	Store     *store.Store
+	Service   *service.Service
+	Providers []payments.Provider
+	// Now is the billing clock (the demo clock in an all-sandbox demo).
+	Now func() time.Time
+	// Interval is the time between passes; Batch bounds the work of each
+	// kind taken per pass.
+	Interval time.Duration
+	Batch    int
+	// WebhookRetention is how long processed webhook events are kept.
+	WebhookRetention time.Duration
+	// Retries are the waits, from a period's due time, before each retry
+	// of a declined scheduled payment; after the last, billing ends.
+	Retries []time.Duration
+	// ReconcileAfter is how long a setup may stay pending before the worker
+	// asks its provider (and then again every ReconcileAfter).
+	ReconcileAfter time.Duration
+	// SetupLifetime is how long a setup may stay open (Stripe's explicit
+	// expires_at); AbandonAfter the further grace before one its provider
+	// still calls pending is closed here as abandoned.
+	SetupLifetime time.Duration
+	AbandonAfter  time.Duration
+	Logger        *slog.Logger
+}
+
+// Worker runs passes until its context ends.
+type Worker struct {
+	cfg       Config
+	providers map[string]payments.Provider
+	owner     string // this process's name on its leases
+	log       *slog.Logger
+	nudge     chan struct{}
+	pass      sync.Mutex // one pass at a time (the loop, a nudge, the demo clock)
+	lastPrune time.Time
+}
+
+// New returns a Worker with defaults filled in.
+func New(cfg Config) *Worker {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = 30 * time.Second
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 50
+	}
+	if cfg.WebhookRetention <= 0 {
+		cfg.WebhookRetention = 30 * 24 * time.Hour
+	}
+	if len(cfg.Retries) == 0 {
+		cfg.Retries = billing.DefaultRetries
+	}
+	if cfg.ReconcileAfter <= 0 {
+		cfg.ReconcileAfter = 10 * time.Minute
+	}
+	if cfg.SetupLifetime <= 0 {
+		cfg.SetupLifetime = time.Hour
+	}
+	if cfg.AbandonAfter <= 0 {
+		cfg.AbandonAfter = time.Hour
+	}
+	w := &Worker{cfg: cfg, providers: map[string]payments.Provider{}, log: cfg.Logger, nudge: make(chan struct{}, 1)}
+	if w.log == nil {
+		w.log = slog.New(slog.DiscardHandler)
+	}
+	for _, p := range cfg.Providers {
+		w.providers[p.Name()] = p
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	w.owner = "worker-" + hex.EncodeToString(b)
+	return w
+}
+
+// Nudge asks for a pass soon (a webhook event just stored); it never
+// blocks.
+func (w *Worker) Nudge() {
+	select {
+	case w.nudge <- struct{}{}:
+	default:
+	}
+}
+
+// Run makes a pass every Interval (and when nudged) until ctx is done,
+// then returns once the pass in progress has finished.
+func (w *Worker) Run(ctx context.Context) {
+	t := time.NewTicker(w.cfg.Interval)
+	defer t.Stop()
+	for {
+		if _, err := w.Pass(ctx); err != nil && ctx.Err() == nil {
+			w.log.Error("worker pass", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-w.nudge:
+		}
+	}
+}
+
+// Report counts what a pass did.
+type Report struct {
+	Events     int // webhook events processed or ignored
+	Charged    int // scheduled charges made
+	Reconciled int // setups, charges and refunds settled with the provider
+}
+
+// Pass does one round of every kind of work and reports what it did.
+func (w *Worker) Pass(ctx context.Context) (Report, error) {
+	w.pass.Lock()
+	defer w.pass.Unlock()
+	var r Report
+	var errs []error
+	n, err := w.processEvents(ctx)
+	r.Events += n
+	errs = append(errs, err)
+	n, err = w.bill(ctx)
+	r.Charged += n
+	errs = append(errs, err)
+	n, err = w.reconcile(ctx)
+	r.Reconciled += n
+	errs = append(errs, err)
+	errs = append(errs, w.prune(ctx))
+	return r, errors.Join(errs...)
+}
+
+// processEvents processes the webhook events that are due.
+func (w *Worker) processEvents(ctx context.Context) (int, error) {
+	events, err := w.cfg.Store.ClaimWebhookEvents(ctx, time.Minute, w.cfg.Batch)
+	if err != nil {
+		return 0, err
+	}
+	done := 0
+	for _, e := range events {
+		if ctx.Err() != nil {
+			break // its lease expires; the next pass takes it up
+		}
+		p, ok := w.providers[e.Provider]
+		if !ok {
+			err = errors.Join(err, w.cfg.Store.FinishWebhookEvent(ctx, e.ID, store.EventIgnored, "provider not configured", ""))
+			continue
+		}
+		out := w.cfg.Service.ProcessEvent(ctx, p, e, w.cfg.Now())
+		if out.Status == store.EventPending {
+			err = errors.Join(err, w.cfg.Store.RetryWebhookEvent(ctx, e.ID, out.Detail, out.RetryAt))
+			continue
+		}
+		done++
+		w.log.Info("webhook event processed", "provider", e.Provider, "event_id", e.Event.ID, "event_type", e.Event.Type,
+			"status", out.Status, "mandate_id", out.MandateID, "outcome", out.Detail)
+		err = errors.Join(err, w.cfg.Store.FinishWebhookEvent(ctx, e.ID, out.Status, out.Detail, out.MandateID))
+	}
+	return done, err
+}
+
+// prune forgets old processed webhook events, once an hour.
+func (w *Worker) prune(ctx context.Context) error {
+	now := w.cfg.Now()
+	if now.Sub(w.lastPrune) < time.Hour {
+		return nil
+	}
+	w.lastPrune = now
+	n, err := w.cfg.Store.PruneWebhookEvents(ctx, now.Add(-w.cfg.WebhookRetention))
+	if n > 0 {
+		w.log.Info("webhook events pruned", "count", n)
+	}
+	return err
+}
+
+// Demo moves an all-sandbox demo's clock: the app's billing clock and the
+// sandbox's are the same clock, so both see the month pass.
+type Demo struct {
+	Clock  *clock.Clock
+	Store  *store.Store
+	Worker *Worker
+}
+
+func (d *Demo) Now() time.Time        { return d.Clock.Now() }
+func (d *Demo) Offset() time.Duration { return d.Clock.Offset() }
+
+// Advance moves the clock forward by by, keeps the offset (a restart, and
+// another process on the same database, keep the demo's time), and runs a
+// pass at once: what fell due is charged before the page comes back.
+func (d *Demo) Advance(ctx context.Context, by time.Duration) error {
+	off := d.Clock.Offset() + by
+	if err := d.Store.SetDemoClockOffset(ctx, off); err != nil {
+		return err
+	}
+	d.Clock.Set(off)
+	_, err := d.Worker.Pass(ctx)
+	return err
+}
+
+// Reset brings the clock back to real time.
+func (d *Demo) Reset(ctx context.Context) error {
+	if err := d.Store.SetDemoClockOffset(ctx, 0); err != nil {
+		return err
+	}
+	d.Clock.Set(0)
+	return nil
+}
+
+// isTransient reports a provider outage (see service.Transient).
+func isTransient(err error) bool { return service.Transient(err) }
