@@ -51,6 +51,8 @@ type config struct {
 	// SetupLifetime is how long an unfinished Stripe Checkout Session
 	// stays open (its explicit expires_at).
 	SetupLifetime time.Duration
+	// SandboxLatency holds the built-in sandbox's API answers back.
+	SandboxLatency time.Duration
 
 	// WorkerInterval is the time between the background worker's passes;
 	// WorkerBatch bounds each kind of its work per pass.
@@ -233,6 +235,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.SetupLifetime, err2 = durationVar(env, "SETUP_LIFETIME", "1h", 30*time.Minute, 24*time.Hour); err2 != nil {
 		return c, err2
+	}
+	if c.SandboxLatency, err2 = durationVar(env, "SANDBOX_LATENCY", "0s", 0, time.Minute); err2 != nil {
+		return c, err2
+	}
+	if c.SandboxLatency > 0 && c.Live() {
+		return c, &configError{"SANDBOX_LATENCY", "is set, but with provider credentials there is no sandbox"}
 	}
 	if c.WorkerInterval, err2 = durationVar(env, "WORKER_INTERVAL", "30s", time.Second, 24*time.Hour); err2 != nil {
 		return c, err2

@@ -294,6 +294,7 @@ func sandboxProviders(ctx context.Context, cfg config, baseURL, loopback string,
 		MerchantName: cfg.Merchant,
 		Logger:       logger.With("component", "sandbox"),
 		Now:          now, // the demo clock moves the sandbox's time too
+		APILatency:   cfg.SandboxLatency,
 		Stripe: sandbox.StripeConfig{
 			SecretKey: stripeKey, WebhookURL: loopback + "/webhooks/stripe", WebhookSecret: stripeWebhookSecret,
 		},

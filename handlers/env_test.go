@@ -53,7 +53,12 @@ type env struct {
 	Service *service.Service
 	Worker  *worker.Worker
 	Clock   *clock.Clock
+	proxy   *httputil.ReverseProxy
 	outage  atomic.Int32
+	// intercept, when set, sees every API call the app makes to the
+	// sandbox before it is forwarded, and answers it itself by returning
+	// true (a targeted outage, a 409, a slow answer).
+	intercept atomic.Pointer[func(w http.ResponseWriter, r *http.Request) bool]
 	server  *httptest.Server
 	sandbox *sandbox.Sandbox
 }
@@ -82,6 +87,21 @@ type envConfig struct {
 	webhooks, direct bool
 	pproMethod       string // the sandbox's REDIRECT requestMethod: "" (GET) or "POST"
 	plan             *payments.Plan
+}
+
+// Intercept installs f in front of the app's API calls to the sandbox (see
+// env.intercept); nil removes it.
+func (e *env) Intercept(f func(w http.ResponseWriter, r *http.Request) bool) {
+	if f == nil {
+		e.intercept.Store(nil)
+		return
+	}
+	e.intercept.Store(&f)
+}
+
+// Forward sends an intercepted call on to the sandbox as usual.
+func (e *env) Forward(w http.ResponseWriter, r *http.Request) {
+	e.proxy.ServeHTTP(w, r)
 }
 
 // withPPROPost makes PPRO ask for a POST redirect.
@@ -136,7 +156,11 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	// The proxy the app's API calls go through.
 	target, _ := url.Parse(e.URL)
 	proxy := httputil.NewSingleHostReverseProxy(target)
+	e.proxy = proxy
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f := e.intercept.Load(); f != nil && (*f)(w, r) {
+			return
+		}
 		switch code := int(e.outage.Load()); code {
 		case upstreamUp:
 			proxy.ServeHTTP(w, r)

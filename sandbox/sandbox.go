@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"time"
@@ -45,6 +46,11 @@ type Config struct {
 	// WebhookRetryAfter is the wait before a failed webhook delivery's first
 	// retry, doubling after; 0 → half a second.
 	WebhookRetryAfter time.Duration
+	// APILatency delays every API answer by this much after its work is
+	// done and recorded, as a slow network would: the window in which a
+	// caller that crashes, or gives up, has caused a payment it never
+	// heard of. For demos and tests of exactly-once payments; 0 → none.
+	APILatency time.Duration
 }
 
 // StripeConfig configures the Stripe part of the sandbox.
@@ -129,6 +135,9 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 		s.ppro = pprosim.New(host, pprosim.Config{APIToken: c.APIToken, MerchantID: c.MerchantID, RedirectMethod: c.RedirectMethod})
 	}
 	s.handler = s.routes()
+	if cfg.APILatency > 0 {
+		s.handler = slowAPI(s.handler, cfg.APILatency)
+	}
 
 	if err := host.ResumeWebhooks(ctx); err != nil {
 		host.Close()
@@ -205,6 +214,28 @@ func validatePPROConfig(c *PPROConfig) error {
 func absoluteHTTPURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// slowAPI holds each API answer back for d after it was made.
+func slowAPI(next http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/sandbox/stripe/v1/") && !strings.HasPrefix(r.URL.Path, "/sandbox/ppro/v1/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return // the caller gave up: the answer is lost, the work is done
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	})
 }
 
 // ServeHTTP serves every path under /sandbox/.
