@@ -59,8 +59,8 @@ type env struct {
 	// sandbox before it is forwarded, and answers it itself by returning
 	// true (a targeted outage, a 409, a slow answer).
 	intercept atomic.Pointer[func(w http.ResponseWriter, r *http.Request) bool]
-	server  *httptest.Server
-	sandbox *sandbox.Sandbox
+	server    *httptest.Server
+	sandbox   *sandbox.Sandbox
 }
 
 // Outage modes for the proxy in front of the sandbox's API: up, the
