@@ -105,7 +105,7 @@ func TestLoadTestReportsAnUnexpectedOutcome(t *testing.T) {
 		t.Errorf("%s: %+v; %d completed, want the other 5", wrong, c, rep.Completed)
 	}
 	example := rep.Errors[0].Example
-	for _, want := range []string{"ppro/cancel", "return_page", "canceled", "CANCELED_BY_CONSUMER", "want active"} {
+	for _, want := range []string{"ppro/cancel", "return_page", "canceled", "You left the payment page", "want active"} {
 		if !strings.Contains(example, want) {
 			t.Errorf("example %q lacks %q", example, want)
 		}

@@ -281,13 +281,21 @@ func buildProviders(ctx context.Context, cfg config, baseURL, loopback string, r
 }
 
 // sandboxProviders runs both providers against the built-in sandbox, with
-// secrets shared fresh on every start (the sandbox and the app are the
-// same process): the API keys and both webhook signing secrets.
+// the secrets the sandbox and the app share (the API keys and both webhook
+// signing secrets) derived from a key kept in DATA_DIR/sandbox.key. They
+// stay the same across restarts, as a real account's do: the sandbox
+// scopes idempotency keys to the API key, so a payment resent with its
+// key after a crash must find the one made before it, not make another.
 func sandboxProviders(ctx context.Context, cfg config, baseURL, loopback string, root *http.ServeMux, httpClient *http.Client, now func() time.Time, logger *slog.Logger) (
 	[]payments.Provider, []string, func(), error,
 ) {
-	stripeKey, stripeWebhookSecret := "sk_test_sandbox_"+randomHex(12), "whsec_sandbox_"+randomHex(16)
-	pproToken, pproMerchant, pproWebhookSecret := "ppro_sandbox_"+randomHex(12), "merch_sandbox", "ppro_whsec_sandbox_"+randomHex(16)
+	key, err := loadOrCreateKey(filepath.Join(cfg.DataDir, "sandbox.key"))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("sandbox key: %w", err)
+	}
+	secret := func(purpose string, n int) string { return hex.EncodeToString(derive(key, "sandbox "+purpose))[:2*n] }
+	stripeKey, stripeWebhookSecret := "sk_test_sandbox_"+secret("stripe key", 12), "whsec_sandbox_"+secret("stripe webhooks", 16)
+	pproToken, pproMerchant, pproWebhookSecret := "ppro_sandbox_"+secret("ppro token", 12), "merch_sandbox", "ppro_whsec_sandbox_"+secret("ppro webhooks", 16)
 	sb, err := sandbox.New(ctx, sandbox.Config{
 		DBPath:       filepath.Join(cfg.DataDir, "sandbox.db"),
 		PublicURL:    baseURL + "/sandbox",
@@ -295,6 +303,7 @@ func sandboxProviders(ctx context.Context, cfg config, baseURL, loopback string,
 		Logger:       logger.With("component", "sandbox"),
 		Now:          now, // the demo clock moves the sandbox's time too
 		APILatency:   cfg.SandboxLatency,
+		ShopURL:      baseURL + "/",
 		Stripe: sandbox.StripeConfig{
 			SecretKey: stripeKey, WebhookURL: loopback + "/webhooks/stripe", WebhookSecret: stripeWebhookSecret,
 		},
@@ -369,6 +378,10 @@ func loadOrCreateKey(file string) ([]byte, error) {
 		if err != nil || len(key) < 32 {
 			return nil, fmt.Errorf("%s does not hold a 32-byte hex key; delete it to make a new one", file)
 		}
+		// Private even if it was made, or copied in, readable by others.
+		if err := os.Chmod(file, 0o600); err != nil {
+			return nil, err
+		}
 		return key, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
@@ -387,12 +400,6 @@ func derive(secret []byte, purpose string) []byte {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(purpose))
 	return m.Sum(nil)
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func logLevel(s string) slog.Level {

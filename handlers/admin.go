@@ -83,23 +83,27 @@ func (h *handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 
 // adminLogin checks the password in constant time. Failed attempts are
 // limited per client: after a few, the client waits (429) before the
-// password is even looked at.
+// password is even looked at. Each try takes an attempt before its form is
+// read, and a correct password gives it back, so tries sent at once or
+// with slow bodies get no more than tries one after the other.
 func (h *handler) adminLogin(w http.ResponseWriter, r *http.Request) error {
 	client := h.clientIP(r)
-	if ok, wait := h.limits.peek("login", client, time.Now()); !ok {
+	ok, wait, giveBack := h.limits.take("login", client, time.Now())
+	if !ok {
 		tooManyRequests(w, r, wait, h)
 		return nil
 	}
 	if err := r.ParseForm(); err != nil {
+		giveBack()
 		return &pageError{Status: http.StatusBadRequest, Heading: "Unreadable form", Message: "The form could not be read.", Err: err}
 	}
 	next := safeNext(r.PostForm.Get("next"))
 	if !samePassword(r.PostForm.Get("password"), h.admin.Password) {
-		h.limits.allow("login", client, time.Now())
 		h.log.WarnContext(r.Context(), "admin login failed", "request_id", RequestID(r.Context()), "client", client)
 		h.renderLogin(w, r, http.StatusUnauthorized, "That password is not right.", next)
 		return nil
 	}
+	giveBack()
 	token, err := h.store.CreateAdminSession(r.Context(), h.admin.SessionTTL)
 	if err != nil {
 		return err

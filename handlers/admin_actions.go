@@ -43,6 +43,11 @@ func (h *handler) adminCharge(w http.ResponseWriter, r *http.Request) error {
 		back(w, r, m, url.Values{"error": {"inactive"}})
 		return nil
 	}
+	if r.PostForm.Get("token") == "" {
+		// Not our form: without its one-time token nothing makes it charge once.
+		back(w, r, m, url.Values{"error": {"expired"}})
+		return nil
+	}
 	amount, perr := payments.ParseAmount(r.PostForm.Get("amount"), m.Plan.Price.Currency)
 	money := payments.Money{Amount: amount, Currency: m.Plan.Price.Currency}
 	if perr == nil {
@@ -110,6 +115,10 @@ func (h *handler) adminRefund(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := r.ParseForm(); err != nil {
 		return &pageError{Status: http.StatusBadRequest, Heading: "Unreadable form", Message: "The form could not be read.", Err: err}
+	}
+	if r.PostForm.Get("token") == "" {
+		back(w, r, m, url.Values{"error": {"expired"}})
+		return nil
 	}
 	amount, perr := payments.ParseAmount(r.PostForm.Get("amount"), m.Plan.Price.Currency)
 	if perr == nil && amount <= 0 {

@@ -323,7 +323,7 @@ func consentView(m store.Mandate, merchant string) views.ConsentView {
 		AcceptedAt: m.Consent.AcceptedAt.UTC().Format(dashboardTime), IP: m.Consent.ClientIP, UserAgent: m.Consent.UserAgent,
 	}
 	name := cmp.Or(m.Consent.Merchant, merchant)
-	doc, err := terms.Render(m.Consent.TermsVersion, name, m.Plan)
+	doc, err := terms.Render(m.Consent.TermsVersion, name, m.Consent.Contact, m.Plan)
 	if err != nil {
 		c.TermsError = "The terms of version " + m.Consent.TermsVersion + " could not be rebuilt: " + err.Error()
 		return c

@@ -39,6 +39,7 @@ func (h *handler) createCheckoutSession(w http.ResponseWriter, r *http.Request) 
 		Email: f.Email, Name: f.Name, Country: f.Country, Provider: p.Name(), Mode: p.Mode(), Plan: h.plan,
 		Consent: store.Consent{
 			Merchant:      h.merchant,
+			Contact:       h.merchantEmail,
 			TermsVersion:  h.terms.Version,
 			TermsSHA256:   h.terms.SHA256,
 			Authorization: h.terms.Authorization,
@@ -86,6 +87,9 @@ func (h *handler) createCheckoutSession(w http.ResponseWriter, r *http.Request) 
 		if m, err = h.svc.ApplySetup(ctx, m, *setup.Decided, mandate.SourceCheckout); err != nil {
 			return err
 		}
+		if m.Status == mandate.Active {
+			h.processLater()
+		}
 		h.outcome(w, r, m, h.returnPath(m))
 		return nil
 	}
@@ -112,8 +116,12 @@ func (h *handler) beginSetup(ctx context.Context, r *http.Request, p payments.Pr
 			Name: m.Customer.Name, Email: m.Customer.Email, Country: m.Customer.Country,
 			Ref: h.retryCustomer(r, p, m), IP: m.Consent.ClientIP, UserAgent: m.Consent.UserAgent,
 		},
-		Plan:           m.Plan,
-		Terms:          m.Consent.Authorization,
+		Plan: m.Plan,
+		// Written for the provider's page, where the storefront's sentence
+		// ("the payment method I approve on the payment provider's page")
+		// would read out of context.
+		Terms: h.merchant + " will charge " + m.Plan.Price.String() + " every " + string(m.Plan.Interval) + " for " + m.Plan.Name +
+			" to the payment method you approve here, until you cancel.",
 		Summary:        m.Plan.Name + ": " + m.Plan.Price.String() + " every " + string(m.Plan.Interval),
 		ReturnURL:      returnURL,
 		CancelURL:      cancelURL,

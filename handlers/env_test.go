@@ -87,6 +87,8 @@ type envConfig struct {
 	webhooks, direct bool
 	pproMethod       string // the sandbox's REDIRECT requestMethod: "" (GET) or "POST"
 	plan             *payments.Plan
+	pproRetries      int           // the app's PPRO client's retries (default none)
+	fetchLimit       time.Duration // service.Config.FetchLimit (default 1 ms)
 }
 
 // Intercept installs f in front of the app's API calls to the sandbox (see
@@ -109,6 +111,12 @@ func withPPROPost(c *envConfig) { c.pproMethod = http.MethodPost }
 
 // withPlan prices the plan differently.
 func withPlan(p payments.Plan) envOption { return func(c *envConfig) { c.plan = &p } }
+
+// withPPRORetries lets the app's PPRO client retry n times, at once.
+func withPPRORetries(n int) envOption { return func(c *envConfig) { c.pproRetries = n } }
+
+// withFetchLimit sets how often webhooks may make the app fetch one object.
+func withFetchLimit(d time.Duration) envOption { return func(c *envConfig) { c.fetchLimit = d } }
 
 // withWebhooks makes the sandbox deliver signed events to the app, racing
 // the return page as the real Stripe does.
@@ -201,7 +209,12 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pproClient, err := ppro.NewClient(ppro.Config{BaseURL: apiURL + "/sandbox/ppro", Token: pproToken, MerchantID: pproMerchant, MaxRetries: -1})
+	pproRetries := -1
+	if cfg.pproRetries > 0 {
+		pproRetries = cfg.pproRetries
+	}
+	pproClient, err := ppro.NewClient(ppro.Config{BaseURL: apiURL + "/sandbox/ppro", Token: pproToken, MerchantID: pproMerchant,
+		MaxRetries: pproRetries, Backoff: func(int) time.Duration { return time.Millisecond }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +223,11 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		plan = *cfg.plan
 	}
 	providers := []payments.Provider{p, ppro.NewProvider(pproClient, payments.ModeSandbox, pproWebhookSecret)}
-	svc, err := service.New(service.Config{Store: st, Providers: providers, Logger: testLogger(), FetchLimit: time.Millisecond})
+	fetchLimit := time.Millisecond
+	if cfg.fetchLimit > 0 {
+		fetchLimit = cfg.fetchLimit
+	}
+	svc, err := service.New(service.Config{Store: st, Providers: providers, Logger: testLogger(), FetchLimit: fetchLimit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,17 +238,18 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	go func() { defer close(workDone); e.Worker.Run(workCtx) }()
 	t.Cleanup(func() { stopWork(); <-workDone })
 	app, err := handlers.New(handlers.Config{
-		Store:        st,
-		Service:      svc,
-		Providers:    providers,
-		ProcessLater: e.Worker.Nudge,
-		Admin:        handlers.Admin{Password: adminPassword},
-		LinkKey:      []byte(strings.Repeat("l", 32)),
-		Now:          e.Clock.Now,
-		Sessions:     handlers.NewSessionStore([][]byte{[]byte(strings.Repeat("k", 32))}, false),
-		Merchant:     "Northwind Coffee",
-		Plan:         plan,
-		BaseURL:      e.URL,
+		Store:         st,
+		Service:       svc,
+		Providers:     providers,
+		ProcessLater:  e.Worker.Nudge,
+		Admin:         handlers.Admin{Password: adminPassword},
+		LinkKey:       []byte(strings.Repeat("l", 32)),
+		MerchantEmail: "support@northwind.example",
+		Now:           e.Clock.Now,
+		Sessions:      handlers.NewSessionStore([][]byte{[]byte(strings.Repeat("k", 32))}, false),
+		Merchant:      "Northwind Coffee",
+		Plan:          plan,
+		BaseURL:       e.URL,
 	})
 	if err != nil {
 		t.Fatal(err)

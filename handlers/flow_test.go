@@ -11,6 +11,7 @@ import (
 
 	"example.com/storefront/internal/pagetest"
 	"example.com/storefront/mandate"
+	"example.com/storefront/terms"
 )
 
 func TestHomeShowsPlanTermsAndOptIn(t *testing.T) {
@@ -31,7 +32,7 @@ func TestHomeShowsPlanTermsAndOptIn(t *testing.T) {
 	if got, _ := home.TestID("mode-badge"); got != "Stripe: sandbox" {
 		t.Errorf("mode badge = %q, want Stripe: sandbox", got)
 	}
-	if home.InputValue("terms_version") != "v1" || len(home.InputValue("terms_sha256")) != 64 {
+	if home.InputValue("terms_version") != terms.Current || len(home.InputValue("terms_sha256")) != 64 {
 		t.Errorf("terms version/hash fields = %q, %q", home.InputValue("terms_version"), home.InputValue("terms_sha256"))
 	}
 	for header, want := range map[string]string{
@@ -82,9 +83,10 @@ func TestApproveSavesAmazonPayAndRecordsConsent(t *testing.T) {
 		t.Fatalf("checkout session = %+v", cs)
 	}
 
-	// The shopper sees what they agreed to on Stripe's page too (custom_text).
-	if !strings.Contains(checkout.Text(), "I authorise Northwind Coffee to charge 12.00 USD every month") {
-		t.Errorf("the checkout page does not repeat the authorisation: %s", checkout.Text())
+	// The shopper sees what they agree to on Stripe's page too (custom_text),
+	// in a sentence written for that page.
+	if !strings.Contains(checkout.Text(), "Northwind Coffee will charge 12.00 USD every month for Coffee Club to the payment method you approve here") {
+		t.Errorf("the checkout page does not say what is approved: %s", checkout.Text())
 	}
 	approval := e.amazonPay(b, checkout)
 	back := e.decide(b, approval, "approve").Expect(http.StatusSeeOther)
@@ -95,9 +97,10 @@ func TestApproveSavesAmazonPayAndRecordsConsent(t *testing.T) {
 	if got := success.TestIDAttr("outcome", "data-status"); got != "active" {
 		t.Fatalf("success page status %q; text: %s", got, success.Text())
 	}
-	if msg, _ := success.TestID("outcome-message"); !strings.Contains(msg, "12.00 USD every month") || !strings.Contains(success.Text(), "Amazon Pay account is saved") {
+	if msg, _ := success.TestID("outcome-message"); !strings.Contains(msg, "12.00 USD every month") || !strings.Contains(success.Text(), "Your subscription is set up") {
 		t.Errorf("success page says %q", success.Text())
 	}
+	noProviderWords(t, success)
 	if got, _ := success.TestID("mandate-id"); got != m.ID {
 		t.Errorf("mandate reference shown = %q, want %s", got, m.ID)
 	}
@@ -117,7 +120,7 @@ func TestApproveSavesAmazonPayAndRecordsConsent(t *testing.T) {
 		t.Errorf("stored payment method %s, Stripe's SetupIntent has %+v", m.PaymentMethodID, si.PaymentMethod)
 	}
 	c := m.Consent
-	if c.TermsVersion != "v1" || len(c.TermsSHA256) != 64 || c.ClientIP != "127.0.0.1" || c.UserAgent != "flow-test/1.0" ||
+	if c.TermsVersion != terms.Current || len(c.TermsSHA256) != 64 || c.ClientIP != "127.0.0.1" || c.UserAgent != "flow-test/1.0" ||
 		c.AcceptedAt.IsZero() || !strings.HasPrefix(c.Authorization, "I authorise Northwind Coffee") {
 		t.Errorf("consent evidence = %+v", c)
 	}

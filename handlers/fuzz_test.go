@@ -31,7 +31,7 @@ func fuzzHandler(t testing.TB) *handler {
 		t.Fatal(err)
 	}
 	plan := payments.Plan{Name: "Coffee Club", Price: payments.Money{Amount: 1200, Currency: "USD"}, Interval: payments.Month}
-	doc, err := terms.Render(terms.Current, "Northwind Coffee", plan)
+	doc, err := terms.Render(terms.Current, "Northwind Coffee", "support@northwind.example", plan)
 	if err != nil {
 		t.Fatal(err)
 	}

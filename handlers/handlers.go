@@ -129,8 +129,8 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Store == nil || cfg.Service == nil || cfg.Sessions == nil || len(cfg.Providers) == 0 {
 		return nil, errors.New("handlers: Store, Service, Sessions and at least one provider are required")
 	}
-	if cfg.Admin.Password == "" || len(cfg.LinkKey) < 32 {
-		return nil, errors.New("handlers: an admin password and a link key of 32 bytes or more are required")
+	if cfg.Admin.Password == "" || len(cfg.LinkKey) < 32 || cfg.MerchantEmail == "" {
+		return nil, errors.New("handlers: an admin password, a link key of 32 bytes or more and the merchant's email are required")
 	}
 	if cfg.Admin.SessionTTL <= 0 {
 		cfg.Admin.SessionTTL = 8 * time.Hour
@@ -139,7 +139,7 @@ func New(cfg Config) (http.Handler, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("handlers: BaseURL %q is not an absolute http(s) URL", cfg.BaseURL)
 	}
-	doc, err := terms.Render(terms.Current, cfg.Merchant, cfg.Plan)
+	doc, err := terms.Render(terms.Current, cfg.Merchant, cfg.MerchantEmail, cfg.Plan)
 	if err != nil {
 		return nil, fmt.Errorf("handlers: %w", err)
 	}
@@ -188,9 +188,10 @@ func New(cfg Config) (http.Handler, error) {
 
 // chrome is the layout data for a page.
 func (h *handler) chrome(title string, step views.Step) views.Chrome {
-	c := views.Chrome{Title: title, Merchant: h.merchant, Step: step}
+	c := views.Chrome{Title: title, Merchant: h.merchant, Step: step, Contact: h.merchantEmail, Sandbox: true}
 	for _, p := range h.order {
 		c.Badges = append(c.Badges, views.Badge{Provider: providerLabel(p.Name()), Mode: string(p.Mode())})
+		c.Sandbox = c.Sandbox && p.Mode() == payments.ModeSandbox
 	}
 	return c
 }

@@ -12,7 +12,22 @@ import (
 
 // home shows the plan, the terms, the form and the opt-in. The empty page
 // depends only on the configuration, so it is rendered once, in New.
+// "Try again" after a failed or cancelled setup comes back with
+// ?again=<mandate id>: the form is filled in with what the shopper typed
+// then (this browser's own mandate only), the opt-in left for them to tick.
 func (h *handler) home(w http.ResponseWriter, r *http.Request) error {
+	if id := r.URL.Query().Get("again"); id != "" && h.owns(r, id) {
+		if m, err := h.store.Mandate(r.Context(), id); err == nil {
+			f := h.emptyForm()
+			f.Name, f.Email, f.Country = m.Customer.Name, m.Customer.Email, m.Customer.Country
+			if _, ok := h.providers[m.Provider]; ok {
+				f.Provider = m.Provider
+			}
+			f.PayNow = m.FirstPayment != nil
+			h.renderHome(w, r, http.StatusOK, f, nil)
+			return nil
+		}
+	}
 	writeHTML(w, http.StatusOK, h.homePage)
 	return nil
 }
@@ -55,8 +70,15 @@ func (h *handler) homeComponent(f views.Form, errs map[string]string) templ.Comp
 		}
 		m.Providers = append(m.Providers, o)
 	}
+	price, every := h.plan.Price.String(), string(h.plan.Interval)
+	m.FinePrint = "You approve the payment method on the provider's page. Your first payment of " + price +
+		" is taken as your subscription starts, as soon as your approval is confirmed; then one payment every " + every + ", on the same day."
 	if len(payNow) > 0 {
-		m.PayNowLabel = "Also pay the first " + string(h.plan.Interval) + " (" + h.plan.Price.String() + ") now, with " + strings.Join(payNow, " or ") + "."
+		m.PayNowLabel = "Pay the first " + every + " (" + price + ") together with your approval, on the Amazon Pay page (" +
+			strings.Join(payNow, " or ") + " only)."
+		m.FinePrint = "You approve the payment method on the provider's page. Your first payment of " + price +
+			" is taken as your subscription starts: together with your approval if you tick the box above, otherwise as soon as your approval is confirmed. Then one payment every " +
+			every + ", on the same day."
 	}
 	return views.HomePage(m)
 }

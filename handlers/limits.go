@@ -53,6 +53,14 @@ func newLimiters(l Limits) *limiters {
 // allow takes a token for client in group; when there is none it says how
 // long until there is.
 func (ls *limiters) allow(group, client string, now time.Time) (bool, time.Duration) {
+	ok, wait, _ := ls.take(group, client, now)
+	return ok, wait
+}
+
+// take is allow that can give the token back (a correct password costs no
+// attempt): taken first, a token bounds how many tries run at once, which
+// a check made before a slow request body arrives does not.
+func (ls *limiters) take(group, client string, now time.Time) (ok bool, wait time.Duration, giveBack func()) {
 	var r rate.Limit
 	var burst int
 	switch group {
@@ -60,12 +68,12 @@ func (ls *limiters) allow(group, client string, now time.Time) (bool, time.Durat
 		r, burst = rate.Limit(float64(ls.login)/(15*60)), ls.login
 	case "webhook":
 		if ls.perMinute <= 0 {
-			return true, 0
+			return true, 0, func() {}
 		}
 		r, burst = rate.Limit(float64(ls.perMinute*10)/60), ls.perMinute*10
 	default:
 		if ls.perMinute <= 0 {
-			return true, 0
+			return true, 0, func() {}
 		}
 		r, burst = rate.Limit(float64(ls.perMinute)/60), max(ls.perMinute/2, 10)
 	}
@@ -82,24 +90,9 @@ func (ls *limiters) allow(group, client string, now time.Time) (bool, time.Durat
 	res := b.lim.ReserveN(now, 1)
 	if d := res.DelayFrom(now); d > 0 {
 		res.CancelAt(now)
-		return false, d
+		return false, d, func() {}
 	}
-	return true, 0
-}
-
-// peek reports whether client has a token left in group, without taking
-// it (failed logins take one; a correct password takes none).
-func (ls *limiters) peek(group, client string, now time.Time) (bool, time.Duration) {
-	ls.mu.Lock()
-	b, ok := ls.buckets[group+"|"+client]
-	ls.mu.Unlock()
-	if !ok {
-		return true, 0
-	}
-	if tokens := b.lim.TokensAt(now); tokens < 1 {
-		return false, time.Duration((1 - tokens) / float64(b.lim.Limit()) * float64(time.Second))
-	}
-	return true, 0
+	return true, 0, func() { res.CancelAt(time.Now()) }
 }
 
 // prune forgets idle clients now and then, and drops everything when a

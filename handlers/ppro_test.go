@@ -126,9 +126,10 @@ func TestPPROActiveWhileFirstPaymentFailed(t *testing.T) {
 	if got := page.TestIDAttr("first-payment", "data-status"); got != "failed" {
 		t.Fatalf("first payment %q", got)
 	}
-	if reason, _ := page.TestID("first-payment-reason"); !strings.Contains(reason, "INSUFFICIENT_FUNDS") {
+	if reason, _ := page.TestID("first-payment-text"); reason != "Declined: the account did not have enough funds." {
 		t.Errorf("reason shown %q", reason)
 	}
+	noProviderWords(t, page)
 	m := e.pproMandate(approval)
 	if m.Status != mandate.Active || m.FirstPayment.Status != payments.ChargeFailed || !strings.Contains(m.FirstPayment.FailureReason, "INSUFFICIENT_FUNDS") {
 		t.Errorf("mandate %s, first payment %+v", m.Status, m.FirstPayment)
@@ -139,8 +140,9 @@ func TestPPROActiveWhileFirstPaymentFailed(t *testing.T) {
 // it is on Stripe, not a failure.
 func TestPPRODeclineFailsAndCancelCancels(t *testing.T) {
 	t.Parallel()
-	for decision, want := range map[string]struct{ status, code string }{
-		"decline": {"failed", "AUTHENTICATION_FAILED"}, "cancel": {"canceled", "CANCELED_BY_CONSUMER"},
+	for decision, want := range map[string]struct{ status, code, heading, reason string }{
+		"decline": {"failed", "AUTHENTICATION_FAILED", "The setup did not go through", "Amazon Pay did not confirm the approval"},
+		"cancel":  {"canceled", "CANCELED_BY_CONSUMER", "Setup cancelled", "You left the payment page without approving."},
 	} {
 		code := want.code
 		t.Run(decision, func(t *testing.T) {
@@ -157,9 +159,13 @@ func TestPPRODeclineFailsAndCancelCancels(t *testing.T) {
 			if got := page.TestIDAttr("outcome", "data-status"); got != want.status {
 				t.Fatalf("outcome %q, want %s", got, want.status)
 			}
-			if reason, _ := page.TestID("outcome-reason"); !strings.Contains(reason, code) {
-				t.Errorf("reason shown %q, want %s", reason, code)
+			if got, _ := page.TestID("outcome-heading"); got != want.heading {
+				t.Errorf("heading %q, want %q", got, want.heading)
 			}
+			if reason, _ := page.TestID("outcome-reason"); !strings.HasPrefix(reason, want.reason) {
+				t.Errorf("reason shown %q, want %q", reason, want.reason)
+			}
+			noProviderWords(t, page)
 			if got := page.TestIDAttr("first-payment", "data-status"); got != "failed" {
 				t.Errorf("first payment %q", got)
 			}

@@ -96,7 +96,8 @@ func (h *handler) shopperView(r *http.Request, m store.Mandate) (views.ShopperMa
 	if !m.ConfirmedAt.IsZero() {
 		page.Since = m.ConfirmedAt.UTC().Format("2 January 2006")
 	}
-	if doc, err := terms.Render(m.Consent.TermsVersion, firstNonEmpty(m.Consent.Merchant, h.merchant), m.Plan); err == nil {
+	if doc, err := terms.Render(m.Consent.TermsVersion, firstNonEmpty(m.Consent.Merchant, h.merchant),
+		firstNonEmpty(m.Consent.Contact, h.merchantEmail), m.Plan); err == nil {
 		page.Terms = doc.Blocks
 	}
 	charges, err := h.store.Charges(r.Context(), m.ID)
@@ -115,7 +116,10 @@ func (h *handler) shopperView(r *http.Request, m store.Mandate) (views.ShopperMa
 			Amount: c.Amount.String(), Status: status})
 	}
 	if b, err := h.store.Billing(r.Context(), m.ID); err == nil && (b.State == store.BillingActive || b.State == store.BillingPastDue) {
-		page.NextPayment = b.NextDueAt.UTC().Format("2 January 2006")
+		page.NextPayment = m.Plan.Price.String() + " on " + b.NextDueAt.UTC().Format(shopperDate)
+		if !b.NextDueAt.After(h.now()) {
+			page.NextPayment = m.Plan.Price.String() + ", being taken now"
+		}
 	}
 	return page, nil
 }

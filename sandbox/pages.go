@@ -18,7 +18,7 @@ func (s *Sandbox) handleIndex(w http.ResponseWriter, r *http.Request) {
 	if s.ppro != nil {
 		ppro = s.ppro.IndexSection()
 	}
-	s.host.Render(w, r, http.StatusOK, indexPage(s.host.Meta("Payment sandbox", simkit.ThemeSandbox, ""), stripe, ppro))
+	s.host.Render(w, r, http.StatusOK, indexPage(s.host.Meta("Payment sandbox", simkit.ThemeSandbox, ""), s.shopURL, stripe, ppro))
 }
 
 func (s *Sandbox) handlePageNotFound(w http.ResponseWriter, r *http.Request) {

@@ -18,12 +18,12 @@
 package sandbox // import "example.com/storefront/sandbox"
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"time"
@@ -51,6 +51,9 @@ type Config struct {
 	// caller that crashes, or gives up, has caused a payment it never
 	// heard of. For demos and tests of exactly-once payments; 0 → none.
 	APILatency time.Duration
+	// ShopURL is the storefront's own address ("http://localhost:8080/"),
+	// linked from the sandbox's index page; "" for none.
+	ShopURL string
 }
 
 // StripeConfig configures the Stripe part of the sandbox.
@@ -93,6 +96,7 @@ func (c PPROConfig) enabled() bool { return c.APIToken != "" }
 // Sandbox is an http.Handler serving every path under /sandbox/.
 type Sandbox struct {
 	host    *simkit.Host
+	shopURL string
 	stripe  *stripesim.Sim // nil when the Stripe part is off
 	ppro    *pprosim.Sim   // nil when the PPRO part is off
 	handler http.Handler
@@ -127,7 +131,7 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 
-	s := &Sandbox{host: host}
+	s := &Sandbox{host: host, shopURL: cfg.ShopURL}
 	if cfg.Stripe.enabled() {
 		s.stripe = stripesim.New(host, cfg.Stripe.stripesim())
 	}
@@ -223,20 +227,31 @@ func slowAPI(next http.Handler, d time.Duration) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		rec := httptest.NewRecorder()
-		next.ServeHTTP(rec, r)
+		held := &heldAnswer{header: http.Header{}, code: http.StatusOK}
+		next.ServeHTTP(held, r)
 		select {
 		case <-time.After(d):
 		case <-r.Context().Done():
 			return // the caller gave up: the answer is lost, the work is done
 		}
-		for k, v := range rec.Header() {
+		for k, v := range held.header {
 			w.Header()[k] = v
 		}
-		w.WriteHeader(rec.Code)
-		w.Write(rec.Body.Bytes())
+		w.WriteHeader(held.code)
+		w.Write(held.body.Bytes())
 	})
 }
+
+// heldAnswer keeps an answer in memory until it may be sent.
+type heldAnswer struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (a *heldAnswer) Header() http.Header         { return a.header }
+func (a *heldAnswer) WriteHeader(code int)        { a.code = code }
+func (a *heldAnswer) Write(p []byte) (int, error) { return a.body.Write(p) }
 
 // ServeHTTP serves every path under /sandbox/.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
 	"example.com/storefront/store"
 )
@@ -46,7 +47,7 @@ func (s *Service) CheckAmount(m store.Mandate, amount payments.Money) error {
 // store.ErrTokenUsed. A provider that cannot be reached leaves the charge
 // pending with the problem noted; the worker finishes it with the same key.
 func (s *Service) ChargeNow(ctx context.Context, m store.Mandate, amount payments.Money, formToken string) (store.Charge, error) {
-	if m.Status.Terminal() || m.Status != "active" {
+	if m.Status != mandate.Active {
 		return store.Charge{}, fmt.Errorf("%w (it is %s)", ErrNotActive, m.Status)
 	}
 	if err := s.CheckAmount(m, amount); err != nil {
@@ -118,7 +119,7 @@ func (s *Service) FinishCharge(ctx context.Context, c store.Charge, now time.Tim
 		return c, err
 	case c.Kind == store.KindInitial:
 		// Made with the setup: only the setup's answer can name it.
-		m, err = s.Verify(ctx, m, "worker")
+		m, err = s.Verify(ctx, m, mandate.SourceWorker)
 		if err != nil {
 			return c, err
 		}
@@ -126,7 +127,7 @@ func (s *Service) FinishCharge(ctx context.Context, c store.Charge, now time.Tim
 			return *m.FirstPayment, nil
 		}
 		return c, nil
-	case now.Sub(c.CreatedAt) < idempotencyWindow && m.Status == "active":
+	case now.Sub(c.CreatedAt) < idempotencyWindow && m.Status == mandate.Active:
 		return s.SendCharge(ctx, m, c)
 	}
 	res, found, err := p.FindCharge(ctx, m.Ref(), c.IdempotencyKey)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"example.com/storefront/mandate"
@@ -66,19 +67,15 @@ func (c Charge) Refundable() int64 {
 	return c.Amount.Amount - c.Refunded
 }
 
-// chargeColumns lists a charge's columns under alias a, in the order
-// nullCharge.dest scans them.
+// chargeColumnList is a charge's columns in the order nullCharge.dest
+// scans them.
+const chargeColumnList = "id, mandate_id, kind, initiated_by, period, attempt, amount, currency, " +
+	"idempotency_key, provider_ref, status, provider_status, failure_code, failure_reason, refunded, " +
+	"last_error, created_at, updated_at"
+
+// chargeColumns lists a charge's columns under alias a.
 func chargeColumns(a string) string {
-	cols := ""
-	for i, c := range []string{"id", "mandate_id", "kind", "initiated_by", "period", "attempt", "amount", "currency",
-		"idempotency_key", "provider_ref", "status", "provider_status", "failure_code", "failure_reason", "refunded",
-		"last_error", "created_at", "updated_at"} {
-		if i > 0 {
-			cols += ", "
-		}
-		cols += a + "." + c
-	}
-	return cols
+	return a + "." + strings.ReplaceAll(chargeColumnList, ", ", ", "+a+".")
 }
 
 // nullCharge scans a charge that may be absent (a LEFT JOIN).

@@ -50,40 +50,10 @@ func (s *Store) ListMandates(ctx context.Context, f ListFilter) ([]MandateSummar
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
-	var where []string
-	var args []any
-	if f.Provider != "" {
-		where, args = append(where, "m.provider = ?"), append(args, f.Provider)
+	q, args, err := listQuery(f)
+	if err != nil {
+		return nil, "", err
 	}
-	if f.Status != "" {
-		where, args = append(where, "m.status = ?"), append(args, string(f.Status))
-	}
-	if f.Billing != "" {
-		where, args = append(where, "b.state = ?"), append(args, f.Billing)
-	}
-	if e := strings.ToLower(strings.TrimSpace(f.Email)); e != "" {
-		if strings.Contains(e, "@") {
-			where, args = append(where, "c.email = ?"), append(args, e)
-		} else { // a prefix, as a range the email index can serve
-			where, args = append(where, "c.email >= ? AND c.email < ?"), append(args, e, e+"\U0010FFFF")
-		}
-	}
-	if f.After != "" {
-		at, id, err := decodeCursor(f.After)
-		if err != nil {
-			return nil, "", err
-		}
-		where = append(where, "(m.created_at < ? OR (m.created_at = ? AND m.id < ?))")
-		args = append(args, at, at, id)
-	}
-	q := `SELECT m.id, c.email, c.name, m.provider, m.mode, m.status, m.plan_name, m.amount, m.currency, m.interval,
-			m.created_at, coalesce(b.state, ''), b.next_due_at
-		FROM mandates m JOIN customers c ON c.id = m.customer_id LEFT JOIN billing b ON b.mandate_id = m.id`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY m.created_at DESC, m.id DESC LIMIT ?"
-	args = append(args, f.Limit+1)
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list mandates: %w", err)
@@ -116,6 +86,49 @@ func (s *Store) ListMandates(ctx context.Context, f ListFilter) ([]MandateSummar
 	return out, next, nil
 }
 
+// listQuery is ListMandates's query for f (whose Limit is set), and its
+// arguments.
+func listQuery(f ListFilter) (string, []any, error) {
+	var where []string
+	var args []any
+	if f.Provider != "" {
+		where, args = append(where, "m.provider = ?"), append(args, f.Provider)
+	}
+	if f.Status != "" {
+		where, args = append(where, "m.status = ?"), append(args, string(f.Status))
+	}
+	if f.Billing != "" {
+		where, args = append(where, "b.state = ?"), append(args, f.Billing)
+	}
+	if e := strings.ToLower(strings.TrimSpace(f.Email)); e != "" {
+		if strings.Contains(e, "@") {
+			where, args = append(where, "c.email = ?"), append(args, e)
+		} else { // a prefix, as a range the email index can serve
+			where, args = append(where, "c.email >= ? AND c.email < ?"), append(args, e, e+"\U0010FFFF")
+		}
+	}
+	if f.After != "" {
+		at, id, err := decodeCursor(f.After)
+		if err != nil {
+			return "", nil, err
+		}
+		// A row value, not "created_at < ? OR (created_at = ? AND id < ?)":
+		// with bound parameters SQLite cannot use the index for that OR and
+		// scans from the newest (EXPLAIN QUERY PLAN showed it).
+		where = append(where, "(m.created_at, m.id) < (?, ?)")
+		args = append(args, at, id)
+	}
+	q := `SELECT m.id, c.email, c.name, m.provider, m.mode, m.status, m.plan_name, m.amount, m.currency, m.interval,
+			m.created_at, coalesce(b.state, ''), b.next_due_at
+		FROM mandates m JOIN customers c ON c.id = m.customer_id LEFT JOIN billing b ON b.mandate_id = m.id`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY m.created_at DESC, m.id DESC LIMIT ?"
+	args = append(args, f.Limit+1)
+	return q, args, nil
+}
+
 func encodeCursor(at, id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(at + "|" + id))
 }
@@ -140,6 +153,16 @@ type Counts struct {
 	PastDue  int
 }
 
+// The past-due counts: of all providers, counted in the billing_state
+// index alone; of one, each past-due mandate's provider is looked up
+// (CROSS JOIN keeps billing the outer loop: otherwise SQLite may walk every
+// mandate of the provider instead).
+const (
+	countPastDue   = `SELECT count(*) FROM billing WHERE state = 'past_due'`
+	countPastDueOf = `SELECT count(*) FROM billing b CROSS JOIN mandates m ON m.id = b.mandate_id
+		WHERE b.state = 'past_due' AND m.provider = ?`
+)
+
 // CountMandates reads the counts the triggers keep.
 func (s *Store) CountMandates(ctx context.Context, provider string) (Counts, error) {
 	c := Counts{ByStatus: map[mandate.Status]int{}}
@@ -161,8 +184,11 @@ func (s *Store) CountMandates(ctx context.Context, provider string) (Counts, err
 	if err := rows.Err(); err != nil {
 		return c, fmt.Errorf("count mandates: %w", err)
 	}
-	err = s.db.QueryRowContext(ctx, `SELECT count(*) FROM billing b JOIN mandates m ON m.id = b.mandate_id
-		WHERE b.state = 'past_due' AND (? = '' OR m.provider = ?)`, provider, provider).Scan(&c.PastDue)
+	if provider == "" {
+		err = s.db.QueryRowContext(ctx, countPastDue).Scan(&c.PastDue)
+	} else {
+		err = s.db.QueryRowContext(ctx, countPastDueOf, provider).Scan(&c.PastDue)
+	}
 	if err != nil {
 		return c, fmt.Errorf("count past due: %w", err)
 	}
@@ -188,7 +214,7 @@ type ConsentRow struct {
 // stops at fn's first error.
 func (s *Store) EachConsent(ctx context.Context, fn func(ConsentRow) error) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT m.id, c.email, c.name, m.provider, m.mode, m.status, m.plan_name, m.amount,
-			m.currency, m.interval, m.merchant, m.terms_version, m.terms_sha256, m.authorization_text, m.accepted_at, m.client_ip,
+			m.currency, m.interval, m.merchant, m.merchant_email, m.terms_version, m.terms_sha256, m.authorization_text, m.accepted_at, m.client_ip,
 			m.user_agent, m.confirmed_at, m.revoked_by, m.created_at
 		FROM mandates m JOIN customers c ON c.id = m.customer_id ORDER BY m.created_at, m.id`)
 	if err != nil {
@@ -200,7 +226,7 @@ func (s *Store) EachConsent(ctx context.Context, fn func(ConsentRow) error) erro
 		var accepted, created string
 		var confirmed sql.NullString
 		if err := rows.Scan(&r.MandateID, &r.Email, &r.Name, &r.Provider, &r.Mode, &r.Status, &r.Plan.Name, &r.Plan.Price.Amount,
-			&r.Plan.Price.Currency, &r.Plan.Interval, &r.Consent.Merchant, &r.Consent.TermsVersion, &r.Consent.TermsSHA256, &r.Consent.Authorization,
+			&r.Plan.Price.Currency, &r.Plan.Interval, &r.Consent.Merchant, &r.Consent.Contact, &r.Consent.TermsVersion, &r.Consent.TermsSHA256, &r.Consent.Authorization,
 			&accepted, &r.Consent.ClientIP, &r.Consent.UserAgent, &confirmed, &r.RevokedBy, &created); err != nil {
 			return fmt.Errorf("export consents: %w", err)
 		}

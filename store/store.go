@@ -70,7 +70,9 @@ type Customer struct {
 type Consent struct {
 	// Merchant is the merchant named in the terms, which with the plan and
 	// the version rebuilds their exact text.
-	Merchant      string
+	Merchant string
+	// Contact is the merchant's address the terms name (from v2).
+	Contact       string
 	TermsVersion  string
 	TermsSHA256   string
 	Authorization string // the exact sentence next to the ticked box
@@ -152,10 +154,10 @@ func (s *Store) CreateMandate(ctx context.Context, n NewMandate) (Mandate, error
 	}
 	id := "md_" + strings.ToLower(rand.Text())
 	_, err = tx.ExecContext(ctx, `
-		INSERT INTO mandates (id, customer_id, provider, mode, status, plan_name, amount, currency, interval, merchant,
+		INSERT INTO mandates (id, customer_id, provider, mode, status, plan_name, amount, currency, interval, merchant, merchant_email,
 			terms_version, terms_sha256, authorization_text, accepted_at, client_ip, user_agent, created_at, updated_at)
-		VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, customerID, n.Provider, string(n.Mode), n.Plan.Name, n.Plan.Price.Amount, n.Plan.Price.Currency, string(n.Plan.Interval), n.Consent.Merchant,
+		VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, customerID, n.Provider, string(n.Mode), n.Plan.Name, n.Plan.Price.Amount, n.Plan.Price.Currency, string(n.Plan.Interval), n.Consent.Merchant, n.Consent.Contact,
 		n.Consent.TermsVersion, n.Consent.TermsSHA256, n.Consent.Authorization, n.Consent.AcceptedAt.UTC().Format(timeLayout),
 		n.Consent.ClientIP, n.Consent.UserAgent, ts, ts)
 	if err != nil {
@@ -404,7 +406,7 @@ func findMandate(ctx context.Context, q querier, where string, args ...any) (Man
 	err := q.QueryRowContext(ctx, `
 		SELECT m.id, c.id, c.email, c.name, c.country, m.provider, m.mode, m.provider_ref, m.status,
 			m.payment_method_id, m.payment_method_type, m.provider_customer_ref, m.setup_intent_ref, m.provider_mandate_ref,
-			m.plan_name, m.amount, m.currency, m.interval, m.merchant,
+			m.plan_name, m.amount, m.currency, m.interval, m.merchant, m.merchant_email,
 			m.terms_version, m.terms_sha256, m.authorization_text, m.accepted_at, m.client_ip, m.user_agent,
 			m.confirmed_at, m.failure_code, m.failure_reason, m.revoked_by, m.last_error, m.created_at, m.updated_at,
 			`+chargeColumns("fp")+`
@@ -413,7 +415,7 @@ func findMandate(ctx context.Context, q querier, where string, args ...any) (Man
 		WHERE `+where, args...).Scan(append([]any{
 		&m.ID, &m.Customer.ID, &m.Customer.Email, &m.Customer.Name, &m.Customer.Country, &m.Provider, &m.Mode, &ref, &m.Status,
 		&pmID, &pmType, &custRef, &setiRef, &mandateRef,
-		&m.Plan.Name, &m.Plan.Price.Amount, &m.Plan.Price.Currency, &m.Plan.Interval, &m.Consent.Merchant,
+		&m.Plan.Name, &m.Plan.Price.Amount, &m.Plan.Price.Currency, &m.Plan.Interval, &m.Consent.Merchant, &m.Consent.Contact,
 		&m.Consent.TermsVersion, &m.Consent.TermsSHA256, &m.Consent.Authorization, &accepted, &m.Consent.ClientIP, &m.Consent.UserAgent,
 		&confirmed, &m.FailureCode, &m.FailureReason, &m.RevokedBy, &m.LastError, &created, &updated},
 		fp.dest()...)...)
@@ -501,8 +503,10 @@ func (s *Store) TouchMandate(ctx context.Context, id string) error {
 
 // EndedButActive returns mandates whose billing ended for non-payment but
 // which are still active: the revocation at the provider is still owed.
+// The worker asks on every pass, so the few ended billings are the outer
+// loop (CROSS JOIN keeps SQLite to that order), not every active mandate.
 func (s *Store) EndedButActive(ctx context.Context, limit int) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT m.id FROM billing b JOIN mandates m ON m.id = b.mandate_id
+	rows, err := s.db.QueryContext(ctx, `SELECT m.id FROM billing b CROSS JOIN mandates m ON m.id = b.mandate_id
 		WHERE b.state = 'ended' AND m.status = 'active' LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("ended billing: %w", err)

@@ -106,6 +106,21 @@ func (s *Store) ClaimWebhookEvents(ctx context.Context, lease time.Duration, lim
 	return out, rows.Err()
 }
 
+// NextWebhookEventAt is when the earliest pending event falls due (or its
+// processor's lease ends, if that is later); ok is false when none is
+// pending.
+func (s *Store) NextWebhookEventAt(ctx context.Context) (next time.Time, ok bool, err error) {
+	var at sql.NullString
+	if err := s.db.QueryRowContext(ctx, `SELECT min(max(next_attempt_at, coalesce(leased_until, '')))
+		FROM webhook_events WHERE status = 'pending'`).Scan(&at); err != nil {
+		return time.Time{}, false, fmt.Errorf("next webhook event: %w", err)
+	}
+	if !at.Valid {
+		return time.Time{}, false, nil
+	}
+	return parseTime(at.String), true, nil
+}
+
 // ClaimWebhookEvent takes one pending event for lease, to process it at
 // once as it arrives (a provider's redelivery too, whenever our own retry
 // is due); false when another processor has it.

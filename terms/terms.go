@@ -23,7 +23,7 @@ import (
 var versions embed.FS
 
 // Current is the version shown to new shoppers.
-const Current = "v1"
+const Current = "v2"
 
 // Document is a filled version of the terms.
 type Document struct {
@@ -61,14 +61,16 @@ type Block struct {
 // Merchant and plan details that fill a template.
 type fill struct {
 	Merchant string
+	Contact  string // where shoppers write (v2 and later)
 	PlanName string
 	Price    string
 	Interval payments.Interval
 	Adverb   string
 }
 
-// Render fills version for this merchant and plan.
-func Render(version, merchant string, plan payments.Plan) (Document, error) {
+// Render fills version for this merchant (and its contact address, which
+// versions from v2 name) and plan.
+func Render(version, merchant, contact string, plan payments.Plan) (Document, error) {
 	raw, err := Template(version)
 	if err != nil {
 		return Document{}, err
@@ -80,6 +82,7 @@ func Render(version, merchant string, plan payments.Plan) (Document, error) {
 	var buf bytes.Buffer
 	err = tmpl.Execute(&buf, fill{
 		Merchant: merchant,
+		Contact:  contact,
 		PlanName: plan.Name,
 		Price:    plan.Price.String(),
 		Interval: plan.Interval,

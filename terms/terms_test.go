@@ -16,6 +16,7 @@ import (
 // version instead.
 var published = map[string]string{
 	"v1": "bcbdbcb6cae539d397886ac099e5ebbcc265ed14050fe6f10fdad3c8b1aa5e58",
+	"v2": "e35d0e4342d8aa19e42a4d59094caf7227830a3e4e82bfdd7bccded3b361e855",
 }
 
 func TestPublishedVersionsAreImmutable(t *testing.T) {
@@ -44,7 +45,7 @@ func TestPublishedVersionsAreImmutable(t *testing.T) {
 var plan = payments.Plan{Name: "Coffee Club", Price: payments.Money{Amount: 1200, Currency: "USD"}, Interval: payments.Month}
 
 func TestRenderFillsAndCoversTheFourPoints(t *testing.T) {
-	doc, err := Render(Current, "Northwind Coffee", plan)
+	doc, err := Render(Current, "Northwind Coffee", "support@m.example", plan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func TestRenderFillsAndCoversTheFourPoints(t *testing.T) {
 			t.Errorf("text lacks %q", want)
 		}
 	}
-	if got, want := doc.Authorization, "I authorise Northwind Coffee to charge 12.00 USD every month for Coffee Club to the payment method I approve next, as set out in these terms, until I cancel."; got != want {
+	if got, want := doc.Authorization, "I authorise Northwind Coffee to charge 12.00 USD every month for Coffee Club to the payment method I approve on the payment provider's page, as set out in these terms, until I cancel."; got != want {
 		t.Errorf("Authorization = %q, want %q", got, want)
 	}
 	for _, b := range doc.Blocks {
@@ -81,16 +82,41 @@ func TestRenderFillsAndCoversTheFourPoints(t *testing.T) {
 			t.Error("the authorisation sentence is shown by the checkbox, not in the blocks")
 		}
 	}
+	// How to cancel, said where the shopper reads the terms (from v2): their
+	// subscription's own page, and the merchant's address.
+	for _, want := range []string{"subscription's own page", "writing to support@m.example", "revoke this permission from your Amazon Pay account"} {
+		if !strings.Contains(doc.Text, want) {
+			t.Errorf("cancelling section lacks %q", want)
+		}
+	}
+}
+
+// Consents recorded under each version keep verifying: the text rebuilt for
+// the default merchant and plan has the SHA-256 those consents stored.
+func TestRenderedVersionsKeepTheirHashes(t *testing.T) {
+	def := payments.Plan{Name: "Coffee Club", Price: payments.Money{Amount: 1200, Currency: "USD"}, Interval: payments.Month}
+	for version, want := range map[string]string{
+		"v1": "013c55f3d36fe6bdf3bab695d7f9cb2a92fe46fa848961d0796df465096cad15", // the contact is unused before v2
+		"v2": "180f374818dacf22ace7bcdb6b1c0c6b5e555c422c2f1cb2ad80a3b20bbdef79",
+	} {
+		doc, err := Render(version, "Northwind Coffee Roasters", "support@northwind-coffee-roasters.example", def)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if doc.SHA256 != want || doc.Version != version {
+			t.Errorf("%s rendered to %s, want %s", version, doc.SHA256, want)
+		}
+	}
 }
 
 func TestRenderDependsOnPlan(t *testing.T) {
-	a, err := Render(Current, "M", plan)
+	a, err := Render(Current, "M", "support@m.example", plan)
 	if err != nil {
 		t.Fatal(err)
 	}
 	yearly := plan
 	yearly.Interval = payments.Year
-	b, err := Render(Current, "M", yearly)
+	b, err := Render(Current, "M", "support@m.example", yearly)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +130,7 @@ func TestRenderDependsOnPlan(t *testing.T) {
 
 func TestUnknownVersion(t *testing.T) {
 	for _, v := range []string{"v0", "../terms", ""} {
-		if _, err := Render(v, "M", plan); err == nil {
+		if _, err := Render(v, "M", "support@m.example", plan); err == nil {
 			t.Errorf("Render(%q) succeeded", v)
 		}
 	}

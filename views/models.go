@@ -14,6 +14,13 @@ type Chrome struct {
 	Merchant string
 	Badges   []Badge
 	Step     Step
+	// StepFailed marks Step as where the flow stopped (a cancelled or
+	// failed approval): it is crossed, not ticked, and Done is not reached.
+	StepFailed bool
+	// Contact is the merchant's address, in the footer.
+	Contact string
+	// Sandbox links the footer to the payment sandbox (all-sandbox demo).
+	Sandbox bool
 }
 
 // Badge names how real one provider is on every page.
@@ -76,30 +83,49 @@ type Home struct {
 	Providers []ProviderOption
 	// PayNowLabel offers to pay the first period now ("" when no provider can).
 	PayNowLabel string
+	// FinePrint says, under the button, what happens when: which is what
+	// the form will do, box ticked or not.
+	FinePrint string
 }
 
-// Outcome is the page after the shopper came back from the provider.
+// Outcome is the page after the shopper came back from the provider. Its
+// words are the shopper's: no provider code appears in it.
 type Outcome struct {
 	Chrome
 	Status        string // pending, active, failed, canceled, revoked
 	MandateID     string
 	ProviderLabel string
-	MethodLabel   string // "Amazon Pay", "card"
+	MethodLabel   string // "Amazon Pay account", "card"
 	Plan          Plan
 	Email         string
-	Reason        string // why failed or canceled, or the latest problem while pending
-	// RetryURL re-checks a pending setup (the same page).
-	RetryURL string
-	// FirstPayment is the payment taken with the setup, or nil.
+	Heading       string
+	Lead          string // what happened, in one sentence
+	Reason        string // why it did not go through, in plain words
+	// FirstPayment is the first payment (taken with the setup, or by the
+	// schedule as it started), or nil before there is one.
 	FirstPayment *Payment
+	// FirstPaymentNote says when the first payment was or will be taken,
+	// and NextPayment when the next one is due ("29 December 2026").
+	FirstPaymentNote string
+	NextPayment      string
+	// RetryURL re-checks a pending setup (the same page); AgainURL starts
+	// again with the shopper's details kept; SubscriptionURL is the
+	// shopper's own page of the mandate, where they can cancel.
+	RetryURL        string
+	AgainURL        string
+	SubscriptionURL string
+	// SubscriptionLink is the signed link to that page, which works from any
+	// browser (to keep, or to send by email) until SubscriptionLinkExpires.
+	SubscriptionLink        string
+	SubscriptionLinkExpires string
 }
 
-// Payment is one payment's outcome as shown.
+// Payment is one payment's outcome as shown to the shopper.
 type Payment struct {
-	Amount         string // "12.00 USD"
-	Status         string // pending, succeeded, failed
-	ProviderStatus string // the provider's own word: CAPTURED, FAILED, …
-	Reason         string
+	Amount string // "12.00 USD"
+	Status string // pending, succeeded, failed, refunded, partially_refunded
+	Text   string // in plain words: "Paid.", "Declined: …"
+	Date   string
 }
 
 // Redirect is the page that sends the shopper to a provider by POST.

@@ -75,7 +75,7 @@ func (w *Worker) billOne(ctx context.Context, b store.Billing) (charged int, err
 		case last != nil && last.Status == payments.ChargePending:
 			c, err := w.cfg.Service.FinishCharge(ctx, *last, now)
 			if err != nil {
-				return charged, w.postpone(ctx, b, err)
+				return charged, w.unsent(ctx, m, b, err)
 			}
 			if c.Status == payments.ChargePending {
 				// The provider is still working on it (CAPTURE_PENDING, a
@@ -99,7 +99,7 @@ func (w *Worker) billOne(ctx context.Context, b store.Billing) (charged int, err
 		}
 		charged++
 		if _, err := w.cfg.Service.SendCharge(ctx, m, c); err != nil {
-			return charged, w.postpone(ctx, b, err)
+			return charged, w.unsent(ctx, m, b, err)
 		}
 		w.log.Info("scheduled charge", "mandate_id", m.ID, "period", period, "attempt", c.Attempt)
 	}
@@ -126,6 +126,9 @@ func (w *Worker) attempts(ctx context.Context, mandateID string, period int) ([]
 // next retry of the schedule, or, after the last one, ended for
 // non-payment, and the mandate revoked at the provider.
 func (w *Worker) declined(ctx context.Context, m store.Mandate, b store.Billing, due time.Time, failures int, last *store.Charge) error {
+	if w.revokedElsewhere(ctx, m) {
+		return nil // not a decline to retry: there is no mandate to charge
+	}
 	reason := ""
 	if last != nil {
 		reason = last.FailureCode + " " + last.FailureReason
@@ -168,18 +171,56 @@ func (w *Worker) settle(ctx context.Context, m store.Mandate, b store.Billing, o
 	return err
 }
 
+// revokedElsewhere asks the provider whether m still stands, after a
+// payment it declined or refused: most often because the mandate was
+// withdrawn outside the app (the shopper in their Amazon account, Amazon
+// Pay, the merchant at the provider) and the news was lost. A revocation
+// found is recorded, which stops billing in the same transaction. If the
+// provider cannot say, the payment counts as it is.
+func (w *Worker) revokedElsewhere(ctx context.Context, m store.Mandate) bool {
+	after, err := w.cfg.Service.CheckStanding(ctx, m, mandate.SourceWorker)
+	if err != nil {
+		w.log.Warn("could not check the mandate's standing", "mandate_id", m.ID, "error", err)
+		return false
+	}
+	if after.Status != mandate.Revoked {
+		return false
+	}
+	w.log.Info("mandate revoked outside the app; billing stops", "mandate_id", m.ID, "revoked_by", after.RevokedBy)
+	return true
+}
+
+// unsent handles a payment the provider did not take. Unreachable: the
+// same attempt again after a backoff. Refused (a 4xx, not a decline):
+// unless the refusal is a mandate revoked elsewhere (billing then stops),
+// the same attempt again after a backoff too, rather than at every pass.
+func (w *Worker) unsent(ctx context.Context, m store.Mandate, b store.Billing, cause error) error {
+	if refused(cause) && w.revokedElsewhere(ctx, m) {
+		return nil
+	}
+	return w.postpone(ctx, b, cause)
+}
+
+// refused reports a provider's refusal of a request (as opposed to an
+// outage or a decline).
+func refused(err error) bool {
+	pe, ok := payments.AsError(err)
+	return ok && pe.Kind == payments.ErrRejected
+}
+
 // errStillPending: the provider has not decided a payment yet.
 var errStillPending = errors.New("the payment is still pending at the provider")
 
 // postpone releases a billing whose provider could not be reached (or has
-// not decided yet), to try the same attempt again (same idempotency key)
-// after a backoff; no retry of the schedule is used up by an outage.
+// not decided yet, or refused the call for a reason it did not explain), to
+// try the same attempt again (same idempotency key) after a backoff; no
+// retry of the schedule is used up by an outage.
 func (w *Worker) postpone(ctx context.Context, b store.Billing, cause error) error {
-	if !service.Transient(cause) && !errors.Is(cause, errStillPending) {
+	if !service.Transient(cause) && !errors.Is(cause, errStillPending) && !refused(cause) {
 		return cause
 	}
 	wait := service.Backoff(b.Transient + 1)
-	w.log.Warn("provider unreachable; trying the same payment again later", "mandate_id", b.MandateID,
+	w.log.Warn("payment not taken; trying the same payment again later", "mandate_id", b.MandateID,
 		"period", b.NextPeriod, "in", wait, "error", cause)
 	if err := w.cfg.Store.PostponeBilling(ctx, b.MandateID, w.owner, w.cfg.Now().Add(wait), cause.Error(), w.cfg.Now()); err != nil &&
 		!errors.Is(err, store.ErrLeaseLost) {

@@ -114,15 +114,17 @@ func (w *Worker) Nudge() {
 	}
 }
 
-// Run makes a pass every Interval (and when nudged) until ctx is done,
-// then returns once the pass in progress has finished.
+// Run makes a pass every Interval (and when nudged, and when a pending
+// webhook event falls due sooner) until ctx is done, then returns once the
+// pass in progress has finished.
 func (w *Worker) Run(ctx context.Context) {
-	t := time.NewTicker(w.cfg.Interval)
+	t := time.NewTimer(w.cfg.Interval)
 	defer t.Stop()
 	for {
 		if _, err := w.Pass(ctx); err != nil && ctx.Err() == nil {
 			w.log.Error("worker pass", "error", err)
 		}
+		t.Reset(w.untilNextPass(ctx))
 		select {
 		case <-ctx.Done():
 			return
@@ -130,6 +132,17 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-w.nudge:
 		}
 	}
+}
+
+// untilNextPass is Interval, or less when a pending webhook event falls due
+// before then (one the fetch limit deferred by a second or two, a retry
+// after a provider outage), but at least a second.
+func (w *Worker) untilNextPass(ctx context.Context) time.Duration {
+	next, ok, err := w.cfg.Store.NextWebhookEventAt(ctx)
+	if err != nil || !ok {
+		return w.cfg.Interval
+	}
+	return min(max(next.Sub(w.cfg.Now()), time.Second), w.cfg.Interval)
 }
 
 // Report counts what a pass did.
@@ -212,17 +225,28 @@ type Demo struct {
 func (d *Demo) Now() time.Time        { return d.Clock.Now() }
 func (d *Demo) Offset() time.Duration { return d.Clock.Offset() }
 
+// maxDemoPasses bounds the passes of one Advance.
+const maxDemoPasses = 20
+
 // Advance moves the clock forward by by, keeps the offset (a restart, and
-// another process on the same database, keep the demo's time), and runs a
-// pass at once: what fell due is charged before the page comes back.
+// another process on the same database, keep the demo's time), and runs
+// passes at once until one charges nothing: what fell due is charged
+// before the page comes back. A pass takes one period (or one retry) of
+// each mandate, so a mandate whose period 1 was not charged yet has both
+// periods charged, as Stripe's test clocks settle everything due.
 func (d *Demo) Advance(ctx context.Context, by time.Duration) error {
 	off := d.Clock.Offset() + by
 	if err := d.Store.SetDemoClockOffset(ctx, off); err != nil {
 		return err
 	}
 	d.Clock.Set(off)
-	_, err := d.Worker.Pass(ctx)
-	return err
+	for range maxDemoPasses {
+		r, err := d.Worker.Pass(ctx)
+		if err != nil || r.Charged == 0 {
+			return err
+		}
+	}
+	return nil
 }
 
 // Reset brings the clock back to real time.

@@ -33,8 +33,8 @@ type Expectation struct {
 	// Status is the outcome element's data-status: active, failed,
 	// canceled, pending or revoked.
 	Status string
-	// Reason, if set, must be part of the outcome-reason text (PPRO's
-	// failure code).
+	// Reason, if set, must be part of the outcome-reason text: the words the
+	// shopper reads for the provider's failure code.
 	Reason string
 }
 
@@ -47,8 +47,9 @@ type Expectation struct {
 //     active.
 //   - Stripe cancel: back on /cancel, canceled.
 //   - PPRO approve: back on /return, active.
-//   - PPRO decline: failed with AUTHENTICATION_FAILED.
-//   - PPRO cancel: canceled with CANCELED_BY_CONSUMER (PPRO has no cancel URL;
+//   - PPRO decline: failed, "did not confirm the approval" (the shopper's
+//     words for PPRO's AUTHENTICATION_FAILED).
+//   - PPRO cancel: canceled, "You left the payment page" (CANCELED_BY_CONSUMER; PPRO has no cancel URL;
 //     every outcome comes back to /return).
 func DefaultExpectations() map[Case]Expectation {
 	return map[Case]Expectation{
@@ -56,8 +57,8 @@ func DefaultExpectations() map[Case]Expectation {
 		{ProviderStripe, DecisionDecline}: {Status: "active"},
 		{ProviderStripe, DecisionCancel}:  {Status: "canceled"},
 		{ProviderPPRO, DecisionApprove}:   {Status: "active"},
-		{ProviderPPRO, DecisionDecline}:   {Status: "failed", Reason: "AUTHENTICATION_FAILED"},
-		{ProviderPPRO, DecisionCancel}:    {Status: "canceled", Reason: "CANCELED_BY_CONSUMER"},
+		{ProviderPPRO, DecisionDecline}:   {Status: "failed", Reason: "did not confirm the approval"},
+		{ProviderPPRO, DecisionCancel}:    {Status: "canceled", Reason: "You left the payment page"},
 	}
 }
 

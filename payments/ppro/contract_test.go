@@ -166,6 +166,59 @@ func TestContractWithPPROsOpenAPIDocuments(t *testing.T) {
 		}
 	}
 
+	// The merchant's side through the Provider, as the app calls it: a
+	// charge (captured, and one declined by a magic amount), its status,
+	// found again by our reference, a partial refund and its status, a
+	// refund beyond what is left (refused), and the revocation.
+	active, err := e.provider.BeginSetup(ctx, setupRequest("md_contract5", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.decide(active.Redirect.URL, "approve")
+	activeRes, err := e.provider.SetupStatus(ctx, active.Ref)
+	if err != nil || activeRes.State != payments.SetupSucceeded {
+		t.Fatalf("after approval: %+v, %v", activeRes, err)
+	}
+	mandateRef := payments.MandateRef{MandateID: "md_contract5", SetupRef: active.Ref, Handle: activeRes.Handle, HandleType: "amazon_pay"}
+	charged, err := e.provider.Charge(ctx, payments.ChargeRequest{Mandate: mandateRef, Amount: payments.Money{Amount: 1500, Currency: "USD"},
+		Reference: "mandate/md_contract5/charge/1", Description: "Coffee Club", IdempotencyKey: "mandate/md_contract5/charge/1"})
+	if err != nil || charged.State != payments.ChargeSucceeded || charged.Ref == "" || len(charged.Operations) < 2 {
+		t.Fatalf("Charge: %+v, %v", charged, err)
+	}
+	declinedCharge, err := e.provider.Charge(ctx, payments.ChargeRequest{Mandate: mandateRef, Amount: payments.Money{Amount: 1502, Currency: "USD"},
+		Reference: "mandate/md_contract5/charge/2", IdempotencyKey: "mandate/md_contract5/charge/2", Scheduled: true, Retry: true})
+	if err != nil || declinedCharge.State != payments.ChargeFailed || declinedCharge.Code == "" {
+		t.Fatalf("declined Charge: %+v, %v", declinedCharge, err)
+	}
+	if got, err := e.provider.ChargeStatus(ctx, charged.Ref); err != nil || got.State != payments.ChargeSucceeded || got.Reference != "mandate/md_contract5/charge/1" {
+		t.Fatalf("ChargeStatus: %+v, %v", got, err)
+	}
+	if got, found, err := e.provider.FindCharge(ctx, mandateRef, "mandate/md_contract5/charge/1"); err != nil || !found || got.Ref != charged.Ref {
+		t.Fatalf("FindCharge: %+v, %v, %v", got, found, err)
+	}
+	if _, found, err := e.provider.FindCharge(ctx, mandateRef, "mandate/md_contract5/charge/never"); err != nil || found {
+		t.Fatalf("FindCharge of a charge never made: %v, %v", found, err)
+	}
+	refund, err := e.provider.Refund(ctx, payments.RefundRequest{ChargeRef: charged.Ref, Amount: payments.Money{Amount: 500, Currency: "USD"},
+		Reference: "mandate/md_contract5/charge/1/refund/1", IdempotencyKey: "mandate/md_contract5/charge/1/refund/1"})
+	if err != nil || refund.Ref == "" || refund.State == payments.RefundFailed {
+		t.Fatalf("Refund: %+v, %v", refund, err)
+	}
+	if got, err := e.provider.RefundStatus(ctx, charged.Ref, refund.Ref); err != nil || got.Ref != refund.Ref || got.Amount != 500 {
+		t.Fatalf("RefundStatus: %+v, %v", got, err)
+	}
+	if _, err := e.provider.Refund(ctx, payments.RefundRequest{ChargeRef: charged.Ref, Amount: payments.Money{Amount: 1001, Currency: "USD"},
+		Reference: "mandate/md_contract5/charge/1/refund/2", IdempotencyKey: "mandate/md_contract5/charge/1/refund/2"}); err == nil {
+		t.Error("a refund beyond what is left was accepted")
+	}
+	revoked, err := e.provider.Revoke(ctx, mandateRef, "mandate/md_contract5/revoke")
+	if err != nil || revoked.State != payments.SetupRevoked {
+		t.Fatalf("Revoke: %+v, %v", revoked, err)
+	}
+	if got, err := e.provider.MandateStatus(ctx, mandateRef); err != nil || got.State != payments.SetupRevoked {
+		t.Fatalf("MandateStatus after Revoke: %+v, %v", got, err)
+	}
+
 	// Error answers are PPRO's error body too.
 	if _, err := e.client.GetAgreement(ctx, "agr_aaaaaaaaaaaaaaaaaaaaa"); !isStatus(err, 404) {
 		t.Errorf("unknown agreement: %v", err)
@@ -194,6 +247,10 @@ func TestContractWithPPROsOpenAPIDocuments(t *testing.T) {
 		"GET /v1/payment-charges/{paymentChargeId} 200",
 		"POST /v1/payment-agreements/{agreement-id}/payment-charges 200",
 		"POST /v1/payment-agreements/{agreement-id}/revocations 200",
+		"GET /v1/payment-charges 200",
+		"POST /v1/payment-charges/{paymentChargeId}/refunds 200",
+		"POST /v1/payment-charges/{paymentChargeId}/refunds 400",
+		"GET /v1/payment-charges/{paymentChargeId}/refunds/{refundId} 200",
 	} {
 		if !slices.Contains(seen, want) {
 			t.Errorf("no %q went through the validator; seen:\n%s", want, strings.Join(seen, "\n"))

@@ -181,11 +181,14 @@ const (
 	CodeRevokedByMerchant  = "REVOKED_BY_MERCHANT"
 	CodeRevokedByProvider  = "REVOKED_BY_PROVIDER"
 	codeCanceledByConsumer = "CANCELED_BY_CONSUMER"
+	codeTimeout            = "PAYMENT_METHOD_TIMEOUT"
 )
 
 // agreementResult normalises an agreement. A shopper who cancels on Amazon
-// Pay comes back as FAILED with CANCELED_BY_CONSUMER: for us that is a
-// cancellation, as on Stripe, not a failure.
+// Pay comes back as FAILED with CANCELED_BY_CONSUMER, and one who never
+// answers as FAILED with PAYMENT_METHOD_TIMEOUT: for us both are
+// cancellations, as a left or expired Checkout Session is on Stripe, not
+// failures (nothing was declined).
 func agreementResult(a Agreement) payments.SetupResult {
 	r := payments.SetupResult{ProviderStatus: "agreement " + string(a.Status), Code: a.Failure.Code(), Reason: a.Failure.String()}
 	switch {
@@ -204,7 +207,7 @@ func agreementResult(a Agreement) payments.SetupResult {
 		if r.Reason == "" {
 			r.Reason = "The agreement was " + strings.ToLower(strings.ReplaceAll(string(a.Status), "_", " ")) + "."
 		}
-	case a.Status == AgreementFailed && r.Code == codeCanceledByConsumer:
+	case a.Status == AgreementFailed && (r.Code == codeCanceledByConsumer || r.Code == codeTimeout):
 		r.State = payments.SetupCanceled
 	case a.Status == AgreementFailed:
 		r.State = payments.SetupFailed
@@ -221,7 +224,7 @@ func agreementResult(a Agreement) payments.SetupResult {
 // refunds. CAPTURE_PENDING is authorized but not yet captured: still
 // pending for us (with autoCapture it moves on by itself), never paid.
 func chargeResult(ch Charge) payments.ChargeResult {
-	r := payments.ChargeResult{Ref: ch.ID, Reference: ch.MerchantPaymentChargeReference,
+	r := payments.ChargeResult{Ref: ch.ID, Reference: ch.Reference(),
 		ProviderStatus: "charge " + string(ch.Status), State: payments.ChargePending}
 	for _, a := range ch.Authorizations {
 		r.Operations = append(r.Operations, payments.Operation{Kind: payments.OpAuthorization, Ref: a.ID, Amount: a.Amount, Status: a.Status})
@@ -352,7 +355,7 @@ func (p *Provider) FindCharge(ctx context.Context, m payments.MandateRef, refere
 		return payments.ChargeResult{}, false, wrap(err)
 	}
 	for _, ch := range charges {
-		if ch.MerchantPaymentChargeReference == reference {
+		if ch.Reference() == reference {
 			return chargeResult(ch), true, nil
 		}
 	}

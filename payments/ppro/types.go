@@ -253,27 +253,39 @@ const (
 // Charge is a payment charge. PPRO puts amounts on its operations, not on
 // the charge.
 type Charge struct {
-	ID                             string          `json:"id"`
-	Status                         ChargeStatus    `json:"status"`
-	PaymentMethod                  string          `json:"paymentMethod"`
-	Currency                       string          `json:"currency"`
-	Country                        string          `json:"country"`
-	AgreementID                    string          `json:"agreementId"` // only in GET /v1/payment-charges/{id}
-	MerchantPaymentChargeReference string          `json:"merchantPaymentChargeReference"`
-	Failure                        *Failure        `json:"failure"`
-	Authorizations                 []Authorization `json:"authorizations"`
-	Captures                       []Capture       `json:"captures"`
-	Refunds                        []Refund        `json:"refunds"`
-	CreatedAt                      time.Time       `json:"createdAt"`
-	UpdatedAt                      time.Time       `json:"updatedAt"`
+	ID             string          `json:"id"`
+	Status         ChargeStatus    `json:"status"`
+	PaymentMethod  string          `json:"paymentMethod"`
+	Currency       string          `json:"currency"`
+	Country        string          `json:"country"`
+	AgreementID    string          `json:"agreementId"` // only in GET /v1/payment-charges/{id}
+	Failure        *Failure        `json:"failure"`
+	Authorizations []Authorization `json:"authorizations"`
+	Captures       []Capture       `json:"captures"`
+	Refunds        []Refund        `json:"refunds"`
+	CreatedAt      time.Time       `json:"createdAt"`
+	UpdatedAt      time.Time       `json:"updatedAt"`
+}
+
+// Reference is our reference for the charge (the request's
+// merchantPaymentChargeReference). PPRO's PaymentChargeResponse has no such
+// field: it answers it on each authorization.
+func (ch Charge) Reference() string {
+	for _, a := range ch.Authorizations {
+		if a.MerchantPaymentChargeReference != "" {
+			return a.MerchantPaymentChargeReference
+		}
+	}
+	return ""
 }
 
 // Authorization is one authorization of a charge.
 type Authorization struct {
-	ID      string   `json:"id"`
-	Amount  int64    `json:"amount"`
-	Status  string   `json:"status"` // AUTHORIZED, AUTHENTICATION_PENDING, PROVIDER_CONFIRMATION_PENDING, FAILED
-	Failure *Failure `json:"failure"`
+	ID                             string   `json:"id"`
+	Amount                         int64    `json:"amount"`
+	Status                         string   `json:"status"` // AUTHORIZED, AUTHENTICATION_PENDING, PROVIDER_CONFIRMATION_PENDING, FAILED
+	MerchantPaymentChargeReference string   `json:"merchantPaymentChargeReference"`
+	Failure                        *Failure `json:"failure"`
 }
 
 // Capture is one capture of a charge.

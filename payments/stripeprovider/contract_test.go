@@ -1,9 +1,12 @@
 package stripeprovider
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -96,9 +100,41 @@ func TestContractWithStripeMock(t *testing.T) {
 	// and accepted.
 	target, _ := url.Parse(stripeMock(t))
 	proxy := httputil.NewSingleHostReverseProxy(target)
+	// stripe-mock answers with fixtures. Its PaymentMethod is on no
+	// Customer, which MandateStatus rightly reads as detached; the one the
+	// contract test retrieves is given the Customer an attached one has, so
+	// that MandateStatus goes on to retrieve the Mandate as it does for real.
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if resp.Request.Method != http.MethodGet || resp.Request.URL.Path != "/v1/payment_methods/pm_contract_attached" || resp.StatusCode != http.StatusOK {
+			return nil
+		}
+		var pm map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&pm); err != nil {
+			return err
+		}
+		resp.Body.Close()
+		pm["id"], pm["customer"], pm["type"] = "pm_contract_attached", "cus_contract", "amazon_pay"
+		body, err := json.Marshal(pm)
+		if err != nil {
+			return err
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		resp.ContentLength = int64(len(body))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		return nil
+	}
 	var mu sync.Mutex
 	var calls []string
+	bodies := map[string]url.Values{} // the last form POSTed to each path
 	rec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			form, _ := url.ParseQuery(string(body))
+			mu.Lock()
+			bodies[r.URL.Path] = form
+			mu.Unlock()
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		proxy.ServeHTTP(sw, r)
 		mu.Lock()
@@ -150,11 +186,89 @@ func TestContractWithStripeMock(t *testing.T) {
 			t.Fatalf("CancelSetup: %v", err)
 		}
 	})
+
+	// The merchant's side: charge a mandate off-session, fetch the charge,
+	// find it by our reference, refund it, fetch the refund, check and
+	// revoke the mandate, and the account check at start-up.
+	mandateRef := payments.MandateRef{MandateID: "md_contract", SetupRef: "cs_test_contract", Handle: "pm_contract_attached",
+		HandleType: "amazon_pay", CustomerRef: "cus_contract", ProviderMandateRef: "mandate_contract"}
+	t.Run("charge off-session", func(t *testing.T) {
+		res, err := p.Charge(ctx, payments.ChargeRequest{Mandate: mandateRef, Amount: payments.Money{Amount: 1200, Currency: "USD"},
+			Reference: "mandate/md_contract/charge/1", Description: "Coffee Club", IdempotencyKey: "mandate/md_contract/charge/1"})
+		if err != nil {
+			t.Fatalf("Charge: %v", err)
+		}
+		if res.Ref == "" || res.ProviderStatus == "" {
+			t.Errorf("result = %+v", res)
+		}
+		mu.Lock()
+		form := bodies["/v1/payment_intents"]
+		mu.Unlock()
+		for k, v := range map[string]string{"off_session": "true", "confirm": "true", "payment_method_types[0]": "amazon_pay",
+			"customer": "cus_contract", "payment_method": "pm_contract_attached", "amount": "1200", "currency": "usd",
+			"metadata[charge_ref]": "mandate/md_contract/charge/1"} {
+			if got := form.Get(k); got != v {
+				t.Errorf("PaymentIntent created with %s=%q, want %q", k, got, v)
+			}
+		}
+	})
+	t.Run("charge status", func(t *testing.T) {
+		if res, err := p.ChargeStatus(ctx, "pi_contract"); err != nil || res.Ref == "" {
+			t.Fatalf("ChargeStatus: %+v, %v", res, err)
+		}
+	})
+	t.Run("find a charge by reference", func(t *testing.T) {
+		if _, _, err := p.FindCharge(ctx, mandateRef, "mandate/md_contract/charge/1"); err != nil {
+			t.Fatalf("FindCharge: %v", err)
+		}
+	})
+	t.Run("refund", func(t *testing.T) {
+		res, err := p.Refund(ctx, payments.RefundRequest{ChargeRef: "pi_contract", Amount: payments.Money{Amount: 500, Currency: "USD"},
+			Reference: "mandate/md_contract/charge/1/refund/1", IdempotencyKey: "mandate/md_contract/charge/1/refund/1"})
+		if err != nil || res.Ref == "" {
+			t.Fatalf("Refund: %+v, %v", res, err)
+		}
+	})
+	t.Run("refund status", func(t *testing.T) {
+		if res, err := p.RefundStatus(ctx, "pi_contract", "re_contract"); err != nil || res.Ref == "" {
+			t.Fatalf("RefundStatus: %+v, %v", res, err)
+		}
+	})
+	t.Run("mandate status", func(t *testing.T) {
+		res, err := p.MandateStatus(ctx, mandateRef)
+		if err != nil {
+			t.Fatalf("MandateStatus: %v", err)
+		}
+		if !strings.Contains(res.ProviderStatus, "mandate") {
+			t.Errorf("the mandate was not consulted: %+v", res)
+		}
+	})
+	t.Run("revoke detaches", func(t *testing.T) {
+		res, err := p.Revoke(ctx, mandateRef, "mandate/md_contract/revoke")
+		if err != nil || res.State != payments.SetupRevoked {
+			t.Fatalf("Revoke: %+v, %v", res, err)
+		}
+	})
+	t.Run("account", func(t *testing.T) {
+		if err := p.CheckAccount(payments.Money{Amount: 1200, Currency: "USD"}); err != nil {
+			t.Fatalf("CheckAccount: %v", err)
+		}
+	})
+
 	want := []string{
 		"POST /v1/customers? 200",
 		"POST /v1/checkout/sessions? 200",
 		"GET /v1/checkout/sessions/cs_test_contract?expand[0]=setup_intent&expand[1]=setup_intent.payment_method 200",
 		"POST /v1/checkout/sessions/cs_test_contract/expire? 200",
+		"POST /v1/payment_intents? 200",
+		"GET /v1/payment_intents/pi_contract?expand[0]=latest_charge 200",
+		"GET /v1/payment_intents?limit=100&customer=cus_contract&expand[0]=data.latest_charge 200",
+		"POST /v1/refunds? 200",
+		"GET /v1/refunds/re_contract? 200",
+		"GET /v1/payment_methods/pm_contract_attached? 200",
+		"GET /v1/mandates/mandate_contract? 200",
+		"POST /v1/payment_methods/pm_contract_attached/detach? 200",
+		"GET /v1/account? 200",
 	}
 	mu.Lock()
 	seen := strings.Join(calls, "\n")

@@ -14,7 +14,19 @@ import (
 // PaymentMethod no longer on the Customer (someone with the account's keys
 // or Dashboard detached it: the merchant), or the Mandate inactive (the
 // shopper or Amazon withdrew it; Stripe does not say which).
+//
+// The mandate is read before the payment method: a detach changes both at
+// once, so the later read of the payment method tells a detach (the
+// merchant) from a mandate made inactive on its own (the shopper or
+// Amazon), whenever the detach happened between the two reads.
 func (p *Provider) MandateStatus(ctx context.Context, m payments.MandateRef) (payments.SetupResult, error) {
+	var md *stripe.Mandate
+	if m.ProviderMandateRef != "" {
+		var err error
+		if md, err = p.api.Mandates.Get(m.ProviderMandateRef, &stripe.MandateParams{Params: stripe.Params{Context: ctx}}); err != nil {
+			return payments.SetupResult{}, wrap("retrieve mandate", err)
+		}
+	}
 	pm, err := p.api.PaymentMethods.Get(m.Handle, &stripe.PaymentMethodParams{Params: stripe.Params{Context: ctx}})
 	if err != nil {
 		return payments.SetupResult{}, wrap("retrieve payment method", err)
@@ -27,12 +39,8 @@ func (p *Provider) MandateStatus(ctx context.Context, m payments.MandateRef) (pa
 		r.Reason = "The payment method was detached from the customer at Stripe."
 		return r, nil
 	}
-	if m.ProviderMandateRef == "" {
+	if md == nil {
 		return r, nil
-	}
-	md, err := p.api.Mandates.Get(m.ProviderMandateRef, &stripe.MandateParams{Params: stripe.Params{Context: ctx}})
-	if err != nil {
-		return payments.SetupResult{}, wrap("retrieve mandate", err)
 	}
 	r.ProviderStatus += ", mandate " + string(md.Status)
 	if md.Status == stripe.MandateStatusInactive {

@@ -11,6 +11,7 @@ ALTER TABLE mandates ADD COLUMN failure_code TEXT NOT NULL DEFAULT '';
 -- The merchant named in the terms the shopper agreed to, so that the exact
 -- text (and its SHA-256) can be rebuilt after MERCHANT_NAME changes.
 ALTER TABLE mandates ADD COLUMN merchant TEXT NOT NULL DEFAULT '';
+ALTER TABLE mandates ADD COLUMN merchant_email TEXT NOT NULL DEFAULT ''; -- the contact the terms name (v2 and later)
 ALTER TABLE mandates ADD COLUMN revoked_by TEXT NOT NULL DEFAULT '' CHECK (revoked_by IN ('', 'shopper', 'merchant', 'provider'));
 CREATE INDEX mandates_handle ON mandates (provider, payment_method_id) WHERE payment_method_id IS NOT NULL;
 CREATE INDEX mandates_provider_mandate ON mandates (provider, provider_mandate_ref) WHERE provider_mandate_ref IS NOT NULL;

@@ -86,6 +86,9 @@ CREATE TABLE admin_sessions (
     expires_at   TEXT NOT NULL
 );
 
+-- The admin list filtered by provider and status together, newest first.
+CREATE INDEX mandates_provider_status_created ON mandates (provider, status, created_at DESC, id DESC);
+
 -- Counts by provider and status, kept by triggers, so the dashboard's
 -- counts cost the same at a hundred thousand mandates as at ten.
 CREATE TABLE mandate_counts (

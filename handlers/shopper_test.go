@@ -1,0 +1,180 @@
+package handlers_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"example.com/storefront/internal/pagetest"
+	"example.com/storefront/mandate"
+	"example.com/storefront/payments"
+	"example.com/storefront/store"
+)
+
+// The shopper cancels on their own page, in the browser that made the
+// mandate: the provider is told, the mandate is revoked by the shopper.
+func TestShopperCancelsOnTheirPage(t *testing.T) {
+	t.Parallel()
+	for _, provider := range merchantProviders {
+		t.Run(provider, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			m, shopper := e.activeMandate(provider)
+			page := shopper.Get(e.URL + "/mandates/" + m.ID).Expect(http.StatusOK)
+			if got, _ := page.TestID("shopper-status"); got != "active" {
+				t.Errorf("status shown %q", got)
+			}
+			if !strings.Contains(page.Text(), m.Consent.Authorization) || !strings.Contains(page.Text(), "12.00 USD") {
+				t.Errorf("the page does not show what was agreed: %s", page.Text())
+			}
+			if page.Count("cancel-form") != 1 {
+				t.Fatal("no cancel form")
+			}
+			// Nobody else's browser sees it.
+			pagetest.NewBrowser(t).Get(e.URL + "/mandates/" + m.ID).Expect(http.StatusNotFound)
+			other, _ := e.activeMandate(provider)
+			shopper.Get(e.URL + "/mandates/" + other.ID).Expect(http.StatusNotFound)
+
+			done := e.send(shopper, page.Submit("", "/cancel", nil))
+			if !strings.HasSuffix(done.URL.String(), "/mandates/"+m.ID+"?cancelled=1") {
+				t.Errorf("after cancelling at %s", done.URL)
+			}
+			e.cancelledByShopper(done, m)
+			e.mandate(other.ID, mandate.Active)
+		})
+	}
+}
+
+// The signed link (for an email) opens the shopper's page in any browser,
+// and cancels from there; a tampered or expired link opens nothing and
+// cancels nothing.
+func TestShopperCancelsFromTheSignedLink(t *testing.T) {
+	t.Parallel()
+	for _, provider := range merchantProviders {
+		t.Run(provider, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			m, _ := e.activeMandate(provider)
+			other, _ := e.activeMandate(provider)
+			link := e.adminPage(e.adminBrowser(), m.ID).TestIDAttr("shopper-link", "href")
+			u, err := url.Parse(link)
+			if err != nil || !strings.HasPrefix(link, e.URL+"/mandates/"+m.ID+"?") {
+				t.Fatalf("shopper link %q", link)
+			}
+			exp, sig := u.Query().Get("e"), u.Query().Get("s")
+			if n, err := strconv.ParseInt(exp, 10, 64); err != nil || time.Until(time.Unix(n, 0)) < 29*24*time.Hour {
+				t.Errorf("the link expires at %q, want in 30 days", exp)
+			}
+
+			if linkSig(m.ID, exp) != sig {
+				t.Fatalf("linkSig does not sign as the app does: %s, the app %s", linkSig(m.ID, exp), sig)
+			}
+			calls := e.recordCalls()
+			stranger := pagetest.NewBrowser(t)
+			past := strconv.FormatInt(time.Now().Add(-time.Minute).Unix(), 10)
+			for name, q := range map[string]string{
+				"no signature":         "",
+				"signature changed":    "?e=" + exp + "&s=" + flip(sig),
+				"signature shortened":  "?e=" + exp + "&s=" + sig[:len(sig)-2],
+				"expiry moved":         "?e=" + strconv.FormatInt(mustInt(t, exp)+86400, 10) + "&s=" + sig,
+				"expired":              "?e=" + past + "&s=" + linkSig(m.ID, past),
+				"another mandate's":    "?e=" + exp + "&s=" + linkSig(other.ID, exp),
+				"garbage expiry":       "?e=soon&s=" + sig,
+				"signed for the other": "?e=" + exp + "&s=" + sig,
+			} {
+				target := m.ID
+				if name == "signed for the other" {
+					target = other.ID // m's valid signature on the other mandate's page
+				}
+				p := stranger.Get(e.URL + "/mandates/" + target + q)
+				if p.Status != http.StatusNotFound || strings.Contains(p.Body, "ada@example.com") {
+					t.Errorf("%s: GET answered %d", name, p.Status)
+				}
+				v, _ := url.ParseQuery(strings.TrimPrefix(q, "?"))
+				form := url.Values{"e": {v.Get("e")}, "s": {v.Get("s")}}
+				if p := stranger.Do(postForm(t, e.URL+"/mandates/"+target+"/cancel", form)); p.Status != http.StatusNotFound {
+					t.Errorf("%s: cancel answered %d", name, p.Status)
+				}
+			}
+			if got := calls.list(); len(got) != 0 {
+				t.Errorf("a bad link called the provider: %v", got)
+			}
+			e.mandate(m.ID, mandate.Active)
+			e.mandate(other.ID, mandate.Active)
+			e.Intercept(nil)
+
+			// The real link, in a browser that never saw the mandate.
+			page := stranger.Get(link).Expect(http.StatusOK)
+			if got, _ := page.TestID("shopper-status"); got != "active" || page.Count("cancel-form") != 1 {
+				t.Fatalf("the linked page: status %q, %d cancel forms", got, page.Count("cancel-form"))
+			}
+			done := e.send(stranger, page.Submit("", "/cancel", nil))
+			if q := done.URL.Query(); q.Get("cancelled") != "1" || q.Get("e") != exp || q.Get("s") != sig {
+				t.Errorf("after cancelling at %s", done.URL)
+			}
+			e.cancelledByShopper(done, m)
+			e.mandate(other.ID, mandate.Active)
+		})
+	}
+}
+
+// cancelledByShopper checks the page after a shopper's cancellation, the
+// record and the provider's.
+func (e *env) cancelledByShopper(done *pagetest.Page, m store.Mandate) {
+	e.t.Helper()
+	if got, _ := done.TestID("shopper-status"); got != "cancelled" {
+		e.t.Errorf("status shown %q", got)
+	}
+	if msg, _ := done.TestID("shopper-message"); !strings.Contains(msg, "cancelled") {
+		e.t.Errorf("message %q", msg)
+	}
+	if done.Count("cancel-form") != 0 {
+		e.t.Error("a cancelled mandate still offers to cancel")
+	}
+	m = e.mandate(m.ID, mandate.Revoked)
+	h, err := e.Store.History(context.Background(), m.ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	last := h[len(h)-1]
+	if m.RevokedBy != payments.RevokedByShopper || last.Source != mandate.SourceShopper || last.To != mandate.Revoked {
+		e.t.Errorf("revoked by %q; history %+v", m.RevokedBy, last)
+	}
+	e.providerRevoked(m)
+	// The merchant sees who cancelled.
+	if by, _ := e.adminPage(e.adminBrowser(), m.ID).TestID("revoked-by"); by != "shopper" {
+		e.t.Errorf("the dashboard says revoked by %q", by)
+	}
+}
+
+// linkSig signs a shopper link as the app does with the test env's key.
+func linkSig(id, expires string) string {
+	m := hmac.New(sha256.New, []byte(strings.Repeat("l", 32)))
+	m.Write([]byte("mandate-page\x00" + id + "\x00" + expires))
+	return hex.EncodeToString(m.Sum(nil)[:20])
+}
+
+// flip changes a signature's last hex digit.
+func flip(sig string) string {
+	last := "0"
+	if strings.HasSuffix(sig, "0") {
+		last = "1"
+	}
+	return sig[:len(sig)-1] + last
+}
+
+func mustInt(t *testing.T, s string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
