@@ -37,3 +37,12 @@ func (c *Clock) Offset() time.Duration { return time.Duration(c.offset.Load()) }
 // Set puts the clock d ahead of real time (d is never negative: time in a
 // demo only moves forward, or back to real time).
 func (c *Clock) Set(d time.Duration) { c.offset.Store(int64(max(d, 0))) }
+
+// Advance moves the clock d further ahead of real time.
+func (c *Clock) Advance(d time.Duration) { c.Set(c.Offset() + d) }
+
+// Stopped returns a clock that stands at t until advanced: tests use it to
+// step past due dates and expiry times deterministically.
+func Stopped(t time.Time) *Clock {
+	return New(func() time.Time { return t })
+}

@@ -24,3 +24,17 @@ func TestOffset(t *testing.T) {
 		t.Errorf("zero clock is %s off real time", d)
 	}
 }
+
+func TestStoppedClockMovesOnlyWhenAdvanced(t *testing.T) {
+	base := time.Date(2028, 2, 29, 0, 0, 0, 0, time.UTC)
+	c := Stopped(base)
+	time.Sleep(2 * time.Millisecond)
+	if !c.Now().Equal(base) {
+		t.Fatalf("stopped clock moved by itself: %s", c.Now())
+	}
+	c.Advance(time.Hour)
+	c.Advance(30 * time.Minute)
+	if want := base.Add(90 * time.Minute); !c.Now().Equal(want) || c.Offset() != 90*time.Minute {
+		t.Errorf("after advancing 1h and 30m: %s (offset %s), want %s", c.Now(), c.Offset(), want)
+	}
+}

@@ -53,8 +53,14 @@ func TestWebhookActivatesWhenTheShopperNeverReturns(t *testing.T) {
 	if len(h) != 2 || h[1].Source != mandate.SourceWebhook {
 		t.Fatalf("history = %+v, want the activation from the webhook", h)
 	}
-	if n := e.count(`SELECT count(*) FROM webhook_events WHERE provider = 'stripe' AND mandate_id = ?`, m.ID); n == 0 {
-		t.Error("no webhook event recorded")
+	// The event row is marked just after the mandate moves: wait for it.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if e.count(`SELECT count(*) FROM webhook_events WHERE provider = 'stripe' AND mandate_id = ?`, m.ID) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no webhook event recorded against the mandate")
+		}
 	}
 
 	// The shopper's late return shows the same outcome and changes nothing.

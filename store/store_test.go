@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/storefront/clock"
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
 )
@@ -21,19 +22,6 @@ func mustOpen(t testing.TB) (*Store, string) {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s, file
-}
-
-// clock is a settable clock for deterministic times.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 var plan = payments.Plan{Name: "Coffee Club", Price: payments.Money{Amount: 1200, Currency: "USD"}, Interval: payments.Month}
@@ -157,12 +145,12 @@ func TestProviderRef(t *testing.T) {
 // move a mandate backwards.
 func TestTransitionIsIdempotentAndForwardOnly(t *testing.T) {
 	s, file := mustOpen(t)
-	c := &clock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	s.now = c.now
+	c := clock.Stopped(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+	s.now = c.Now
 	ctx := context.Background()
 	m, _ := s.CreateMandate(ctx, newMandate("a@example.com"))
 
-	c.advance(time.Minute)
+	c.Advance(time.Minute)
 	active, d, err := s.Transition(ctx, m.ID, mandate.Active, Change{
 		Source: mandate.SourceReturnPage, ProviderStatus: "complete/succeeded", PaymentMethodID: "pm_1", PaymentMethodType: "amazon_pay",
 	})
@@ -172,11 +160,11 @@ func TestTransitionIsIdempotentAndForwardOnly(t *testing.T) {
 	if active.Status != mandate.Active || active.PaymentMethodID != "pm_1" || active.PaymentMethodType != "amazon_pay" {
 		t.Fatalf("after activation %+v", active)
 	}
-	if !active.ConfirmedAt.Equal(c.now()) {
-		t.Errorf("confirmed_at = %v, want %v", active.ConfirmedAt, c.now())
+	if !active.ConfirmedAt.Equal(c.Now()) {
+		t.Errorf("confirmed_at = %v, want %v", active.ConfirmedAt, c.Now())
 	}
 
-	c.advance(time.Minute)
+	c.Advance(time.Minute)
 	again, d, err := s.Transition(ctx, m.ID, mandate.Active, Change{Source: mandate.SourceWebhook, PaymentMethodID: "pm_other", PaymentMethodType: "card"})
 	if err != nil || d != mandate.Repeat {
 		t.Fatalf("second activation: %v, %v", d, err)

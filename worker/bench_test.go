@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/storefront/internal/cputime"
 	"example.com/storefront/internal/pagetest"
 	"example.com/storefront/payments"
 	"example.com/storefront/sandbox"
@@ -65,7 +66,7 @@ func serveSandbox(dir string) error {
 	mux := http.NewServeMux()
 	mux.Handle("/sandbox/", sb)
 	mux.HandleFunc("GET /cpu", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, processCPU().Nanoseconds())
+		fmt.Fprint(w, cputime.Process().Nanoseconds())
 	})
 	go http.Serve(ln, mux)
 	fmt.Println("sandbox listening", base)
@@ -242,7 +243,7 @@ func BenchmarkBillingDuePeriods(b *testing.B) {
 		if i > 0 {
 			h.Time.Advance(24 * time.Hour)
 		}
-		cpu0, sb0, t0 := processCPU(), sb.cpu(b), time.Now()
+		cpu0, sb0, t0 := cputime.Process(), sb.cpu(b), time.Now()
 		charged := 0
 		for charged < n {
 			r, err := h.Worker.Pass(context.Background())
@@ -255,7 +256,7 @@ func BenchmarkBillingDuePeriods(b *testing.B) {
 			charged += r.Charged
 		}
 		wall += time.Since(t0)
-		workerCPU += processCPU() - cpu0
+		workerCPU += cputime.Process() - cpu0
 		sandboxCPU += sb.cpu(b) - sb0
 		charges += charged
 	}

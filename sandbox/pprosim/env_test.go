@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/storefront/clock"
 	"example.com/storefront/sandbox"
 )
 
@@ -25,24 +26,6 @@ const (
 	testMerchant = "Acme Coffee Club"
 	ribbon       = "Sandbox: no real money moves"
 )
-
-// clock is a settable Config.Now, so tests can move past expiry times.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // swapHandler lets a test replace the sandbox behind a running server
 // (to reopen it on the same database) without racing its goroutines.
@@ -80,7 +63,7 @@ type env struct {
 	// validating proxy there.
 	pproBase string
 	browser  *http.Client
-	clock    *clock
+	clock    *clock.Clock
 }
 
 func newEnv(t *testing.T, configure ...func(*sandbox.Config)) *env {
@@ -92,7 +75,7 @@ func newEnv(t *testing.T, configure ...func(*sandbox.Config)) *env {
 		srv:     srv,
 		handler: h,
 		baseURL: "http://" + srv.Listener.Addr().String(),
-		clock:   &clock{now: time.Now().Truncate(time.Second)},
+		clock:   clock.Stopped(time.Now().Truncate(time.Second)),
 		browser: &http.Client{
 			Timeout:       10 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

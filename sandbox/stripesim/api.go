@@ -264,18 +264,7 @@ func (s *Sim) stripeCreateCustomer(ctx context.Context, tx *simkit.WriteTx, req 
 }
 
 func (s *Sim) stripeGetCustomer(ctx context.Context, tx *simkit.WriteTx, req *stripeRequest) (any, error) {
-	exp, e := parseExpand("customer", req.params)
-	if e != nil {
-		return nil, e
-	}
-	c, err := loadStripeCustomer(ctx, tx, req.pathID)
-	if errors.Is(err, simkit.ErrNotFound) {
-		return nil, errNoSuch(http.StatusNotFound, "customer", req.pathID, "id")
-	}
-	if err != nil {
-		return nil, err
-	}
-	return c, s.stripeExpand(ctx, tx, c, exp)
+	return stripeGet(ctx, s, tx, req, "customer", "customer", "id", loadStripeCustomer)
 }
 
 var sessionCreateSpec = specHash(map[string]paramSpec{
@@ -496,6 +485,7 @@ func (s *Sim) stripeGetCheckoutSession(ctx context.Context, tx *simkit.WriteTx, 
 	if e != nil {
 		return nil, e
 	}
+	// Not stripeGet: reading a session may expire it, so it needs the write transaction.
 	cs, err := s.stripeSession(ctx, tx, req.pathID)
 	if errors.Is(err, simkit.ErrNotFound) {
 		return nil, errNoSuch(http.StatusNotFound, "checkout.session", req.pathID, "session")
@@ -528,33 +518,11 @@ func (s *Sim) stripeExpireCheckoutSession(ctx context.Context, tx *simkit.WriteT
 }
 
 func (s *Sim) stripeGetSetupIntent(ctx context.Context, tx *simkit.WriteTx, req *stripeRequest) (any, error) {
-	exp, e := parseExpand("setup_intent", req.params)
-	if e != nil {
-		return nil, e
-	}
-	si, err := loadStripeSetupIntent(ctx, tx, req.pathID)
-	if errors.Is(err, simkit.ErrNotFound) {
-		return nil, errNoSuch(http.StatusNotFound, "setupintent", req.pathID, "intent")
-	}
-	if err != nil {
-		return nil, err
-	}
-	return si, s.stripeExpand(ctx, tx, si, exp)
+	return stripeGet(ctx, s, tx, req, "setup_intent", "setupintent", "intent", loadStripeSetupIntent)
 }
 
 func (s *Sim) stripeGetPaymentMethod(ctx context.Context, tx *simkit.WriteTx, req *stripeRequest) (any, error) {
-	exp, e := parseExpand("payment_method", req.params)
-	if e != nil {
-		return nil, e
-	}
-	pm, err := loadStripePaymentMethod(ctx, tx, req.pathID)
-	if errors.Is(err, simkit.ErrNotFound) {
-		return nil, errNoSuch(http.StatusNotFound, "PaymentMethod", req.pathID, "payment_method")
-	}
-	if err != nil {
-		return nil, err
-	}
-	return pm, s.stripeExpand(ctx, tx, pm, exp)
+	return stripeGet(ctx, s, tx, req, "payment_method", "PaymentMethod", "payment_method", loadStripePaymentMethod)
 }
 
 // validateEmail refuses what cannot be an email address, as Stripe does
@@ -616,6 +584,24 @@ func expandPaths(objType string, paths []string) (expandTree, *stripeError) {
 		}
 	}
 	return tree, nil
+}
+
+// stripeGet answers GET /v1/<objects>/{id}: the stored object, expanded as
+// asked, or Stripe's "No such <object>" 404 naming param.
+func stripeGet[T any](ctx context.Context, s *Sim, tx *simkit.WriteTx, req *stripeRequest, expandAs, object, param string,
+	load func(context.Context, simkit.Querier, string) (T, error)) (any, error) {
+	exp, e := parseExpand(expandAs, req.params)
+	if e != nil {
+		return nil, e
+	}
+	obj, err := load(ctx, tx, req.pathID)
+	if errors.Is(err, simkit.ErrNotFound) {
+		return nil, errNoSuch(http.StatusNotFound, object, req.pathID, param)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return obj, s.stripeExpand(ctx, tx, obj, exp)
 }
 
 // stripeExpand replaces the ids in obj's expandable fields named by exp

@@ -2,7 +2,6 @@ package stripesim
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -186,18 +185,7 @@ func chargePaymentMethodDetails(pm *stripePaymentMethod, amount int64, authorize
 }
 
 func (s *Sim) stripeGetCharge(ctx context.Context, tx *simkit.WriteTx, req *stripeRequest) (any, error) {
-	exp, e := parseExpand("charge", req.params)
-	if e != nil {
-		return nil, e
-	}
-	ch, err := loadStripeCharge(ctx, tx, req.pathID)
-	if errors.Is(err, simkit.ErrNotFound) {
-		return nil, errNoSuch(http.StatusNotFound, "charge", req.pathID, "charge")
-	}
-	if err != nil {
-		return nil, err
-	}
-	return ch, s.stripeExpand(ctx, tx, ch, exp)
+	return stripeGet(ctx, s, tx, req, "charge", "charge", "charge", loadStripeCharge)
 }
 
 // stripeEmitLoaded emits event typ about the object with id (a payment

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/storefront/clock"
 	"example.com/storefront/sandbox"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
@@ -23,24 +24,6 @@ const (
 	testMerchant = "Acme Coffee Club"
 	testMandate  = "You authorise Acme Coffee Club to charge your Amazon Pay account 12.00 USD every month until you cancel."
 )
-
-// clock is a settable Config.Now, so tests can move past expiry times.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // swapHandler lets a test replace the sandbox behind a running server
 // (to reopen it on the same database) without racing its goroutines.
@@ -75,7 +58,7 @@ type env struct {
 	public  string // baseURL + "/sandbox"
 	api     *client.API
 	browser *http.Client
-	clock   *clock
+	clock   *clock.Clock
 }
 
 func newEnv(t *testing.T, configure ...func(*sandbox.Config)) *env {
@@ -87,7 +70,7 @@ func newEnv(t *testing.T, configure ...func(*sandbox.Config)) *env {
 		srv:     srv,
 		handler: h,
 		baseURL: "http://" + srv.Listener.Addr().String(),
-		clock:   &clock{now: time.Now().Truncate(time.Second)},
+		clock:   clock.Stopped(time.Now().Truncate(time.Second)),
 		browser: &http.Client{
 			Timeout:       10 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

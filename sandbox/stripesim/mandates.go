@@ -125,16 +125,5 @@ func (s *Sim) stripeDeactivateMandate(ctx context.Context, tx *simkit.WriteTx, m
 }
 
 func (s *Sim) stripeGetMandate(ctx context.Context, tx *simkit.WriteTx, req *stripeRequest) (any, error) {
-	exp, e := parseExpand("mandate", req.params)
-	if e != nil {
-		return nil, e
-	}
-	m, err := loadStripeMandate(ctx, tx, req.pathID)
-	if errors.Is(err, simkit.ErrNotFound) {
-		return nil, errNoSuch(http.StatusNotFound, "mandate", req.pathID, "mandate")
-	}
-	if err != nil {
-		return nil, err
-	}
-	return m, s.stripeExpand(ctx, tx, m, exp)
+	return stripeGet(ctx, s, tx, req, "mandate", "mandate", "mandate", loadStripeMandate)
 }

@@ -219,18 +219,7 @@ func (s *Sim) chargeablePaymentMethod(ctx context.Context, q simkit.Querier, id,
 }
 
 func (s *Sim) stripeGetPaymentIntent(ctx context.Context, tx *simkit.WriteTx, req *stripeRequest) (any, error) {
-	exp, e := parseExpand("payment_intent", req.params)
-	if e != nil {
-		return nil, e
-	}
-	pi, err := loadStripePaymentIntent(ctx, tx, req.pathID)
-	if errors.Is(err, simkit.ErrNotFound) {
-		return nil, errNoSuch(http.StatusNotFound, "payment_intent", req.pathID, "intent")
-	}
-	if err != nil {
-		return nil, err
-	}
-	return pi, s.stripeExpand(ctx, tx, pi, exp)
+	return stripeGet(ctx, s, tx, req, "payment_intent", "payment_intent", "intent", loadStripePaymentIntent)
 }
 
 // requiredInt reads a required integer parameter.

@@ -159,18 +159,7 @@ func (s *Sim) refundableCharge(ctx context.Context, q simkit.Querier, chargeID, 
 }
 
 func (s *Sim) stripeGetRefund(ctx context.Context, tx *simkit.WriteTx, req *stripeRequest) (any, error) {
-	exp, e := parseExpand("refund", req.params)
-	if e != nil {
-		return nil, e
-	}
-	re, err := loadStripeRefund(ctx, tx, req.pathID)
-	if errors.Is(err, simkit.ErrNotFound) {
-		return nil, errNoSuch(http.StatusNotFound, "refund", req.pathID, "refund")
-	}
-	if err != nil {
-		return nil, err
-	}
-	return re, s.stripeExpand(ctx, tx, re, exp)
+	return stripeGet(ctx, s, tx, req, "refund", "refund", "refund", loadStripeRefund)
 }
 
 // stripeCatchUp does what Stripe would have done by now on its own:
