@@ -54,8 +54,8 @@ func fillMandates(tb testing.TB, dbFile string, n int) {
 			FROM seq`,
 		// Billing for the active (one in 97 past due) and the revoked;
 		// nothing falls due, so the worker leaves them alone.
-		seq + `INSERT INTO billing (mandate_id, state, anchor_at, next_period, next_due_at, failures, updated_at)
-			SELECT printf('md_fill%07d', :start + i + 1),
+		seq + `INSERT INTO billing (mandate_id, provider, mandate_created_at, state, anchor_at, next_period, next_due_at, failures, updated_at)
+			SELECT printf('md_fill%07d', :start + i + 1), CASE i % 3 WHEN 2 THEN 'ppro' ELSE 'stripe' END, ` + at + `,
 				CASE WHEN i % 20 IN (5, 15) THEN 'revoked' WHEN i % 97 = 0 THEN 'past_due' ELSE 'active' END,
 				` + at + `, 2, '2099-01-01T00:00:00.000000Z', CASE WHEN i % 97 = 0 AND i % 20 NOT IN (5, 15) THEN 1 ELSE 0 END, ` + at + `
 			FROM seq WHERE i % 20 NOT IN (9, 13)`,

@@ -24,8 +24,11 @@ const (
 // that period's first attempt, which the worker finds before charging.
 func startBilling(ctx context.Context, tx *sql.Tx, mandateID string, now time.Time) error {
 	ts := now.Format(timeLayout)
-	res, err := tx.ExecContext(ctx, `INSERT INTO billing (mandate_id, state, anchor_at, next_period, next_due_at, updated_at)
-		VALUES (?, 'active', ?, 1, ?, ?) ON CONFLICT (mandate_id) DO NOTHING`, mandateID, ts, ts, ts)
+	// The mandate's provider and creation time are copied for the merchant's
+	// list (see migration 0007).
+	res, err := tx.ExecContext(ctx, `INSERT INTO billing (mandate_id, provider, mandate_created_at, state, anchor_at, next_period, next_due_at, updated_at)
+		SELECT id, provider, created_at, 'active', ?, 1, ?, ? FROM mandates WHERE id = ?
+		ON CONFLICT (mandate_id) DO NOTHING`, ts, ts, ts, mandateID)
 	if err != nil {
 		return fmt.Errorf("start billing: %w", err)
 	}

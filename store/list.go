@@ -87,18 +87,31 @@ func (s *Store) ListMandates(ctx context.Context, f ListFilter) ([]MandateSummar
 }
 
 // listQuery is ListMandates's query for f (whose Limit is set), and its
-// arguments.
+// arguments. Each filter is a constraint on an index kept in the list's
+// order (created_at, id, newest first), so SQLite stops at the page's end:
+// the mandates' indexes, or billing's when a billing state is asked for
+// (billing keeps a copy of the mandate's provider and creation time for
+// that; a past-due mandate is rare, and walking every mandate to find a
+// page of them would cost in proportion to the table).
 func listQuery(f ListFilter) (string, []any, error) {
+	// The columns that order the list, and that the filters constrain.
+	created, id, provider := "m.created_at", "m.id", "m.provider"
+	from := `mandates m JOIN customers c ON c.id = m.customer_id LEFT JOIN billing b ON b.mandate_id = m.id`
+	if f.Billing != "" {
+		created, id, provider = "b.mandate_created_at", "b.mandate_id", "b.provider"
+		// CROSS JOIN keeps billing the outer loop, walking its index in order.
+		from = `billing b CROSS JOIN mandates m ON m.id = b.mandate_id JOIN customers c ON c.id = m.customer_id`
+	}
 	var where []string
 	var args []any
+	if f.Billing != "" {
+		where, args = append(where, "b.state = ?"), append(args, f.Billing)
+	}
 	if f.Provider != "" {
-		where, args = append(where, "m.provider = ?"), append(args, f.Provider)
+		where, args = append(where, provider+" = ?"), append(args, f.Provider)
 	}
 	if f.Status != "" {
 		where, args = append(where, "m.status = ?"), append(args, string(f.Status))
-	}
-	if f.Billing != "" {
-		where, args = append(where, "b.state = ?"), append(args, f.Billing)
 	}
 	if e := strings.ToLower(strings.TrimSpace(f.Email)); e != "" {
 		if strings.Contains(e, "@") {
@@ -108,23 +121,23 @@ func listQuery(f ListFilter) (string, []any, error) {
 		}
 	}
 	if f.After != "" {
-		at, id, err := decodeCursor(f.After)
+		at, after, err := decodeCursor(f.After)
 		if err != nil {
 			return "", nil, err
 		}
 		// A row value, not "created_at < ? OR (created_at = ? AND id < ?)":
 		// with bound parameters SQLite cannot use the index for that OR and
 		// scans from the newest (EXPLAIN QUERY PLAN showed it).
-		where = append(where, "(m.created_at, m.id) < (?, ?)")
-		args = append(args, at, id)
+		where = append(where, "("+created+", "+id+") < (?, ?)")
+		args = append(args, at, after)
 	}
 	q := `SELECT m.id, c.email, c.name, m.provider, m.mode, m.status, m.plan_name, m.amount, m.currency, m.interval,
 			m.created_at, coalesce(b.state, ''), b.next_due_at
-		FROM mandates m JOIN customers c ON c.id = m.customer_id LEFT JOIN billing b ON b.mandate_id = m.id`
+		FROM ` + from
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY m.created_at DESC, m.id DESC LIMIT ?"
+	q += " ORDER BY " + created + " DESC, " + id + " DESC LIMIT ?"
 	args = append(args, f.Limit+1)
 	return q, args, nil
 }
@@ -153,14 +166,10 @@ type Counts struct {
 	PastDue  int
 }
 
-// The past-due counts: of all providers, counted in the billing_state
-// index alone; of one, each past-due mandate's provider is looked up
-// (CROSS JOIN keeps billing the outer loop: otherwise SQLite may walk every
-// mandate of the provider instead).
+// The past-due counts, read in billing's (state, provider, …) index alone.
 const (
 	countPastDue   = `SELECT count(*) FROM billing WHERE state = 'past_due'`
-	countPastDueOf = `SELECT count(*) FROM billing b CROSS JOIN mandates m ON m.id = b.mandate_id
-		WHERE b.state = 'past_due' AND m.provider = ?`
+	countPastDueOf = `SELECT count(*) FROM billing WHERE state = 'past_due' AND provider = ?`
 )
 
 // CountMandates reads the counts the triggers keep.

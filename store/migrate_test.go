@@ -1,0 +1,66 @@
+package store
+
+import (
+	"context"
+	"io/fs"
+	"path/filepath"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"example.com/storefront/sqlitedb"
+)
+
+// A database made before billing copied the mandate's provider and
+// creation time (migration 0007) gets them on upgrade: its past-due
+// mandates are listed and counted as if they had always had them.
+func TestMigrationCopiesMandateColumnsIntoBilling(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "app.db")
+	old := fstest.MapFS{}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		if base := filepath.Base(name); base < "0007" {
+			body, err := fs.ReadFile(migrations, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			old[base] = &fstest.MapFile{Data: body}
+		}
+	}
+	db, err := sqlitedb.Open(ctx, file, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := &Store{db: db, now: time.Now}
+	nm := newMandate("late@example.com")
+	nm.Provider = "ppro"
+	m, err := before.CreateMandate(ctx, nm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO billing (mandate_id, state, anchor_at, next_period, next_due_at, failures, updated_at)
+		VALUES (?, 'past_due', '2026-01-01T00:00:00.000000Z', 2, '2099-01-01T00:00:00.000000Z', 1, '2026-01-01T00:00:00.000000Z')`, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err := Open(ctx, file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, f := range []ListFilter{{Billing: BillingPastDue}, {Billing: BillingPastDue, Provider: "ppro"}} {
+		rows, _, err := s.ListMandates(ctx, f)
+		if err != nil || len(rows) != 1 || rows[0].ID != m.ID || !rows[0].CreatedAt.Equal(m.CreatedAt) {
+			t.Errorf("%+v after the upgrade lists %+v (%v), want %s", f, rows, err, m.ID)
+		}
+	}
+	if c, err := s.CountMandates(ctx, "ppro"); err != nil || c.PastDue != 1 {
+		t.Errorf("past due of ppro after the upgrade: %+v (%v), want 1", c, err)
+	}
+}
