@@ -196,7 +196,7 @@ func (h *handler) mandatePage(r *http.Request, m store.Mandate) (views.AdminMand
 			return page, err
 		}
 		page.ChargeForm, page.NoCharge = form, note
-		page.ShopperLink = h.baseURL + h.shopperLink(m.ID, h.now())
+		page.ShopperLink = h.baseURL + h.shopperLink(m.ID)
 	} else {
 		page.NoCharge = "This mandate is " + string(m.Status) + ": it cannot be charged."
 	}

@@ -42,7 +42,7 @@ func (h *handler) outcome(w http.ResponseWriter, r *http.Request, m store.Mandat
 		page.AgainURL = "/?again=" + url.QueryEscape(m.ID)
 	case mandate.Active:
 		page.SubscriptionURL = "/mandates/" + url.PathEscape(m.ID)
-		page.SubscriptionLink = h.baseURL + h.shopperLink(m.ID, h.now())
+		page.SubscriptionLink = h.baseURL + h.shopperLink(m.ID)
 		page.SubscriptionLinkExpires = time.Now().Add(shopperLinkTTL).UTC().Format(shopperDate)
 	case mandate.Revoked:
 		page.SubscriptionURL = "/mandates/" + url.PathEscape(m.ID)
