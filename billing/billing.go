@@ -103,7 +103,21 @@ func ParseRetries(s string) ([]time.Duration, error) {
 }
 
 // Step is how far "advance one period" moves the demo clock from now: one
-// plan interval.
+// plan interval, so that every press brings each mandate's next payment.
+// Months differ in length, so for a month or a year it lands at the end of
+// the day (the payments due that day are due), and from a month's last day
+// on the last day of the month it reaches: 28 February to 31 March, not 28
+// March, which would fall short of a payment due on the 29th, 30th or 31st
+// and leave a press with nothing to show.
 func Step(now time.Time, interval payments.Interval) time.Duration {
-	return Due(now, interval, 2).Sub(now.UTC())
+	now = now.UTC()
+	next := Due(now, interval, 2)
+	if interval == payments.Month || interval == payments.Year {
+		if now.AddDate(0, 0, 1).Day() == 1 {
+			next = next.AddDate(0, 1, -next.Day()) // the last day of next's month
+		}
+		y, m, d := next.Date()
+		next = time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC).Add(-time.Nanosecond)
+	}
+	return next.Sub(now)
 }

@@ -99,11 +99,71 @@ func TestRetryScheduleAndItsEnd(t *testing.T) {
 }
 
 func TestStepIsOneInterval(t *testing.T) {
-	now := date(2027, 1, 31)
-	if got := now.Add(Step(now, payments.Month)); !got.Equal(date(2027, 2, 28)) {
-		t.Errorf("one month from 31 January: %s", got)
+	endOfDay := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 23, 59, 59, 999999999, time.UTC) }
+	for _, c := range []struct {
+		from     time.Time
+		interval payments.Interval
+		want     time.Time
+	}{
+		{date(2027, 1, 31), payments.Month, endOfDay(2027, 2, 28)},
+		{date(2027, 2, 28), payments.Month, endOfDay(2027, 3, 31)}, // month end to month end
+		{date(2027, 1, 30), payments.Month, endOfDay(2027, 2, 28)},
+		{date(2027, 3, 15), payments.Month, endOfDay(2027, 4, 15)},
+		{endOfDay(2027, 3, 15), payments.Month, endOfDay(2027, 4, 15)}, // pressed in the day's last moment
+		{date(2028, 2, 29), payments.Year, endOfDay(2029, 2, 28)},
+		{date(2029, 2, 28), payments.Year, endOfDay(2030, 2, 28)},
+		{date(2031, 2, 28), payments.Year, endOfDay(2032, 2, 29)},
+		{date(2027, 1, 31), payments.Week, date(2027, 2, 7)},
+		{date(2027, 1, 31), payments.Day, date(2027, 2, 1)},
+	} {
+		if got := c.from.Add(Step(c.from, c.interval)); !got.Equal(c.want) {
+			t.Errorf("one %s from %s: %s, want %s", c.interval, c.from, got, c.want)
+		}
 	}
-	if got := Step(now, payments.Day); got != 24*time.Hour {
-		t.Errorf("one day: %s", got)
+}
+
+// Every press of "advance one period" brings each mandate's next payment,
+// whatever day and time of day its schedule is anchored on, whenever the
+// demo clock started from and however long the presenter waits between
+// presses: no press leaves the dashboard with nothing new.
+func TestEveryStepReachesTheNextPayment(t *testing.T) {
+	const day = 24 * time.Hour
+	for _, c := range []struct {
+		interval    payments.Interval
+		from, to    time.Time
+		presses     int
+		least, most time.Duration
+	}{
+		{payments.Month, date(2027, 1, 1), date(2029, 1, 1), 30, 27 * day, 32 * day},
+		{payments.Year, date(2027, 1, 1), date(2029, 1, 1), 9, 364 * day, 367 * day},
+		{payments.Week, date(2027, 1, 1), date(2027, 3, 1), 20, 7 * day, 7 * day},
+	} {
+		for anchor := c.from; anchor.Before(c.to); anchor = anchor.Add(day + 5*time.Hour) {
+			// The clock starts when the mandate becomes active, or later,
+			// at an earlier or a later time of day.
+			for _, late := range []time.Duration{time.Second, 23 * time.Hour, 50 * time.Hour, 27*day + time.Hour, 30*day - time.Hour} {
+				clock, period := anchor.Add(late), 1
+				for Due(anchor, c.interval, period+1).Compare(clock) <= 0 {
+					period++
+				}
+				for press := 1; press <= c.presses; press++ {
+					step := Step(clock, c.interval)
+					if step < c.least-day || step > c.most {
+						t.Fatalf("%s plan: a press from %s moves %s", c.interval, clock, step)
+					}
+					clock = clock.Add(step)
+					before := period
+					for Due(anchor, c.interval, period+1).Compare(clock) <= 0 {
+						period++
+					}
+					if period == before {
+						t.Fatalf("%s plan anchored %s, clock started %s later: press %d (to %s) brings no payment; the next is due %s",
+							c.interval, anchor, late, press, clock, Due(anchor, c.interval, period+1))
+					}
+					// The presenter talks a while (up to half a day) before the next press.
+					clock = clock.Add(time.Duration(press%4) * 4 * time.Hour)
+				}
+			}
+		}
 	}
 }
