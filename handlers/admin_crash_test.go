@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"example.com/storefront/service"
 	"example.com/storefront/store"
 	"example.com/storefront/worker"
+	"github.com/stripe/stripe-go/v76"
 )
 
 // A crash between writing a charge and recording the provider's answer
@@ -148,4 +150,103 @@ func (e *env) restart() *worker.Worker {
 		e.t.Fatal(err)
 	}
 	return worker.New(worker.Config{Store: st, Service: svc, Providers: providers, Now: e.Clock.Now, Logger: testLogger()})
+}
+
+// A refund whose answer is lost (the process died, or the connection did)
+// stays pending without the provider's id; the worker of the next process
+// finishes it with the same idempotency key, and the provider holds exactly
+// one refund of that amount: the money goes back once.
+func TestAdminRefundAnswerLostIsFinishedAfterRestart(t *testing.T) {
+	t.Parallel()
+	for _, provider := range merchantProviders {
+		t.Run(provider, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			m, _ := e.activeMandate(provider)
+			ctx := context.Background()
+			admin := e.adminBrowser()
+			e.send(admin, chargeForm(e.adminPage(admin, m.ID), "12.00"))
+			c := e.merchantCharges(m.ID)[0]
+			if c.Status != payments.ChargeSucceeded {
+				t.Fatalf("charge %+v", c)
+			}
+
+			// The provider makes the refund; its answer never arrives.
+			e.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
+				if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/refunds") {
+					return false
+				}
+				e.Forward(httptest.NewRecorder(), r)
+				if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+					conn.Close()
+				}
+				return true
+			})
+			e.send(admin, refundForm(e.adminPage(admin, m.ID), c.ID, "5.00"))
+			e.Intercept(nil)
+			refunds, err := e.Store.Refunds(ctx, m.ID)
+			if err != nil || len(refunds) != 1 || refunds[0].Status != payments.RefundPending || refunds[0].ProviderRef != "" {
+				t.Fatalf("refunds after a lost answer: %+v (%v)", refunds, err)
+			}
+			if got := e.providerRefunded(m, c); got != 500 {
+				t.Fatalf("the provider refunded %d, want 500", got)
+			}
+
+			// A new process on the same database, a little later.
+			e.Clock.Set(e.Clock.Offset() + 2*time.Minute)
+			w := e.restart()
+			for range 2 { // Stripe's refunds settle a moment after they are made
+				if _, err := w.Pass(ctx); err != nil {
+					t.Fatal(err)
+				}
+				e.Clock.Set(e.Clock.Offset() + 2*time.Minute)
+			}
+			refunds, _ = e.Store.Refunds(ctx, m.ID)
+			after, _ := e.Store.Charge(ctx, c.ID)
+			if len(refunds) != 1 || refunds[0].Status != payments.RefundSucceeded || refunds[0].ProviderRef == "" ||
+				after.Status != payments.ChargePartiallyRefunded || after.Refunded != 500 {
+				t.Fatalf("after the restart: refunds %+v, charge %+v", refunds, after)
+			}
+			if got := e.providerRefunded(m, c); got != 500 {
+				t.Errorf("the provider refunded %d, want 500 once", got)
+			}
+		})
+	}
+}
+
+// providerRefunded is how much of a charge the provider itself has
+// refunded: Stripe's amount_refunded on the PaymentIntent's charge, the sum
+// of PPRO's refunds of the payment charge.
+func (e *env) providerRefunded(m store.Mandate, c store.Charge) int64 {
+	e.t.Helper()
+	switch m.Provider {
+	case "stripe":
+		p := &stripe.PaymentIntentParams{}
+		p.AddExpand("latest_charge")
+		pi, err := e.Stripe.PaymentIntents.Get(c.ProviderRef, p)
+		if err != nil || pi.LatestCharge == nil {
+			e.t.Fatalf("get %s: %v", c.ProviderRef, err)
+		}
+		return pi.LatestCharge.AmountRefunded
+	case "ppro":
+		req, _ := http.NewRequest(http.MethodGet, e.URL+"/sandbox/ppro/v1/payment-charges/"+c.ProviderRef+"/refunds", nil)
+		req.Header.Set("Authorization", "Bearer "+pproToken)
+		req.Header.Set("Merchant-Id", pproMerchant)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var res struct{ Data []struct{ Amount int64 } }
+		if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || resp.StatusCode != http.StatusOK {
+			e.t.Fatalf("list PPRO refunds: %d %v", resp.StatusCode, err)
+		}
+		var sum int64
+		for _, r := range res.Data {
+			sum += r.Amount
+		}
+		return sum
+	}
+	e.t.Fatalf("no provider %s", m.Provider)
+	return 0
 }

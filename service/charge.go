@@ -201,12 +201,11 @@ func (s *Service) sendRefund(ctx context.Context, m store.Mandate, c store.Charg
 	return r, nil
 }
 
-// FinishRefund settles a refund left pending: by the provider's id when it
-// has one, else by sending it again with the same key.
+// FinishRefund settles what we know of a refund. One the provider never
+// answered (no id: a crash or a lost answer) is sent again with the same
+// key while it is pending; otherwise its status is fetched and applied,
+// with its charge's (a refund changes how much of the charge is left).
 func (s *Service) FinishRefund(ctx context.Context, r store.Refund) (store.Refund, error) {
-	if r.Status != payments.RefundPending {
-		return r, nil
-	}
 	c, err := s.store.Charge(ctx, r.ChargeID)
 	if err != nil {
 		return r, err
@@ -216,6 +215,9 @@ func (s *Service) FinishRefund(ctx context.Context, r store.Refund) (store.Refun
 		return r, err
 	}
 	if r.ProviderRef == "" {
+		if r.Status != payments.RefundPending {
+			return r, nil
+		}
 		return s.sendRefund(ctx, m, c, r)
 	}
 	p, err := s.Provider(m)
@@ -226,6 +228,13 @@ func (s *Service) FinishRefund(ctx context.Context, r store.Refund) (store.Refun
 	if err != nil {
 		return r, err
 	}
-	r, _, err = s.store.ApplyRefund(ctx, r.ID, res)
-	return r, err
+	if r, _, err = s.store.ApplyRefund(ctx, r.ID, res); err != nil {
+		return r, err
+	}
+	if cres, err := p.ChargeStatus(ctx, c.ProviderRef); err == nil {
+		if _, _, err := s.store.ApplyCharge(ctx, c.ID, cres); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
 }

@@ -158,44 +158,11 @@ func (s *Service) refundEvent(ctx context.Context, r store.Refund) Outcome {
 		return Outcome{Err: err}
 	}
 	before := r.Status
-	r, err = s.FinishRefundStatus(ctx, r)
+	r, err = s.FinishRefund(ctx, r)
 	if err != nil {
 		return Outcome{MandateID: c.MandateID, Err: err}
 	}
 	return Outcome{Status: store.EventProcessed, MandateID: c.MandateID, Detail: fmt.Sprintf("refund %d %s → %s", r.ID, before, r.Status)}
-}
-
-// FinishRefundStatus fetches a refund's status (whatever it is) and
-// applies it, with its charge's.
-func (s *Service) FinishRefundStatus(ctx context.Context, r store.Refund) (store.Refund, error) {
-	if r.ProviderRef == "" {
-		return s.FinishRefund(ctx, r)
-	}
-	c, err := s.store.Charge(ctx, r.ChargeID)
-	if err != nil {
-		return r, err
-	}
-	m, err := s.store.Mandate(ctx, c.MandateID)
-	if err != nil {
-		return r, err
-	}
-	p, err := s.Provider(m)
-	if err != nil {
-		return r, err
-	}
-	res, err := p.RefundStatus(ctx, c.ProviderRef, r.ProviderRef)
-	if err != nil {
-		return r, err
-	}
-	if r, _, err = s.store.ApplyRefund(ctx, r.ID, res); err != nil {
-		return r, err
-	}
-	if cres, err := p.ChargeStatus(ctx, c.ProviderRef); err == nil {
-		if _, _, err := s.store.ApplyCharge(ctx, c.ID, cres); err != nil {
-			return r, err
-		}
-	}
-	return r, nil
 }
 
 // Backoff is the wait before trying again after n failures in a row:
