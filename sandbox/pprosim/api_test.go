@@ -55,10 +55,10 @@ func TestPPROOffByDefault(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	for _, path := range []string{"/sandbox/ppro/v1/payment-agreements/agr_x", "/sandbox/ppro/authenticate/agr_x"} {
-		res := e.do(http.MethodGet, path, nil, pproHeaders())
+		res := e.Do(http.MethodGet, path, nil, pproHeaders())
 		wantStatus(t, res, http.StatusNotFound)
 	}
-	wantBody(t, e.get("/sandbox/"), "The PPRO part is off")
+	wantBody(t, e.Get("/sandbox/"), "The PPRO part is off")
 }
 
 func TestPPROConfigValidation(t *testing.T) {
@@ -120,7 +120,7 @@ func TestPPROCreateAndGetAgreement(t *testing.T) {
 		"frequency.type":                    "MONTHLY",
 		"labels.plan":                       "coffee-monthly",
 		"authenticationMethods.0.type":      "REDIRECT",
-		"authenticationMethods.0.details.requestUrl":    e.public + "/ppro/authenticate/" + id,
+		"authenticationMethods.0.details.requestUrl":    e.Public + "/ppro/authenticate/" + id,
 		"authenticationMethods.0.details.requestMethod": "GET",
 	})
 	if at(created, "amount.value") != float64(1200) || at(created, "frequency.interval") != float64(1) {
@@ -247,7 +247,7 @@ func TestPPROCreateWithInitialCharge(t *testing.T) {
 		"consumer.name":                "Ada Lovelace",
 		"authorizations.0.status":      "AUTHENTICATION_PENDING",
 		"authenticationMethods.0.type": "REDIRECT",
-		"authenticationMethods.0.details.requestUrl": e.public + "/ppro/authenticate/" + id,
+		"authenticationMethods.0.details.requestUrl": e.Public + "/ppro/authenticate/" + id,
 	})
 	if s := str(t, c, "authorizations.0.id"); !authzIDPattern.MatchString(s) {
 		t.Errorf("authorization id %q does not match %v", s, authzIDPattern)
@@ -484,7 +484,7 @@ func TestPPRORevocation(t *testing.T) {
 	// Revoking again is refused in the answer, not with an HTTP error.
 	again := e.pproPost(path, obj{}, nil)
 	wantAPIStatus(t, again, http.StatusOK)
-	wantFields(t, again.body, map[string]string{"status": "FAILED", "failure.failureType": "INTERNAL_DECLINE", "failure.failureCode": "AGREEMENT_REVOKED"})
+	wantFields(t, again.Body, map[string]string{"status": "FAILED", "failure.failureType": "INTERNAL_DECLINE", "failure.failureCode": "AGREEMENT_REVOKED"})
 	a = e.getAgreement(id)
 	if got, want := statuses(t, a, "revocations", "revocationStatus"), []string{"REVOKED_BY_MERCHANT", "REVOCATION_FAILED"}; !slices.Equal(got, want) {
 		t.Errorf("revocations %v, want %v", got, want)
@@ -496,7 +496,7 @@ func TestPPRORevocation(t *testing.T) {
 	pending := str(t, e.createAgreement(agreementRequest(0)), "id")
 	r = e.pproPost("/v1/payment-agreements/"+pending+"/revocations", obj{}, nil)
 	wantAPIStatus(t, r, http.StatusOK)
-	wantFields(t, r.body, map[string]string{"status": "FAILED", "failure.failureCode": "AGREEMENT_INACTIVE"})
+	wantFields(t, r.Body, map[string]string{"status": "FAILED", "failure.failureCode": "AGREEMENT_INACTIVE"})
 	if at(e.getAgreement(pending), "status") != "AUTHENTICATION_PENDING" {
 		t.Error("a refused revocation changed a pending agreement")
 	}
@@ -512,7 +512,7 @@ func TestPPROIdempotency(t *testing.T) {
 
 	first := e.pproPost("/v1/payment-agreements", agreementRequest(1200), key)
 	wantAPIStatus(t, first, http.StatusOK)
-	if h := first.header.Get("Request-Idempotency"); h != "" {
+	if h := first.Header.Get("Request-Idempotency"); h != "" {
 		t.Errorf("first answer: Request-Idempotency = %q", h)
 	}
 	// The same JSON value, written differently, is the same request.
@@ -522,7 +522,7 @@ func TestPPROIdempotency(t *testing.T) {
 		`"description":"Acme Coffee Club, monthly","merchantPaymentAgreementReference":"mandate-42","paymentMethod":"AMAZON_PAY"}`
 	replay := e.pproPost("/v1/payment-agreements", "  "+same+"\n", key)
 	wantAPIStatus(t, replay, http.StatusOK)
-	if got := replay.header.Get("Request-Idempotency"); got != "true" {
+	if got := replay.Header.Get("Request-Idempotency"); got != "true" {
 		t.Errorf("replay: Request-Idempotency = %q, want true", got)
 	}
 	if string(replay.raw) != string(first.raw) {
@@ -539,7 +539,7 @@ func TestPPROIdempotency(t *testing.T) {
 	wantAPIStatus(t, e.pproPost("/v1/payment-agreements", bad, key2), http.StatusBadRequest)
 	ok := e.pproPost("/v1/payment-agreements", agreementRequest(0), key2)
 	wantAPIStatus(t, ok, http.StatusOK)
-	if h := ok.header.Get("Request-Idempotency"); h != "" {
+	if h := ok.Header.Get("Request-Idempotency"); h != "" {
 		t.Errorf("after a refused first request: Request-Idempotency = %q", h)
 	}
 
@@ -550,19 +550,19 @@ func TestPPROIdempotency(t *testing.T) {
 	c1 := e.pproPost("/v1/payment-agreements/"+active+"/payment-charges", body, chargeKey)
 	c2 := e.pproPost("/v1/payment-agreements/"+active+"/payment-charges", body, chargeKey)
 	wantAPIStatus(t, c2, http.StatusOK)
-	if at(c1.body, "id") != at(c2.body, "id") || c2.header.Get("Request-Idempotency") != "true" {
-		t.Errorf("charge replay: %v then %v (Request-Idempotency %q)", at(c1.body, "id"), at(c2.body, "id"), c2.header.Get("Request-Idempotency"))
+	if at(c1.Body, "id") != at(c2.Body, "id") || c2.Header.Get("Request-Idempotency") != "true" {
+		t.Errorf("charge replay: %v then %v (Request-Idempotency %q)", at(c1.Body, "id"), at(c2.Body, "id"), c2.Header.Get("Request-Idempotency"))
 	}
 	// The same key on another path is another request.
 	other2 := e.activeAgreement()
 	wantAPIStatus(t, e.pproPost("/v1/payment-agreements/"+other2+"/payment-charges", body, chargeKey), http.StatusConflict)
 
 	// Keys are kept 24 hours.
-	e.clock.Advance(24*time.Hour + time.Second)
+	e.Clock.Advance(24*time.Hour + time.Second)
 	fresh := e.pproPost("/v1/payment-agreements", other, key)
 	wantAPIStatus(t, fresh, http.StatusOK)
-	if fresh.header.Get("Request-Idempotency") != "" || at(fresh.body, "id") == at(first.body, "id") {
-		t.Errorf("a key older than 24 h replayed %v", at(fresh.body, "id"))
+	if fresh.Header.Get("Request-Idempotency") != "" || at(fresh.Body, "id") == at(first.Body, "id") {
+		t.Errorf("a key older than 24 h replayed %v", at(fresh.Body, "id"))
 	}
 }
 
@@ -576,14 +576,14 @@ func TestPPROTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	e.clock.Advance(59 * time.Minute)
+	e.Clock.Advance(59 * time.Minute)
 	if got := e.getAgreement(id); at(got, "status") != "AUTHENTICATION_PENDING" {
 		t.Fatalf("after 59 minutes: %v", at(got, "status"))
 	}
-	wantStatus(t, e.get(authenticatePath(id)), http.StatusOK)
+	wantStatus(t, e.Get(authenticatePath(id)), http.StatusOK)
 
 	// Read the charge first: it times out the agreement too.
-	e.clock.Advance(2 * time.Minute)
+	e.Clock.Advance(2 * time.Minute)
 	c := e.getCharge(chargeID)
 	wantFields(t, c, map[string]string{
 		"status":                  "DISCARDED",
@@ -608,10 +608,10 @@ func TestPPROTimeout(t *testing.T) {
 		t.Error("reading again added history")
 	}
 
-	page := e.get(authenticatePath(id))
+	page := e.Get(authenticatePath(id))
 	wantStatus(t, page, http.StatusGone)
 	wantBody(t, page, ribbon, "expired")
-	wantStatus(t, e.post(authenticatePath(id), url.Values{"decision": {"approve"}}), http.StatusGone)
+	wantStatus(t, e.Post(authenticatePath(id), url.Values{"decision": {"approve"}}), http.StatusGone)
 	if at(e.getAgreement(id), "status") != "FAILED" {
 		t.Error("a late approval changed a timed-out agreement")
 	}
@@ -627,16 +627,16 @@ func TestPPROStatePersistsAcrossReopen(t *testing.T) {
 	wantAPIStatus(t, first, http.StatusOK)
 	before := e.getAgreement(id)
 
-	e.reopen()
+	e.Reopen()
 
 	if after := e.getAgreement(id); !reflect.DeepEqual(after, before) {
 		t.Errorf("agreement after reopen:\n%v\nwant\n%v", after, before)
 	}
-	c := e.getCharge(str(t, first.body, "id"))
+	c := e.getCharge(str(t, first.Body, "id"))
 	wantFields(t, c, map[string]string{"status": "CAPTURED", "agreementId": id, "authorizations.0.merchantPaymentChargeReference": "charge-7"})
 	replay := e.pproPost("/v1/payment-agreements/"+id+"/payment-charges", body, key)
-	if replay.header.Get("Request-Idempotency") != "true" || string(replay.raw) != string(first.raw) {
-		t.Errorf("replay after reopen: %s (Request-Idempotency %q)", replay.raw, replay.header.Get("Request-Idempotency"))
+	if replay.Header.Get("Request-Idempotency") != "true" || string(replay.raw) != string(first.raw) {
+		t.Errorf("replay after reopen: %s (Request-Idempotency %q)", replay.raw, replay.Header.Get("Request-Idempotency"))
 	}
 }
 
@@ -646,12 +646,12 @@ func TestPPROObjectsBelongToTheirMerchant(t *testing.T) {
 	key := http.Header{"Request-Idempotency-Key": {"merchant-scoped"}}
 	first := e.pproPost("/v1/payment-agreements", agreementRequest(1200), key)
 	wantAPIStatus(t, first, http.StatusOK)
-	id, chargeID := str(t, first.body, "id"), str(t, first.body, "initialPaymentChargeId")
+	id, chargeID := str(t, first.Body, "id"), str(t, first.Body, "initialPaymentChargeId")
 
 	// The same database, now configured for another merchant.
 	const other = "merch_AnotherMerchant00000001"
-	e.cfg.PPRO.MerchantID = other
-	e.reopen()
+	e.Cfg.PPRO.MerchantID = other
+	e.Reopen()
 	as := http.Header{"Merchant-Id": {other}}
 	wantException(t, e.pproCall(http.MethodGet, "/v1/payment-agreements/"+id, nil, as), http.StatusNotFound, id)
 	wantException(t, e.pproCall(http.MethodGet, "/v1/payment-charges/"+chargeID, nil, as), http.StatusNotFound, chargeID)
@@ -662,7 +662,7 @@ func TestPPROObjectsBelongToTheirMerchant(t *testing.T) {
 	wantException(t, e.pproCall(http.MethodPost, "/v1/payment-charges/"+chargeID+"/refunds", obj{"amount": 100}, as), http.StatusBadRequest, chargeID)
 	search := e.pproCall(http.MethodGet, "/v1/payment-charges?agreementId="+id, nil, as)
 	wantAPIStatus(t, search, http.StatusOK)
-	if n := len(list(t, search.body, "data")); n != 0 {
+	if n := len(list(t, search.Body, "data")); n != 0 {
 		t.Errorf("another merchant's search found %d charges", n)
 	}
 
@@ -670,7 +670,7 @@ func TestPPROObjectsBelongToTheirMerchant(t *testing.T) {
 	as["Request-Idempotency-Key"] = key["Request-Idempotency-Key"]
 	again := e.pproCall(http.MethodPost, "/v1/payment-agreements", agreementRequest(1200), as)
 	wantAPIStatus(t, again, http.StatusOK)
-	if again.header.Get("Request-Idempotency") != "" || at(again.body, "id") == id {
-		t.Errorf("another merchant's key replayed %v", at(again.body, "id"))
+	if again.Header.Get("Request-Idempotency") != "" || at(again.Body, "id") == id {
+		t.Errorf("another merchant's key replayed %v", at(again.Body, "id"))
 	}
 }

@@ -30,13 +30,13 @@ func TestPPROAutoCaptureFalse(t *testing.T) {
 		"data.amount.currency":     "USD",
 	})
 
-	e.clock.Advance(9 * time.Second)
+	e.Clock.Advance(9 * time.Second)
 	if got := e.getCharge(chargeID); at(got, "status") != "CAPTURE_PENDING" {
 		t.Fatalf("after 9 s: %v, want CAPTURE_PENDING", at(got, "status"))
 	}
 	rcv.none(t, 100*time.Millisecond)
 
-	e.clock.Advance(2 * time.Second)
+	e.Clock.Advance(2 * time.Second)
 	got := e.getCharge(chargeID)
 	wantFields(t, got, map[string]string{"status": "CAPTURED", "authorizations.0.status": "AUTHORIZED", "captures.0.status": "CAPTURED"})
 	if s := str(t, got, "captures.0.id"); !captureIDPattern.MatchString(s) {
@@ -97,7 +97,7 @@ func TestPPROInitialChargeAutoCaptureFalse(t *testing.T) {
 	// Not refundable before the capture (a 400, as PPRO refuses an
 	// operation in the wrong state), and then it is.
 	wantException(t, e.refund(chargeID, 100, nil, nil), http.StatusBadRequest, chargeID, "CAPTURE_PENDING", "captured")
-	e.clock.Advance(time.Minute)
+	e.Clock.Advance(time.Minute)
 	r := e.refund(chargeID, 100, nil, nil)
 	wantAPIStatus(t, r, http.StatusOK)
 	wantFields(t, e.getCharge(chargeID), map[string]string{"status": "CAPTURED", "captures.0.status": "CAPTURED", "refunds.0.status": "REFUNDED"})

@@ -48,7 +48,7 @@ func TestPPROContractOfTheSandboxsNewAnswers(t *testing.T) {
 	e := newPPROEnv(t, func(c *sandbox.Config) {
 		c.PPRO.WebhookURL, c.PPRO.WebhookSecret = hooks.URL, testPPROWebhookSecret
 	})
-	proxy := pproschema.NewProxy(t, v, e.baseURL, "/sandbox/ppro")
+	proxy := pproschema.NewProxy(t, v, e.BaseURL, "/sandbox/ppro")
 	e.pproBase = proxy.URL + "/sandbox/ppro"
 
 	// The agreement as the app will send it, its first payment with
@@ -65,7 +65,7 @@ func TestPPROContractOfTheSandboxsNewAnswers(t *testing.T) {
 	id, first := str(t, created, "id"), str(t, created, "initialPaymentChargeId")
 	e.decide(id, "approve")
 	wantFields(t, e.getCharge(first), map[string]string{"status": "CAPTURE_PENDING"})
-	e.clock.Advance(time.Minute)
+	e.Clock.Advance(time.Minute)
 	wantFields(t, e.getCharge(first), map[string]string{"status": "CAPTURED"})
 	pending := e.chargeWith(id, 1200, obj{"autoCapture": false, "merchantPaymentChargeReference": "md_1/period/2"})
 	wantFields(t, pending, map[string]string{"status": "CAPTURE_PENDING"})
@@ -74,7 +74,7 @@ func TestPPROContractOfTheSandboxsNewAnswers(t *testing.T) {
 	r := e.refund(first, 500, obj{"merchantRefundReference": "md_1/refund/1", "refundReason": "RETURN", "labels": obj{"k": "v"}}, nil)
 	wantAPIStatus(t, r, http.StatusOK)
 	wantAPIStatus(t, e.pproGet("/v1/payment-charges/"+first+"/refunds"), http.StatusOK)
-	wantAPIStatus(t, e.pproGet("/v1/payment-charges/"+first+"/refunds/"+str(t, r.body, "id")), http.StatusOK)
+	wantAPIStatus(t, e.pproGet("/v1/payment-charges/"+first+"/refunds/"+str(t, r.Body, "id")), http.StatusOK)
 	wantAPIStatus(t, e.pproGet("/v1/payment-charges/"+first), http.StatusOK) // CAPTURED with a refund
 	wantAPIStatus(t, e.refund(first, 700, nil, nil), http.StatusOK)
 	wantAPIStatus(t, e.pproGet("/v1/payment-charges/"+first), http.StatusOK) // REFUNDED
@@ -88,20 +88,20 @@ func TestPPROContractOfTheSandboxsNewAnswers(t *testing.T) {
 	}
 	page1 := e.pproGet("/v1/payment-charges?" + url.Values{"agreementId": {id}}.Encode())
 	wantAPIStatus(t, page1, http.StatusOK)
-	wantAPIStatus(t, e.pproGet("/v1/payment-charges?"+url.Values{"agreementId": {id}, "page": {str(t, page1.body, "nextPage")}}.Encode()), http.StatusOK)
+	wantAPIStatus(t, e.pproGet("/v1/payment-charges?"+url.Values{"agreementId": {id}, "page": {str(t, page1.Body, "nextPage")}}.Encode()), http.StatusOK)
 	wantAPIStatus(t, e.pproGet("/v1/payment-charges?merchantPaymentChargeReference=md_1-first"), http.StatusOK)
 	wantAPIStatus(t, e.pproGet("/v1/payment-charges?page=nope"), http.StatusBadRequest)
 
 	// Revocations from outside the app, as the agreement then reads; a
 	// refund after Amazon Pay's six months is declined.
-	wantStatus(t, e.post(revocationPath(id), url.Values{"by": {"consumer"}}), http.StatusSeeOther)
+	wantStatus(t, e.Post(revocationPath(id), url.Values{"by": {"consumer"}}), http.StatusSeeOther)
 	wantFields(t, e.getAgreement(id), map[string]string{"revocations.0.revocationStatus": "REVOKED_BY_CONSUMER"})
 	other := e.activeAgreement()
 	late := str(t, e.chargeAgreement(other, 1200), "id")
-	wantStatus(t, e.post(revocationPath(other), url.Values{"by": {"provider"}}), http.StatusSeeOther)
+	wantStatus(t, e.Post(revocationPath(other), url.Values{"by": {"provider"}}), http.StatusSeeOther)
 	wantFields(t, e.getAgreement(other), map[string]string{"status": "REVOKED_BY_PROVIDER"})
-	e.clock.Advance(200 * 24 * time.Hour)
-	wantFields(t, e.refund(late, 100, nil, nil).body, map[string]string{"status": "FAILED"})
+	e.Clock.Advance(200 * 24 * time.Hour)
+	wantFields(t, e.refund(late, 100, nil, nil).Body, map[string]string{"status": "FAILED"})
 
 	seen := proxy.Seen()
 	for _, want := range []string{

@@ -54,10 +54,10 @@ type obj = map[string]any
 
 // apiResponse is an answer from the PPRO API.
 type apiResponse struct {
-	status int
-	header http.Header
+	Status int
+	Header http.Header
 	raw    []byte
-	body   obj // nil unless the body is a JSON object
+	Body   obj // nil unless the body is a JSON object
 }
 
 // pproHeaders are the headers the app's client sends.
@@ -88,7 +88,7 @@ func (e *env) pproCall(method, path string, body any, header http.Header) apiRes
 	}
 	base := e.pproBase
 	if base == "" {
-		base = e.baseURL + "/sandbox/ppro"
+		base = e.BaseURL + "/sandbox/ppro"
 	}
 	req, err := http.NewRequest(method, base+path, rd)
 	if err != nil {
@@ -114,11 +114,11 @@ func (e *env) pproCall(method, path string, body any, header http.Header) apiRes
 	if err != nil {
 		e.t.Fatalf("%s %s: read body: %v", method, path, err)
 	}
-	r := apiResponse{status: res.StatusCode, header: res.Header, raw: raw}
+	r := apiResponse{Status: res.StatusCode, Header: res.Header, raw: raw}
 	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
 		e.t.Errorf("%s %s: Content-Type %q, want application/json", method, path, ct)
 	}
-	if err := json.Unmarshal(raw, &r.body); err != nil {
+	if err := json.Unmarshal(raw, &r.Body); err != nil {
 		e.t.Fatalf("%s %s: answer is not a JSON object: %v\n%s", method, path, err, raw)
 	}
 	return r
@@ -136,8 +136,8 @@ func (e *env) pproGet(path string) apiResponse {
 
 func wantAPIStatus(t *testing.T, r apiResponse, want int) {
 	t.Helper()
-	if r.status != want {
-		t.Fatalf("status %d, want %d; body:\n%s", r.status, want, r.raw)
+	if r.Status != want {
+		t.Fatalf("status %d, want %d; body:\n%s", r.Status, want, r.raw)
 	}
 }
 
@@ -146,14 +146,14 @@ func wantAPIStatus(t *testing.T, r apiResponse, want int) {
 func wantException(t *testing.T, r apiResponse, status int, msgParts ...string) {
 	t.Helper()
 	wantAPIStatus(t, r, status)
-	if got := r.body["status"]; got != float64(status) {
+	if got := r.Body["status"]; got != float64(status) {
 		t.Errorf("body status = %v, want %d", got, status)
 	}
-	ts, _ := r.body["timestamp"].(string)
+	ts, _ := r.Body["timestamp"].(string)
 	if !pproTimePattern.MatchString(ts) {
 		t.Errorf("timestamp = %q, want ISO-8601 UTC with milliseconds", ts)
 	}
-	msg, _ := r.body["failureMessage"].(string)
+	msg, _ := r.Body["failureMessage"].(string)
 	for _, p := range msgParts {
 		if !strings.Contains(msg, p) {
 			t.Errorf("failureMessage %q lacks %q", msg, p)
@@ -183,40 +183,40 @@ func (e *env) createAgreement(req obj) obj {
 	e.t.Helper()
 	r := e.pproPost("/v1/payment-agreements", req, nil)
 	wantAPIStatus(e.t, r, http.StatusOK)
-	return r.body
+	return r.Body
 }
 
 func (e *env) getAgreement(id string) obj {
 	e.t.Helper()
 	r := e.pproGet("/v1/payment-agreements/" + id)
 	wantAPIStatus(e.t, r, http.StatusOK)
-	return r.body
+	return r.Body
 }
 
 func (e *env) getCharge(id string) obj {
 	e.t.Helper()
 	r := e.pproGet("/v1/payment-charges/" + id)
 	wantAPIStatus(e.t, r, http.StatusOK)
-	return r.body
+	return r.Body
 }
 
 func (e *env) chargeAgreement(id string, value int64) obj {
 	e.t.Helper()
 	r := e.pproPost("/v1/payment-agreements/"+id+"/payment-charges", obj{"amount": obj{"value": value, "currency": "USD"}}, nil)
 	wantAPIStatus(e.t, r, http.StatusOK)
-	return r.body
+	return r.Body
 }
 
 func authenticatePath(agreementID string) string { return "/sandbox/ppro/authenticate/" + agreementID }
 
-// decide posts the shopper's decision on the authentication page, as the
+// decide posts the shopper's decision on the authentication *pagetest.Page, as the
 // page's own form does, and expects the redirect back to the merchant.
 func (e *env) decide(agreementID, decision string) {
 	e.t.Helper()
-	res := e.post(authenticatePath(agreementID), url.Values{"decision": {decision}})
+	res := e.Post(authenticatePath(agreementID), url.Values{"decision": {decision}})
 	wantStatus(e.t, res, http.StatusSeeOther)
-	if res.location != testReturnURL {
-		e.t.Fatalf("%s: Location %q, want the returnUrl %q exactly", decision, res.location, testReturnURL)
+	if res.Header.Get("Location") != testReturnURL {
+		e.t.Fatalf("%s: Location %q, want the returnUrl %q exactly", decision, res.Header.Get("Location"), testReturnURL)
 	}
 }
 
@@ -338,7 +338,7 @@ func (e *env) chargeWith(id string, value int64, body obj) obj {
 	}
 	r := e.pproPost("/v1/payment-agreements/"+id+"/payment-charges", body, nil)
 	wantAPIStatus(e.t, r, http.StatusOK)
-	return r.body
+	return r.Body
 }
 
 // refund asks for a refund of amount on charge id, with the fields of

@@ -27,14 +27,14 @@ func TestPPRORevokeAsTheShopperFromTheIndex(t *testing.T) {
 	rcv.expect(t, "PAYMENT_AGREEMENT_ACTIVE")
 
 	b := pagetest.NewBrowser(t)
-	index := b.Get(e.public + "/").Expect(http.StatusOK)
+	index := b.Get(e.Public + "/").Expect(http.StatusOK)
 	if got, _ := index.TestID("ppro-status-" + id); got != "ACTIVE" {
 		t.Errorf("index shows %q for %s, want ACTIVE", got, id)
 	}
-	wantBody(t, page{body: index.Body}, "Revoke as the shopper (in their Amazon account)", "Revoke as Amazon Pay", "mandate-42", "Ada Lovelace")
+	wantBody(t, index, "Revoke as the shopper (in their Amazon account)", "Revoke as Amazon Pay", "mandate-42", "Ada Lovelace")
 	back := b.Do(index.Submit("", revocationPath(id), url.Values{"by": {"consumer"}})).Expect(http.StatusSeeOther)
-	if loc := back.Location(); loc != e.public+"/" {
-		t.Fatalf("answered %s, want back to the index %s/", loc, e.public)
+	if loc := back.Location(); loc != e.Public+"/" {
+		t.Fatalf("answered %s, want back to the index %s/", loc, e.Public)
 	}
 	index = b.Follow(back).Expect(http.StatusOK)
 	if got, _ := index.TestID("ppro-status-" + id); got != "REVOKED_BY_CONSUMER" {
@@ -65,8 +65,8 @@ func TestPPRORevokeAsTheShopperFromTheIndex(t *testing.T) {
 	wantFields(t, ch, map[string]string{"status": "FAILED", "failure.failureType": "INTERNAL_DECLINE", "failure.failureCode": "AGREEMENT_REVOKED"})
 	rcv.expect(t, "PAYMENT_CHARGE_AUTHORIZATION_FAILED")
 
-	// Pressing the button again (a stale page) changes nothing.
-	again := e.post(revocationPath(id), url.Values{"by": {"provider"}})
+	// Pressing the button again (a stale *pagetest.Page) changes nothing.
+	again := e.Post(revocationPath(id), url.Values{"by": {"provider"}})
 	wantStatus(t, again, http.StatusConflict)
 	wantBody(t, again, ribbon, "not active", "REVOKED_BY_CONSUMER", `href="/sandbox/"`)
 	if got := e.getAgreement(id); len(list(t, got, "history")) != 4 || len(list(t, got, "revocations")) != 1 {
@@ -82,10 +82,10 @@ func TestPPRORevokeAsAmazonPay(t *testing.T) {
 	id := e.activeAgreement()
 	rcv.expect(t, "PAYMENT_AGREEMENT_ACTIVE")
 
-	res := e.post(revocationPath(id), url.Values{"by": {"provider"}})
+	res := e.Post(revocationPath(id), url.Values{"by": {"provider"}})
 	wantStatus(t, res, http.StatusSeeOther)
-	if res.location != "/sandbox/" {
-		t.Errorf("Location %q, want /sandbox/", res.location)
+	if res.Header.Get("Location") != "/sandbox/" {
+		t.Errorf("Location %q, want /sandbox/", res.Header.Get("Location"))
 	}
 	a := e.getAgreement(id)
 	wantFields(t, a, map[string]string{"status": "REVOKED_BY_PROVIDER", "revocations.0.revocationStatus": "REVOKED_BY_PROVIDER"})
@@ -98,7 +98,7 @@ func TestPPRORevokeAsAmazonPay(t *testing.T) {
 	}
 	// The merchant's revocation is refused on it, as on any revoked one.
 	r := e.pproPost("/v1/payment-agreements/"+id+"/revocations", obj{}, nil)
-	wantFields(t, r.body, map[string]string{"status": "FAILED", "failure.failureCode": "AGREEMENT_REVOKED"})
+	wantFields(t, r.Body, map[string]string{"status": "FAILED", "failure.failureCode": "AGREEMENT_REVOKED"})
 }
 
 func TestPPRORevokeFromTheIndexRefusals(t *testing.T) {
@@ -107,14 +107,14 @@ func TestPPRORevokeFromTheIndexRefusals(t *testing.T) {
 	active := e.activeAgreement()
 	pending := str(t, e.createAgreement(agreementRequest(0)), "id")
 
-	wantStatus(t, e.post(revocationPath(active), url.Values{"by": {"merchant"}}), http.StatusBadRequest)
-	wantStatus(t, e.post(revocationPath(active), url.Values{}), http.StatusBadRequest)
-	wantStatus(t, e.post(revocationPath("agr_nope"), url.Values{"by": {"consumer"}}), http.StatusNotFound)
-	wantStatus(t, e.post(revocationPath(pending), url.Values{"by": {"consumer"}}), http.StatusConflict)
-	crossSite := e.do(http.MethodPost, revocationPath(active), url.Values{"by": {"consumer"}},
+	wantStatus(t, e.Post(revocationPath(active), url.Values{"by": {"merchant"}}), http.StatusBadRequest)
+	wantStatus(t, e.Post(revocationPath(active), url.Values{}), http.StatusBadRequest)
+	wantStatus(t, e.Post(revocationPath("agr_nope"), url.Values{"by": {"consumer"}}), http.StatusNotFound)
+	wantStatus(t, e.Post(revocationPath(pending), url.Values{"by": {"consumer"}}), http.StatusConflict)
+	crossSite := e.Do(http.MethodPost, revocationPath(active), url.Values{"by": {"consumer"}},
 		http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.test"}})
 	wantStatus(t, crossSite, http.StatusForbidden)
-	wantStatus(t, e.get(revocationPath(active)), http.StatusNotFound) // forms only: a GET is no revocation
+	wantStatus(t, e.Get(revocationPath(active)), http.StatusNotFound) // forms only: a GET is no revocation
 	if at(e.getAgreement(active), "status") != "ACTIVE" || at(e.getAgreement(pending), "status") != "AUTHENTICATION_PENDING" {
 		t.Error("a refused revocation changed an agreement")
 	}
@@ -127,7 +127,7 @@ func TestPPROIndexListsAgreements(t *testing.T) {
 	t.Parallel()
 	e := newPPROEnv(t)
 	b := pagetest.NewBrowser(t)
-	if _, ok := b.Get(e.public + "/").Expect(http.StatusOK).TestID("ppro-no-agreements"); !ok {
+	if _, ok := b.Get(e.Public + "/").Expect(http.StatusOK).TestID("ppro-no-agreements"); !ok {
 		t.Error("an empty sandbox does not say there are no agreements")
 	}
 
@@ -136,11 +136,11 @@ func TestPPROIndexListsAgreements(t *testing.T) {
 		req := agreementRequest(0)
 		req["merchantPaymentAgreementReference"] = "mandate-" + strconv.Itoa(i)
 		ids = append(ids, str(t, e.createAgreement(req), "id"))
-		e.clock.Advance(time.Second) // distinct creation times
+		e.Clock.Advance(time.Second) // distinct creation times
 	}
 	e.decide(ids[50], "approve")
 
-	index := b.Get(e.public + "/").Expect(http.StatusOK)
+	index := b.Get(e.Public + "/").Expect(http.StatusOK)
 	if n := index.Count("ppro-agreement-" + ids[0]); n != 0 {
 		t.Error("the oldest of 51 agreements is listed; want the newest 50")
 	}
@@ -162,8 +162,8 @@ func TestPPROIndexListsAgreements(t *testing.T) {
 		t.Error("a pending agreement has no link to its approval page")
 	}
 
-	e.clock.Advance(2 * time.Hour)
-	index = b.Get(e.public + "/").Expect(http.StatusOK)
+	e.Clock.Advance(2 * time.Hour)
+	index = b.Get(e.Public + "/").Expect(http.StatusOK)
 	if got, _ := index.TestID("ppro-status-" + ids[49]); got != "FAILED" {
 		t.Errorf("a timed-out agreement shows %q, want FAILED", got)
 	}

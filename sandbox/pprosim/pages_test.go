@@ -19,11 +19,11 @@ func TestPPROApprove(t *testing.T) {
 	created := e.createAgreement(agreementRequest(1200))
 	id, chargeID := str(t, created, "id"), str(t, created, "initialPaymentChargeId")
 	requestURL := str(t, created, "authenticationMethods.0.details.requestUrl")
-	if requestURL != e.baseURL+authenticatePath(id) {
-		t.Fatalf("requestUrl %q, want %q", requestURL, e.baseURL+authenticatePath(id))
+	if requestURL != e.BaseURL+authenticatePath(id) {
+		t.Fatalf("requestUrl %q, want %q", requestURL, e.BaseURL+authenticatePath(id))
 	}
 
-	page := e.get(authenticatePath(id))
+	page := e.Get(authenticatePath(id))
 	wantStatus(t, page, http.StatusOK)
 	wantBody(t, page, ribbon, testMerchant, "Ada Lovelace", "ada@example.com", "through PPRO", "amazon pay",
 		"Pay 12.00 USD now and allow future payments",
@@ -46,16 +46,16 @@ func TestPPROApprove(t *testing.T) {
 	wantAbsent(t, c, "failure", "authenticationMethods")
 
 	// The shopper cannot answer twice, and the page says so.
-	again := e.post(authenticatePath(id), url.Values{"decision": {"decline"}})
+	again := e.Post(authenticatePath(id), url.Values{"decision": {"decline"}})
 	wantStatus(t, again, http.StatusConflict)
 	wantBody(t, again, ribbon, "Nothing is waiting for your approval", `href="`+strings.ReplaceAll(testReturnURL, "&", "&amp;")+`"`)
-	wantStatus(t, e.get(authenticatePath(id)), http.StatusConflict)
+	wantStatus(t, e.Get(authenticatePath(id)), http.StatusConflict)
 	if got := e.getAgreement(id); at(got, "status") != "ACTIVE" || len(list(t, got, "history")) != 3 {
 		t.Errorf("a late decline changed the agreement: %v", got)
 	}
 
-	wantStatus(t, e.get(authenticatePath("agr_nope")), http.StatusNotFound)
-	wantStatus(t, e.post(authenticatePath("agr_nope"), url.Values{"decision": {"approve"}}), http.StatusNotFound)
+	wantStatus(t, e.Get(authenticatePath("agr_nope")), http.StatusNotFound)
+	wantStatus(t, e.Post(authenticatePath("agr_nope"), url.Values{"decision": {"approve"}}), http.StatusNotFound)
 }
 
 func TestPPRODeclineAndCancel(t *testing.T) {
@@ -97,7 +97,7 @@ func TestPPRODeclineAndCancel(t *testing.T) {
 				t.Errorf("captures %v discards %v, want none", at(c, "captures"), at(c, "discards"))
 			}
 
-			late := e.post(authenticatePath(id), url.Values{"decision": {"approve"}})
+			late := e.Post(authenticatePath(id), url.Values{"decision": {"approve"}})
 			wantStatus(t, late, http.StatusConflict)
 			if at(e.getAgreement(id), "status") != "FAILED" {
 				t.Error("a late approval changed a failed agreement")
@@ -142,12 +142,12 @@ func TestPPRORedirectMethodPost(t *testing.T) {
 
 	// The merchant's page posts the shopper here from another site.
 	crossSite := http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://shop.test"}}
-	page := e.do(http.MethodPost, authenticatePath(id), url.Values{}, crossSite)
+	page := e.Do(http.MethodPost, authenticatePath(id), url.Values{}, crossSite)
 	wantStatus(t, page, http.StatusOK)
 	wantBody(t, page, ribbon, "Pay 12.00 USD now and allow future payments", `name="decision" value="approve"`)
 
 	// A decision from another site is refused, and changes nothing.
-	refused := e.do(http.MethodPost, authenticatePath(id), url.Values{"decision": {"approve"}}, crossSite)
+	refused := e.Do(http.MethodPost, authenticatePath(id), url.Values{"decision": {"approve"}}, crossSite)
 	wantStatus(t, refused, http.StatusForbidden)
 	wantBody(t, refused, ribbon, "sent from another site")
 	if got := e.getAgreement(id); at(got, "status") != "AUTHENTICATION_PENDING" {
@@ -155,10 +155,10 @@ func TestPPRORedirectMethodPost(t *testing.T) {
 	}
 
 	// The page's own form works.
-	res := e.do(http.MethodPost, authenticatePath(id), url.Values{"decision": {"approve"}}, http.Header{"Sec-Fetch-Site": {"same-origin"}})
+	res := e.Do(http.MethodPost, authenticatePath(id), url.Values{"decision": {"approve"}}, http.Header{"Sec-Fetch-Site": {"same-origin"}})
 	wantStatus(t, res, http.StatusSeeOther)
-	if res.location != testReturnURL {
-		t.Errorf("Location %q, want %q", res.location, testReturnURL)
+	if res.Header.Get("Location") != testReturnURL {
+		t.Errorf("Location %q, want %q", res.Header.Get("Location"), testReturnURL)
 	}
 	if got := e.getAgreement(id); at(got, "status") != "ACTIVE" {
 		t.Errorf("agreement %v, want ACTIVE", at(got, "status"))
@@ -169,9 +169,9 @@ func TestPPRORedirectMethodGetRefusesEntryPost(t *testing.T) {
 	t.Parallel()
 	e := newPPROEnv(t)
 	id := str(t, e.createAgreement(agreementRequest(0)), "id")
-	res := e.do(http.MethodPost, authenticatePath(id), url.Values{}, http.Header{"Sec-Fetch-Site": {"cross-site"}})
+	res := e.Do(http.MethodPost, authenticatePath(id), url.Values{}, http.Header{"Sec-Fetch-Site": {"cross-site"}})
 	wantStatus(t, res, http.StatusBadRequest)
-	res = e.post(authenticatePath(id), url.Values{"decision": {"maybe"}})
+	res = e.Post(authenticatePath(id), url.Values{"decision": {"maybe"}})
 	wantStatus(t, res, http.StatusBadRequest)
 	if got := e.getAgreement(id); at(got, "status") != "AUTHENTICATION_PENDING" {
 		t.Errorf("agreement %v, want AUTHENTICATION_PENDING", at(got, "status"))
@@ -186,10 +186,10 @@ func TestPPROPageWithoutInitialCharge(t *testing.T) {
 	req["amountType"] = "EXACT"
 	req["frequency"] = obj{"type": "MONTHLY"}
 	id := str(t, e.createAgreement(req), "id")
-	page := e.get(authenticatePath(id))
+	page := e.Get(authenticatePath(id))
 	wantStatus(t, page, http.StatusOK)
 	wantBody(t, page, "Allow "+testMerchant+" to charge your Amazon Pay account", "12.00 USD every month", "until you cancel")
-	if strings.Contains(page.body, "now and allow") || strings.Contains(page.body, "First payment") {
+	if strings.Contains(page.Body, "now and allow") || strings.Contains(page.Body, "First payment") {
 		t.Error("the page asks to pay now without an initial charge")
 	}
 }
@@ -229,7 +229,7 @@ func TestPPROApprovalSummary(t *testing.T) {
 			req := agreementRequest(1200)
 			tc.change(req)
 			id := str(t, e.createAgreement(req), "id")
-			page := pagetest.NewBrowser(t).Get(e.public + "/ppro/authenticate/" + id).Expect(http.StatusOK)
+			page := pagetest.NewBrowser(t).Get(e.Public + "/ppro/authenticate/" + id).Expect(http.StatusOK)
 			want := map[string]string{"merchant": testMerchant, "summary-future": tc.future, "summary-mode": "Sandbox"}
 			if tc.today != "" {
 				want["summary-today"] = tc.today
@@ -259,7 +259,7 @@ func TestPPROUsedApprovalPage(t *testing.T) {
 	canceled := str(t, e.createAgreement(agreementRequest(0)), "id")
 	e.decide(canceled, "cancel")
 	revoked := e.activeAgreement()
-	wantStatus(t, e.post(revocationPath(revoked), url.Values{"by": {"consumer"}}), http.StatusSeeOther)
+	wantStatus(t, e.Post(revocationPath(revoked), url.Values{"by": {"consumer"}}), http.StatusSeeOther)
 	expired := str(t, e.createAgreement(agreementRequest(0)), "id")
 
 	for _, tc := range []struct {
@@ -274,7 +274,7 @@ func TestPPROUsedApprovalPage(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := e.getAgreement(tc.id)
-			for _, res := range []page{e.get(authenticatePath(tc.id)), e.post(authenticatePath(tc.id), url.Values{"decision": {"approve"}})} {
+			for _, res := range []*pagetest.Page{e.Get(authenticatePath(tc.id)), e.Post(authenticatePath(tc.id), url.Values{"decision": {"approve"}})} {
 				wantStatus(t, res, tc.status)
 				wantBody(t, res, ribbon, "Nothing is waiting for your approval", tc.says, returnLink, "Return to "+testMerchant)
 			}
@@ -284,8 +284,8 @@ func TestPPROUsedApprovalPage(t *testing.T) {
 		})
 	}
 
-	e.clock.Advance(2 * time.Hour)
-	res := e.get(authenticatePath(expired))
+	e.Clock.Advance(2 * time.Hour)
+	res := e.Get(authenticatePath(expired))
 	wantStatus(t, res, http.StatusGone)
 	wantBody(t, res, "This request has expired", returnLink, "Return to "+testMerchant)
 }
@@ -299,27 +299,27 @@ func TestPPROPagesEscapeAndLook(t *testing.T) {
 	req["description"] = "Plan " + evil
 	id := str(t, e.createAgreement(req), "id")
 
-	auth := e.get(authenticatePath(id))
+	auth := e.Get(authenticatePath(id))
 	wantStatus(t, auth, http.StatusOK)
-	if strings.Contains(auth.body, evil) {
-		t.Errorf("the page contains the raw consumer name:\n%s", auth.body)
+	if strings.Contains(auth.Body, evil) {
+		t.Errorf("the page contains the raw consumer name:\n%s", auth.Body)
 	}
 	wantBody(t, auth, "&lt;script&gt;alert(1)&lt;/script&gt;", "Plan &lt;script&gt;")
 
-	pages := map[string]page{
+	pages := map[string]*pagetest.Page{
 		"authenticate": auth,
-		"index":        e.get("/sandbox/"),
-		"not found":    e.get(authenticatePath("agr_nope")),
+		"index":        e.Get("/sandbox/"),
+		"not found":    e.Get(authenticatePath("agr_nope")),
 	}
 	for name, res := range pages {
 		t.Run(name, func(t *testing.T) {
 			wantBody(t, res, ribbon, "<!doctype html>", "/sandbox/static/sandbox.css")
-			if res.header.Get("Content-Security-Policy") == "" || res.header.Get("X-Content-Type-Options") != "nosniff" {
-				t.Errorf("headers = %v", res.header)
+			if res.Header.Get("Content-Security-Policy") == "" || res.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("headers = %v", res.Header)
 			}
 		})
 	}
-	wantBody(t, pages["index"], "PPRO", e.public+"/ppro/v1/", "GENERIC_DECLINE", "INSUFFICIENT_FUNDS", "1201", "1202",
+	wantBody(t, pages["index"], "PPRO", e.Public+"/ppro/v1/", "GENERIC_DECLINE", "INSUFFICIENT_FUNDS", "1201", "1202",
 		"PAYMENT_METHOD_TIMEOUT")
 	wantStatus(t, pages["not found"], http.StatusNotFound)
 }

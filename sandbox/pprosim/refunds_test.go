@@ -25,27 +25,27 @@ func TestPPRORefunds(t *testing.T) {
 		"labels":                  obj{"ticket": "T-12"},
 	}, nil)
 	wantAPIStatus(t, first, http.StatusOK)
-	refundID := str(t, first.body, "id")
+	refundID := str(t, first.Body, "id")
 	if !refundIDPattern.MatchString(refundID) {
 		t.Errorf("refund id %q does not match %v", refundID, refundIDPattern)
 	}
-	wantFields(t, first.body, map[string]string{
+	wantFields(t, first.Body, map[string]string{
 		"status":                  "REFUNDED",
 		"merchantRefundReference": "md_1/refund/1",
 		"refundReason":            "CUSTOMER_REQUEST",
 		"refundDescriptor":        "Coffee Club: March",
 		"labels.ticket":           "T-12",
 	})
-	if number(t, first.body, "amount") != 500 {
-		t.Errorf("amount %v, want 500", at(first.body, "amount"))
+	if number(t, first.Body, "amount") != 500 {
+		t.Errorf("amount %v, want 500", at(first.Body, "amount"))
 	}
 	for _, f := range []string{"createdAt", "updatedAt"} {
-		if ts := str(t, first.body, f); !pproTimePattern.MatchString(ts) {
+		if ts := str(t, first.Body, f); !pproTimePattern.MatchString(ts) {
 			t.Errorf("%s = %q", f, ts)
 		}
 	}
-	wantAbsent(t, first.body, "failure")
-	wantNoNulls(t, first.body, "refund")
+	wantAbsent(t, first.Body, "failure")
+	wantNoNulls(t, first.Body, "refund")
 	ev := rcv.expect(t, "PAYMENT_CHARGE_REFUND_SUCCEEDED")[0]
 	wantFields(t, ev, map[string]string{
 		"subject":                             chargeID,
@@ -66,14 +66,14 @@ func TestPPRORefunds(t *testing.T) {
 	// The rest, without any optional field.
 	second := e.refund(chargeID, 700, nil, nil)
 	wantAPIStatus(t, second, http.StatusOK)
-	wantAbsent(t, second.body, "merchantRefundReference", "refundReason", "refundDescriptor", "labels", "failure")
+	wantAbsent(t, second.Body, "merchantRefundReference", "refundReason", "refundDescriptor", "labels", "failure")
 	ev = rcv.expect(t, "PAYMENT_CHARGE_REFUND_SUCCEEDED")[0]
-	wantFields(t, ev, map[string]string{"data.paymentChargeStatus": "REFUNDED", "data.refundId": str(t, second.body, "id")})
+	wantFields(t, ev, map[string]string{"data.paymentChargeStatus": "REFUNDED", "data.refundId": str(t, second.Body, "id")})
 	wantAbsent(t, ev, "data.merchantRefundReference")
 
 	c = e.getCharge(chargeID)
 	wantFields(t, c, map[string]string{"status": "REFUNDED", "captures.0.status": "CAPTURED"})
-	if got := statuses(t, c, "refunds", "id"); !slices.Equal(got, []string{refundID, str(t, second.body, "id")}) {
+	if got := statuses(t, c, "refunds", "id"); !slices.Equal(got, []string{refundID, str(t, second.Body, "id")}) {
 		t.Errorf("refunds %v", got)
 	}
 
@@ -87,7 +87,7 @@ func TestPPRORefunds(t *testing.T) {
 	// GET …/refunds and …/refunds/{refundId}.
 	all := e.pproGet("/v1/payment-charges/" + chargeID + "/refunds")
 	wantAPIStatus(t, all, http.StatusOK)
-	if got := statuses(t, all.body, "data", "id"); !slices.Equal(got, []string{refundID, str(t, second.body, "id")}) {
+	if got := statuses(t, all.Body, "data", "id"); !slices.Equal(got, []string{refundID, str(t, second.Body, "id")}) {
 		t.Errorf("GET refunds: %v", got)
 	}
 	one := e.pproGet("/v1/payment-charges/" + chargeID + "/refunds/" + refundID)
@@ -145,9 +145,9 @@ func TestPPRORefundIdempotency(t *testing.T) {
 	wantAPIStatus(t, first, http.StatusOK)
 	replay := e.refund(chargeID, 400, obj{"merchantRefundReference": "r-1"}, key)
 	wantAPIStatus(t, replay, http.StatusOK)
-	if replay.header.Get("Request-Idempotency") != "true" || string(replay.raw) != string(first.raw) {
+	if replay.Header.Get("Request-Idempotency") != "true" || string(replay.raw) != string(first.raw) {
 		t.Errorf("replay answered %s (Request-Idempotency %q), want the first answer %s",
-			replay.raw, replay.header.Get("Request-Idempotency"), first.raw)
+			replay.raw, replay.Header.Get("Request-Idempotency"), first.raw)
 	}
 	if n := len(list(t, e.getCharge(chargeID), "refunds")); n != 1 {
 		t.Errorf("%d refunds after a replay, want 1", n)
@@ -159,7 +159,7 @@ func TestPPRORefundIdempotency(t *testing.T) {
 	wantAPIStatus(t, e.refund(chargeID, 5000, nil, key2), http.StatusBadRequest)
 	ok := e.refund(chargeID, 800, nil, key2)
 	wantAPIStatus(t, ok, http.StatusOK)
-	if ok.header.Get("Request-Idempotency") != "" {
+	if ok.Header.Get("Request-Idempotency") != "" {
 		t.Error("a refused request's key replayed")
 	}
 	if at(e.getCharge(chargeID), "status") != "REFUNDED" {
@@ -176,21 +176,21 @@ func TestPPRORefundPeriod(t *testing.T) {
 	chargeID := str(t, e.chargeAgreement(e.activeAgreement(), 1200), "id")
 	rcv.expect(t, "PAYMENT_AGREEMENT_ACTIVE", "PAYMENT_CHARGE_CAPTURE_SUCCEEDED")
 
-	e.clock.Advance(180 * 24 * time.Hour) // within six months whatever the month lengths
+	e.Clock.Advance(180 * 24 * time.Hour) // within six months whatever the month lengths
 	wantAPIStatus(t, e.refund(chargeID, 100, nil, nil), http.StatusOK)
 	rcv.expect(t, "PAYMENT_CHARGE_REFUND_SUCCEEDED")
 
-	e.clock.Advance(7 * 24 * time.Hour)
+	e.Clock.Advance(7 * 24 * time.Hour)
 	r := e.refund(chargeID, 100, obj{"merchantRefundReference": "late"}, nil)
 	wantAPIStatus(t, r, http.StatusOK)
-	wantFields(t, r.body, map[string]string{
+	wantFields(t, r.Body, map[string]string{
 		"status":              "FAILED",
 		"failure.failureType": "INTERNAL_DECLINE",
 		"failure.failureCode": "REFUND_PERIOD_EXPIRED",
 	})
 	ev := rcv.expect(t, "PAYMENT_CHARGE_REFUND_FAILED")[0]
 	wantFields(t, ev, map[string]string{
-		"data.refundId":                str(t, r.body, "id"),
+		"data.refundId":                str(t, r.Body, "id"),
 		"data.paymentChargeStatus":     "CAPTURED",
 		"data.failure.failureCode":     "REFUND_PERIOD_EXPIRED",
 		"data.merchantRefundReference": "late",

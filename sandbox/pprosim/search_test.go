@@ -29,8 +29,8 @@ func TestPPROSearchCharges(t *testing.T) {
 		t.Helper()
 		r := e.pproGet("/v1/payment-charges?" + q.Encode())
 		wantAPIStatus(t, r, http.StatusOK)
-		wantNoNulls(t, r.body, "search")
-		return r.body
+		wantNoNulls(t, r.Body, "search")
+		return r.Body
 	}
 
 	byRef := search(url.Values{"merchantPaymentChargeReference": {"md_1/period/2"}})
@@ -41,7 +41,7 @@ func TestPPROSearchCharges(t *testing.T) {
 		t.Errorf("search shows\n%v\nGET shows\n%v", got, want)
 	}
 	wantAbsent(t, byRef, "nextPage")
-	if self := str(t, byRef, "_links.self.href"); !strings.HasPrefix(self, e.public+"/ppro/v1/payment-charges?") ||
+	if self := str(t, byRef, "_links.self.href"); !strings.HasPrefix(self, e.Public+"/ppro/v1/payment-charges?") ||
 		!strings.Contains(self, "merchantPaymentChargeReference=md_1%2Fperiod%2F2") {
 		t.Errorf("_links.self.href %q", self)
 	}
@@ -80,19 +80,19 @@ func TestPPROSearchChargesPages(t *testing.T) {
 
 	first := e.pproGet("/v1/payment-charges?agreementId=" + id)
 	wantAPIStatus(t, first, http.StatusOK)
-	page1 := statuses(t, first.body, "data", "id")
-	next := str(t, first.body, "nextPage")
+	page1 := statuses(t, first.Body, "data", "id")
+	next := str(t, first.Body, "nextPage")
 	if len(page1) != 20 || next == "" {
 		t.Fatalf("first page: %d charges, nextPage %q; want 20 and a cursor", len(page1), next)
 	}
-	nextHref := str(t, first.body, "_links.next.href")
+	nextHref := str(t, first.Body, "_links.next.href")
 	if u, err := url.Parse(nextHref); err != nil || u.Query().Get("page") != next || u.Query().Get("agreementId") != id {
 		t.Errorf("_links.next.href %q, want the same search with page=%s", nextHref, next)
 	}
 	second := e.pproGet("/v1/payment-charges?" + url.Values{"agreementId": {id}, "page": {next}}.Encode())
 	wantAPIStatus(t, second, http.StatusOK)
-	wantAbsent(t, second.body, "nextPage", "_links.next")
-	if got := append(page1, statuses(t, second.body, "data", "id")...); !slices.Equal(got, want) {
+	wantAbsent(t, second.Body, "nextPage", "_links.next")
+	if got := append(page1, statuses(t, second.Body, "data", "id")...); !slices.Equal(got, want) {
 		t.Errorf("pages %v, want %v", got, want)
 	}
 }

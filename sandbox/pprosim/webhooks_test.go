@@ -225,7 +225,7 @@ func TestPPROWebhooksOnDeclineRevokeAndCharges(t *testing.T) {
 	wantAPIStatus(t, ch, http.StatusOK)
 	evs = rcv.expect(t, "PAYMENT_CHARGE_AUTHORIZATION_FAILED")
 	wantFields(t, evs[0], map[string]string{
-		"data.paymentChargeId":                str(t, ch.body, "id"),
+		"data.paymentChargeId":                str(t, ch.Body, "id"),
 		"data.merchantPaymentChargeReference": "invoice-9",
 		"data.failure.failureCode":            "INSUFFICIENT_FUNDS",
 	})
@@ -244,7 +244,7 @@ func TestPPROWebhooksOnTimeoutAndRetry(t *testing.T) {
 	rcv := newPPROReceiver(t, 1)
 	e := newPPROEnv(t, rcv.config)
 	created := e.createAgreement(agreementRequest(1200))
-	e.clock.Advance(time.Hour + time.Minute)
+	e.Clock.Advance(time.Hour + time.Minute)
 	e.getAgreement(str(t, created, "id"))
 
 	evs := rcv.expect(t, "PAYMENT_AGREEMENT_FAILED", "PAYMENT_CHARGE_DISCARDED")

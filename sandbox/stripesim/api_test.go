@@ -85,7 +85,7 @@ func TestCheckoutSessionCreateAndRetrieve(t *testing.T) {
 		cs.PaymentStatus != stripe.CheckoutSessionPaymentStatusNoPaymentRequired {
 		t.Errorf("mode %s status %s payment_status %s", cs.Mode, cs.Status, cs.PaymentStatus)
 	}
-	if got, want := cs.URL, e.public+"/stripe/checkout/"+cs.ID; got != want {
+	if got, want := cs.URL, e.Public+"/stripe/checkout/"+cs.ID; got != want {
 		t.Errorf("url = %q, want %q", got, want)
 	}
 	if got, want := cs.SuccessURL, "http://shop.test/success?session_id={CHECKOUT_SESSION_ID}"; got != want {
@@ -193,11 +193,11 @@ func TestCheckoutSessionExpiresLazily(t *testing.T) {
 	e := newEnv(t)
 	_, cs := e.newFlow()
 
-	e.clock.Advance(24*time.Hour - time.Second)
+	e.Clock.Advance(24*time.Hour - time.Second)
 	if got := e.getSession(cs.ID); got.Status != stripe.CheckoutSessionStatusOpen {
 		t.Fatalf("status %s just before expires_at, want open", got.Status)
 	}
-	e.clock.Advance(time.Second)
+	e.Clock.Advance(time.Second)
 	got := e.getSession(cs.ID)
 	if got.Status != stripe.CheckoutSessionStatusExpired || got.URL != "" {
 		t.Errorf("at expires_at: status %s url %q, want expired and null", got.Status, got.URL)
@@ -215,7 +215,7 @@ func TestAuthentication(t *testing.T) {
 		{"wrong key", "sk_test_wrong_key_0000000000001234", "Invalid API Key provided: sk_test_"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := stripeClient(e.baseURL, tc.key).Customers.New(&stripe.CustomerParams{Email: stripe.String("a@example.com")})
+			_, err := stripeClient(e.BaseURL, tc.key).Customers.New(&stripe.CustomerParams{Email: stripe.String("a@example.com")})
 			se := stripeErr(t, err)
 			if se.HTTPStatusCode != http.StatusUnauthorized || se.Type != stripe.ErrorTypeInvalidRequest {
 				t.Errorf("got %d %s, want 401 invalid_request_error", se.HTTPStatusCode, se.Type)
@@ -230,7 +230,7 @@ func TestAuthentication(t *testing.T) {
 	}
 
 	// Basic auth with the key as user name works, as with Stripe.
-	req, _ := http.NewRequest(http.MethodGet, e.baseURL+"/sandbox/stripe/v1/customers/cus_missing", nil)
+	req, _ := http.NewRequest(http.MethodGet, e.BaseURL+"/sandbox/stripe/v1/customers/cus_missing", nil)
 	req.SetBasicAuth(testKey, "")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -268,7 +268,7 @@ func TestUnknownIDs(t *testing.T) {
 	}
 
 	// A path the sandbox does not implement.
-	req, _ := http.NewRequest(http.MethodPost, e.baseURL+"/sandbox/stripe/v1/invoices", nil)
+	req, _ := http.NewRequest(http.MethodPost, e.BaseURL+"/sandbox/stripe/v1/invoices", nil)
 	req.Header.Set("Authorization", "Bearer "+testKey)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -288,7 +288,7 @@ func TestCheckoutSessionValidation(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	c := e.createCustomer("Ada", "ada@example.com")
-	now := e.clock.Now()
+	now := e.Clock.Now()
 
 	manyKeys := map[string]string{}
 	for i := range 51 {
@@ -449,7 +449,7 @@ func TestStatePersistsAcrossReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	e.reopen()
+	e.Reopen()
 
 	if got, err := e.api.Customers.Get(c.ID, nil); err != nil || got.Email != "ada@example.com" {
 		t.Errorf("customer after reopen: %+v, %v", got, err)
@@ -481,7 +481,7 @@ func TestRefusesWhatItCannotHonour(t *testing.T) {
 		"Connect":             {"Stripe-Account", "acct_123"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, e.baseURL+"/sandbox/stripe/v1/customers/cus_any", nil)
+			req, _ := http.NewRequest(http.MethodGet, e.BaseURL+"/sandbox/stripe/v1/customers/cus_any", nil)
 			req.Header.Set("Authorization", "Bearer "+testKey)
 			req.Header.Set(header[0], header[1])
 			res, err := http.DefaultClient.Do(req)

@@ -1,123 +1,38 @@
 package stripesim_test
 
 import (
-	"context"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"example.com/storefront/clock"
-	"example.com/storefront/sandbox"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
+
+	"example.com/storefront/internal/pagetest"
+	"example.com/storefront/sandbox"
+	"example.com/storefront/sandbox/sandboxtest"
 )
 
 const (
-	testKey      = "sk_test_sandbox_0123456789abcdefghij"
-	testMerchant = "Acme Coffee Club"
+	testKey      = sandboxtest.StripeKey
+	testMerchant = sandboxtest.Merchant
 	testMandate  = "You authorise Acme Coffee Club to charge your Amazon Pay account 12.00 USD every month until you cancel."
 )
 
-// swapHandler lets a test replace the sandbox behind a running server
-// (to reopen it on the same database) without racing its goroutines.
-type swapHandler struct {
-	mu sync.RWMutex
-	h  http.Handler
-}
-
-func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.RLock()
-	h := s.h
-	s.mu.RUnlock()
-	h.ServeHTTP(w, r)
-}
-
-func (s *swapHandler) set(h http.Handler) {
-	s.mu.Lock()
-	s.h = h
-	s.mu.Unlock()
-}
-
-// env is a sandbox served by its own httptest server (another site than
-// any app), with a stripe-go client and a browser-like HTTP client that
-// does not follow redirects.
+// env is a served sandbox (sandboxtest) with a stripe-go client.
 type env struct {
-	t       *testing.T
-	cfg     sandbox.Config
-	sb      *sandbox.Sandbox
-	srv     *httptest.Server
-	handler *swapHandler
-	baseURL string // http://127.0.0.1:port
-	public  string // baseURL + "/sandbox"
-	api     *client.API
-	browser *http.Client
-	clock   *clock.Clock
+	*sandboxtest.Env
+	t   *testing.T
+	api *client.API
 }
 
 func newEnv(t *testing.T, configure ...func(*sandbox.Config)) *env {
 	t.Helper()
-	h := &swapHandler{}
-	srv := httptest.NewUnstartedServer(h)
-	e := &env{
-		t:       t,
-		srv:     srv,
-		handler: h,
-		baseURL: "http://" + srv.Listener.Addr().String(),
-		clock:   clock.Stopped(time.Now().Truncate(time.Second)),
-		browser: &http.Client{
-			Timeout:       10 * time.Second,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-	}
-	e.public = e.baseURL + "/sandbox"
-	e.cfg = sandbox.Config{
-		DBPath:       filepath.Join(t.TempDir(), "sandbox.db"),
-		PublicURL:    e.public,
-		MerchantName: testMerchant,
-		Stripe:       sandbox.StripeConfig{SecretKey: testKey},
-		Now:          e.clock.Now,
-	}
-	for _, f := range configure {
-		f(&e.cfg)
-	}
-	e.open()
-	srv.Start()
-	t.Cleanup(func() {
-		srv.Close()
-		if err := e.sb.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	e.api = stripeClient(e.baseURL, testKey)
+	e := &env{Env: sandboxtest.New(t, configure...), t: t}
+	e.api = stripeClient(e.BaseURL, testKey)
 	return e
-}
-
-// open (re)creates the sandbox on e.cfg and serves it.
-func (e *env) open() {
-	e.t.Helper()
-	sb, err := sandbox.New(context.Background(), e.cfg)
-	if err != nil {
-		e.t.Fatalf("New: %v", err)
-	}
-	e.sb = sb
-	e.handler.set(sb)
-}
-
-// reopen closes the sandbox and opens a new one on the same database.
-// The server must be idle.
-func (e *env) reopen() {
-	e.t.Helper()
-	if err := e.sb.Close(); err != nil {
-		e.t.Fatalf("Close: %v", err)
-	}
-	e.open()
 }
 
 func stripeClient(baseURL, key string) *client.API {
@@ -190,52 +105,6 @@ func (e *env) getSession(id string) *stripe.CheckoutSession {
 	return cs
 }
 
-// page is a response from a sandbox page.
-type page struct {
-	status   int
-	header   http.Header
-	body     string
-	location string
-}
-
-func (e *env) get(path string) page {
-	e.t.Helper()
-	return e.do(http.MethodGet, path, nil, nil)
-}
-
-func (e *env) post(path string, form url.Values) page {
-	e.t.Helper()
-	return e.do(http.MethodPost, path, form, nil)
-}
-
-func (e *env) do(method, path string, form url.Values, header http.Header) page {
-	e.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, e.baseURL+path, body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	res, err := e.browser.Do(req)
-	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		e.t.Fatalf("%s %s: read body: %v", method, path, err)
-	}
-	return page{status: res.StatusCode, header: res.Header, body: string(b), location: res.Header.Get("Location")}
-}
-
 func checkoutPath(cs *stripe.CheckoutSession) string { return "/sandbox/stripe/checkout/" + cs.ID }
 
 func approvalPath(setupIntentID string) string { return "/sandbox/stripe/amazon-pay/" + setupIntentID }
@@ -244,11 +113,11 @@ func approvalPath(setupIntentID string) string { return "/sandbox/stripe/amazon-
 // returns the approval page's path.
 func (e *env) chooseAmazonPay(cs *stripe.CheckoutSession) string {
 	e.t.Helper()
-	res := e.post(checkoutPath(cs), url.Values{"method": {"amazon_pay"}})
-	if got, want := res.status, http.StatusSeeOther; got != want {
-		e.t.Fatalf("choose Amazon Pay: status %d, want %d; body:\n%s", got, want, res.body)
+	res := e.Post(checkoutPath(cs), url.Values{"method": {"amazon_pay"}})
+	if got, want := res.Status, http.StatusSeeOther; got != want {
+		e.t.Fatalf("choose Amazon Pay: status %d, want %d; body:\n%s", got, want, res.Body)
 	}
-	if got, want := res.location, e.public+"/stripe/amazon-pay/"+cs.SetupIntent.ID; got != want {
+	if got, want := res.Header.Get("Location"), e.Public+"/stripe/amazon-pay/"+cs.SetupIntent.ID; got != want {
 		e.t.Fatalf("choose Amazon Pay: Location %q, want %q", got, want)
 	}
 	return approvalPath(cs.SetupIntent.ID)
@@ -264,18 +133,18 @@ func stripeErr(t *testing.T, err error) *stripe.Error {
 	return se
 }
 
-func wantStatus(t *testing.T, res page, want int) {
+func wantStatus(t *testing.T, res *pagetest.Page, want int) {
 	t.Helper()
-	if res.status != want {
-		t.Fatalf("status %d, want %d; body:\n%s", res.status, want, res.body)
+	if res.Status != want {
+		t.Fatalf("status %d, want %d; body:\n%s", res.Status, want, res.Body)
 	}
 }
 
-func wantBody(t *testing.T, res page, substrings ...string) {
+func wantBody(t *testing.T, res *pagetest.Page, substrings ...string) {
 	t.Helper()
 	for _, s := range substrings {
-		if !strings.Contains(res.body, s) {
-			t.Errorf("body lacks %q; body:\n%s", s, res.body)
+		if !strings.Contains(res.Body, s) {
+			t.Errorf("body lacks %q; body:\n%s", s, res.Body)
 		}
 	}
 }

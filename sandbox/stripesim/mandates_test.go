@@ -28,7 +28,7 @@ func TestMandateOfAnAmazonPaySetup(t *testing.T) {
 		t.Fatalf("setup_intent.mandate = %+v", m)
 	}
 	acc := m.CustomerAcceptance
-	if acc == nil || acc.Type != stripe.MandateCustomerAcceptanceTypeOnline || acc.AcceptedAt != e.clock.Now().Unix() ||
+	if acc == nil || acc.Type != stripe.MandateCustomerAcceptanceTypeOnline || acc.AcceptedAt != e.Clock.Now().Unix() ||
 		acc.Online == nil || acc.Online.IPAddress != "127.0.0.1" || acc.Online.UserAgent != testUserAgent {
 		t.Errorf("customer_acceptance = %+v online %+v, want online from 127.0.0.1 with %q", acc, acc.Online, testUserAgent)
 	}
@@ -133,31 +133,31 @@ func TestIndexAmazonRevokesTheMandate(t *testing.T) {
 	rcv.collect(t, 4)
 	m := mandateOf(t, e, s)
 
-	index := e.get("/sandbox/")
+	index := e.Get("/sandbox/")
 	wantStatus(t, index, http.StatusOK)
 	revoke := "/sandbox/stripe/payment-methods/" + s.pmID + "/amazon-revoke"
 	wantBody(t, index, `data-testid="stripe-saved"`, s.pmID, card.pmID, s.customer.ID, "Ada Lovelace", m.ID, "active",
 		"Visa •••• 4242", `action="`+revoke+`"`, `action="/sandbox/stripe/payment-methods/`+card.pmID+`/detach"`)
-	if strings.Contains(index.body, card.pmID+"/amazon-revoke") {
+	if strings.Contains(index.Body, card.pmID+"/amazon-revoke") {
 		t.Errorf("a card offers \"Amazon revokes the mandate\"")
 	}
-	if i, j := strings.Index(index.body, card.pmID), strings.Index(index.body, s.pmID); i > j {
+	if i, j := strings.Index(index.Body, card.pmID), strings.Index(index.Body, s.pmID); i > j {
 		t.Errorf("the newest payment method (%s) is not listed first", card.pmID)
 	}
 
 	// Another site's form post is refused, like every sandbox form.
-	wantStatus(t, e.do(http.MethodPost, revoke, url.Values{}, http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"http://evil.test"}}),
+	wantStatus(t, e.Do(http.MethodPost, revoke, url.Values{}, http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"http://evil.test"}}),
 		http.StatusForbidden)
 
-	res := e.post(revoke, url.Values{})
+	res := e.Post(revoke, url.Values{})
 	wantStatus(t, res, http.StatusSeeOther)
-	if !strings.HasPrefix(res.location, "/sandbox/?") || !strings.Contains(res.location, "stripe=revoked") {
-		t.Fatalf("Location = %q, want the index with a confirmation", res.location)
+	if !strings.HasPrefix(res.Header.Get("Location"), "/sandbox/?") || !strings.Contains(res.Header.Get("Location"), "stripe=revoked") {
+		t.Fatalf("Location = %q, want the index with a confirmation", res.Header.Get("Location"))
 	}
-	back := e.get(res.location)
+	back := e.Get(res.Header.Get("Location"))
 	wantStatus(t, back, http.StatusOK)
 	wantBody(t, back, `data-testid="stripe-notice"`, "Amazon revoked the mandate of "+s.pmID, "mandate.updated was sent")
-	if strings.Contains(back.body, `action="`+revoke+`"`) {
+	if strings.Contains(back.Body, `action="`+revoke+`"`) {
 		t.Errorf("the index still offers to revoke an inactive mandate")
 	}
 
@@ -179,9 +179,9 @@ func TestIndexAmazonRevokesTheMandate(t *testing.T) {
 	}
 
 	// A second click changes nothing, and says so.
-	again := e.post(revoke, url.Values{})
+	again := e.Post(revoke, url.Values{})
 	wantStatus(t, again, http.StatusSeeOther)
-	wantBody(t, e.get(again.location), "Nothing changed for "+s.pmID)
+	wantBody(t, e.Get(again.Header.Get("Location")), "Nothing changed for "+s.pmID)
 	rcv.none(t, 200*time.Millisecond)
 }
 
@@ -192,11 +192,11 @@ func TestIndexDetach(t *testing.T) {
 	s := e.saveAmazonPay()
 	rcv.collect(t, 2)
 
-	res := e.post("/sandbox/stripe/payment-methods/"+s.pmID+"/detach", url.Values{})
+	res := e.Post("/sandbox/stripe/payment-methods/"+s.pmID+"/detach", url.Values{})
 	wantStatus(t, res, http.StatusSeeOther)
-	back := e.get(res.location)
+	back := e.Get(res.Header.Get("Location"))
 	wantBody(t, back, "Detached "+s.pmID)
-	if strings.Contains(back.body, "/payment-methods/"+s.pmID+"/detach") {
+	if strings.Contains(back.Body, "/payment-methods/"+s.pmID+"/detach") {
 		t.Errorf("the index still lists the detached payment method")
 	}
 	events := rcv.collect(t, 2)
@@ -209,7 +209,7 @@ func TestIndexDetach(t *testing.T) {
 		t.Errorf("payment method after the Dashboard's detach: %+v, %v", pm, err)
 	}
 
-	wantStatus(t, e.post("/sandbox/stripe/payment-methods/pm_nope/detach", url.Values{}), http.StatusNotFound)
-	empty := e.get("/sandbox/")
+	wantStatus(t, e.Post("/sandbox/stripe/payment-methods/pm_nope/detach", url.Values{}), http.StatusNotFound)
+	empty := e.Get("/sandbox/")
 	wantBody(t, empty, "No payment method is saved yet")
 }

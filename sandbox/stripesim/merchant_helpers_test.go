@@ -27,7 +27,7 @@ func (e *env) saveAmazonPay() saved {
 	e.t.Helper()
 	c, cs := e.newFlow()
 	approval := e.chooseAmazonPay(cs)
-	res := e.do(http.MethodPost, approval, url.Values{"decision": {"approve"}}, http.Header{"User-Agent": {testUserAgent}})
+	res := e.Do(http.MethodPost, approval, url.Values{"decision": {"approve"}}, http.Header{"User-Agent": {testUserAgent}})
 	wantStatus(e.t, res, http.StatusSeeOther)
 	return e.savedOf(c, cs)
 }
@@ -37,7 +37,7 @@ func (e *env) saveAmazonPay() saved {
 func (e *env) saveCard() saved {
 	e.t.Helper()
 	c, cs := e.newFlow()
-	res := e.do(http.MethodPost, checkoutPath(cs), url.Values{"method": {"card"}, "card_number": {"4242 4242 4242 4242"}},
+	res := e.Do(http.MethodPost, checkoutPath(cs), url.Values{"method": {"card"}, "card_number": {"4242 4242 4242 4242"}},
 		http.Header{"User-Agent": {testUserAgent}})
 	wantStatus(e.t, res, http.StatusSeeOther)
 	return e.savedOf(c, cs)

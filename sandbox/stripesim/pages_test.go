@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stripe/stripe-go/v76"
+
+	"example.com/storefront/internal/pagetest"
 )
 
 const ribbon = "Sandbox: no real money moves"
@@ -17,7 +19,7 @@ func TestAmazonPayApprove(t *testing.T) {
 	e := newEnv(t)
 	c, cs := e.newFlow()
 
-	checkout := e.get(checkoutPath(cs))
+	checkout := e.Get(checkoutPath(cs))
 	wantStatus(t, checkout, http.StatusOK)
 	wantBody(t, checkout, ribbon, testMerchant, "Set up future payments", testMandate,
 		"Continue to Amazon Pay", `name="card_number"`, "4242 4242 4242 4242", `href="http://shop.test/cancel"`)
@@ -28,18 +30,18 @@ func TestAmazonPayApprove(t *testing.T) {
 		t.Fatal(err)
 	}
 	if si.Status != stripe.SetupIntentStatusRequiresAction || si.NextAction == nil ||
-		si.NextAction.Type != "redirect_to_url" || si.NextAction.RedirectToURL.URL != e.baseURL+approval {
+		si.NextAction.Type != "redirect_to_url" || si.NextAction.RedirectToURL.URL != e.BaseURL+approval {
 		t.Fatalf("after choosing Amazon Pay: status %s next_action %+v", si.Status, si.NextAction)
 	}
 
-	page := e.get(approval)
+	page := e.Get(approval)
 	wantStatus(t, page, http.StatusOK)
 	wantBody(t, page, ribbon, testMerchant, testMandate, "Ada Lovelace", "ada@example.com",
 		`name="decision" value="approve"`, `name="decision" value="decline"`, `name="decision" value="cancel"`)
 
-	res := e.post(approval, url.Values{"decision": {"approve"}})
+	res := e.Post(approval, url.Values{"decision": {"approve"}})
 	wantStatus(t, res, http.StatusSeeOther)
-	if got, want := res.location, "http://shop.test/success?session_id="+cs.ID; got != want {
+	if got, want := res.Header.Get("Location"), "http://shop.test/success?session_id="+cs.ID; got != want {
 		t.Errorf("Location = %q, want %q", got, want)
 	}
 
@@ -73,10 +75,10 @@ func TestAmazonPayApprove(t *testing.T) {
 	}
 
 	// The shopper cannot answer twice, and the pages say the session is over.
-	again := e.post(approval, url.Values{"decision": {"decline"}})
+	again := e.Post(approval, url.Values{"decision": {"decline"}})
 	wantStatus(t, again, http.StatusGone)
 	wantBody(t, again, ribbon, "no longer available")
-	wantStatus(t, e.get(checkoutPath(cs)), http.StatusGone)
+	wantStatus(t, e.Get(checkoutPath(cs)), http.StatusGone)
 	if s := e.getSession(cs.ID); s.SetupIntent.Status != stripe.SetupIntentStatusSucceeded {
 		t.Errorf("a late decline changed the setup intent to %s", s.SetupIntent.Status)
 	}
@@ -88,9 +90,9 @@ func TestAmazonPayDecline(t *testing.T) {
 	_, cs := e.newFlow()
 	approval := e.chooseAmazonPay(cs)
 
-	res := e.post(approval, url.Values{"decision": {"decline"}})
+	res := e.Post(approval, url.Values{"decision": {"decline"}})
 	wantStatus(t, res, http.StatusSeeOther)
-	if got, want := res.location, e.public+"/stripe/checkout/"+cs.ID; got != want {
+	if got, want := res.Header.Get("Location"), e.Public+"/stripe/checkout/"+cs.ID; got != want {
 		t.Errorf("Location = %q, want the checkout page %q", got, want)
 	}
 
@@ -108,13 +110,13 @@ func TestAmazonPayDecline(t *testing.T) {
 		t.Errorf("payment_method %+v next_action %+v after decline", si.PaymentMethod, si.NextAction)
 	}
 
-	checkout := e.get(checkoutPath(cs))
+	checkout := e.Get(checkoutPath(cs))
 	wantStatus(t, checkout, http.StatusOK)
 	wantBody(t, checkout, html.EscapeString(le.Msg), "Try again or choose another method")
 
 	// The approval page has nothing left to approve.
-	wantStatus(t, e.get(approval), http.StatusConflict)
-	late := e.post(approval, url.Values{"decision": {"approve"}})
+	wantStatus(t, e.Get(approval), http.StatusConflict)
+	late := e.Post(approval, url.Values{"decision": {"approve"}})
 	wantStatus(t, late, http.StatusConflict)
 	wantBody(t, late, ribbon, "Nothing is waiting for your approval")
 	if s := e.getSession(cs.ID); s.Status != stripe.CheckoutSessionStatusOpen || s.SetupIntent.Status != stripe.SetupIntentStatusRequiresPaymentMethod {
@@ -134,9 +136,9 @@ func TestAmazonPayCancel(t *testing.T) {
 
 	t.Run("to cancel_url", func(t *testing.T) {
 		_, cs := e.newFlow()
-		res := e.post(e.chooseAmazonPay(cs), url.Values{"decision": {"cancel"}})
+		res := e.Post(e.chooseAmazonPay(cs), url.Values{"decision": {"cancel"}})
 		wantStatus(t, res, http.StatusSeeOther)
-		if got, want := res.location, "http://shop.test/cancel"; got != want {
+		if got, want := res.Header.Get("Location"), "http://shop.test/cancel"; got != want {
 			t.Errorf("Location = %q, want %q", got, want)
 		}
 		si := e.getSession(cs.ID).SetupIntent
@@ -148,13 +150,13 @@ func TestAmazonPayCancel(t *testing.T) {
 		p := sessionParams(e.createCustomer("Ada", "ada@example.com").ID)
 		p.CancelURL = nil
 		cs := e.createSession(p)
-		checkout := e.get(checkoutPath(cs))
-		if strings.Contains(checkout.body, `data-testid="cancel-link"`) {
+		checkout := e.Get(checkoutPath(cs))
+		if strings.Contains(checkout.Body, `data-testid="cancel-link"`) {
 			t.Errorf("checkout page shows a back link without cancel_url")
 		}
-		res := e.post(e.chooseAmazonPay(cs), url.Values{"decision": {"cancel"}})
+		res := e.Post(e.chooseAmazonPay(cs), url.Values{"decision": {"cancel"}})
 		wantStatus(t, res, http.StatusSeeOther)
-		if got, want := res.location, e.public+"/stripe/checkout/"+cs.ID; got != want {
+		if got, want := res.Header.Get("Location"), e.Public+"/stripe/checkout/"+cs.ID; got != want {
 			t.Errorf("Location = %q, want the checkout page %q", got, want)
 		}
 	})
@@ -165,9 +167,9 @@ func TestCardSuccess(t *testing.T) {
 	e := newEnv(t)
 	c, cs := e.newFlow()
 
-	res := e.post(checkoutPath(cs), url.Values{"method": {"card"}, "card_number": {"4242 4242 4242 4242"}})
+	res := e.Post(checkoutPath(cs), url.Values{"method": {"card"}, "card_number": {"4242 4242 4242 4242"}})
 	wantStatus(t, res, http.StatusSeeOther)
-	if got, want := res.location, "http://shop.test/success?session_id="+cs.ID; got != want {
+	if got, want := res.Header.Get("Location"), "http://shop.test/success?session_id="+cs.ID; got != want {
 		t.Errorf("Location = %q, want %q", got, want)
 	}
 	got := e.getSession(cs.ID)
@@ -186,7 +188,7 @@ func TestCardDecline(t *testing.T) {
 	e := newEnv(t)
 	_, cs := e.newFlow()
 
-	res := e.post(checkoutPath(cs), url.Values{"method": {"card"}, "card_number": {"4000 0000 0000 0002"}})
+	res := e.Post(checkoutPath(cs), url.Values{"method": {"card"}, "card_number": {"4000 0000 0000 0002"}})
 	wantStatus(t, res, http.StatusPaymentRequired)
 	wantBody(t, res, ribbon, "Your card was declined.", "Try again or choose another method")
 
@@ -205,7 +207,7 @@ func TestCardNotATestCard(t *testing.T) {
 	e := newEnv(t)
 	_, cs := e.newFlow()
 
-	res := e.post(checkoutPath(cs), url.Values{"method": {"card"}, "card_number": {"5555 5555 5555 4444"}})
+	res := e.Post(checkoutPath(cs), url.Values{"method": {"card"}, "card_number": {"5555 5555 5555 4444"}})
 	wantStatus(t, res, http.StatusUnprocessableEntity)
 	wantBody(t, res, ribbon, "accepts only its test cards", `value="5555 5555 5555 4444"`, `aria-invalid="true"`)
 	si := e.getSession(cs.ID).SetupIntent
@@ -214,7 +216,7 @@ func TestCardNotATestCard(t *testing.T) {
 	}
 
 	// An unknown method is refused too.
-	wantStatus(t, e.post(checkoutPath(cs), url.Values{"method": {"paypal"}}), http.StatusBadRequest)
+	wantStatus(t, e.Post(checkoutPath(cs), url.Values{"method": {"paypal"}}), http.StatusBadRequest)
 }
 
 func TestPagesForSessionsThatAreOver(t *testing.T) {
@@ -226,11 +228,11 @@ func TestPagesForSessionsThatAreOver(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, res := range []page{
-		e.get(checkoutPath(cs)),
-		e.get(approval),
-		e.post(approval, url.Values{"decision": {"approve"}}),
-		e.post(checkoutPath(cs), url.Values{"method": {"card"}, "card_number": {"4242424242424242"}}),
+	for _, res := range []*pagetest.Page{
+		e.Get(checkoutPath(cs)),
+		e.Get(approval),
+		e.Post(approval, url.Values{"decision": {"approve"}}),
+		e.Post(checkoutPath(cs), url.Values{"method": {"card"}, "card_number": {"4242424242424242"}}),
 	} {
 		wantStatus(t, res, http.StatusGone)
 		wantBody(t, res, ribbon, "no longer available", "expired")
@@ -239,8 +241,8 @@ func TestPagesForSessionsThatAreOver(t *testing.T) {
 		t.Errorf("expired session changed: %s, payment method %+v", got.Status, got.SetupIntent.PaymentMethod)
 	}
 
-	wantStatus(t, e.get("/sandbox/stripe/checkout/cs_test_nope"), http.StatusNotFound)
-	wantStatus(t, e.get("/sandbox/stripe/amazon-pay/seti_nope"), http.StatusNotFound)
+	wantStatus(t, e.Get("/sandbox/stripe/checkout/cs_test_nope"), http.StatusNotFound)
+	wantStatus(t, e.Get("/sandbox/stripe/amazon-pay/seti_nope"), http.StatusNotFound)
 }
 
 func TestPagesEscapeUserData(t *testing.T) {
@@ -252,10 +254,10 @@ func TestPagesEscapeUserData(t *testing.T) {
 	p.CustomText.Submit.Message = stripe.String("I agree " + evil)
 	cs := e.createSession(p)
 
-	for _, res := range []page{e.get(checkoutPath(cs)), e.get(e.chooseAmazonPay(cs))} {
+	for _, res := range []*pagetest.Page{e.Get(checkoutPath(cs)), e.Get(e.chooseAmazonPay(cs))} {
 		wantStatus(t, res, http.StatusOK)
-		if strings.Contains(res.body, evil) {
-			t.Errorf("page contains the raw customer name:\n%s", res.body)
+		if strings.Contains(res.Body, evil) {
+			t.Errorf("page contains the raw customer name:\n%s", res.Body)
 		}
 		wantBody(t, res, "&lt;script&gt;alert(1)&lt;/script&gt;", "I agree &lt;script&gt;")
 	}
@@ -267,24 +269,24 @@ func TestEveryPageHasRibbonAndHeaders(t *testing.T) {
 	_, cs := e.newFlow()
 	approval := e.chooseAmazonPay(cs)
 
-	pages := map[string]page{
-		"index":        e.get("/sandbox/"),
-		"checkout":     e.get(checkoutPath(cs)),
-		"approval":     e.get(approval),
-		"not found":    e.get("/sandbox/nowhere"),
-		"unknown card": e.post(checkoutPath(cs), url.Values{"method": {"card"}, "card_number": {"1"}}),
-		"cross-origin": e.do(http.MethodPost, approval, url.Values{"decision": {"approve"}},
+	pages := map[string]*pagetest.Page{
+		"index":        e.Get("/sandbox/"),
+		"checkout":     e.Get(checkoutPath(cs)),
+		"approval":     e.Get(approval),
+		"not found":    e.Get("/sandbox/nowhere"),
+		"unknown card": e.Post(checkoutPath(cs), url.Values{"method": {"card"}, "card_number": {"1"}}),
+		"cross-origin": e.Do(http.MethodPost, approval, url.Values{"decision": {"approve"}},
 			http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"http://evil.test"}}),
 	}
 	for name, res := range pages {
 		t.Run(name, func(t *testing.T) {
 			wantBody(t, res, ribbon, "<!doctype html>", `<html lang="en">`, "/sandbox/static/sandbox.css")
-			if got, want := res.header.Get("Content-Security-Policy"),
+			if got, want := res.Header.Get("Content-Security-Policy"),
 				"default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'"; got != want {
 				t.Errorf("CSP = %q, want %q", got, want)
 			}
-			if res.header.Get("X-Content-Type-Options") != "nosniff" || res.header.Get("Referrer-Policy") != "same-origin" {
-				t.Errorf("headers = %v", res.header)
+			if res.Header.Get("X-Content-Type-Options") != "nosniff" || res.Header.Get("Referrer-Policy") != "same-origin" {
+				t.Errorf("headers = %v", res.Header)
 			}
 		})
 	}
@@ -295,9 +297,9 @@ func TestEveryPageHasRibbonAndHeaders(t *testing.T) {
 		t.Errorf("a cross-origin approve changed the setup intent to %s", si.Status)
 	}
 
-	css := e.get("/sandbox/static/sandbox.css")
+	css := e.Get("/sandbox/static/sandbox.css")
 	wantStatus(t, css, http.StatusOK)
-	if ct := css.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/css") {
+	if ct := css.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/css") {
 		t.Errorf("stylesheet Content-Type = %q", ct)
 	}
 }

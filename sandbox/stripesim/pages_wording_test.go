@@ -9,15 +9,17 @@ import (
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
+
+	"example.com/storefront/internal/pagetest"
 )
 
 func TestCheckoutCardFieldStartsEmpty(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	_, cs := e.newFlow()
-	page := e.get(checkoutPath(cs))
+	page := e.Get(checkoutPath(cs))
 	wantStatus(t, page, http.StatusOK)
-	field := page.body[strings.Index(page.body, `id="card_number"`):]
+	field := page.Body[strings.Index(page.Body, `id="card_number"`):]
 	field = field[:strings.Index(field, ">")]
 	if !strings.Contains(field, `value=""`) {
 		t.Errorf("card number field is not empty: %s", field)
@@ -29,7 +31,7 @@ func TestCheckoutCardFieldStartsEmpty(t *testing.T) {
 	}
 
 	// What the shopper typed comes back when the form does.
-	again := e.post(checkoutPath(cs), url.Values{"method": {"card"}, "card_number": {"4000 0000 0000 0002"}})
+	again := e.Post(checkoutPath(cs), url.Values{"method": {"card"}, "card_number": {"4000 0000 0000 0002"}})
 	wantStatus(t, again, http.StatusPaymentRequired)
 	wantBody(t, again, `value="4000 0000 0000 0002"`)
 }
@@ -39,16 +41,16 @@ func TestPagesSaySandbox(t *testing.T) {
 	e := newEnv(t)
 	_, cs := e.newFlow()
 	approval := e.chooseAmazonPay(cs)
-	pages := map[string]page{
-		"checkout":  e.get(checkoutPath(cs)),
-		"approval":  e.get(approval),
-		"index":     e.get("/sandbox/"),
-		"not found": e.get("/sandbox/stripe/checkout/cs_test_nope"),
+	pages := map[string]*pagetest.Page{
+		"checkout":  e.Get(checkoutPath(cs)),
+		"approval":  e.Get(approval),
+		"index":     e.Get("/sandbox/"),
+		"not found": e.Get("/sandbox/stripe/checkout/cs_test_nope"),
 	}
 	for name, res := range pages {
 		t.Run(name, func(t *testing.T) {
-			if strings.Contains(strings.ToLower(res.body), "test mode") {
-				t.Errorf("page says \"test mode\":\n%s", res.body)
+			if strings.Contains(strings.ToLower(res.Body), "test mode") {
+				t.Errorf("page says \"test mode\":\n%s", res.Body)
 			}
 			// Every page links its icon, so browsers do not ask the app
 			// for /favicon.ico.
@@ -58,9 +60,9 @@ func TestPagesSaySandbox(t *testing.T) {
 	wantBody(t, pages["checkout"], `<span class="badge">Sandbox</span>`)
 	wantBody(t, pages["not found"], `<span class="badge">Sandbox</span>`)
 
-	icon := e.get("/sandbox/static/favicon.svg")
+	icon := e.Get("/sandbox/static/favicon.svg")
 	wantStatus(t, icon, http.StatusOK)
-	if ct := icon.header.Get("Content-Type"); ct != "image/svg+xml" {
+	if ct := icon.Header.Get("Content-Type"); ct != "image/svg+xml" {
 		t.Errorf("favicon Content-Type = %q", ct)
 	}
 	wantBody(t, icon, "<svg")
@@ -70,7 +72,7 @@ func TestAmazonPayPageSummary(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	_, cs := e.newFlow()
-	page := e.get(e.chooseAmazonPay(cs))
+	page := e.Get(e.chooseAmazonPay(cs))
 	wantStatus(t, page, http.StatusOK)
 	wantBody(t, page, `data-testid="summary"`, testMerchant+" sent this request through its payment provider Stripe",
 		"<dt>You approve</dt>", `<span data-testid="mandate-text">`+html.EscapeString(testMandate)+"</span>",
@@ -79,9 +81,9 @@ func TestAmazonPayPageSummary(t *testing.T) {
 	// Without custom text, a sentence written for this page.
 	p := sessionParams(e.createCustomer("Ada", "ada@example.com").ID)
 	p.CustomText = nil
-	plain := e.get(e.chooseAmazonPay(e.createSession(p)))
+	plain := e.Get(e.chooseAmazonPay(e.createSession(p)))
 	wantBody(t, plain, "Future payments to "+testMerchant+" from your Amazon Pay account, without being asked each time")
-	if strings.Contains(plain.body, `data-testid="mandate-text"`) {
+	if strings.Contains(plain.Body, `data-testid="mandate-text"`) {
 		t.Errorf("a session without custom text shows a mandate text")
 	}
 }
@@ -92,10 +94,10 @@ func TestUsedPagesLeadBackToTheShop(t *testing.T) {
 
 	t.Run("complete", func(t *testing.T) {
 		s := e.saveAmazonPay()
-		for _, res := range []page{
-			e.get(checkoutPath(s.session)),
-			e.get(approvalPath(s.session.SetupIntent.ID)),
-			e.post(approvalPath(s.session.SetupIntent.ID), url.Values{"decision": {"approve"}}),
+		for _, res := range []*pagetest.Page{
+			e.Get(checkoutPath(s.session)),
+			e.Get(approvalPath(s.session.SetupIntent.ID)),
+			e.Post(approvalPath(s.session.SetupIntent.ID), url.Values{"decision": {"approve"}}),
 		} {
 			wantStatus(t, res, http.StatusGone)
 			wantBody(t, res, "no longer available", "already complete",
@@ -108,7 +110,7 @@ func TestUsedPagesLeadBackToTheShop(t *testing.T) {
 		if _, err := e.api.CheckoutSessions.Expire(cs.ID, nil); err != nil {
 			t.Fatal(err)
 		}
-		for _, res := range []page{e.get(checkoutPath(cs)), e.get(approval)} {
+		for _, res := range []*pagetest.Page{e.Get(checkoutPath(cs)), e.Get(approval)} {
 			wantStatus(t, res, http.StatusGone)
 			wantBody(t, res, "expired", `href="http://shop.test/cancel"`, "Return to "+testMerchant)
 		}
@@ -120,7 +122,7 @@ func TestUsedPagesLeadBackToTheShop(t *testing.T) {
 		if _, err := e.api.CheckoutSessions.Expire(cs.ID, nil); err != nil {
 			t.Fatal(err)
 		}
-		res := e.get(checkoutPath(cs))
+		res := e.Get(checkoutPath(cs))
 		wantStatus(t, res, http.StatusGone)
 		wantBody(t, res, `href="http://shop.test/"`)
 	})
@@ -131,7 +133,7 @@ func TestCheckoutSessionExpiresAt(t *testing.T) {
 	rcv := newReceiver(t, 0)
 	e := newEnv(t, rcv.config)
 	c := e.createCustomer("Ada", "ada@example.com")
-	now := e.clock.Now()
+	now := e.Clock.Now()
 
 	// Stripe's bounds, 30 minutes to 24 hours after creation, both kept.
 	for _, d := range []time.Duration{30 * time.Minute, 24 * time.Hour} {
@@ -159,10 +161,10 @@ func TestCheckoutSessionExpiresAt(t *testing.T) {
 	p = sessionParams(c.ID)
 	p.ExpiresAt = stripe.Int64(now.Add(45 * time.Minute).Unix())
 	cs := e.createSession(p)
-	e.clock.Advance(45*time.Minute - time.Second)
-	wantStatus(t, e.get(checkoutPath(cs)), http.StatusOK)
-	e.clock.Advance(time.Second)
-	page := e.get(checkoutPath(cs))
+	e.Clock.Advance(45*time.Minute - time.Second)
+	wantStatus(t, e.Get(checkoutPath(cs)), http.StatusOK)
+	e.Clock.Advance(time.Second)
+	page := e.Get(checkoutPath(cs))
 	wantStatus(t, page, http.StatusGone)
 	wantBody(t, page, "expired", `href="http://shop.test/cancel"`)
 	if got := e.getSession(cs.ID); got.Status != stripe.CheckoutSessionStatusExpired || got.URL != "" {

@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"example.com/storefront/sandbox"
 	"github.com/stripe/stripe-go/v76"
+
+	"example.com/storefront/sandbox"
 )
 
 func TestPaymentIntentSucceeds(t *testing.T) {
@@ -308,7 +309,7 @@ func TestPaymentIntentListByCustomer(t *testing.T) {
 		}
 		ids = append(ids, pi.ID)
 		if i == 1 {
-			e.clock.Advance(time.Minute) // two in one second, two later: the order holds both ways
+			e.Clock.Advance(time.Minute) // two in one second, two later: the order holds both ways
 		}
 	}
 	e.charge(other, 1000)
@@ -385,7 +386,7 @@ func TestAccount(t *testing.T) {
 		a.BusinessProfile == nil || a.BusinessProfile.Name != testMerchant || !a.ChargesEnabled {
 		t.Errorf("account = %+v, business profile %+v", a, a.BusinessProfile)
 	}
-	e.reopen()
+	e.Reopen()
 	again, err := e.api.Accounts.Get()
 	if err != nil || again.ID != a.ID || again.Created != a.Created {
 		t.Errorf("after reopen: %s (%d), %v; want the same account %s (%d)", again.ID, again.Created, err, a.ID, a.Created)

@@ -6,8 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"example.com/storefront/sandbox"
 	"github.com/stripe/stripe-go/v76"
+
+	"example.com/storefront/sandbox"
 )
 
 func TestRefundPartialThenFullThenRefused(t *testing.T) {
@@ -73,7 +74,7 @@ func TestRefundPartialThenFullThenRefused(t *testing.T) {
 	// Pending for refundSettleAfter on the sandbox's clock, then succeeded,
 	// with refund.updated (and charge.refund.updated), sent once an API
 	// request sees the time.
-	e.clock.Advance(5 * time.Second)
+	e.Clock.Advance(5 * time.Second)
 	got, err := e.api.Refunds.Get(partial.ID, nil)
 	if err != nil || got.Status != stripe.RefundStatusSucceeded {
 		t.Fatalf("after 5 s: %+v, %v; want succeeded", got, err)

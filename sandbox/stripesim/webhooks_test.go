@@ -11,9 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"example.com/storefront/sandbox"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
+
+	"example.com/storefront/sandbox"
 )
 
 const testWebhookSecret = "whsec_sandbox_test_secret"
@@ -149,7 +150,7 @@ func TestWebhooksOnApproval(t *testing.T) {
 	rcv := newReceiver(t, 0)
 	e := newEnv(t, rcv.config)
 	_, cs := e.newFlow()
-	res := e.post(e.chooseAmazonPay(cs), url.Values{"decision": {"approve"}})
+	res := e.Post(e.chooseAmazonPay(cs), url.Values{"decision": {"approve"}})
 	wantStatus(t, res, http.StatusSeeOther)
 
 	events := rcv.collect(t, 2)
@@ -186,7 +187,7 @@ func TestWebhookOnDecline(t *testing.T) {
 	rcv := newReceiver(t, 0)
 	e := newEnv(t, rcv.config)
 	_, cs := e.newFlow()
-	wantStatus(t, e.post(e.chooseAmazonPay(cs), url.Values{"decision": {"decline"}}), http.StatusSeeOther)
+	wantStatus(t, e.Post(e.chooseAmazonPay(cs), url.Values{"decision": {"decline"}}), http.StatusSeeOther)
 
 	ev := rcv.next(t)
 	if ev.Type != "setup_intent.setup_failed" {
@@ -205,7 +206,7 @@ func TestWebhookOnCardSuccess(t *testing.T) {
 	rcv := newReceiver(t, 0)
 	e := newEnv(t, rcv.config)
 	_, cs := e.newFlow()
-	wantStatus(t, e.post(checkoutPath(cs), url.Values{"method": {"card"}, "card_number": {"4242424242424242"}}), http.StatusSeeOther)
+	wantStatus(t, e.Post(checkoutPath(cs), url.Values{"method": {"card"}, "card_number": {"4242424242424242"}}), http.StatusSeeOther)
 	events := rcv.collect(t, 2)
 	for _, typ := range []stripe.EventType{"checkout.session.completed", "setup_intent.succeeded"} {
 		if _, ok := events[typ]; !ok {
@@ -237,7 +238,7 @@ func TestWebhooksOnExpiry(t *testing.T) {
 
 	// Expired lazily, when read after expires_at.
 	_, cs2 := e.newFlow()
-	e.clock.Advance(25 * time.Hour)
+	e.Clock.Advance(25 * time.Hour)
 	e.getSession(cs2.ID)
 	ev = rcv.next(t)
 	session, _ := decode[stripe.CheckoutSession](t, ev)
@@ -282,7 +283,7 @@ func TestCloseStopsRetriesAndNewResumesThem(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	start := time.Now()
-	if err := e.sb.Close(); err != nil {
+	if err := e.Sandbox.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if took := time.Since(start); took > time.Second {
@@ -295,7 +296,7 @@ func TestCloseStopsRetriesAndNewResumesThem(t *testing.T) {
 
 	// The delivery is still pending in the database; the next run resumes it.
 	rcv.setFailFirst(0)
-	e.open()
+	e.Open()
 	ev := rcv.next(t)
 	if ev.Type != "checkout.session.expired" || rcv.attemptsFor(ev.ID) != 4 {
 		t.Errorf("resumed delivery: %s on attempt %d, want checkout.session.expired on attempt 4", ev.Type, rcv.attemptsFor(ev.ID))
