@@ -132,6 +132,13 @@ func TestScreenshotTour(t *testing.T) {
 		{name: "21-admin-mandate", want: `[data-testid=consent]`, before: chromedp.Tasks{
 			chromedp.Click(`[data-testid=mandate-row] a`, chromedp.ByQuery), chromedp.WaitVisible(`[data-testid=consent]`, chromedp.ByQuery),
 		}},
+		// The presenter moves the demo clock a month: period 2 is paid.
+		{name: "22-admin-next-month", want: `[data-testid=period][data-n="2"][data-status=paid]`, before: chromedp.Tasks{
+			chromedp.Navigate(app.URL + "/admin?status=active"),
+			chromedp.Click(`[data-testid=mandate-row] a`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid=advance-period]`, chromedp.ByQuery),
+			chromedp.Click(`[data-testid=advance-period]`, chromedp.ByQuery),
+		}},
 	}
 	for _, s := range tour {
 		if s.url != "" {

@@ -104,20 +104,23 @@ func ParseRetries(s string) ([]time.Duration, error) {
 
 // Step is how far "advance one period" moves the demo clock from now: one
 // plan interval, so that every press brings each mandate's next payment.
-// Months differ in length, so for a month or a year it lands at the end of
-// the day (the payments due that day are due), and from a month's last day
-// on the last day of the month it reaches: 28 February to 31 March, not 28
-// March, which would fall short of a payment due on the 29th, 30th or 31st
-// and leave a press with nothing to show.
+// Usually that is the same day and time one interval on. Where months
+// differ in length it lands at the end of a month's last day: from a
+// month's last day (28 February to 31 March, not 28 March, which would fall
+// short of a payment due on the 29th, 30th or 31st), and when the day does
+// not exist one interval on (30 January to the end of 28 February, where a
+// payment anchored on the 28th at a later hour is due too).
 func Step(now time.Time, interval payments.Interval) time.Duration {
 	now = now.UTC()
 	next := Due(now, interval, 2)
-	if interval == payments.Month || interval == payments.Year {
-		if now.AddDate(0, 0, 1).Day() == 1 {
-			next = next.AddDate(0, 1, -next.Day()) // the last day of next's month
-		}
-		y, m, d := next.Date()
-		next = time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC).Add(-time.Nanosecond)
+	if interval != payments.Month && interval != payments.Year {
+		return next.Sub(now)
 	}
-	return next.Sub(now)
+	lastDay := now.AddDate(0, 0, 1).Day() == 1
+	if !lastDay && next.Day() == now.Day() {
+		return next.Sub(now)
+	}
+	y, m, _ := next.Date()
+	end := time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC).Add(-time.Nanosecond) // the end of next's month
+	return end.Sub(now)
 }

@@ -108,11 +108,13 @@ func TestStepIsOneInterval(t *testing.T) {
 		{date(2027, 1, 31), payments.Month, endOfDay(2027, 2, 28)},
 		{date(2027, 2, 28), payments.Month, endOfDay(2027, 3, 31)}, // month end to month end
 		{date(2027, 1, 30), payments.Month, endOfDay(2027, 2, 28)},
-		{date(2027, 3, 15), payments.Month, endOfDay(2027, 4, 15)},
-		{endOfDay(2027, 3, 15), payments.Month, endOfDay(2027, 4, 15)}, // pressed in the day's last moment
+		{date(2027, 3, 15), payments.Month, date(2027, 4, 15)}, // the same day and time
+		{date(2027, 4, 30), payments.Month, endOfDay(2027, 5, 31)},
+		{endOfDay(2027, 3, 15), payments.Month, endOfDay(2027, 4, 15)},
 		{date(2028, 2, 29), payments.Year, endOfDay(2029, 2, 28)},
 		{date(2029, 2, 28), payments.Year, endOfDay(2030, 2, 28)},
 		{date(2031, 2, 28), payments.Year, endOfDay(2032, 2, 29)},
+		{date(2031, 6, 10), payments.Year, date(2032, 6, 10)},
 		{date(2027, 1, 31), payments.Week, date(2027, 2, 7)},
 		{date(2027, 1, 31), payments.Day, date(2027, 2, 1)},
 	} {
@@ -141,7 +143,7 @@ func TestEveryStepReachesTheNextPayment(t *testing.T) {
 		for anchor := c.from; anchor.Before(c.to); anchor = anchor.Add(day + 5*time.Hour) {
 			// The clock starts when the mandate becomes active, or later,
 			// at an earlier or a later time of day.
-			for _, late := range []time.Duration{time.Second, 23 * time.Hour, 50 * time.Hour, 27*day + time.Hour, 30*day - time.Hour} {
+			for _, late := range []time.Duration{time.Second, 23 * time.Hour, 50 * time.Hour, 27*day + time.Hour, 30*day - time.Hour, 31*day - time.Hour, 45 * day} {
 				clock, period := anchor.Add(late), 1
 				for Due(anchor, c.interval, period+1).Compare(clock) <= 0 {
 					period++
