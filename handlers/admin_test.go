@@ -53,12 +53,34 @@ func (e *env) activeMandate(provider string) (store.Mandate, *pagetest.Browser) 
 		e.t.Fatalf("no provider %q", provider)
 	}
 	// The first period falls due at once: the worker charges it (the
-	// success page nudges it). A pass here settles that before the test
-	// goes on, so that nothing else calls the provider behind its back.
+	// success page nudges it). A pass here, and waiting for the background
+	// worker's own pass when it holds the claim, settles that before the
+	// test goes on, so that nothing else calls the provider behind its back.
 	if _, err := e.Worker.Pass(context.Background()); err != nil {
 		e.t.Fatal(err)
 	}
+	e.waitPeriodOneSettled(id)
 	return e.mandate(id, mandate.Active), b
+}
+
+// waitPeriodOneSettled waits until no worker holds the mandate's billing
+// and its first period is paid or declined.
+func (e *env) waitPeriodOneSettled(id string) {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		bl, err := e.Store.Billing(context.Background(), id)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if bl.LeaseOwner == "" && (bl.NextPeriod > 1 || bl.Failures > 0) {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("period 1 of %s is not settled: %+v", id, bl)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // mandate reads a mandate from the store, failing unless it is in status want.

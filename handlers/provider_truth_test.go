@@ -734,13 +734,11 @@ func TestEventHeldBackByTheFetchLimitIsProcessedWhenDue(t *testing.T) {
 func TestStripeDetachBetweenTheTwoReadsIsTheMerchants(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	b := pagetest.NewBrowser(t)
-	checkout := e.checkout(b, e.validForm(b))
-	m, _ := e.Store.MandateByProviderRef(context.Background(), "stripe", sessionID(checkout))
-	b.Follow(e.decide(b, e.amazonPay(b, checkout), "approve").Expect(http.StatusSeeOther)).Expect(http.StatusOK)
-	m, _ = e.Store.Mandate(context.Background(), m.ID)
-	if m.Status != mandate.Active || m.ProviderMandateRef == "" {
-		t.Fatalf("mandate %s, Stripe mandate %q", m.Status, m.ProviderMandateRef)
+	// Active, its first period paid: the worker has nothing more to ask
+	// Stripe, so the reads counted below are the event's alone.
+	m, _ := e.activeMandate("stripe")
+	if m.ProviderMandateRef == "" {
+		t.Fatalf("no Stripe mandate on %+v", m)
 	}
 	var reads atomic.Int32
 	e.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
