@@ -2,12 +2,13 @@ package handlers_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stripe/stripe-go/v76"
 
 	"example.com/storefront/payments"
 	"example.com/storefront/payments/ppro"
@@ -15,7 +16,6 @@ import (
 	"example.com/storefront/service"
 	"example.com/storefront/store"
 	"example.com/storefront/worker"
-	"github.com/stripe/stripe-go/v76"
 )
 
 // A crash between writing a charge and recording the provider's answer
@@ -229,18 +229,8 @@ func (e *env) providerRefunded(m store.Mandate, c store.Charge) int64 {
 		}
 		return pi.LatestCharge.AmountRefunded
 	case "ppro":
-		req, _ := http.NewRequest(http.MethodGet, e.URL+"/sandbox/ppro/v1/payment-charges/"+c.ProviderRef+"/refunds", nil)
-		req.Header.Set("Authorization", "Bearer "+pproToken)
-		req.Header.Set("Merchant-Id", pproMerchant)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		defer resp.Body.Close()
 		var res struct{ Data []struct{ Amount int64 } }
-		if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || resp.StatusCode != http.StatusOK {
-			e.t.Fatalf("list PPRO refunds: %d %v", resp.StatusCode, err)
-		}
+		e.pproGet("/v1/payment-charges/"+c.ProviderRef+"/refunds", &res)
 		var sum int64
 		for _, r := range res.Data {
 			sum += r.Amount
