@@ -42,20 +42,6 @@ func addMonths(t time.Time, k int) time.Time {
 	return first.AddDate(0, 0, min(d, last)-1)
 }
 
-// Period is the period a time falls in: the last n whose Due is not after
-// t, or 0 before the anchor.
-func Period(anchor time.Time, interval payments.Interval, t time.Time) int {
-	if t.Before(anchor) {
-		return 0
-	}
-	// Estimate, then step: intervals are at least a day apart.
-	n := 1
-	for Due(anchor, interval, n+1).Compare(t) <= 0 {
-		n++
-	}
-	return n
-}
-
 // DefaultRetries are the waits, from a period's due time, before its
 // retries after a declined payment: after 1, 3 and 5 days.
 var DefaultRetries = []time.Duration{24 * time.Hour, 72 * time.Hour, 120 * time.Hour}

@@ -57,25 +57,6 @@ func TestDueDayWeekYear(t *testing.T) {
 	}
 }
 
-func TestPeriod(t *testing.T) {
-	a := date(2027, 1, 31)
-	for _, tc := range []struct {
-		at   time.Time
-		want int
-	}{
-		{a.Add(-time.Second), 0},
-		{a, 1},
-		{date(2027, 2, 27), 1},
-		{date(2027, 2, 28), 2},
-		{date(2027, 3, 31), 3},
-		{date(2028, 1, 31), 13},
-	} {
-		if got := Period(a, payments.Month, tc.at); got != tc.want {
-			t.Errorf("period at %s = %d, want %d", tc.at, got, tc.want)
-		}
-	}
-}
-
 func TestRetryScheduleAndItsEnd(t *testing.T) {
 	due := date(2027, 3, 1)
 	for failures, want := range map[int]time.Time{1: date(2027, 3, 2), 2: date(2027, 3, 4), 3: date(2027, 3, 6)} {
