@@ -397,6 +397,12 @@ const (
 	ErrRejected ErrorKind = "rejected"
 	// ErrNotFound: the provider does not know the object.
 	ErrNotFound ErrorKind = "not_found"
+	// ErrInFlight: the provider is still working on the first request made
+	// with this idempotency key (Stripe's 409 idempotency_key_in_use,
+	// PPRO's 409). It is neither a refusal nor an outage: the outcome is
+	// not known yet, so the caller looks the object up later or waits, and
+	// never records it as failed.
+	ErrInFlight ErrorKind = "in_flight"
 )
 
 // Error is a failed provider call.
