@@ -253,6 +253,10 @@ func (a *heldAnswer) Header() http.Header         { return a.header }
 func (a *heldAnswer) WriteHeader(code int)        { a.code = code }
 func (a *heldAnswer) Write(p []byte) (int, error) { return a.body.Write(p) }
 
+// StripeSim is the Stripe part, for tests and demos that change its
+// settings or decide its disputes; nil when the Stripe part is off.
+func (s *Sandbox) StripeSim() *stripesim.Sim { return s.stripe }
+
 // PPROSim is the PPRO stand-in, for tests and tools that change its
 // settings or decide its chargebacks; nil when the PPRO part is off.
 func (s *Sandbox) PPROSim() *pprosim.Sim { return s.ppro }
