@@ -168,4 +168,3 @@ func TestStripeContractOfTheSandboxsAnswers(t *testing.T) {
 		}
 	}
 }
-
