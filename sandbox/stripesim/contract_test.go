@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -65,6 +66,15 @@ func TestStripeContractOfTheSandboxsAnswers(t *testing.T) {
 	if _, err := e.api.CheckoutSessions.Expire(cs.ID, nil); err != nil {
 		t.Fatal(err)
 	}
+	// Declined setups leave a last_setup_error: the shopper declining on
+	// Amazon Pay, a declined test card.
+	_, cs = e.newFlow()
+	wantStatus(t, e.Post(e.chooseAmazonPay(cs), url.Values{"decision": {"decline"}}), http.StatusSeeOther)
+	wantStatus(t, e.Post(checkoutPath(cs), url.Values{"method": {"card"}, "card_number": {"4000 0000 0000 0002"}}),
+		http.StatusPaymentRequired)
+	if got := e.getSession(cs.ID); got.SetupIntent.LastSetupError == nil {
+		t.Error("a declined setup has no last_setup_error")
+	}
 
 	// Charges: Amazon Pay and card, succeeded and declined.
 	pi := e.charge(s, 1200)
@@ -118,6 +128,14 @@ func TestStripeContractOfTheSandboxsAnswers(t *testing.T) {
 	}
 	e.getPaymentIntent(cardPI.ID)
 
+	// Amazon revokes a mandate; its payment method is then refused.
+	other := e.saveAmazonPay()
+	wantStatus(t, e.Post("/sandbox/stripe/payment-methods/"+other.pmID+"/amazon-revoke", url.Values{}), http.StatusSeeOther)
+	mandateOf(t, e, other)
+	if _, err := e.api.PaymentIntents.New(chargeParams(other, 1000)); err == nil {
+		t.Error("a payment method whose mandate Amazon revoked was charged")
+	}
+
 	// Detach: the mandate goes inactive. Unknown ids.
 	if _, err := e.api.PaymentMethods.Detach(s.pmID, nil); err != nil {
 		t.Fatal(err)
@@ -138,7 +156,7 @@ func TestStripeContractOfTheSandboxsAnswers(t *testing.T) {
 		"GET /v1/setup_intents/{intent} 200", "GET /v1/payment_methods/{payment_method} 200",
 		"POST /v1/payment_methods/{payment_method}/detach 200", "GET /v1/mandates/{mandate} 200",
 		"GET /v1/account 200",
-		"POST /v1/payment_intents 200", "POST /v1/payment_intents 402",
+		"POST /v1/payment_intents 200", "POST /v1/payment_intents 400", "POST /v1/payment_intents 402",
 		"GET /v1/payment_intents 200", "GET /v1/payment_intents/{intent} 200",
 		"GET /v1/charges/{charge} 200", "GET /v1/charges/{charge} 404",
 		"POST /v1/refunds 200", "POST /v1/refunds 400", "GET /v1/refunds/{refund} 200",
