@@ -133,6 +133,9 @@ func readSpec(file, module, wantSHA256 string) (*Spec, error) {
 		return nil, fmt.Errorf("stripeschema: %s has no info.version or no paths", file)
 	}
 	openAPI31(doc)
+	if err := allowLegacyFields(doc); err != nil {
+		return nil, fmt.Errorf("stripeschema: %s: %w", file, err)
+	}
 	s := &Spec{
 		APIVersion: version,
 		Module:     module,
@@ -168,6 +171,7 @@ func openAPI31(v any) any {
 		for k, c := range x {
 			x[k] = openAPI31(c)
 		}
+		closeObject(x)
 		n, ok := x["nullable"].(bool)
 		if !ok {
 			return x
@@ -198,6 +202,58 @@ func openAPI31(v any) any {
 		}
 	}
 	return v
+}
+
+// closeObject forbids the properties an object schema does not describe.
+// Stripe's spec lists every field of its objects but leaves them open
+// (no additionalProperties), so without this a field that Stripe never
+// sends, or a misspelt one, would pass. Only plain object schemas are
+// closed: those with "properties", no "additionalProperties" of their own
+// and no composition beside them. A schema of a request's form parameters
+// is closed too, which does not matter: only answers are validated.
+func closeObject(x map[string]any) {
+	props, ok := x["properties"].(map[string]any)
+	if !ok || x["additionalProperties"] != nil || x["anyOf"] != nil || x["oneOf"] != nil || x["allOf"] != nil {
+		return
+	}
+	for _, p := range props {
+		if _, ok := p.(map[string]any); !ok {
+			// Not a schema's properties but the schema of a property
+			// called "properties", inside a properties map.
+			return
+		}
+	}
+	x["additionalProperties"] = false
+}
+
+// legacyFields are fields Stripe sends but its public spec leaves out, by
+// object: stripe-go v76, generated from Stripe's own fuller description of
+// 2023-10-16, has Charge.Source and PaymentIntent.Source ("a legacy field
+// that will be removed in the future"), null for payments made with a
+// PaymentMethod, as the sandbox's are.
+var legacyFields = map[string][]string{
+	"charge":         {"source"},
+	"payment_intent": {"source"},
+}
+
+// allowLegacyFields lets the objects closed by closeObject carry
+// legacyFields, with any value.
+func allowLegacyFields(doc map[string]any) error {
+	components, _ := doc["components"].(map[string]any)
+	schemas, _ := components["schemas"].(map[string]any)
+	for name, fields := range legacyFields {
+		schema, _ := schemas[name].(map[string]any)
+		props, ok := schema["properties"].(map[string]any)
+		if !ok {
+			return fmt.Errorf("no schema %q with properties", name)
+		}
+		for _, f := range fields {
+			if _, ok := props[f]; !ok {
+				props[f] = map[string]any{}
+			}
+		}
+	}
+	return nil
 }
 
 // find returns the path template and the operation for method and path

@@ -23,8 +23,11 @@
 // `anyOf` as an error. The spec is therefore rewritten into OpenAPI 3.1's
 // form (see [openAPI31]) and validated as JSON Schema draft 2020-12 by
 // github.com/pb33f/jsonschema/v6, the engine libopenapi-validator itself
-// uses. A few rules the spec states only in its descriptions are checked
-// explicitly (see [documentedRules]).
+// uses. Stripe's objects are left open in its spec; here they are closed
+// (see [closeObject]), so a field Stripe does not describe is an error,
+// except the legacy "source" that Stripe sends and its spec omits (see
+// [legacyFields]). A few rules the spec states only in its descriptions are
+// checked explicitly (see [documentedRules]).
 package stripeschema
 
 import (
@@ -239,9 +242,10 @@ func (v *Validator) validate(inst any, pointer func(*Spec) (string, error)) ([]s
 }
 
 // amazonPay reports whether a location of an answer is about Amazon Pay:
-// under an "amazon_pay" key, or the value "amazon_pay" itself.
+// under a key that starts with "amazon_pay" (amazon_pay, the account's
+// amazon_pay_payments capability), or the value "amazon_pay" itself.
 func amazonPay(loc []string, val any) bool {
-	return slices.Contains(loc, "amazon_pay") || val == "amazon_pay"
+	return val == "amazon_pay" || slices.ContainsFunc(loc, func(tok string) bool { return strings.HasPrefix(tok, "amazon_pay") })
 }
 
 // remaining returns the leaf errors of e whose location keep accepts. A
@@ -251,6 +255,20 @@ func amazonPay(loc []string, val any) bool {
 // and if a meant branch has nothing left, the value passes.
 func remaining(e *jsonschema.ValidationError, inst any, keep func([]string, any) bool) []*jsonschema.ValidationError {
 	if len(e.Causes) == 0 {
+		if extra, ok := e.ErrorKind.(*kind.AdditionalProperties); ok {
+			// One error names all the extra properties of an object: keep
+			// it for the ones keep accepts.
+			obj := at(inst, e.InstanceLocation)
+			kept := slices.DeleteFunc(slices.Clone(extra.Properties), func(p string) bool {
+				loc := append(slices.Clone(e.InstanceLocation), p)
+				return !keep(loc, at(obj, []string{p}))
+			})
+			if len(kept) == 0 {
+				return nil
+			}
+			return []*jsonschema.ValidationError{{SchemaURL: e.SchemaURL, InstanceLocation: e.InstanceLocation,
+				ErrorKind: &kind.AdditionalProperties{Properties: kept}}}
+		}
 		if keep(e.InstanceLocation, at(inst, e.InstanceLocation)) {
 			return []*jsonschema.ValidationError{e}
 		}

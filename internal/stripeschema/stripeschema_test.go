@@ -91,6 +91,9 @@ func TestConformingAnswersPass(t *testing.T) {
 		{"Amazon Pay payment method", "GET", "/v1/payment_methods/pm_1",
 			edit(t, edit(t, edit(t, fixture(t, v, "payment_method"), "card", nil), "type", "amazon_pay"), "amazon_pay", map[string]any{})},
 		{"mandate", "GET", "/v1/mandates/mandate_1", fixture(t, v, "mandate")},
+		{"charge with the legacy source", "GET", "/v1/charges/ch_1", edit(t, amazonPayCharge(t, v), "source", json.RawMessage("null"))},
+		{"account with Amazon Pay's capability", "GET", "/v1/account",
+			edit(t, fixture(t, v, "account"), "capabilities.amazon_pay_payments", "active")},
 		{"error", "GET", "/v1/charges/ch_nope", map[string]any{"error": map[string]any{
 			"type": "invalid_request_error", "code": "resource_missing", "param": "id", "message": "No such charge: 'ch_nope'"}}},
 	}
@@ -163,6 +166,14 @@ func TestViolationsAreFound(t *testing.T) {
 		body: edit(t, edit(t, fixture(t, v, "payment_method"), "card", nil), "type", "bogus_pay"),
 		want: "$.type: value must be one of",
 	}, {
+		name: "a field Stripe does not send", method: "GET", path: "/v1/charges/ch_1", status: 200,
+		body: edit(t, fixture(t, v, "charge"), "outcome", edit(t, outcome("normal"), "risk_grade", "A")),
+		want: "$.outcome: additional properties 'risk_grade' not allowed (2023-10-16)",
+	}, {
+		name: "a field Amazon Pay's hash does not have", method: "GET", path: "/v1/charges/ch_1", status: 200,
+		body: edit(t, amazonPayCharge(t, v), "payment_method_details.amazon_pay.buyer_id", "B1"),
+		want: "$.payment_method_details.amazon_pay: additional properties 'buyer_id' not allowed (" + v.Current.APIVersion + ")",
+	}, {
 		name: "undeclared path", method: "GET", path: "/v1/nothing_here", status: 200,
 		body: map[string]any{},
 		want: "GET /v1/nothing_here is not an operation of " + v.Pinned.Module,
@@ -221,9 +232,13 @@ func TestOpenAPI31(t *testing.T) {
 			map[string]any{"anyOf": []any{map[string]any{"$ref": "#/x"}, null}}},
 		{"not nullable", map[string]any{"type": "string", "nullable": false}, map[string]any{"type": "string"}},
 		{"a property named nullable", map[string]any{"properties": map[string]any{"nullable": map[string]any{"type": "boolean"}}},
-			map[string]any{"properties": map[string]any{"nullable": map[string]any{"type": "boolean"}}}},
+			map[string]any{"properties": map[string]any{"nullable": map[string]any{"type": "boolean"}}, "additionalProperties": false}},
 		{"nested", map[string]any{"properties": map[string]any{"a": map[string]any{"type": "integer", "nullable": true}}},
-			map[string]any{"properties": map[string]any{"a": map[string]any{"type": []any{"integer", "null"}}}}},
+			map[string]any{"properties": map[string]any{"a": map[string]any{"type": []any{"integer", "null"}}}, "additionalProperties": false}},
+		{"a map stays open", map[string]any{"additionalProperties": map[string]any{"type": "string"}},
+			map[string]any{"additionalProperties": map[string]any{"type": "string"}}},
+		{"a property named properties", map[string]any{"properties": map[string]any{"properties": map[string]any{"type": "string"}}},
+			map[string]any{"properties": map[string]any{"properties": map[string]any{"type": "string"}}, "additionalProperties": false}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
