@@ -39,8 +39,9 @@ type Spec struct {
 	Module     string // module@version it was read from
 	file       string
 
-	doc    map[string]any
-	routes []route
+	doc        map[string]any
+	routes     []route
+	eventTypes []string // see eventTypes
 
 	mu       sync.Mutex // the compiler and its cache are not safe for concurrent use
 	compiler *jsonschema.Compiler
@@ -141,8 +142,12 @@ func readSpec(file, module, wantSHA256 string) (*Spec, error) {
 		Module:     module,
 		file:       file,
 		doc:        doc,
+		eventTypes: eventTypes(doc),
 		compiler:   jsonschema.NewCompiler(),
 		compiled:   map[string]*jsonschema.Schema{},
+	}
+	if len(s.eventTypes) == 0 {
+		return nil, fmt.Errorf("stripeschema: %s lists no event types (enabled_events of POST /v1/webhook_endpoints)", file)
 	}
 	for tmpl, item := range paths {
 		m, _ := item.(map[string]any)
@@ -327,6 +332,26 @@ func (s *Spec) schema(pointer string) (*jsonschema.Schema, error) {
 	}
 	s.compiled[pointer] = sch
 	return sch, nil
+}
+
+// eventTypes returns the event types a webhook endpoint can be enabled
+// for: the enum of enabled_events of POST /v1/webhook_endpoints, the
+// spec's only list of them.
+func eventTypes(doc map[string]any) []string {
+	var v any = doc
+	for _, k := range []string{"paths", "/v1/webhook_endpoints", "post", "requestBody", "content",
+		"application/x-www-form-urlencoded", "schema", "properties", "enabled_events", "items", "enum"} {
+		m, _ := v.(map[string]any)
+		v = m[k]
+	}
+	enum, _ := v.([]any)
+	var types []string
+	for _, e := range enum {
+		if t, ok := e.(string); ok && t != "*" {
+			types = append(types, t)
+		}
+	}
+	return types
 }
 
 // hasComponent reports whether the spec has components.schemas[name].

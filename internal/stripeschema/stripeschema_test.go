@@ -210,6 +210,12 @@ func TestEvent(t *testing.T) {
 	if want := "$.data.object.amount: got string, want integer (2023-10-16)"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("err = %v, want one mentioning %q", err, want)
 	}
+	ev := fixture(t, v, "event")
+	ev["type"], ev["data"] = "charge.paid", map[string]any{"object": amazonPayCharge(t, v)}
+	err = v.Event(encode(t, ev))
+	if want := `$.type: "charge.paid" is not an event type`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want one mentioning %q", err, want)
+	}
 	err = v.Event(event(map[string]any{"object": "no_such_thing"}))
 	if want := `has no schema "no_such_thing"`; err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("err = %v, want one mentioning %q", err, want)
