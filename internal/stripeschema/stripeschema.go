@@ -62,7 +62,8 @@ var (
 // spec is not there the test is skipped, or, when CI=true, failed: in CI
 // every test must run, and .ci/run downloads both (the current one with
 // `go -C tools install tool`, the pinned one with
-// `go mod download github.com/stripe/stripe-mock@v0.183.0`).
+// `go -C tools mod download github.com/stripe/stripe-mock@v0.183.0`, which
+// leaves tools/go.mod and go.sum as they are).
 func Load(t testing.TB) *Validator {
 	t.Helper()
 	loadMu.Lock()
@@ -85,7 +86,7 @@ func Load(t testing.TB) *Validator {
 	for _, version := range []string{PinnedVersion, current} {
 		if _, err := os.Stat(specFile(cache, version)); err != nil {
 			msg := fmt.Sprintf("stripeschema: Stripe's OpenAPI spec is not in the module cache: %s "+
-				"(run: go mod download %s@%s)", specFile(cache, version), stripeMock, version)
+				"(run: go -C tools mod download %s@%s)", specFile(cache, version), stripeMock, version)
 			if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
 				t.Fatal(msg + "; CI is set, so this test must not be skipped")
 			}
