@@ -243,8 +243,8 @@ func magicDecline(amount int64, pmType string) *stripeError {
 	if pmType == pmTypeCard {
 		e = newStripeError(http.StatusPaymentRequired, errTypeCard, "card_declined", "", cardMessage)
 	}
+	// No payment_method_type: Stripe fills it only for invoice errors.
 	e.DeclineCode = declineCode
-	e.PaymentMethodType = pmType
 	return e
 }
 
@@ -269,16 +269,25 @@ func (s *Sim) newStripeCharge(pi *stripePaymentIntent, pm *stripePaymentMethod, 
 	}
 	if decline == nil {
 		ch.AmountCaptured, ch.Captured, ch.Paid = pi.Amount, true, true
-		ch.Outcome = &chargeOutcome{NetworkStatus: "approved_by_network", RiskLevel: "normal",
+		ch.Outcome = &chargeOutcome{NetworkStatus: "approved_by_network", RiskLevel: riskLevel(pm.Type),
 			SellerMessage: "Payment complete.", Type: "authorized"}
 		return ch
 	}
 	reason := decline.DeclineCode
 	ch.Status = chargeFailed
 	ch.FailureCode, ch.FailureMessage = &decline.Code, &decline.Message
-	ch.Outcome = &chargeOutcome{NetworkStatus: "declined_by_network", Reason: &reason, RiskLevel: "normal",
+	ch.Outcome = &chargeOutcome{NetworkStatus: "declined_by_network", Reason: &reason, RiskLevel: riskLevel(pm.Type),
 		SellerMessage: "The payment was declined with decline code " + reason + ".", Type: "issuer_declined"}
 	return ch
+}
+
+// riskLevel is Radar's outcome.risk_level for a payment method type:
+// Stripe's spec says non-card payments have "not_assessed".
+func riskLevel(pmType string) string {
+	if pmType == pmTypeCard {
+		return "normal"
+	}
+	return "not_assessed"
 }
 
 // chargePaymentMethodDetails is what a charge reports about the payment

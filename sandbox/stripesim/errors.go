@@ -19,16 +19,16 @@ type stripeError struct {
 	// its idempotency key, as Stripe does. Any other error rolls back.
 	committed bool
 
-	Charge            string `json:"charge,omitempty"` // the failed charge's id, on a decline
-	Type              string `json:"type"`
-	Code              string `json:"code,omitempty"`
-	DeclineCode       string `json:"decline_code,omitempty"`
-	DocURL            string `json:"doc_url,omitempty"`
-	Message           string `json:"message"`
-	Param             string `json:"param,omitempty"`
-	PaymentIntent     any    `json:"payment_intent,omitempty"` // the PaymentIntent, on a decline
-	PaymentMethod     any    `json:"payment_method,omitempty"` // the PaymentMethod that failed, on a decline
-	PaymentMethodType string `json:"payment_method_type,omitempty"`
+	Charge        string `json:"charge,omitempty"` // the failed charge's id, on a decline
+	Type          string `json:"type"`
+	Code          string `json:"code,omitempty"`
+	DeclineCode   string `json:"decline_code,omitempty"`
+	DocURL        string `json:"doc_url,omitempty"`
+	Message       string `json:"message"`
+	Param         string `json:"param,omitempty"`
+	PaymentIntent any    `json:"payment_intent,omitempty"` // the PaymentIntent, on a decline
+	PaymentMethod any    `json:"payment_method,omitempty"` // the PaymentMethod that failed, on a decline
+	// No payment_method_type: Stripe fills it only for invoice errors.
 }
 
 func (e *stripeError) Error() string {

@@ -79,13 +79,32 @@ type accountRequirements struct {
 }
 
 type accountSettings struct {
-	Dashboard struct {
+	Branding     accountBranding     `json:"branding"`      // required by the spec; none set
+	CardPayments accountCardPayments `json:"card_payments"` // required by the spec; Stripe's defaults
+	Dashboard    struct {
 		DisplayName string `json:"display_name"`
 		Timezone    string `json:"timezone"`
 	} `json:"dashboard"`
 	Payments struct {
 		StatementDescriptor string `json:"statement_descriptor"`
 	} `json:"payments"`
+}
+
+type accountBranding struct {
+	Icon           *string `json:"icon"`
+	Logo           *string `json:"logo"`
+	PrimaryColor   *string `json:"primary_color"`
+	SecondaryColor *string `json:"secondary_color"`
+}
+
+type accountCardPayments struct {
+	DeclineOn struct {
+		AVSFailure bool `json:"avs_failure"`
+		CVCFailure bool `json:"cvc_failure"`
+	} `json:"decline_on"`
+	StatementDescriptorPrefix      *string `json:"statement_descriptor_prefix"`
+	StatementDescriptorPrefixKana  *string `json:"statement_descriptor_prefix_kana"`
+	StatementDescriptorPrefixKanji *string `json:"statement_descriptor_prefix_kanji"`
 }
 
 type accountTOSAcceptance struct {
@@ -241,9 +260,10 @@ type chargeOutcome struct {
 	NetworkStatus string  `json:"network_status"`
 	Reason        *string `json:"reason"`
 	RiskLevel     string  `json:"risk_level"`
-	RiskScore     *int64  `json:"risk_score"` // Radar for Fraud Teams only
-	SellerMessage string  `json:"seller_message"`
-	Type          string  `json:"type"`
+	// risk_score is left out: the spec has it only with Radar for Fraud
+	// Teams, and never for non-card payments.
+	SellerMessage string `json:"seller_message"`
+	Type          string `json:"type"`
 }
 
 type stripeRefund struct {

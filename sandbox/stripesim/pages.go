@@ -255,7 +255,6 @@ func (s *Sim) stripeCheckoutChoice(ctx context.Context, tx *simkit.WriteTx, f *s
 	case declined:
 		decline := newStripeError(http.StatusPaymentRequired, errTypeCard, "card_declined", "", "Your card was declined.")
 		decline.DeclineCode = "generic_decline"
-		decline.PaymentMethodType = pmTypeCard
 		return choiceResult{status: http.StatusPaymentRequired}, s.stripeFailSetup(ctx, tx, si, decline)
 	}
 	pm, err := s.stripeNewPaymentMethod(ctx, tx, cs, pmTypeCard)
@@ -361,7 +360,6 @@ func (s *Sim) handleAmazonPaySubmit(w http.ResponseWriter, r *http.Request) {
 			// Stripe sends the shopper back to Checkout to try again.
 			declined := newStripeError(http.StatusBadRequest, errTypeInvalidRequest, "setup_intent_authentication_failure", "",
 				"The customer declined on Amazon Pay to allow future payments, so no payment method was set up.")
-			declined.PaymentMethodType = pmTypeAmazonPay
 			redirect = s.host.PageURL("/stripe/checkout/" + cs.ID)
 			return s.stripeFailSetup(r.Context(), tx, si, declined)
 		default: // cancel: back to the merchant, no attempt recorded

@@ -262,8 +262,14 @@ func loadStripeRefund(ctx context.Context, q simkit.Querier, id string) (*stripe
 		return nil, fmt.Errorf("load refund %s metadata: %w", id, err)
 	}
 	// Where the money goes back to: the payment method's type, with its
-	// own (empty, in the sandbox) details.
-	re.DestinationDetails = map[string]any{"type": pmType, pmType: map[string]any{}}
+	// own details: for a card the type of refund the spec requires (the
+	// sandbox's card charges are captured, so a refund, not a reversal),
+	// for Amazon Pay none.
+	details := map[string]any{}
+	if pmType == pmTypeCard {
+		details["type"] = "refund"
+	}
+	re.DestinationDetails = map[string]any{"type": pmType, pmType: details}
 	return re, nil
 }
 
