@@ -335,7 +335,11 @@ type ChargeResult struct {
 	// Reference is our own reference as the provider keeps it (the
 	// ChargeRequest's), by which a charge reported by id is matched to our
 	// row.
-	Reference      string
+	Reference string
+	// Handle is the mandate's handle the payment was made on (PPRO's
+	// agreementId), when the provider says: a payment reported without our
+	// reference is matched through its mandate (FindCharge).
+	Handle         string
 	State          ChargeState
 	ProviderStatus string
 	// Code is the provider's decline or failure code (insufficient_funds,
