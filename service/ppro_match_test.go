@@ -131,4 +131,3 @@ func TestPPROChargeWithoutEcho(t *testing.T) {
 		})
 	}
 }
-
