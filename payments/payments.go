@@ -137,6 +137,10 @@ type Features struct {
 	// FirstPayment: the setup can also take the first payment
 	// (SetupRequest.InitialCharge).
 	FirstPayment bool
+	// ExactAmount: every charge on a mandate must be its plan's price, as
+	// the mandate states it (PPRO's agreements: amountType EXACT). The
+	// provider refuses another amount.
+	ExactAmount bool
 }
 
 // Customer is the shopper as the provider needs to know them.

@@ -89,7 +89,7 @@ func TestChargeAnswers(t *testing.T) {
 				t.Run(tc.name, func(t *testing.T) {
 					m := h.active(provider)
 					h.Intercept(tc.api)
-					c, err := h.Service.ChargeNow(ctx, m, payments.Money{Amount: 1500, Currency: "USD"}, "")
+					c, err := h.Service.ChargeNow(ctx, m, m.Plan.Price, "") // the agreed amount: PPRO's agreements are EXACT
 					h.Intercept(nil)
 					if tc.noted != (err != nil) {
 						t.Fatalf("charge now: error %v, want one: %v", err, tc.noted)
@@ -289,8 +289,9 @@ func TestHarness(t *testing.T) {
 }
 
 // TestChargeAmounts: an amount is checked against the provider's limits
-// for its currency before any call: refused with words the merchant can
-// act on, with no charge written and nothing sent.
+// for its currency, and against the agreed amount where the mandate fixes
+// it (PPRO's EXACT agreements), before any call: refused with words the
+// merchant can act on, with no charge written and nothing sent.
 func TestChargeAmounts(t *testing.T) {
 	cases := []struct {
 		provider string
@@ -301,7 +302,9 @@ func TestChargeAmounts(t *testing.T) {
 		{"stripe", 49, "at least 0.50 USD"},
 		{"stripe", 100_000_000, "at most 999999.99 USD"}, // Stripe's amount_too_large
 		{"stripe", 0, "greater than zero"},
-		{"ppro", 50, ""},
+		{"ppro", 1200, ""}, // the agreement's EXACT amount
+		{"ppro", 1500, "exactly 12.00 USD each time"},
+		{"ppro", 1199, "exactly 12.00 USD each time"},
 		{"ppro", 49, "from 0.50 to 20,000.00 USD"},
 		{"ppro", 2_000_001, "from 0.50 to 20,000.00 USD"},
 	}

@@ -62,8 +62,12 @@ func (p *Provider) Mode() payments.Mode { return p.mode }
 // Client is the underlying API client, for charges and revocations.
 func (p *Provider) Client() *Client { return p.client }
 
-// Features: an agreement can take its first payment (initialPaymentCharge).
-func (p *Provider) Features() payments.Features { return payments.Features{FirstPayment: true} }
+// Features: an agreement can take its first payment (initialPaymentCharge),
+// and it states the amount of every later charge (amountType EXACT, set
+// by BeginSetup): PPRO refuses a charge of another amount.
+func (p *Provider) Features() payments.Features {
+	return payments.Features{FirstPayment: true, ExactAmount: true}
+}
 
 // Eligible checks PPRO's Amazon Pay limits before any API call.
 func (p *Provider) Eligible(country string, price payments.Money) error {
