@@ -337,3 +337,59 @@ func TestChargeAmounts(t *testing.T) {
 		}
 	}
 }
+
+// TestNeedsShopper: a payment that needs the shopper (magic amount 03:
+// Stripe refuses it as error_on_requires_action asks, PPRO leaves it
+// AUTHENTICATION_PENDING and then fails it) is a decline that needs the
+// shopper, by charge now and by billing alike: never a payment left
+// pending for ever, and billing's dunning counts it.
+func TestNeedsShopper(t *testing.T) {
+	cases := []struct {
+		provider string
+		by       string // "charge now" or "billing"
+		code     string
+	}{
+		{"stripe", "charge now", payments.CodeAuthenticationRequired},
+		{"stripe", "billing", payments.CodeAuthenticationRequired},
+		{"ppro", "charge now", payments.CodeAuthenticationFailed},
+		{"ppro", "billing", payments.CodeAuthenticationFailed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.provider+" "+tc.by, func(t *testing.T) {
+			plan := monthly
+			plan.Price.Amount = 1203
+			h := newHarness(t, withPlan(plan))
+			ctx := context.Background()
+			m := h.active(tc.provider)
+			var c store.Charge
+			switch tc.by {
+			case "charge now":
+				var err error
+				if c, err = h.Service.ChargeNow(ctx, m, plan.Price, ""); err != nil {
+					t.Fatalf("charge now: %v", err)
+				}
+			case "billing":
+				h.pass()
+				c = h.charges(m.ID)[0]
+			}
+			// PPRO decides later (its settle delay, or at once once the
+			// sandbox clock has passed it); Stripe has answered already.
+			for i := 0; c.Status == payments.ChargePending && i < 3; i++ {
+				h.Time.Advance(time.Minute)
+				h.pass()
+				var err error
+				if c, err = h.Service.FinishCharge(ctx, h.charge(c.ID), h.Clock.Now()); err != nil {
+					t.Fatalf("finish: %v", err)
+				}
+			}
+			if c.Status != payments.ChargeFailed || c.FailureCode != tc.code || !payments.NeedsShopper(c.FailureCode) || !service.Declined(c) {
+				t.Fatalf("charge %s %q %q, want a decline %q that needs the shopper", c.Status, c.FailureCode, c.FailureReason, tc.code)
+			}
+			if tc.by == "billing" {
+				if b := h.billing(m.ID); b.State != store.BillingPastDue || b.Failures != 1 {
+					t.Fatalf("billing %s with %d failures, want past due after one decline", b.State, b.Failures)
+				}
+			}
+		})
+	}
+}
