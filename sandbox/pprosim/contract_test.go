@@ -15,6 +15,7 @@ import (
 	"example.com/storefront/internal/pproschema"
 	"example.com/storefront/payments/ppro"
 	"example.com/storefront/sandbox"
+	"example.com/storefront/sandbox/pprosim"
 )
 
 // The answers the app's PPRO client cannot ask for yet (refunds, the charge
@@ -104,8 +105,15 @@ func TestPPROContractOfTheSandboxsNewAnswers(t *testing.T) {
 	wantFields(t, e.refund(late, 100, nil, nil).Body, map[string]string{"status": "FAILED"})
 
 	// The magic amounts: pending charges and refunds, what they settle
-	// to, and a chargeback.
+	// to, and a chargeback. An EXACT agreement refuses another amount; a
+	// revocation with a lag reads ACTIVE first.
 	live := e.activeAgreement()
+	exact := e.pproPost("/v1/payment-agreements/"+id+"/payment-charges", obj{"amount": obj{"value": 1500, "currency": "USD"}}, nil)
+	wantAPIStatus(t, exact, http.StatusBadRequest)
+	e.configure(func(s *pprosim.Settings) { s.RevocationLag = time.Minute })
+	lagged := e.activeAgreement()
+	wantAPIStatus(t, e.pproPost("/v1/payment-agreements/"+lagged+"/revocations", obj{}, nil), http.StatusOK)
+	wantFields(t, e.getAgreement(lagged), map[string]string{"status": "ACTIVE"})
 	needsShopper := str(t, e.chargeAgreement(live, 1203), "id")
 	async := str(t, e.chargeAgreement(live, 1207), "id")
 	chargedBack := str(t, e.chargeAgreement(live, 1204), "id")
@@ -125,6 +133,21 @@ func TestPPROContractOfTheSandboxsNewAnswers(t *testing.T) {
 	}
 	wantFields(t, e.getCharge(chargedBack), map[string]string{"status": "CAPTURED"})
 
+	// 409 for a key whose first request is in flight.
+	e.configure(func(s *pprosim.Settings) { s.Processing = time.Second })
+	key := http.Header{"Request-Idempotency-Key": {"contract-in-flight"}}
+	done := make(chan apiResponse, 1)
+	direct := &env{Env: e.Env, t: t} // the proxy validates one exchange at a time
+	go func() { done <- direct.refund(chargedBack, 100, nil, key) }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if r := e.refund(chargedBack, 100, nil, key); r.Status == http.StatusConflict || time.Now().After(deadline) {
+			wantAPIStatus(t, r, http.StatusConflict)
+			break
+		}
+	}
+	wantAPIStatus(t, <-done, http.StatusOK)
+	e.configure(func(s *pprosim.Settings) { s.Processing = 0 })
+
 	seen := proxy.Seen()
 	for _, want := range []string{
 		"GET /v1/payment-charges 200",
@@ -132,11 +155,14 @@ func TestPPROContractOfTheSandboxsNewAnswers(t *testing.T) {
 		"GET /v1/payment-charges/{paymentChargeId} 200",
 		"POST /v1/payment-charges/{paymentChargeId}/refunds 200",
 		"POST /v1/payment-charges/{paymentChargeId}/refunds 400",
+		"POST /v1/payment-charges/{paymentChargeId}/refunds 409",
 		"GET /v1/payment-charges/{paymentChargeId}/refunds 200",
 		"GET /v1/payment-charges/{paymentChargeId}/refunds/{refundId} 200",
 		"GET /v1/payment-charges/{paymentChargeId}/refunds/{refundId} 404",
 		"POST /v1/payment-agreements 200",
 		"POST /v1/payment-agreements/{agreement-id}/payment-charges 200",
+		"POST /v1/payment-agreements/{agreement-id}/payment-charges 400",
+		"POST /v1/payment-agreements/{agreement-id}/revocations 200",
 		"GET /v1/payment-agreements/{agreement-id} 200",
 	} {
 		if !slices.Contains(seen, want) {
