@@ -393,3 +393,67 @@ func TestNeedsShopper(t *testing.T) {
 		})
 	}
 }
+
+// TestChargeInFlight: while a charge's first request is still running at
+// the provider, the same charge sent again with its key (the worker's
+// sweep, a second process) is answered 409 (Stripe's
+// idempotency_key_in_use, PPRO's duplicate request): the charge is in
+// flight, neither refused nor failed, and the first request's answer
+// settles it; one payment.
+func TestChargeInFlight(t *testing.T) {
+	for _, provider := range []string{"stripe", "ppro"} {
+		t.Run(provider, func(t *testing.T) {
+			h := newHarness(t)
+			ctx := context.Background()
+			m := h.active(provider)
+			const hold = 600 * time.Millisecond
+			if provider == "stripe" {
+				s := h.Sandbox.StripeSim().Settings()
+				s.InFlight = hold
+				h.Sandbox.StripeSim().SetSettings(s)
+			} else {
+				s := h.Sandbox.PPROSim().Settings()
+				s.Processing = hold
+				h.Sandbox.PPROSim().SetSettings(s)
+			}
+			type result struct {
+				c   store.Charge
+				err error
+			}
+			first := make(chan result, 1)
+			go func() {
+				c, err := h.Service.ChargeNow(ctx, m, m.Plan.Price, "")
+				first <- result{c, err}
+			}()
+			var c store.Charge
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				if cs := h.charges(m.ID); len(cs) > 0 {
+					c = cs[len(cs)-1]
+					break
+				}
+			}
+			if c.ID == 0 {
+				t.Fatal("no charge written")
+			}
+			time.Sleep(hold / 3) // the first request is running at the provider
+			again, err := h.Service.SendCharge(ctx, m, c)
+			pe, ok := payments.AsError(err)
+			if !ok || pe.Kind != payments.ErrInFlight || pe.StatusCode != http.StatusConflict {
+				t.Fatalf("sent again while in flight: %+v, %v; want in flight (409)", again, err)
+			}
+			if again = h.charge(c.ID); again.Status == payments.ChargeFailed {
+				t.Fatalf("a charge in flight recorded as failed: %+v", again)
+			}
+			res := <-first
+			if res.err != nil || res.c.Status != payments.ChargeSucceeded {
+				t.Fatalf("the first request: %+v, %v", res.c, res.err)
+			}
+			if c = h.charge(c.ID); c.Status != payments.ChargeSucceeded || c.LastError != "" {
+				t.Fatalf("charge %s (%q), want succeeded with no problem noted", c.Status, c.LastError)
+			}
+			if n := h.payments(m, c.IdempotencyKey); n != 1 {
+				t.Fatalf("the provider holds %d payments, want 1", n)
+			}
+		})
+	}
+}
