@@ -27,20 +27,23 @@ var magicCharges = []struct {
 	status string
 	// words are in the card's text, per provider.
 	words map[string][]string
+	// shopper is what the shopper's page says of the first period, charged
+	// by the schedule at the same amount.
+	shopper string
 	// taken is what the provider captured, in minor units.
 	taken    int64
 	disputed bool
 }{
-	{name: "plain", cents: 1200, status: "succeeded", taken: 1200},
-	{name: "01 declined", cents: 1201, status: "failed",
+	{name: "plain", cents: 1200, status: "succeeded", shopper: "Paid.", taken: 1200},
+	{name: "01 declined", cents: 1201, status: "failed", shopper: "Declined by Amazon Pay.",
 		words: map[string][]string{"stripe": {"generic_decline"}, "ppro": {"GENERIC_DECLINE"}}},
-	{name: "02 insufficient funds", cents: 1202, status: "failed",
+	{name: "02 insufficient funds", cents: 1202, status: "failed", shopper: "Declined: the account did not have enough funds.",
 		words: map[string][]string{"stripe": {"insufficient_funds"}, "ppro": {"INSUFFICIENT_FUNDS"}}},
-	{name: "03 needs the shopper", cents: 1203, status: "failed",
+	{name: "03 needs the shopper", cents: 1203, status: "failed", shopper: "Not taken: Amazon Pay asked for your confirmation",
 		words: map[string][]string{"stripe": {payments.CodeAuthenticationRequired, "needed the shopper to confirm it"},
 			"ppro": {payments.CodeAuthenticationFailed, "needed the shopper to confirm it"}}},
-	{name: "04 disputed", cents: 1204, status: "succeeded", taken: 1204, disputed: true},
-	{name: "07 pending, then paid", cents: 1207, status: "succeeded", taken: 1207},
+	{name: "04 disputed", cents: 1204, status: "succeeded", shopper: "Paid.", taken: 1204, disputed: true},
+	{name: "07 pending, then paid", cents: 1207, status: "succeeded", shopper: "Paid.", taken: 1207},
 }
 
 // TestMagicChargeAmounts charges one mandate per provider and magic amount
@@ -66,7 +69,11 @@ func TestMagicChargeAmounts(t *testing.T) {
 					s.SettleAfter = settle
 					e.sandbox.PPROSim().SetSettings(s)
 				}
-				m := e.activeBilled(provider)
+				m, shopper := e.activeBilled(provider)
+				if got, _ := shopper.TestID("first-payment-text"); !strings.HasPrefix(got, tc.shopper) {
+					t.Errorf("the shopper's page says %q of the first period, want %q", got, tc.shopper)
+				}
+				noProviderWords(t, shopper)
 				admin := e.adminBrowser()
 				after := e.send(admin, chargeForm(e.adminPage(admin, m.ID), plan.Price.Major()))
 				charges := e.merchantCharges(m.ID)
@@ -105,17 +112,18 @@ func TestMagicChargeAmounts(t *testing.T) {
 }
 
 // activeBilled is an active mandate whose first period the worker has
-// charged and the provider decided: at a magic price that takes the
+// charged and the provider decided (at a magic price that takes the
 // provider's settle delay, and the billing's backoff, which the demo clock
-// is moved past.
-func (e *env) activeBilled(provider string) store.Mandate {
+// is moved past), with the shopper's page as it then reads.
+func (e *env) activeBilled(provider string) (store.Mandate, *pagetest.Page) {
 	e.t.Helper()
 	b := pagetest.NewBrowser(e.t)
 	var id string
+	var back *pagetest.Page
 	switch provider {
 	case "stripe":
 		checkout := e.checkout(b, e.validForm(b))
-		b.Follow(e.decide(b, e.amazonPay(b, checkout), "approve").Expect(http.StatusSeeOther)).Expect(http.StatusOK)
+		back = b.Follow(e.decide(b, e.amazonPay(b, checkout), "approve").Expect(http.StatusSeeOther)).Expect(http.StatusOK)
 		m, err := e.Store.MandateByProviderRef(context.Background(), "stripe", sessionID(checkout))
 		if err != nil {
 			e.t.Fatal(err)
@@ -123,7 +131,7 @@ func (e *env) activeBilled(provider string) store.Mandate {
 		id = m.ID
 	case "ppro":
 		approval := e.pproApproval(b, e.pproForm(b, false))
-		b.Follow(e.decide(b, approval, "approve").Expect(http.StatusSeeOther)).Expect(http.StatusOK)
+		back = b.Follow(e.decide(b, approval, "approve").Expect(http.StatusSeeOther)).Expect(http.StatusOK)
 		id = e.pproMandate(approval).ID
 	}
 	for range 20 {
@@ -135,13 +143,13 @@ func (e *env) activeBilled(provider string) store.Mandate {
 			e.t.Fatal(err)
 		}
 		if bl.LeaseOwner == "" && (bl.NextPeriod > 1 || bl.Failures > 0) {
-			return e.mandate(id, mandate.Active)
+			return e.mandate(id, mandate.Active), b.Get(back.URL.String()).Expect(http.StatusOK)
 		}
 		time.Sleep(20 * time.Millisecond)
 		e.Clock.Advance(10 * time.Second)
 	}
 	e.t.Fatalf("period 1 of %s not settled", id)
-	return store.Mandate{}
+	return store.Mandate{}, nil
 }
 
 // settled waits until the provider has decided c (its settle delay, then
