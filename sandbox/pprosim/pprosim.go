@@ -51,8 +51,12 @@ func New(host *simkit.Host, cfg Config) *Sim {
 	}
 	s := &Sim{host: host, cfg: cfg}
 	// What a previous run left due is done once a settle delay has
-	// passed in real time, as if its timers had survived the restart.
-	host.After(DefaultSettleAfter, s.pproCatchUpLater)
+	// passed in real time, as if its timers had survived the restart:
+	// everything due by then on the clock as it stood at the start, which
+	// is all a previous run set up with the default delay, and nothing
+	// set up later with a longer one.
+	start := host.Now()
+	host.After(DefaultSettleAfter, func(ctx context.Context) { s.pproCatchUpTo(ctx, start.Add(DefaultSettleAfter)) })
 	return s
 }
 
