@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"example.com/storefront/payments"
+	"example.com/storefront/payments/ppro"
 	"example.com/storefront/service"
 	"example.com/storefront/store"
 	"example.com/storefront/worker"
@@ -246,6 +247,15 @@ func pendingScheduledCharge(t *testing.T, provider, lost string, real, demo time
 	}
 	if n := h.payments(m, attempts[1].IdempotencyKey); n != 1 {
 		t.Fatalf("the provider holds %d payments for the new attempt, want 1", n)
+	}
+	if m.Provider == "ppro" {
+		// No retry used at PPRO either: the new attempt is the period's
+		// first payment asked of the shopper, not a retry of a decline.
+		var schedule string
+		h.sandboxRow(`SELECT schedule_type FROM ppro_charges WHERE merchant_reference = ?`, attempts[1].IdempotencyKey).scan(t, &schedule)
+		if schedule != ppro.ScheduleScheduled {
+			t.Fatalf("the new attempt went to PPRO as %s, want %s", schedule, ppro.ScheduleScheduled)
+		}
 	}
 }
 
