@@ -73,6 +73,9 @@ func TestChargeAnswers(t *testing.T) {
 			status: payments.ChargeFailed, code: [2]string{"resource_missing", "refused"}, reason: "No such payment_method"},
 		{name: "409 in flight", api: answer(409, "idempotency_error", "idempotency_key_in_use", "There is currently another in-progress request using this idempotent key"),
 			status: payments.ChargePending, noted: true},
+		{name: "400 key used with other parameters", provider: "stripe", // the key's first request decides: looked up
+			api:    answer(400, "idempotency_error", "", "Keys for idempotent requests can only be used with the same parameters they were first used with."),
+			status: payments.ChargePending, noted: true},
 		{name: "429 busy", api: answer(429, "invalid_request_error", "rate_limit", "Too many requests"),
 			status: payments.ChargePending, noted: true},
 		{name: "500 outage", api: answer(500, "api_error", "", "Internal error"),
