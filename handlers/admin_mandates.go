@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"example.com/storefront/billing"
@@ -213,12 +214,17 @@ func (h *handler) chargeForm(r *http.Request, m store.Mandate) (*views.ChargeFor
 	if err != nil {
 		return nil, "", err
 	}
-	note := "Charged at once, off-session, with the saved " + methodLabel(m.PaymentMethodType) + "."
-	if m.Provider == "ppro" {
-		note += " PPRO takes 0.50 to 20,000.00 USD per payment."
+	form := &views.ChargeForm{Action: "/admin/mandates/" + url.PathEscape(m.ID) + "/charge", Token: token,
+		Amount: m.Plan.Price.Major(), Currency: m.Plan.Price.Currency,
+		Note: "Charged at once, off-session, with the saved " + methodLabel(m.PaymentMethodType) + "."}
+	if fixed, ok := h.svc.FixedAmount(m); ok {
+		// The agreement states the amount of every charge (PPRO's EXACT):
+		// the provider refuses any other, so none is offered.
+		form.Amount, form.Fixed = fixed.Major(), true
+		form.Note += " The shopper's agreement is for exactly " + fixed.String() +
+			" each time, so only that amount can be charged; for another amount the shopper approves a new agreement."
 	}
-	return &views.ChargeForm{Action: "/admin/mandates/" + url.PathEscape(m.ID) + "/charge", Token: token,
-		Amount: m.Plan.Price.Major(), Currency: m.Plan.Price.Currency, Note: note}, "", nil
+	return form, "", nil
 }
 
 func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, ops []store.Operation, refunds []store.Refund) (views.ChargeView, error) {
@@ -229,6 +235,9 @@ func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, o
 	}
 	if c.FailureCode != "" || c.FailureReason != "" {
 		cv.Failure = fmt.Sprintf("%s %s", c.FailureCode, c.FailureReason)
+		if payments.NeedsShopper(c.FailureCode) {
+			cv.Failure += " (Declined: the payment needed the shopper to confirm it, which an off-session charge cannot ask.)"
+		}
 	}
 	if c.Refunded > 0 {
 		cv.Refunded = payments.Money{Amount: c.Refunded, Currency: c.Amount.Currency}.String()
@@ -408,10 +417,18 @@ func (h *handler) flash(r *http.Request, m store.Mandate, page *views.AdminManda
 			}
 			switch c.Status {
 			case string(payments.ChargeFailed):
-				page.Flash, page.FlashError = again+"The charge of "+c.Amount+" was declined: "+c.Failure, true
+				verb := " was declined: "
+				if strings.HasPrefix(c.ProviderStatus, "refused") {
+					verb = " was refused by " + page.Provider + ": " // a 4xx: the request itself, not the shopper's money
+				}
+				page.Flash, page.FlashError = again+"The charge of "+c.Amount+verb+c.Failure, true
 			case string(payments.ChargePending):
 				page.Flash = again + "The charge of " + c.Amount + " is pending at " + page.Provider + "."
-				if c.LastError != "" {
+				switch {
+				case strings.Contains(c.LastError, string(payments.ErrInFlight)):
+					page.Flash = again + page.Provider + " is still working on the charge of " + c.Amount +
+						" (a request with its idempotency key is running); it will be looked up, never charged twice."
+				case c.LastError != "":
 					page.Flash, page.FlashError = again+page.Provider+" could not be reached; the charge of "+c.Amount+
 						" is pending and will be finished with the same idempotency key, never charged twice.", true
 				}

@@ -137,6 +137,10 @@ type Features struct {
 	// FirstPayment: the setup can also take the first payment
 	// (SetupRequest.InitialCharge).
 	FirstPayment bool
+	// ExactAmount: every charge on a mandate must be its plan's price, as
+	// the mandate states it (PPRO's agreements: amountType EXACT). The
+	// provider refuses another amount.
+	ExactAmount bool
 }
 
 // Customer is the shopper as the provider needs to know them.
@@ -271,6 +275,22 @@ const (
 	ChargeRefunded          ChargeState = "refunded"
 )
 
+// CodeAuthenticationRequired is Stripe's code for an off-session payment
+// that would have needed the shopper (its answer to
+// error_on_requires_action); PPRO's charge that waited for the shopper
+// (AUTHENTICATION_PENDING) fails with CodeAuthenticationFailed.
+const (
+	CodeAuthenticationRequired = "authentication_required"
+	CodeAuthenticationFailed   = "AUTHENTICATION_FAILED"
+)
+
+// NeedsShopper reports whether a failed charge's code says the payment
+// needed the shopper to confirm it: a decline, which an automatic payment
+// cannot overcome by itself; the shopper has to act.
+func NeedsShopper(code string) bool {
+	return code == CodeAuthenticationRequired || code == CodeAuthenticationFailed
+}
+
 // Rank orders charge states along their one-way path; a report of a lower
 // rank than what is known is stale.
 func (s ChargeState) Rank() int {
@@ -335,7 +355,11 @@ type ChargeResult struct {
 	// Reference is our own reference as the provider keeps it (the
 	// ChargeRequest's), by which a charge reported by id is matched to our
 	// row.
-	Reference      string
+	Reference string
+	// Handle is the mandate's handle the payment was made on (PPRO's
+	// agreementId), when the provider says: a payment reported without our
+	// reference is matched through its mandate (FindCharge).
+	Handle         string
 	State          ChargeState
 	ProviderStatus string
 	// Code is the provider's decline or failure code (insufficient_funds,

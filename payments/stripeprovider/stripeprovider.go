@@ -98,17 +98,15 @@ func (p *Provider) Eligible(_ string, price payments.Money) error {
 	if ie := p.ineligible.Load(); ie != nil {
 		return ie
 	}
-	// Stripe's minimum charge is 0.50 USD or about that in other
-	// currencies (50 minor units; 50 JPY).
-	if price.Amount < minAmount {
+	// Stripe's own limits per currency, so that a price Stripe would
+	// refuse (amount_too_small, amount_too_large) is refused before any call.
+	limits, ok := payments.StripeLimits(price.Currency)
+	if !ok {
 		return &payments.IneligibleError{Field: "price", Reason: fmt.Sprintf(
-			"Stripe charges at least %s.", payments.Money{Amount: minAmount, Currency: price.Currency})}
+			"Amazon Pay through Stripe does not take %s.", price.Currency)}
 	}
-	return nil
+	return limits.Check("Stripe", price)
 }
-
-// minAmount is Stripe's smallest charge, in minor units.
-const minAmount = 50
 
 // wrap turns a stripe-go error into a payments.Error.
 func wrap(op string, err error) error {
@@ -122,6 +120,14 @@ func wrap(op string, err error) error {
 		switch {
 		case se.HTTPStatusCode == http.StatusNotFound:
 			pe.Kind = payments.ErrNotFound
+		case se.HTTPStatusCode == http.StatusConflict || se.Type == stripe.ErrorTypeIdempotency:
+			// idempotency_key_in_use (409): the first request with this key
+			// is still running at Stripe and may yet make the object. A 400
+			// idempotency_error (the key was first used with other
+			// parameters, as by a version before a parameter was added)
+			// says nothing of the payment either: the key's first request
+			// decides, so it is looked up, never taken for a refusal.
+			pe.Kind = payments.ErrInFlight
 		case se.HTTPStatusCode == http.StatusTooManyRequests || se.HTTPStatusCode >= 500:
 			pe.Kind = payments.ErrUnavailable
 		case se.HTTPStatusCode >= 400:
