@@ -34,6 +34,11 @@ type Config struct {
 	// two seconds. A flood of forged or repeated events about one object
 	// then costs one provider call.
 	FetchLimit time.Duration
+	// OnActive, if set, is called after a mandate became active, by any
+	// path (a webhook, the return page, reconciliation): billing starts
+	// then, so main wakes the worker with it (Worker.Nudge) and period 1
+	// is charged at once, not at the next pass. It must not block.
+	OnActive func(mandateID string)
 }
 
 // Service carries out provider work and records its outcome.
@@ -42,6 +47,7 @@ type Service struct {
 	providers map[string]payments.Provider
 	log       *slog.Logger
 	fetches   *objectLimiter
+	onActive  func(mandateID string)
 }
 
 // New returns a Service.
@@ -49,7 +55,10 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil || len(cfg.Providers) == 0 {
 		return nil, errors.New("service: a store and at least one provider are required")
 	}
-	s := &Service{store: cfg.Store, providers: map[string]payments.Provider{}, log: cfg.Logger}
+	s := &Service{store: cfg.Store, providers: map[string]payments.Provider{}, log: cfg.Logger, onActive: cfg.OnActive}
+	if s.onActive == nil {
+		s.onActive = func(string) {}
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
