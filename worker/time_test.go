@@ -2,11 +2,16 @@ package worker_test
 
 import (
 	"context"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"example.com/storefront/clock"
+	"example.com/storefront/internal/pagetest"
 	"example.com/storefront/payments"
 	"example.com/storefront/service"
 	"example.com/storefront/store"
@@ -183,5 +188,38 @@ func TestPostponementIsRealTime(t *testing.T) {
 	h.Time.Advance(61 * time.Second)
 	if got, err := ahead.Store.ClaimDueBilling(ctx, "ahead", ahead.Clock.Now(), 2*time.Minute, 10); err != nil || len(got) != 1 {
 		t.Errorf("after its backoff the postponed billing was not claimed: %+v, %v", got, err)
+	}
+}
+
+// The shopper's page lists each period's payment once, by the period's due
+// date, even when the payment was taken late: here the clock moved a month
+// on before the worker came round, so period 1 (due 6 December) was taken
+// on 6 January with period 2. The page used to date both by when they were
+// taken: "6 January 2027" twice and no December.
+func TestShopperPageListsEachPeriodByItsDueDate(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, startingAt(at(2026, time.December, 6, 10)))
+	b := pagetest.NewBrowser(t)
+	m, approval := h.stripeApproval(b)
+	m = h.approve(b, m, approval)
+	h.Clock.Advance(31 * 24 * time.Hour) // to 6 January, no pass in between
+	h.pass()
+	h.pass()
+	h.paidOnce(m, 1)
+	h.paidOnce(m, 2)
+
+	list, ok := b.Get(h.URL + "/mandates/" + m.ID).Expect(http.StatusOK).TestID("shopper-payments")
+	if !ok {
+		t.Fatal("the shopper's page lists no payments")
+	}
+	var dates []string
+	for _, d := range regexp.MustCompile(`(\d{1,2} [A-Z][a-z]+ \d{4}): `).FindAllStringSubmatch(list, -1) {
+		dates = append(dates, d[1])
+	}
+	if want := []string{"6 December 2026", "6 January 2027"}; !slices.Equal(dates, want) {
+		t.Errorf("the shopper's page lists payments dated %q, want %q (each period once, by its due date): %s", dates, want, list)
+	}
+	if !strings.Contains(list, "paid on 6 January 2027") {
+		t.Errorf("period 1's late payment does not say when it was taken: %s", list)
 	}
 }
