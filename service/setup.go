@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -123,7 +124,10 @@ func (s *Service) Revoke(ctx context.Context, m store.Mandate, by payments.Revok
 	if err != nil {
 		return m, err
 	}
-	res, err := p.Revoke(ctx, m.Ref(), "mandate/"+m.ID+"/revoke")
+	// Each attempt has its own key: a revocation is safe to repeat (the
+	// provider reports one already made as it is), whereas a fixed key
+	// would make Stripe replay a stored failure (a 500) for 24 hours.
+	res, err := p.Revoke(ctx, m.Ref(), "mandate/"+m.ID+"/revoke/"+rand.Text())
 	if err != nil {
 		return m, err
 	}
