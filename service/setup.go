@@ -103,6 +103,13 @@ func (s *Service) CheckStanding(ctx context.Context, m store.Mandate, src mandat
 	if err != nil {
 		return m, err
 	}
+	if res.ProviderMandateRef != "" {
+		// A mandate id learned now (none was stored) is kept for the next
+		// checks and for finding the mandate by its events.
+		if err := s.store.NoteProviderMandateRef(ctx, m.ID, res.ProviderMandateRef); err != nil {
+			return m, err
+		}
+	}
 	if res.State != payments.SetupRevoked {
 		return m, nil
 	}
