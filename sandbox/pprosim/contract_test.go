@@ -103,6 +103,28 @@ func TestPPROContractOfTheSandboxsNewAnswers(t *testing.T) {
 	e.Clock.Advance(200 * 24 * time.Hour)
 	wantFields(t, e.refund(late, 100, nil, nil).Body, map[string]string{"status": "FAILED"})
 
+	// The magic amounts: pending charges and refunds, what they settle
+	// to, and a chargeback.
+	live := e.activeAgreement()
+	needsShopper := str(t, e.chargeAgreement(live, 1203), "id")
+	async := str(t, e.chargeAgreement(live, 1207), "id")
+	chargedBack := str(t, e.chargeAgreement(live, 1204), "id")
+	wantFields(t, e.getCharge(needsShopper), map[string]string{"status": "AUTHENTICATION_PENDING"})
+	wantFields(t, e.getCharge(async), map[string]string{"status": "AUTHORIZATION_ASYNC"})
+	e.settle()
+	wantFields(t, e.getCharge(needsShopper), map[string]string{"status": "FAILED"})
+	wantFields(t, e.getCharge(async), map[string]string{"status": "CAPTURED"})
+	for _, amount := range []int64{105, 206, 300} {
+		wantFields(t, e.refund(async, amount, nil, nil).Body, map[string]string{"status": "PENDING"})
+	}
+	wantAPIStatus(t, e.pproGet("/v1/payment-charges/"+async+"/refunds"), http.StatusOK) // PENDING
+	e.settle()
+	e.settle()
+	if got := statuses(t, e.getCharge(async), "refunds", "status"); !slices.Equal(got, []string{"FAILED", "FAILED", "REFUNDED"}) {
+		t.Errorf("refunds 05, 06, 00: %v", got)
+	}
+	wantFields(t, e.getCharge(chargedBack), map[string]string{"status": "CAPTURED"})
+
 	seen := proxy.Seen()
 	for _, want := range []string{
 		"GET /v1/payment-charges 200",
@@ -126,6 +148,8 @@ func TestPPROContractOfTheSandboxsNewAnswers(t *testing.T) {
 		"PAYMENT_CHARGE_AUTHORIZATION_SUCCEEDED", "PAYMENT_CHARGE_CAPTURE_SUCCEEDED",
 		"PAYMENT_CHARGE_REFUND_SUCCEEDED", "PAYMENT_CHARGE_REFUND_FAILED",
 		"PAYMENT_AGREEMENT_REVOKED_BY_CONSUMER", "PAYMENT_AGREEMENT_REVOKED_BY_PROVIDER",
+		"PAYMENT_CHARGE_AUTHENTICATION_PENDING", "PAYMENT_CHARGE_PROVIDER_CONFIRMATION_PENDING",
+		"PAYMENT_CHARGE_AUTHORIZATION_FAILED", "PAYMENT_CHARGE_REFUND_PENDING", "CHARGEBACK_SUCCEEDED",
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		mu.Lock()
