@@ -160,14 +160,18 @@ func newHarness(t testing.TB, opts ...option) *harness {
 		h.apiURL = api.URL
 	}
 
-	st, err := store.Open(ctx, h.DBFile, h.Clock.Now)
+	st, err := store.Open(ctx, h.DBFile, h.Clock.Now, store.LeaseClock(h.Time.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	h.Store = st
 	h.Providers = h.providers(h.apiURL)
-	if h.Service, err = service.New(service.Config{Store: st, Providers: h.Providers, Logger: testLogger()}); err != nil {
+	// As main: a mandate that becomes active, by any path, wakes the worker
+	// (which matters only to a test that runs Worker.Run).
+	var work *worker.Worker
+	if h.Service, err = service.New(service.Config{Store: st, Providers: h.Providers, Logger: testLogger(),
+		OnActive: func(string) { work.Nudge() }}); err != nil {
 		t.Fatal(err)
 	}
 	wcfg := worker.Config{Store: st, Service: h.Service, Providers: h.Providers, Now: h.Clock.Now, Logger: testLogger()}
@@ -175,6 +179,7 @@ func newHarness(t testing.TB, opts ...option) *harness {
 		cfg.worker(&wcfg)
 	}
 	h.Worker = worker.New(wcfg)
+	work = h.Worker
 
 	app, err := handlers.New(handlers.Config{
 		Store:         st,
@@ -228,7 +233,7 @@ func (h *harness) providers(apiURL string) []payments.Provider {
 // own name on the leases).
 func (h *harness) secondProcess(cfg func(*worker.Config)) (*worker.Worker, *store.Store) {
 	h.t.Helper()
-	st, err := store.Open(context.Background(), h.DBFile, h.Clock.Now)
+	st, err := store.Open(context.Background(), h.DBFile, h.Clock.Now, store.LeaseClock(h.Time.Now))
 	if err != nil {
 		h.t.Fatal(err)
 	}
