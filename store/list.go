@@ -40,6 +40,7 @@ type MandateSummary struct {
 	CreatedAt    time.Time
 	BillingState string    // "" when it was never billed
 	NextDueAt    time.Time // zero when nothing is due
+	Disputed     bool      // one of its charges was disputed
 }
 
 // ErrBadCursor refuses a pagination cursor this store did not make.
@@ -67,7 +68,7 @@ func (s *Store) ListMandates(ctx context.Context, f ListFilter) ([]MandateSummar
 		var created string
 		var due sql.NullString
 		if err := rows.Scan(&m.ID, &m.Email, &m.Name, &m.Provider, &m.Mode, &m.Status, &m.Plan.Name, &m.Plan.Price.Amount,
-			&m.Plan.Price.Currency, &m.Plan.Interval, &created, &m.BillingState, &due); err != nil {
+			&m.Plan.Price.Currency, &m.Plan.Interval, &created, &m.BillingState, &due, &m.Disputed); err != nil {
 			return nil, "", fmt.Errorf("list mandates: %w", err)
 		}
 		m.CreatedAt = parseTime(created)
@@ -141,7 +142,8 @@ func listQuery(f ListFilter) (string, []any, error) {
 		args = append(args, at, after)
 	}
 	q := `SELECT m.id, c.email, c.name, m.provider, m.mode, m.status, m.plan_name, m.amount, m.currency, m.interval,
-			m.created_at, coalesce(b.state, ''), b.next_due_at
+			m.created_at, coalesce(b.state, ''), b.next_due_at,
+			EXISTS (SELECT 1 FROM disputed_mandates x WHERE x.mandate_id = m.id)
 		FROM ` + from
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
