@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"example.com/storefront/payments"
 	"example.com/storefront/internal/pagetest"
+	"example.com/storefront/payments"
 	"example.com/storefront/store"
 )
 
