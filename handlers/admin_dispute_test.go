@@ -64,6 +64,9 @@ func TestAdminDisputeShownCountedExportedAndClosed(t *testing.T) {
 					!strings.Contains(text, d.ProviderRef) {
 					t.Errorf("charge %d on the page: %q %q", d.ChargeID, status, text)
 				}
+				if strings.Contains(text, "Refund (USD") || !strings.Contains(text, "No refund while the payment is disputed.") {
+					t.Errorf("charge %d offers a refund while disputed: %q", d.ChargeID, text)
+				}
 				if provider == "stripe" && (!strings.Contains(text, "product not received") ||
 					!strings.Contains(text, "evidence due by "+d.EvidenceDueBy.UTC().Format("2 Jan 2006, 15:04 UTC"))) {
 					t.Errorf("charge %d on the page lacks the reason or the deadline: %q", d.ChargeID, text)
@@ -96,13 +99,17 @@ func TestAdminDisputeShownCountedExportedAndClosed(t *testing.T) {
 			e.closeDispute(provider, disputes[1], false)
 			e.waitDisputes(m.ID, 2, func(d store.Dispute) bool { return !d.Status.Open() })
 			page = e.adminPage(admin, m.ID)
-			for i, want := range []string{"won", "lost"} {
+			// A won dispute leaves the payment refundable; a lost one gave the
+			// money back already.
+			for i, tc := range []struct{ state, refund string }{{"won", "Refund (USD, at most 12.04 USD)"},
+				{"lost", "The lost dispute gave the money back to the shopper."}} {
 				got, _ := e.Store.Disputes(context.Background(), m.ID)
-				if got[i].Status != payments.DisputeState(want) {
-					t.Errorf("dispute %s is %s, want %s", got[i].ProviderRef, got[i].Status, want)
+				if got[i].Status != payments.DisputeState(tc.state) {
+					t.Errorf("dispute %s is %s, want %s", got[i].ProviderRef, got[i].Status, tc.state)
 				}
-				if _, text, _ := chargeOnPage(t, page, disputes[i].ChargeID); !strings.Contains(text, "dispute 12.04 USD "+want) {
-					t.Errorf("charge %d on the page after the dispute was %s: %q", disputes[i].ChargeID, want, text)
+				if _, text, _ := chargeOnPage(t, page, disputes[i].ChargeID); !strings.Contains(text, "dispute 12.04 USD "+tc.state) ||
+					!strings.Contains(text, tc.refund) {
+					t.Errorf("charge %d on the page after the dispute was %s: %q", disputes[i].ChargeID, tc.state, text)
 				}
 			}
 			if n := page.Count("dispute-banner"); n != 0 {

@@ -185,17 +185,12 @@ func (h *handler) mandatePage(r *http.Request, m store.Mandate) (views.AdminMand
 		return page, err
 	}
 	for _, c := range slices.Backward(charges) { // newest first
-		cv, err := h.chargeView(r, m, c, ops[c.ID], refunds)
+		cv, err := h.chargeView(r, m, c, ops[c.ID], refunds, disputes)
 		if err != nil {
 			return page, err
 		}
-		for _, d := range disputes {
-			if d.ChargeID != c.ID {
-				continue
-			}
-			dv := disputeView(d, cv.Label)
-			cv.Disputes = append(cv.Disputes, dv)
-			if d.Status.Open() {
+		for _, dv := range cv.Disputes {
+			if payments.DisputeState(dv.Status).Open() {
 				page.OpenDisputes = append(page.OpenDisputes, dv)
 			}
 		}
@@ -242,7 +237,8 @@ func (h *handler) chargeForm(r *http.Request, m store.Mandate) (*views.ChargeFor
 		Amount: m.Plan.Price.Major(), Currency: m.Plan.Price.Currency, Note: note}, "", nil
 }
 
-func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, ops []store.Operation, refunds []store.Refund) (views.ChargeView, error) {
+func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, ops []store.Operation, refunds []store.Refund,
+	disputes []store.Dispute) (views.ChargeView, error) {
 	cv := views.ChargeView{
 		ID: c.ID, Label: chargeLabel(c), Amount: c.Amount.String(), Status: string(c.Status), ProviderStatus: c.ProviderStatus,
 		ProviderRef: c.ProviderRef, ProviderURL: h.dashboardURL(m, "payments", c.ProviderRef), LastError: c.LastError,
@@ -270,8 +266,23 @@ func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, o
 			ProviderStatus: rf.ProviderStatus, ProviderRef: rf.ProviderRef, Reason: rf.FailureReason, LastError: rf.LastError,
 			Created: rf.CreatedAt.UTC().Format(dashboardTime)})
 	}
+	// A disputed payment is not refunded from here: while the dispute is
+	// open the provider refuses (Stripe: charge_disputed), and a lost one
+	// already gave the money back.
+	for _, d := range disputes {
+		if d.ChargeID != c.ID {
+			continue
+		}
+		cv.Disputes = append(cv.Disputes, disputeView(d, cv.Label))
+		switch {
+		case d.Status.Open():
+			cv.NoRefund = "No refund while the payment is disputed."
+		case d.Status == payments.DisputeLost:
+			cv.NoRefund = "The lost dispute gave the money back to the shopper."
+		}
+	}
 	left := c.Amount.Amount - max(committed, c.Refunded)
-	if c.Status.Paid() && left > 0 && c.ProviderRef != "" {
+	if c.Status.Paid() && left > 0 && c.ProviderRef != "" && cv.NoRefund == "" {
 		if _, err := h.svc.Provider(m); err == nil {
 			token, err := h.store.IssueFormToken(r.Context(), m.ID, "refund:"+strconv.FormatInt(c.ID, 10))
 			if err != nil {

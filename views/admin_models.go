@@ -163,6 +163,8 @@ type ChargeView struct {
 	Refunds        []RefundView
 	Disputes       []DisputeView
 	RefundForm     *RefundForm
+	// NoRefund says why a paid charge has no refund form (a dispute).
+	NoRefund string
 }
 
 // DisputeView is a shopper's dispute (a chargeback) of a payment.
