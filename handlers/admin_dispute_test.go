@@ -11,20 +11,24 @@ import (
 
 	"example.com/storefront/internal/pagetest"
 	"example.com/storefront/payments"
+	"example.com/storefront/sandbox/pprosim"
 	"example.com/storefront/store"
 )
 
 // disputeProviders are the providers whose sandbox disputes a charge of an
 // amount ending in 04, and closes the dispute from its Go API.
-var disputeProviders = []string{"stripe"}
+var disputeProviders = []string{"stripe", "ppro"}
 
 // A payment of an amount ending in 04 is disputed a moment after it
-// succeeds. The provider's event reaches the app, which fetches the
+// succeeds. The provider's event reaches the app, which records the
 // dispute and shows it on the payment (amount, reason, status, the
-// deadline for evidence) with a banner on the mandate's page; the list
-// counts the mandate under "disputed" and filters it; the consent export
-// says it. When the sandbox closes the disputes (one won, one lost), the
-// page shows each outcome and the banner goes.
+// deadline for evidence) with no refund offered; the list counts the
+// mandate under "disputed" and filters it; the consent export says it.
+// Stripe's disputes need a response (a banner on the mandate's page says
+// by when); when the sandbox closes them (one won, one lost) the page
+// shows each outcome and the banner goes. PPRO's chargeback is money
+// charged back, and PPRO reports no outcome of the merchant's defence: the
+// sandbox's decision changes nothing in the app.
 func TestAdminDisputeShownCountedExportedAndClosed(t *testing.T) {
 	t.Parallel()
 	for _, provider := range disputeProviders {
@@ -46,10 +50,20 @@ func TestAdminDisputeShownCountedExportedAndClosed(t *testing.T) {
 			if err != nil || len(charges) != 2 {
 				t.Fatalf("%d charges (%v), want period 1 and the merchant's", len(charges), err)
 			}
-			disputes := e.waitDisputes(m.ID, 2, func(d store.Dispute) bool { return d.Status == payments.DisputeNeedsResponse })
+			opened := map[string]struct {
+				state    payments.DisputeState
+				words    string
+				noRefund string
+				banners  int
+			}{
+				"stripe": {payments.DisputeNeedsResponse, "needs response", "No refund while the payment is disputed.", 2},
+				"ppro":   {payments.DisputeChargedBack, "charged back", "The chargeback gave the money back to the shopper.", 0},
+			}[provider]
+			disputes := e.waitDisputes(m.ID, 2, func(d store.Dispute) bool { return d.Status == opened.state })
 			for _, d := range disputes {
 				c := charges[slices.IndexFunc(charges, func(c store.Charge) bool { return c.ID == d.ChargeID })]
-				if d.Amount != c.Amount || d.ProviderRef == "" || d.Provider != provider {
+				if d.Amount != c.Amount || d.ProviderRef == "" || d.Provider != provider ||
+					(provider == "ppro" && d.ProviderRef != "chargeback_"+c.ProviderRef) {
 					t.Errorf("dispute %+v of charge %+v", d, c)
 				}
 				if provider == "stripe" && (d.Reason != "product_not_received" || d.EvidenceDueBy.IsZero()) {
@@ -60,11 +74,11 @@ func TestAdminDisputeShownCountedExportedAndClosed(t *testing.T) {
 			page := e.adminPage(admin, m.ID)
 			for _, d := range disputes {
 				status, text, ok := chargeOnPage(t, page, d.ChargeID)
-				if !ok || status != "succeeded" || !strings.Contains(text, "dispute 12.04 USD") || !strings.Contains(text, "needs response") ||
+				if !ok || status != "succeeded" || !strings.Contains(text, "dispute 12.04 USD") || !strings.Contains(text, opened.words) ||
 					!strings.Contains(text, d.ProviderRef) {
 					t.Errorf("charge %d on the page: %q %q", d.ChargeID, status, text)
 				}
-				if strings.Contains(text, "Refund (USD") || !strings.Contains(text, "No refund while the payment is disputed.") {
+				if strings.Contains(text, "Refund (USD") || !strings.Contains(text, opened.noRefund) {
 					t.Errorf("charge %d offers a refund while disputed: %q", d.ChargeID, text)
 				}
 				if provider == "stripe" && (!strings.Contains(text, "product not received") ||
@@ -72,8 +86,8 @@ func TestAdminDisputeShownCountedExportedAndClosed(t *testing.T) {
 					t.Errorf("charge %d on the page lacks the reason or the deadline: %q", d.ChargeID, text)
 				}
 			}
-			if n := page.Count("dispute-banner"); n != 2 {
-				t.Errorf("%d dispute banners, want 2", n)
+			if n := page.Count("dispute-banner"); n != opened.banners {
+				t.Errorf("%d dispute banners, want %d", n, opened.banners)
 			}
 
 			// The list: counted, filtered, marked.
@@ -95,8 +109,20 @@ func TestAdminDisputeShownCountedExportedAndClosed(t *testing.T) {
 			}
 
 			// The provider decides: the first won, the second lost.
-			e.closeDispute(provider, disputes[0], true)
-			e.closeDispute(provider, disputes[1], false)
+			e.closeDispute(provider, charges, disputes[0], true)
+			e.closeDispute(provider, charges, disputes[1], false)
+			if provider == "ppro" {
+				// Nothing is sent, so nothing changes; a webhook or a look-up
+				// that came would have done so by the time the worker passed.
+				if _, err := e.Worker.Pass(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(200 * time.Millisecond)
+				if got, _ := e.Store.Disputes(context.Background(), m.ID); len(got) != 2 || got[0] != disputes[0] || got[1] != disputes[1] {
+					t.Errorf("PPRO's chargebacks after the sandbox decided them: %+v, want them unchanged", got)
+				}
+				return
+			}
 			e.waitDisputes(m.ID, 2, func(d store.Dispute) bool { return !d.Status.Open() })
 			page = e.adminPage(admin, m.ID)
 			// A won dispute leaves the payment refundable; a lost one gave the
@@ -124,6 +150,9 @@ func (e *env) fastSettle() {
 	s := e.sandbox.StripeSim().Settings()
 	s.SettleAfter = 20 * time.Millisecond
 	e.sandbox.StripeSim().SetSettings(s)
+	p := e.sandbox.PPROSim().Settings()
+	p.SettleAfter = 20 * time.Millisecond
+	e.sandbox.PPROSim().SetSettings(p)
 }
 
 // waitDisputes waits until a mandate has n disputes that all satisfy ok.
@@ -145,13 +174,26 @@ func (e *env) waitDisputes(mandateID string, n int, ok func(store.Dispute) bool)
 	}
 }
 
-// closeDispute has the provider decide a dispute, from the sandbox's Go API.
-func (e *env) closeDispute(provider string, d store.Dispute, won bool) {
+// closeDispute has the provider decide a dispute, from the sandbox's Go
+// API. PPRO's chargeback is found by its charge: the sandbox's own id is
+// nowhere in what PPRO sends.
+func (e *env) closeDispute(provider string, charges []store.Charge, d store.Dispute, won bool) {
 	e.t.Helper()
 	var err error
 	switch provider {
 	case "stripe":
 		err = e.sandbox.StripeSim().CloseDispute(context.Background(), d.ProviderRef, won)
+	case "ppro":
+		c := charges[slices.IndexFunc(charges, func(c store.Charge) bool { return c.ID == d.ChargeID })]
+		cbs, lerr := e.sandbox.PPROSim().Chargebacks(context.Background())
+		if lerr != nil {
+			e.t.Fatal(lerr)
+		}
+		i := slices.IndexFunc(cbs, func(cb pprosim.Chargeback) bool { return cb.ChargeID == c.ProviderRef })
+		if i < 0 {
+			e.t.Fatalf("the sandbox has no chargeback of %s: %+v", c.ProviderRef, cbs)
+		}
+		err = e.sandbox.PPROSim().ResolveChargeback(context.Background(), cbs[i].ID, won)
 	default:
 		e.t.Fatalf("no provider %q", provider)
 	}

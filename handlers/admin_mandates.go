@@ -279,6 +279,8 @@ func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, o
 			cv.NoRefund = "No refund while the payment is disputed."
 		case d.Status == payments.DisputeLost:
 			cv.NoRefund = "The lost dispute gave the money back to the shopper."
+		case d.Status == payments.DisputeChargedBack:
+			cv.NoRefund = "The chargeback gave the money back to the shopper."
 		}
 	}
 	left := c.Amount.Amount - max(committed, c.Refunded)

@@ -6,13 +6,18 @@ import (
 )
 
 // DisputeState is the normalised state of a dispute (a chargeback): it
-// needs the merchant's evidence, is under review, or is closed won or lost.
-// A closed dispute stays closed.
+// needs the merchant's evidence, is under review, was charged back with no
+// outcome reported, or is decided: won, lost or closed. A decided dispute
+// stays decided.
 type DisputeState string
 
 const (
 	DisputeNeedsResponse DisputeState = "needs_response"
 	DisputeUnderReview   DisputeState = "under_review"
+	// DisputeChargedBack: the money went back to the shopper through a
+	// chargeback, and the provider reports no outcome of any defence (PPRO's
+	// CHARGEBACK_SUCCEEDED; Amazon Pay handles the dispute itself).
+	DisputeChargedBack DisputeState = "charged_back"
 	DisputeWon           DisputeState = "won"  // the money stays with the merchant
 	DisputeLost          DisputeState = "lost" // the money went back to the shopper
 	// DisputeClosed is an inquiry closed without a chargeback (Stripe's
@@ -26,7 +31,7 @@ func (s DisputeState) Rank() int {
 	switch s {
 	case DisputeNeedsResponse:
 		return 0
-	case DisputeUnderReview:
+	case DisputeUnderReview, DisputeChargedBack:
 		return 1
 	case DisputeWon, DisputeLost, DisputeClosed:
 		return 2
@@ -34,8 +39,11 @@ func (s DisputeState) Rank() int {
 	return -1
 }
 
-// Open reports whether the dispute is not decided yet.
+// Open reports whether the dispute awaits the merchant or the provider.
 func (s DisputeState) Open() bool { return s == DisputeNeedsResponse || s == DisputeUnderReview }
+
+// Decided reports whether the dispute has its outcome, which never changes.
+func (s DisputeState) Decided() bool { return s == DisputeWon || s == DisputeLost || s == DisputeClosed }
 
 // Dispute is a shopper's dispute of a payment (Stripe's Dispute, PPRO's
 // chargeback), as the provider reports it.

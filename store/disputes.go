@@ -49,7 +49,7 @@ func scanDispute(sc interface{ Scan(...any) error }) (Dispute, error) {
 
 // ApplyDispute records the provider's word on a dispute of a charge: a new
 // dispute is added; a known one moves forward only (needs_response →
-// under_review → won | lost | closed), so a stale answer read before a
+// under_review | charged_back → won | lost | closed), so a stale answer read before a
 // newer one changes nothing, and a decided dispute keeps its outcome. It
 // reports whether anything changed.
 func (s *Store) ApplyDispute(ctx context.Context, chargeID int64, provider string, d payments.Dispute) (Dispute, bool, error) {
@@ -86,7 +86,7 @@ func (s *Store) ApplyDispute(ctx context.Context, chargeID int64, provider strin
 	case err != nil:
 	case old.ChargeID != chargeID:
 		return old, false, fmt.Errorf("apply dispute %s: %w %d", d.Ref, ErrOtherCharge, old.ChargeID)
-	case next.Status.Rank() < old.Status.Rank() || !old.Status.Open():
+	case next.Status.Rank() < old.Status.Rank() || old.Status.Decided():
 		return old, false, nil // stale, or already decided
 	default:
 		next.ID, next.CreatedAt, next.UpdatedAt = old.ID, old.CreatedAt, old.UpdatedAt

@@ -22,10 +22,13 @@ const (
 )
 
 // disputeState reads a dispute's state from its event type, the only
-// place PPRO states it. A chargeback that succeeded took the money back.
+// place PPRO states it. A chargeback that succeeded took the money back;
+// PPRO reports no outcome of any defence after it.
 func disputeState(eventType string) (payments.DisputeState, bool) {
 	switch eventType {
-	case EventChargebackSucceeded, "DISPUTE_LOST":
+	case EventChargebackSucceeded:
+		return payments.DisputeChargedBack, true
+	case "DISPUTE_LOST":
 		return payments.DisputeLost, true
 	case "DISPUTE_ACTION_REQUIRED":
 		return payments.DisputeNeedsResponse, true

@@ -24,7 +24,7 @@ func TestParseWebhookReadsChargebacks(t *testing.T) {
 		{"CHARGEBACK_SUCCEEDED, as PPRO's OpenAPI documents it",
 			`{"specversion":"1.0.2","id":"cb1","type":"CHARGEBACK_SUCCEEDED","subject":"` + charge + `",
 			"data":{"paymentChargeId":"` + charge + `","type":"CHARGEBACK_SUCCEEDED","merchantId":"m","amount":{"value":1204,"currency":"usd"}}}`,
-			&payments.Dispute{Ref: "chargeback_" + charge, ChargeRef: charge, State: payments.DisputeLost,
+			&payments.Dispute{Ref: "chargeback_" + charge, ChargeRef: charge, State: payments.DisputeChargedBack,
 				ProviderStatus: "CHARGEBACK_SUCCEEDED", Amount: payments.Money{Amount: 1204, Currency: "USD"}}},
 		{"DISPUTE_ACTION_REQUIRED, as PPRO's developer hub shows it",
 			`{"id":"d1","type":"DISPUTE_ACTION_REQUIRED","data":{"disputeId":"dispute_1","paymentChargeId":"` + charge + `"}}`,

@@ -8,7 +8,7 @@ CREATE TABLE disputes (
     mandate_id      TEXT NOT NULL REFERENCES mandates(id),
     amount          INTEGER NOT NULL CHECK (amount >= 0), -- minor units
     currency        TEXT NOT NULL,
-    status          TEXT NOT NULL CHECK (status IN ('needs_response', 'under_review', 'won', 'lost', 'closed')),
+    status          TEXT NOT NULL CHECK (status IN ('needs_response', 'under_review', 'charged_back', 'won', 'lost', 'closed')),
     provider_status TEXT NOT NULL DEFAULT '',
     reason          TEXT NOT NULL DEFAULT '',
     evidence_due_by TEXT,                     -- NULL when the provider gives no deadline
