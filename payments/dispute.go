@@ -18,8 +18,8 @@ const (
 	// chargeback, and the provider reports no outcome of any defence (PPRO's
 	// CHARGEBACK_SUCCEEDED; Amazon Pay handles the dispute itself).
 	DisputeChargedBack DisputeState = "charged_back"
-	DisputeWon           DisputeState = "won"  // the money stays with the merchant
-	DisputeLost          DisputeState = "lost" // the money went back to the shopper
+	DisputeWon         DisputeState = "won"  // the money stays with the merchant
+	DisputeLost        DisputeState = "lost" // the money went back to the shopper
 	// DisputeClosed is an inquiry closed without a chargeback (Stripe's
 	// warning_closed): no money moved.
 	DisputeClosed DisputeState = "closed"
@@ -43,7 +43,9 @@ func (s DisputeState) Rank() int {
 func (s DisputeState) Open() bool { return s == DisputeNeedsResponse || s == DisputeUnderReview }
 
 // Decided reports whether the dispute has its outcome, which never changes.
-func (s DisputeState) Decided() bool { return s == DisputeWon || s == DisputeLost || s == DisputeClosed }
+func (s DisputeState) Decided() bool {
+	return s == DisputeWon || s == DisputeLost || s == DisputeClosed
+}
 
 // Dispute is a shopper's dispute of a payment (Stripe's Dispute, PPRO's
 // chargeback), as the provider reports it.
