@@ -133,6 +133,21 @@ func TestPPROContractOfTheSandboxsNewAnswers(t *testing.T) {
 	}
 	wantFields(t, e.getCharge(chargedBack), map[string]string{"status": "CAPTURED"})
 
+	// 409 for a key whose first request is in flight.
+	e.configure(func(s *pprosim.Settings) { s.Processing = time.Second })
+	key := http.Header{"Request-Idempotency-Key": {"contract-in-flight"}}
+	done := make(chan apiResponse, 1)
+	direct := &env{Env: e.Env, t: t} // the proxy validates one exchange at a time
+	go func() { done <- direct.refund(chargedBack, 100, nil, key) }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if r := e.refund(chargedBack, 100, nil, key); r.Status == http.StatusConflict || time.Now().After(deadline) {
+			wantAPIStatus(t, r, http.StatusConflict)
+			break
+		}
+	}
+	wantAPIStatus(t, <-done, http.StatusOK)
+	e.configure(func(s *pprosim.Settings) { s.Processing = 0 })
+
 	seen := proxy.Seen()
 	for _, want := range []string{
 		"GET /v1/payment-charges 200",
@@ -140,6 +155,7 @@ func TestPPROContractOfTheSandboxsNewAnswers(t *testing.T) {
 		"GET /v1/payment-charges/{paymentChargeId} 200",
 		"POST /v1/payment-charges/{paymentChargeId}/refunds 200",
 		"POST /v1/payment-charges/{paymentChargeId}/refunds 400",
+		"POST /v1/payment-charges/{paymentChargeId}/refunds 409",
 		"GET /v1/payment-charges/{paymentChargeId}/refunds 200",
 		"GET /v1/payment-charges/{paymentChargeId}/refunds/{refundId} 200",
 		"GET /v1/payment-charges/{paymentChargeId}/refunds/{refundId} 404",

@@ -72,7 +72,9 @@ func New(host *simkit.Host, cfg Config) *Sim {
 	if cfg.AccountCountry == "" {
 		cfg.AccountCountry = DefaultAccountCountry
 	}
-	return &Sim{host: host, cfg: cfg, scope: keyScope(cfg.SecretKey)}
+	s := &Sim{host: host, cfg: cfg, scope: keyScope(cfg.SecretKey)}
+	s.resumeLater()
+	return s
 }
 
 // Routes mounts the API under /sandbox/stripe/v1/, and the hosted pages
