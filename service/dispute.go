@@ -16,6 +16,20 @@ import (
 // with no dispute API (PPRO) is taken at its signed event's word.
 func (s *Service) disputeEvent(ctx context.Context, p payments.Provider, ev payments.Event) Outcome {
 	c, err := s.store.ChargeByProviderRef(ctx, ev.ChargeRef)
+	if errors.Is(err, store.ErrNotFound) {
+		// The charge call's answer may not be recorded yet: the provider's
+		// copy of our reference says which row it is, as for charge events.
+		var res payments.ChargeResult
+		if res, err = p.ChargeStatus(ctx, ev.ChargeRef); err != nil {
+			return Outcome{Err: err}
+		}
+		if res.Reference == "" {
+			return Outcome{Status: store.EventIgnored, Detail: "no charge of ours is the disputed payment"}
+		}
+		if c, err = s.store.ChargeByKey(ctx, res.Reference); err == nil && c.ProviderRef != "" && c.ProviderRef != ev.ChargeRef {
+			err = store.ErrNotFound // our reference on another payment: not ours to record
+		}
+	}
 	if err != nil {
 		return notOurs(err, "no charge of ours is the disputed payment")
 	}
