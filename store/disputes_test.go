@@ -72,13 +72,26 @@ func TestApplyDisputeMovesForwardOnly(t *testing.T) {
 		t.Errorf("the same dispute on another charge: %v, want ErrOtherCharge", err)
 	}
 	// The same id at another provider is another dispute.
-	pd := payments.Dispute{Ref: "dp_1", State: payments.DisputeLost, ProviderStatus: "CHARGEBACK_SUCCEEDED"}
+	pd := payments.Dispute{Ref: "dp_1", State: payments.DisputeChargedBack, ProviderStatus: "CHARGEBACK_SUCCEEDED"}
 	got, _, err := s.ApplyDispute(ctx, other.ID, "ppro", pd)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Amount != other.Amount || !got.EvidenceDueBy.IsZero() {
 		t.Errorf("a dispute with no amount or deadline: %+v, want the charge's amount and no deadline", got)
+	}
+	// A charge-back (PPRO) may still be decided later; a stale open state
+	// does not undo it.
+	for _, st := range []struct {
+		state, want payments.DisputeState
+	}{
+		{payments.DisputeNeedsResponse, payments.DisputeChargedBack},
+		{payments.DisputeLost, payments.DisputeLost},
+	} {
+		pd.State = st.state
+		if got, _, err := s.ApplyDispute(ctx, other.ID, "ppro", pd); err != nil || got.Status != st.want {
+			t.Errorf("charged back, then %s: %s, %v; want %s", st.state, got.Status, err, st.want)
+		}
 	}
 	all, err := s.Disputes(ctx, m.ID)
 	if err != nil || len(all) != 2 {
