@@ -174,6 +174,10 @@ func TestDisputedFilterCountsAndExport(t *testing.T) {
 			t.Errorf("disputed count of %q: %d, want %d", provider, counts.Disputed, len(want(provider)))
 		}
 	}
+	// With the billing filter too: none of these is past due.
+	if got, _, err := s.ListMandates(ctx, ListFilter{Disputed: true, Billing: BillingPastDue}); err != nil || len(got) != 0 {
+		t.Errorf("disputed and past due: %d rows, %v", len(got), err)
+	}
 	all, _, err := s.ListMandates(ctx, ListFilter{})
 	if err != nil {
 		t.Fatal(err)
