@@ -63,6 +63,7 @@ func (s *Sim) Routes(mux *http.ServeMux, pages *simkit.Pages) {
 	s.pproAPIRoutes(mux)
 	s.pproPageRoutes(mux, pages)
 	s.pproOutsideRoutes(mux, pages)
+	s.pproSettingsRoutes(mux, pages)
 }
 
 // IndexSection describes the PPRO part, its magic amounts and the
@@ -75,12 +76,19 @@ func (s *Sim) IndexSection() templ.Component {
 		if err != nil {
 			return fmt.Errorf("ppro index section: %w", err)
 		}
+		chargebacks, err := s.Chargebacks(ctx)
+		if err != nil {
+			return fmt.Errorf("ppro index section: %w", err)
+		}
 		return indexSection(indexView{
 			APIBase:        s.host.PageURL("/ppro"),
 			RedirectMethod: s.cfg.RedirectMethod,
 			Webhooks:       s.host.WebhooksEnabled(Provider),
 			Agreements:     agreements,
 			ListLimit:      indexAgreementLimit,
+			Settings:       s.Settings(),
+			SettingsAction: s.host.BasePath() + "/ppro/settings",
+			Chargebacks:    s.indexChargebacks(chargebacks),
 		}).Render(ctx, w)
 	})
 }
@@ -92,4 +100,7 @@ type indexView struct {
 	Webhooks       bool
 	Agreements     []indexAgreement // newest first
 	ListLimit      int
+	Settings       Settings
+	SettingsAction string
+	Chargebacks    []indexChargeback // newest first
 }
