@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/csv"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 var consentColumns = []string{
 	"mandate_id", "created_at", "status", "provider", "mode", "email", "name", "plan", "amount", "interval",
 	"merchant", "terms_version", "terms_sha256", "authorization", "accepted_at", "client_ip", "user_agent",
-	"confirmed_at", "revoked_by",
+	"confirmed_at", "revoked_by", "disputes",
 }
 
 // adminConsents streams every mandate's consent evidence as CSV, one row at
@@ -39,6 +40,7 @@ func (h *handler) adminConsents(w http.ResponseWriter, r *http.Request) error {
 			c.Email, c.Name, c.Plan.Name, c.Plan.Price.String(), string(c.Plan.Interval),
 			c.Consent.Merchant, c.Consent.TermsVersion, c.Consent.TermsSHA256, c.Consent.Authorization,
 			c.Consent.AcceptedAt.UTC().Format(time.RFC3339), c.Consent.ClientIP, c.Consent.UserAgent, confirmed, c.RevokedBy,
+			strconv.Itoa(c.Disputes),
 		}
 		for i := range row {
 			row[i] = neutralise(row[i])

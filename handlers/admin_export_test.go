@@ -19,7 +19,7 @@ import (
 var consentColumns = []string{
 	"mandate_id", "created_at", "status", "provider", "mode", "email", "name", "plan", "amount", "interval",
 	"merchant", "terms_version", "terms_sha256", "authorization", "accepted_at", "client_ip", "user_agent",
-	"confirmed_at", "revoked_by",
+	"confirmed_at", "revoked_by", "disputes",
 }
 
 // The consent export is one row per mandate with the consent evidence; a

@@ -34,7 +34,8 @@ var (
 // pagination.
 func (h *handler) adminList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := views.ListFilter{Provider: q.Get("provider"), Status: q.Get("status"), Billing: q.Get("billing"), Email: q.Get("email")}
+	f := views.ListFilter{Provider: q.Get("provider"), Status: q.Get("status"), Billing: q.Get("billing"), Email: q.Get("email"),
+		Disputed: q.Get("disputed") != ""}
 	m := views.AdminList{AdminChrome: h.adminChrome(r, "Mandates"), Filter: f}
 	for _, p := range h.order {
 		m.Options.Providers = append(m.Options.Providers, views.Option{Value: p.Name(), Label: providerLabel(p.Name())})
@@ -60,8 +61,11 @@ func (h *handler) adminList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	link := func(status, billing string) string {
+	link := func(status, billing string, disputed bool) string {
 		v := url.Values{}
+		if disputed {
+			v.Set("disputed", "1")
+		}
 		for k, val := range map[string]string{"provider": f.Provider, "email": f.Email, "status": status, "billing": billing} {
 			if val != "" {
 				v.Set(k, val)
@@ -72,22 +76,25 @@ func (h *handler) adminList(w http.ResponseWriter, r *http.Request) error {
 		}
 		return "/admin?" + v.Encode()
 	}
-	m.Counts = append(m.Counts, views.StatusCount{Label: "all", Count: counts.Total, URL: link("", ""), Kind: "all",
-		Current: f.Status == "" && f.Billing == ""})
+	m.Counts = append(m.Counts, views.StatusCount{Label: "all", Count: counts.Total, URL: link("", "", false), Kind: "all",
+		Current: f.Status == "" && f.Billing == "" && !f.Disputed})
 	for _, s := range listStatuses {
-		m.Counts = append(m.Counts, views.StatusCount{Label: string(s), Count: counts.ByStatus[s], URL: link(string(s), ""),
-			Kind: string(s), Current: f.Status == string(s) && f.Billing == ""})
+		m.Counts = append(m.Counts, views.StatusCount{Label: string(s), Count: counts.ByStatus[s], URL: link(string(s), "", false),
+			Kind: string(s), Current: f.Status == string(s) && f.Billing == "" && !f.Disputed})
 	}
-	m.Counts = append(m.Counts, views.StatusCount{Label: "past due", Count: counts.PastDue, URL: link("", store.BillingPastDue),
-		Kind: store.BillingPastDue, Current: f.Billing == store.BillingPastDue && f.Status == ""})
+	m.Counts = append(m.Counts, views.StatusCount{Label: "past due", Count: counts.PastDue, URL: link("", store.BillingPastDue, false),
+		Kind: store.BillingPastDue, Current: f.Billing == store.BillingPastDue && f.Status == "" && !f.Disputed})
+	m.Counts = append(m.Counts, views.StatusCount{Label: "disputed", Count: counts.Disputed, URL: link("", "", true),
+		Kind: "disputed", Current: f.Disputed && f.Billing == "" && f.Status == ""})
 
 	rows, next, err := h.store.ListMandates(r.Context(), store.ListFilter{
-		Provider: f.Provider, Status: mandate.Status(f.Status), Billing: f.Billing, Email: f.Email, After: q.Get("after"),
+		Provider: f.Provider, Status: mandate.Status(f.Status), Billing: f.Billing, Email: f.Email, Disputed: f.Disputed,
+		After: q.Get("after"),
 	})
 	if errors.Is(err, store.ErrBadCursor) {
 		m.Error = "That page link is not valid any more; here is the first page."
 		rows, next, err = h.store.ListMandates(r.Context(), store.ListFilter{
-			Provider: f.Provider, Status: mandate.Status(f.Status), Billing: f.Billing, Email: f.Email,
+			Provider: f.Provider, Status: mandate.Status(f.Status), Billing: f.Billing, Email: f.Email, Disputed: f.Disputed,
 		})
 	}
 	if err != nil {
@@ -97,7 +104,7 @@ func (h *handler) adminList(w http.ResponseWriter, r *http.Request) error {
 		row := views.MandateRow{
 			ID: s.ID, URL: "/admin/mandates/" + url.PathEscape(s.ID), Created: s.CreatedAt.UTC().Format(dashboardTime),
 			Email: s.Email, Name: s.Name, Provider: providerLabel(s.Provider), Mode: string(s.Mode), Status: string(s.Status),
-			Billing: s.BillingState, Plan: s.Plan.Price.String() + " / " + string(s.Plan.Interval),
+			Billing: s.BillingState, Plan: s.Plan.Price.String() + " / " + string(s.Plan.Interval), Disputed: s.Disputed,
 		}
 		if !s.NextDueAt.IsZero() {
 			row.NextDue = s.NextDueAt.UTC().Format("2 Jan 2006")
@@ -174,10 +181,19 @@ func (h *handler) mandatePage(r *http.Request, m store.Mandate) (views.AdminMand
 	if err != nil {
 		return page, err
 	}
+	disputes, err := h.store.Disputes(ctx, m.ID)
+	if err != nil {
+		return page, err
+	}
 	for _, c := range slices.Backward(charges) { // newest first
-		cv, err := h.chargeView(r, m, c, ops[c.ID], refunds)
+		cv, err := h.chargeView(r, m, c, ops[c.ID], refunds, disputes)
 		if err != nil {
 			return page, err
+		}
+		for _, dv := range cv.Disputes {
+			if payments.DisputeState(dv.Status).Open() {
+				page.OpenDisputes = append(page.OpenDisputes, dv)
+			}
 		}
 		page.Charges = append(page.Charges, cv)
 	}
@@ -227,7 +243,8 @@ func (h *handler) chargeForm(r *http.Request, m store.Mandate) (*views.ChargeFor
 	return form, "", nil
 }
 
-func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, ops []store.Operation, refunds []store.Refund) (views.ChargeView, error) {
+func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, ops []store.Operation, refunds []store.Refund,
+	disputes []store.Dispute) (views.ChargeView, error) {
 	cv := views.ChargeView{
 		ID: c.ID, Label: chargeLabel(c), Amount: c.Amount.String(), Status: string(c.Status), ProviderStatus: c.ProviderStatus,
 		ProviderRef: c.ProviderRef, ProviderURL: h.dashboardURL(m, "payments", c.ProviderRef), LastError: c.LastError,
@@ -258,8 +275,25 @@ func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, o
 			ProviderStatus: rf.ProviderStatus, ProviderRef: rf.ProviderRef, Reason: rf.FailureReason, LastError: rf.LastError,
 			Created: rf.CreatedAt.UTC().Format(dashboardTime)})
 	}
+	// A disputed payment is not refunded from here: while the dispute is
+	// open the provider refuses (Stripe: charge_disputed), and a lost one
+	// already gave the money back.
+	for _, d := range disputes {
+		if d.ChargeID != c.ID {
+			continue
+		}
+		cv.Disputes = append(cv.Disputes, disputeView(d, cv.Label))
+		switch {
+		case d.Status.Open():
+			cv.NoRefund = "No refund while the payment is disputed."
+		case d.Status == payments.DisputeLost:
+			cv.NoRefund = "The lost dispute gave the money back to the shopper."
+		case d.Status == payments.DisputeChargedBack:
+			cv.NoRefund = "The chargeback gave the money back to the shopper."
+		}
+	}
 	left := c.Amount.Amount - max(committed, c.Refunded)
-	if c.Status.Paid() && left > 0 && c.ProviderRef != "" {
+	if c.Status.Paid() && left > 0 && c.ProviderRef != "" && cv.NoRefund == "" {
 		if _, err := h.svc.Provider(m); err == nil {
 			token, err := h.store.IssueFormToken(r.Context(), m.ID, "refund:"+strconv.FormatInt(c.ID, 10))
 			if err != nil {
@@ -273,6 +307,15 @@ func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, o
 		}
 	}
 	return cv, nil
+}
+
+func disputeView(d store.Dispute, chargeLabel string) views.DisputeView {
+	v := views.DisputeView{Ref: d.ProviderRef, ChargeLabel: chargeLabel, Amount: d.Amount.String(), Status: string(d.Status),
+		ProviderStatus: d.ProviderStatus, Reason: views.Label(d.Reason), Updated: d.UpdatedAt.UTC().Format(dashboardTime)}
+	if !d.EvidenceDueBy.IsZero() {
+		v.Deadline = d.EvidenceDueBy.UTC().Format(dashboardTime)
+	}
+	return v
 }
 
 func chargeLabel(c store.Charge) string {

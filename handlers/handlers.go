@@ -54,6 +54,7 @@ type Store interface {
 	Charges(ctx context.Context, mandateID string) ([]store.Charge, error)
 	Operations(ctx context.Context, mandateID string) (map[int64][]store.Operation, error)
 	Refunds(ctx context.Context, mandateID string) ([]store.Refund, error)
+	Disputes(ctx context.Context, mandateID string) ([]store.Dispute, error)
 	Billing(ctx context.Context, mandateID string) (store.Billing, error)
 	BillingEvents(ctx context.Context, mandateID string) ([]store.BillingEvent, error)
 }

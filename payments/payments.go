@@ -68,6 +68,9 @@ type Provider interface {
 	Refund(ctx context.Context, req RefundRequest) (RefundResult, error)
 	// RefundStatus fetches a refund's authoritative status.
 	RefundStatus(ctx context.Context, chargeRef, refundRef string) (RefundResult, error)
+	// Disputes fetches every dispute of a charge by the charge's reference,
+	// or ErrNoDisputeAPI when the provider has no API to read them.
+	Disputes(ctx context.Context, chargeRef string) ([]Dispute, error)
 	// ParseWebhook verifies a webhook delivery (its signature, where the
 	// provider signs) and says what it concerns. The caller then fetches the
 	// object's status: payloads can be stale or out of order, so their
@@ -107,6 +110,13 @@ type Event struct {
 	// about at Stripe (pm_…, mandate_…).
 	PaymentMethodRef   string
 	ProviderMandateRef string
+	// DisputeRef names a dispute (dp_…, PPRO's dispute id); ChargeRef is
+	// then the disputed payment.
+	DisputeRef string
+	// Dispute is what a signed event says of a dispute, for a provider whose
+	// API has no dispute to fetch (PPRO); nil otherwise, and always nil for
+	// an unsigned delivery, whose payload is never trusted.
+	Dispute *Dispute `json:",omitempty"`
 }
 
 // MaxEventField bounds a webhook event's id and type. Providers' own are far
@@ -120,7 +130,11 @@ func CheckEvent(e Event) error {
 	if e.ID == "" || e.Type == "" {
 		return errors.New("webhook event without an id or a type")
 	}
-	for _, f := range []string{e.ID, e.Type, e.SetupRef, e.MandateID, e.ChargeRef, e.RefundRef, e.PaymentMethodRef, e.ProviderMandateRef} {
+	fields := []string{e.ID, e.Type, e.SetupRef, e.MandateID, e.ChargeRef, e.RefundRef, e.PaymentMethodRef, e.ProviderMandateRef, e.DisputeRef}
+	if d := e.Dispute; d != nil {
+		fields = append(fields, d.Ref, d.ChargeRef, d.ProviderStatus, d.Reason, d.Amount.Currency, string(d.State))
+	}
+	for _, f := range fields {
 		if len(f) > MaxEventField {
 			return fmt.Errorf("webhook event field longer than %d bytes", MaxEventField)
 		}

@@ -31,7 +31,7 @@ type Outcome struct {
 // every other path. Nothing in the payload is trusted but the ids.
 func (s *Service) ProcessEvent(ctx context.Context, p payments.Provider, e store.WebhookEvent, now time.Time) Outcome {
 	ev := e.Event
-	key := p.Name() + "/" + firstNonEmpty(ev.ChargeRef, ev.RefundRef, ev.PaymentMethodRef, ev.ProviderMandateRef, ev.SetupRef, ev.MandateID)
+	key := p.Name() + "/" + firstNonEmpty(ev.DisputeRef, ev.ChargeRef, ev.RefundRef, ev.PaymentMethodRef, ev.ProviderMandateRef, ev.SetupRef, ev.MandateID)
 	if ok, at := s.fetches.allow(key, now); !ok {
 		return Outcome{Status: store.EventPending, Detail: "fetched a moment ago; again shortly", RetryAt: at}
 	}
@@ -51,6 +51,8 @@ func (s *Service) ProcessEvent(ctx context.Context, p payments.Provider, e store
 
 func (s *Service) processEvent(ctx context.Context, p payments.Provider, ev payments.Event) Outcome {
 	switch {
+	case ev.DisputeRef != "" && ev.ChargeRef != "":
+		return s.disputeEvent(ctx, p, ev)
 	case ev.RefundRef != "":
 		if r, err := s.store.RefundByProviderRef(ctx, ev.RefundRef); err == nil {
 			return s.refundEvent(ctx, r)

@@ -19,6 +19,8 @@ type ListFilter struct {
 	Provider string
 	Status   mandate.Status
 	Billing  string // a billing state: "past_due", …
+	// Disputed keeps only mandates one of whose charges was disputed.
+	Disputed bool
 	// Email is a whole address (with "@": exact, case-insensitive) or its
 	// beginning.
 	Email string
@@ -38,6 +40,7 @@ type MandateSummary struct {
 	CreatedAt    time.Time
 	BillingState string    // "" when it was never billed
 	NextDueAt    time.Time // zero when nothing is due
+	Disputed     bool      // one of its charges was disputed
 }
 
 // ErrBadCursor refuses a pagination cursor this store did not make.
@@ -65,7 +68,7 @@ func (s *Store) ListMandates(ctx context.Context, f ListFilter) ([]MandateSummar
 		var created string
 		var due sql.NullString
 		if err := rows.Scan(&m.ID, &m.Email, &m.Name, &m.Provider, &m.Mode, &m.Status, &m.Plan.Name, &m.Plan.Price.Amount,
-			&m.Plan.Price.Currency, &m.Plan.Interval, &created, &m.BillingState, &due); err != nil {
+			&m.Plan.Price.Currency, &m.Plan.Interval, &created, &m.BillingState, &due, &m.Disputed); err != nil {
 			return nil, "", fmt.Errorf("list mandates: %w", err)
 		}
 		m.CreatedAt = parseTime(created)
@@ -92,7 +95,8 @@ func (s *Store) ListMandates(ctx context.Context, f ListFilter) ([]MandateSummar
 // the mandates' indexes, or billing's when a billing state is asked for
 // (billing keeps a copy of the mandate's provider and creation time for
 // that; a past-due mandate is rare, and walking every mandate to find a
-// page of them would cost in proportion to the table).
+// page of them would cost in proportion to the table). Disputed mandates
+// are walked the same way, in disputed_mandates' indexes.
 func listQuery(f ListFilter) (string, []any, error) {
 	// The columns that order the list, and that the filters constrain.
 	created, id, provider := "m.created_at", "m.id", "m.provider"
@@ -101,6 +105,12 @@ func listQuery(f ListFilter) (string, []any, error) {
 		created, id, provider = "b.mandate_created_at", "b.mandate_id", "b.provider"
 		// CROSS JOIN keeps billing the outer loop, walking its index in order.
 		from = `billing b CROSS JOIN mandates m ON m.id = b.mandate_id JOIN customers c ON c.id = m.customer_id`
+	}
+	if f.Disputed {
+		// Rarer still than past due; billing, if asked for too, is checked per row.
+		created, id, provider = "d.mandate_created_at", "d.mandate_id", "d.provider"
+		from = `disputed_mandates d CROSS JOIN mandates m ON m.id = d.mandate_id JOIN customers c ON c.id = m.customer_id
+			LEFT JOIN billing b ON b.mandate_id = m.id`
 	}
 	var where []string
 	var args []any
@@ -132,7 +142,8 @@ func listQuery(f ListFilter) (string, []any, error) {
 		args = append(args, at, after)
 	}
 	q := `SELECT m.id, c.email, c.name, m.provider, m.mode, m.status, m.plan_name, m.amount, m.currency, m.interval,
-			m.created_at, coalesce(b.state, ''), b.next_due_at
+			m.created_at, coalesce(b.state, ''), b.next_due_at,
+			EXISTS (SELECT 1 FROM disputed_mandates x WHERE x.mandate_id = m.id)
 		FROM ` + from
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
@@ -159,17 +170,22 @@ func decodeCursor(c string) (string, string, error) {
 }
 
 // Counts are how many mandates there are in each status (of one provider,
-// or of all when provider is ""), and how many are past due.
+// or of all when provider is ""), how many are past due and how many were
+// disputed.
 type Counts struct {
 	ByStatus map[mandate.Status]int
 	Total    int
 	PastDue  int
+	Disputed int
 }
 
 // The past-due counts, read in billing's (state, provider, …) index alone.
 const (
 	countPastDue   = `SELECT count(*) FROM billing WHERE state = 'past_due'`
 	countPastDueOf = `SELECT count(*) FROM billing WHERE state = 'past_due' AND provider = ?`
+	// The disputed counts, likewise in disputed_mandates' indexes alone.
+	countDisputed   = `SELECT count(*) FROM disputed_mandates`
+	countDisputedOf = `SELECT count(*) FROM disputed_mandates WHERE provider = ?`
 )
 
 // CountMandates reads the counts the triggers keep.
@@ -201,6 +217,14 @@ func (s *Store) CountMandates(ctx context.Context, provider string) (Counts, err
 	if err != nil {
 		return c, fmt.Errorf("count past due: %w", err)
 	}
+	if provider == "" {
+		err = s.db.QueryRowContext(ctx, countDisputed).Scan(&c.Disputed)
+	} else {
+		err = s.db.QueryRowContext(ctx, countDisputedOf, provider).Scan(&c.Disputed)
+	}
+	if err != nil {
+		return c, fmt.Errorf("count disputed: %w", err)
+	}
 	return c, nil
 }
 
@@ -216,6 +240,8 @@ type ConsentRow struct {
 	ConfirmedAt time.Time
 	RevokedBy   string
 	CreatedAt   time.Time
+	// Disputes is how many of its charges' disputes there are.
+	Disputes int
 }
 
 // EachConsent calls fn with every mandate's consent evidence, oldest first,
@@ -224,7 +250,7 @@ type ConsentRow struct {
 func (s *Store) EachConsent(ctx context.Context, fn func(ConsentRow) error) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT m.id, c.email, c.name, m.provider, m.mode, m.status, m.plan_name, m.amount,
 			m.currency, m.interval, m.merchant, m.merchant_email, m.terms_version, m.terms_sha256, m.authorization_text, m.accepted_at, m.client_ip,
-			m.user_agent, m.confirmed_at, m.revoked_by, m.created_at
+			m.user_agent, m.confirmed_at, m.revoked_by, m.created_at, (SELECT count(*) FROM disputes d WHERE d.mandate_id = m.id)
 		FROM mandates m JOIN customers c ON c.id = m.customer_id ORDER BY m.created_at, m.id`)
 	if err != nil {
 		return fmt.Errorf("export consents: %w", err)
@@ -236,7 +262,7 @@ func (s *Store) EachConsent(ctx context.Context, fn func(ConsentRow) error) erro
 		var confirmed sql.NullString
 		if err := rows.Scan(&r.MandateID, &r.Email, &r.Name, &r.Provider, &r.Mode, &r.Status, &r.Plan.Name, &r.Plan.Price.Amount,
 			&r.Plan.Price.Currency, &r.Plan.Interval, &r.Consent.Merchant, &r.Consent.Contact, &r.Consent.TermsVersion, &r.Consent.TermsSHA256, &r.Consent.Authorization,
-			&accepted, &r.Consent.ClientIP, &r.Consent.UserAgent, &confirmed, &r.RevokedBy, &created); err != nil {
+			&accepted, &r.Consent.ClientIP, &r.Consent.UserAgent, &confirmed, &r.RevokedBy, &created, &r.Disputes); err != nil {
 			return fmt.Errorf("export consents: %w", err)
 		}
 		r.Consent.AcceptedAt, r.CreatedAt = parseTime(accepted), parseTime(created)

@@ -28,18 +28,22 @@ func TestListMandatesWalksAnIndexInOrder(t *testing.T) {
 		t.Fatalf("no cursor: %v", err)
 	}
 	for name, f := range map[string]ListFilter{
-		"first page":                  {},
-		"after a cursor":              {After: cursor},
-		"by status":                   {Status: mandate.Active},
-		"by status, after a cursor":   {Status: mandate.Active, After: cursor},
-		"by provider":                 {Provider: "ppro"},
-		"by provider, after":          {Provider: "ppro", After: cursor},
-		"by provider and status":      {Provider: "ppro", Status: mandate.Revoked},
-		"by provider, status, after":  {Provider: "ppro", Status: mandate.Revoked, After: cursor},
-		"by billing":                  {Billing: BillingPastDue},
-		"by billing, after":           {Billing: BillingPastDue, After: cursor},
-		"by billing and provider":     {Billing: BillingPastDue, Provider: "ppro"},
-		"by billing, provider, after": {Billing: BillingPastDue, Provider: "ppro", After: cursor},
+		"first page":                    {},
+		"after a cursor":                {After: cursor},
+		"by status":                     {Status: mandate.Active},
+		"by status, after a cursor":     {Status: mandate.Active, After: cursor},
+		"by provider":                   {Provider: "ppro"},
+		"by provider, after":            {Provider: "ppro", After: cursor},
+		"by provider and status":        {Provider: "ppro", Status: mandate.Revoked},
+		"by provider, status, after":    {Provider: "ppro", Status: mandate.Revoked, After: cursor},
+		"by billing":                    {Billing: BillingPastDue},
+		"by billing, after":             {Billing: BillingPastDue, After: cursor},
+		"by billing and provider":       {Billing: BillingPastDue, Provider: "ppro"},
+		"by billing, provider, after":   {Billing: BillingPastDue, Provider: "ppro", After: cursor},
+		"disputed":                      {Disputed: true},
+		"disputed, after":               {Disputed: true, After: cursor},
+		"disputed of a provider":        {Disputed: true, Provider: "ppro"},
+		"disputed of a provider, after": {Disputed: true, Provider: "ppro", After: cursor},
 	} {
 		f.Limit = 50
 		q, args, err := listQuery(f)
@@ -52,6 +56,9 @@ func TestListMandatesWalksAnIndexInOrder(t *testing.T) {
 		table, index, cursor := " m ", "INDEX mandates_", "(created_at,id)<(?,?)"
 		if f.Billing != "" {
 			table, index, cursor = " b ", "INDEX billing_state_", "(mandate_created_at,mandate_id)<(?,?)"
+		}
+		if f.Disputed {
+			table, index, cursor = " d ", "INDEX disputed_", "(mandate_created_at,mandate_id)<(?,?)"
 		}
 		walked := ""
 		for _, step := range plan {
@@ -72,6 +79,13 @@ func TestListMandatesWalksAnIndexInOrder(t *testing.T) {
 	for name, q := range map[string]string{"past due": countPastDue, "past due of a provider": countPastDueOf} {
 		plan := strings.Join(queryPlan(t, s, q, "ppro"), "\n")
 		if !strings.HasPrefix(plan, "SEARCH billing USING COVERING INDEX billing_state_") || strings.Contains(plan, "\n") {
+			t.Errorf("%s: %s", name, plan)
+		}
+	}
+	// So are the disputed counts, in disputed_mandates' own.
+	for name, q := range map[string]string{"disputed": countDisputed, "disputed of a provider": countDisputedOf} {
+		plan := strings.Join(queryPlan(t, s, q, "ppro"), "\n")
+		if !strings.Contains(plan, "disputed_mandates USING COVERING INDEX") || strings.Contains(plan, "\n") {
 			t.Errorf("%s: %s", name, plan)
 		}
 	}

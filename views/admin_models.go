@@ -58,6 +58,7 @@ type StatusCount struct {
 // ListFilter is the list's filter as typed.
 type ListFilter struct {
 	Provider, Status, Billing, Email string
+	Disputed                         bool
 }
 
 // ListOptions are the filter's choices.
@@ -83,6 +84,7 @@ type MandateRow struct {
 	Billing  string // billing state, or ""
 	NextDue  string // or ""
 	Plan     string // "12.00 USD / month"
+	Disputed bool   // one of its payments was disputed
 }
 
 // AdminMandate is one mandate's page.
@@ -106,6 +108,9 @@ type AdminMandate struct {
 	Consent       ConsentView
 	Billing       *BillingView
 	Charges       []ChargeView
+	// OpenDisputes are the disputes still awaiting an outcome, for the
+	// banner at the top; each is also shown on its payment.
+	OpenDisputes []DisputeView
 	// ChargeForm is nil when the mandate cannot be charged; NoCharge then
 	// says why.
 	ChargeForm *ChargeForm
@@ -156,7 +161,22 @@ type ChargeView struct {
 	Refunded       string // "" when nothing was
 	Operations     []OperationView
 	Refunds        []RefundView
+	Disputes       []DisputeView
 	RefundForm     *RefundForm
+	// NoRefund says why a paid charge has no refund form (a dispute).
+	NoRefund string
+}
+
+// DisputeView is a shopper's dispute (a chargeback) of a payment.
+type DisputeView struct {
+	Ref            string
+	ChargeLabel    string // which payment: "Period 2"
+	Amount         string
+	Status         string // needs_response, under_review, won, lost, closed
+	ProviderStatus string
+	Reason         string // the provider's: fraudulent, product_not_received, …
+	Deadline       string // the provider's deadline for evidence, or ""
+	Updated        string
 }
 
 // OperationView is an authorization, capture or refund at the provider.

@@ -103,6 +103,11 @@ func (p *Provider) ParseWebhook(r *http.Request) (payments.Event, error) {
 			MerchantPaymentAgreementReference string `json:"merchantPaymentAgreementReference"`
 			PaymentChargeID                   string `json:"paymentChargeId"`
 			RefundID                          string `json:"refundId"`
+			DisputeID                         string `json:"disputeId"`
+			Amount                            *struct {
+				Value    int64  `json:"value"`
+				Currency string `json:"currency"`
+			} `json:"amount"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(body, &ev); err != nil {
@@ -112,6 +117,21 @@ func (p *Provider) ParseWebhook(r *http.Request) (payments.Event, error) {
 	// by its own id, never by guessing from our reference.
 	out := payments.Event{ID: ev.ID, Type: ev.Type, SetupRef: ev.Data.PaymentAgreementID,
 		MandateID: ev.Data.MerchantPaymentAgreementReference, ChargeRef: ev.Data.PaymentChargeID, RefundRef: ev.Data.RefundID}
+	if isDisputeEvent(ev.Type) && ev.Data.PaymentChargeID != "" {
+		out.DisputeRef = ev.Data.DisputeID
+		if out.DisputeRef == "" {
+			out.DisputeRef = chargebackRef(ev.Data.PaymentChargeID)
+		}
+		// PPRO has no dispute to fetch, so a signed event's own words are
+		// kept; an unsigned one's are not (anyone could have sent it).
+		if st, ok := disputeState(ev.Type); ok && p.webhookSecret != "" {
+			d := &payments.Dispute{Ref: out.DisputeRef, ChargeRef: ev.Data.PaymentChargeID, State: st, ProviderStatus: ev.Type}
+			if a := ev.Data.Amount; a != nil {
+				d.Amount = payments.Money{Amount: a.Value, Currency: strings.ToUpper(a.Currency)}
+			}
+			out.Dispute = d
+		}
+	}
 	if err := payments.CheckEvent(out); err != nil {
 		return payments.Event{}, fmt.Errorf("ppro webhook: not a CloudEvents envelope we can keep: %w", err)
 	}

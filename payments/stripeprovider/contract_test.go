@@ -234,6 +234,12 @@ func TestContractWithStripeMock(t *testing.T) {
 			t.Fatalf("RefundStatus: %+v, %v", res, err)
 		}
 	})
+	t.Run("disputes of a payment", func(t *testing.T) {
+		ds, err := p.Disputes(ctx, "pi_contract")
+		if err != nil || len(ds) == 0 || ds[0].Ref == "" || ds[0].State.Rank() < 0 {
+			t.Fatalf("Disputes: %+v, %v", ds, err)
+		}
+	})
 	t.Run("mandate status", func(t *testing.T) {
 		res, err := p.MandateStatus(ctx, mandateRef)
 		if err != nil {
@@ -265,6 +271,7 @@ func TestContractWithStripeMock(t *testing.T) {
 		"GET /v1/payment_intents?limit=100&customer=cus_contract&expand[0]=data.latest_charge 200",
 		"POST /v1/refunds? 200",
 		"GET /v1/refunds/re_contract? 200",
+		"GET /v1/disputes?limit=100&payment_intent=pi_contract 200",
 		"GET /v1/payment_methods/pm_contract_attached? 200",
 		"GET /v1/mandates/mandate_contract? 200",
 		"POST /v1/payment_methods/pm_contract_attached/detach? 200",

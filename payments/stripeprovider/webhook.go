@@ -68,6 +68,11 @@ func (p *Provider) ParseWebhook(r *http.Request) (payments.Event, error) {
 		out.ChargeRef = expandableID(obj.PaymentIntent)
 	case "payment_method":
 		out.PaymentMethodRef = obj.ID
+	case "dispute":
+		// charge.dispute.*: the dispute names its PaymentIntent, which is our
+		// charge's reference.
+		out.DisputeRef = obj.ID
+		out.ChargeRef = expandableID(obj.PaymentIntent)
 	case "mandate":
 		out.ProviderMandateRef = obj.ID
 		out.PaymentMethodRef = expandableID(obj.PaymentMethod)
