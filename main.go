@@ -173,8 +173,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	logger.Info("storefront listening", attrs...)
 	if cfg.AdminPassword == "" {
-		// Printed once, here and nowhere else: never a known default.
-		logger.Warn("ADMIN_PASSWORD is not set: a password was generated for this run", "password", adminPassword)
+		// Printed once, in the banner and nowhere else: never a known
+		// default, and never a log field, which log collectors keep.
+		logger.Warn("ADMIN_PASSWORD is not set: a password was generated for this run and printed on standard output")
 		fmt.Fprintf(stdout, "\n  Merchant dashboard: %s/admin\n  Password, generated for this run (set ADMIN_PASSWORD to choose one): %s\n\n",
 			baseURL, adminPassword)
 	}

@@ -116,6 +116,7 @@ type handler struct {
 	processLater   func()
 	admin          Admin
 	linkKey        []byte
+	adminKey       []byte // signs admin session cookies; changes with the password
 	merchantEmail  string
 	retries        []time.Duration
 	now            func() time.Time
@@ -163,6 +164,7 @@ func New(cfg Config) (http.Handler, error) {
 		processLater:   cfg.ProcessLater,
 		admin:          cfg.Admin,
 		linkKey:        cfg.LinkKey,
+		adminKey:       derive(cfg.LinkKey, "admin-session\x00"+cfg.Admin.Password),
 		merchantEmail:  cfg.MerchantEmail,
 		retries:        cfg.Retries,
 		now:            cfg.Now,
