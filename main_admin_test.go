@@ -5,7 +5,10 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+
+	"example.com/storefront/internal/pagetest"
 )
 
 // adminCookie logs in to app with password and returns the session cookie.
@@ -107,5 +110,45 @@ func TestGeneratedPasswordIsNotLogged(t *testing.T) {
 	}
 	if logLines == 0 || !strings.Contains(out, "ADMIN_PASSWORD is not set") {
 		t.Errorf("the log does not say that a password was generated:\n%s", out)
+	}
+}
+
+// The demo clock's forms carry a one-time token: the "advance one day"
+// form sent twenty times at once (a double click, a resubmitted tab) moves
+// the clock one day, and a form that is not ours moves nothing.
+func TestClockFormSentTwentyTimesMovesOnce(t *testing.T) {
+	t.Parallel()
+	const password = "clock presser password"
+	app := start(t, map[string]string{"ADMIN_PASSWORD": password})
+	b := pagetest.NewBrowser(t)
+	b.Follow(b.Post(app.URL+"/admin/login", url.Values{"password": {password}}).Expect(http.StatusSeeOther)).Expect(http.StatusOK)
+	page := b.Get(app.URL + "/admin").Expect(http.StatusOK)
+	if _, ok := page.TestID("clock-offset"); ok {
+		t.Fatal("the clock is not at real time to begin with")
+	}
+	b.Post(app.URL+"/admin/clock/advance", url.Values{"by": {"day"}}).Expect(http.StatusSeeOther)
+	if offset, ok := b.Get(app.URL + "/admin").Expect(http.StatusOK).TestID("clock-offset"); ok {
+		t.Fatalf("a form without a token moved the clock: %q", offset)
+	}
+
+	var wg sync.WaitGroup
+	for range 20 {
+		req := page.Submit("by", "day", nil)
+		wg.Go(func() {
+			resp, err := b.Client.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Errorf("advance answered %d", resp.StatusCode)
+			}
+		})
+	}
+	wg.Wait()
+	offset, _ := b.Get(app.URL + "/admin").Expect(http.StatusOK).TestID("clock-offset")
+	if offset != "24 hours ahead of real time" {
+		t.Errorf("after 20 presses of one form the clock is %q, want one day ahead", offset)
 	}
 }

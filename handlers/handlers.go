@@ -47,6 +47,9 @@ type Store interface {
 	AdminSession(ctx context.Context, token string) error
 	EndAdminSession(ctx context.Context, token string) error
 	IssueFormToken(ctx context.Context, mandateID, purpose string) (string, error)
+	UseFormToken(ctx context.Context, token, purpose, mandateID string) error
+	IssueAdminToken(ctx context.Context, purpose string) (string, error)
+	UseAdminToken(ctx context.Context, token, purpose string) error
 	ListMandates(ctx context.Context, f store.ListFilter) ([]store.MandateSummary, string, error)
 	CountMandates(ctx context.Context, provider string) (store.Counts, error)
 	EachConsent(ctx context.Context, fn func(store.ConsentRow) error) error

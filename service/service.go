@@ -42,6 +42,7 @@ type Service struct {
 	providers map[string]payments.Provider
 	log       *slog.Logger
 	fetches   *objectLimiter
+	revokes   flights[store.Mandate] // one revocation per mandate at a time
 }
 
 // New returns a Service.
