@@ -269,7 +269,7 @@ func buildProviders(ctx context.Context, cfg config, baseURL, loopback string, r
 			return nil, nil, nil, err
 		}
 		if cfg.PPROWebhookSecret == "" {
-			logger.Warn("PPRO_WEBHOOK_SECRET is not set: PPRO webhooks are accepted unsigned, as nudges to fetch only (rate-limited); ask your PPRO account manager for a signing secret")
+			logger.Warn("PPRO_WEBHOOK_SECRET is not set: PPRO webhooks are accepted unsigned, as nudges to fetch only (60 a minute at most, the rest dropped); ask your PPRO account manager for a signing secret")
 		}
 		origin := "https://*.ppro.com" // PPRO's redirect pages (reference/ppro-api.md §4)
 		if o, ok := plainHTTPOrigin(cfg.PPROAPIURL); ok {

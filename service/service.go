@@ -34,6 +34,11 @@ type Config struct {
 	// two seconds. A flood of forged or repeated events about one object
 	// then costs one provider call.
 	FetchLimit time.Duration
+	// UnsignedEvents bounds how many events a minute from a provider whose
+	// webhooks are not signed (PPRO without a webhook secret) are
+	// processed, all objects together; 0 means 60. Anyone can send those,
+	// naming a new id in each, and each could cost a provider call.
+	UnsignedEvents int
 }
 
 // Service carries out provider work and records its outcome.
@@ -42,6 +47,7 @@ type Service struct {
 	providers map[string]payments.Provider
 	log       *slog.Logger
 	fetches   *objectLimiter
+	unsigned  *budget // events of unsigned webhooks, all objects together
 	revokes   flights[store.Mandate] // one revocation per mandate at a time
 }
 
@@ -62,6 +68,10 @@ func New(cfg Config) (*Service, error) {
 		limit = 2 * time.Second
 	}
 	s.fetches = newObjectLimiter(limit, 10_000)
+	if cfg.UnsignedEvents <= 0 {
+		cfg.UnsignedEvents = 60
+	}
+	s.unsigned = newBudget(cfg.UnsignedEvents)
 	return s, nil
 }
 
