@@ -47,7 +47,7 @@ type Service struct {
 	providers map[string]payments.Provider
 	log       *slog.Logger
 	fetches   *objectLimiter
-	unsigned  *budget // events of unsigned webhooks, all objects together
+	unsigned  *budget                // events of unsigned webhooks, all objects together
 	revokes   flights[store.Mandate] // one revocation per mandate at a time
 }
 
