@@ -179,8 +179,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	logger.Info("storefront listening", attrs...)
 	if cfg.AdminPassword == "" {
-		// Printed once, here and nowhere else: never a known default.
-		logger.Warn("ADMIN_PASSWORD is not set: a password was generated for this run", "password", adminPassword)
+		// Printed once, in the banner and nowhere else: never a known
+		// default, and never a log field, which log collectors keep.
+		logger.Warn("ADMIN_PASSWORD is not set: a password was generated for this run and printed on standard output")
 		fmt.Fprintf(stdout, "\n  Merchant dashboard: %s/admin\n  Password, generated for this run (set ADMIN_PASSWORD to choose one): %s\n\n",
 			baseURL, adminPassword)
 	}
@@ -283,7 +284,7 @@ func buildProviders(ctx context.Context, cfg config, baseURL, loopback string, r
 			return nil, nil, nil, err
 		}
 		if cfg.PPROWebhookSecret == "" {
-			logger.Warn("PPRO_WEBHOOK_SECRET is not set: PPRO webhooks are accepted unsigned, as nudges to fetch only (rate-limited); ask your PPRO account manager for a signing secret")
+			logger.Warn("PPRO_WEBHOOK_SECRET is not set: PPRO webhooks are accepted unsigned, as nudges to fetch only (60 a minute at most, the rest dropped); ask your PPRO account manager for a signing secret")
 		}
 		origin := "https://*.ppro.com" // PPRO's redirect pages (reference/ppro-api.md §4)
 		if o, ok := plainHTTPOrigin(cfg.PPROAPIURL); ok {

@@ -1,8 +1,10 @@
 package handlers
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/url"
@@ -42,8 +44,8 @@ func (h *handler) adminCookieName() string {
 func (h *handler) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(h.adminCookieName())
-		if err == nil && c.Value != "" {
-			if err = h.store.AdminSession(r.Context(), c.Value); err == nil {
+		if token, ok := h.adminToken(c, err); ok {
+			if err = h.store.AdminSession(r.Context(), token); err == nil {
 				w.Header().Set("Cache-Control", "no-store")
 				next.ServeHTTP(w, r)
 				return
@@ -59,6 +61,28 @@ func (h *handler) requireAdmin(next http.Handler) http.Handler {
 		}
 		http.Redirect(w, r, "/admin/login?next="+url.QueryEscape(next), http.StatusSeeOther)
 	})
+}
+
+// An admin cookie is the session's token and its MAC under a key derived
+// from ADMIN_PASSWORD: a new password ends every session made under the old
+// one, on every process sharing the database, with nothing about the
+// password stored anywhere.
+
+// adminMAC signs a session token.
+func (h *handler) adminMAC(token string) string {
+	return hex.EncodeToString(derive(h.adminKey, token))
+}
+
+// adminToken is the session token of an admin cookie whose MAC holds.
+func (h *handler) adminToken(c *http.Cookie, err error) (string, bool) {
+	if err != nil {
+		return "", false
+	}
+	token, mac, ok := strings.Cut(c.Value, ".")
+	if !ok || token == "" || !hmac.Equal([]byte(mac), []byte(h.adminMAC(token))) {
+		return "", false
+	}
+	return token, true
 }
 
 func (h *handler) adminChrome(r *http.Request, title string) views.AdminChrome {
@@ -109,7 +133,7 @@ func (h *handler) adminLogin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: h.adminCookieName(), Value: token, Path: "/", MaxAge: int(h.admin.SessionTTL.Seconds()),
+		Name: h.adminCookieName(), Value: token + "." + h.adminMAC(token), Path: "/", MaxAge: int(h.admin.SessionTTL.Seconds()),
 		HttpOnly: true, Secure: h.sessions.Options.Secure, SameSite: http.SameSiteStrictMode,
 	})
 	h.log.InfoContext(r.Context(), "admin logged in", "request_id", RequestID(r.Context()), "client", client)
@@ -133,8 +157,8 @@ func safeNext(next string) string {
 }
 
 func (h *handler) adminLogout(w http.ResponseWriter, r *http.Request) error {
-	if c, err := r.Cookie(h.adminCookieName()); err == nil {
-		if err := h.store.EndAdminSession(r.Context(), c.Value); err != nil {
+	if token, ok := h.adminToken(r.Cookie(h.adminCookieName())); ok {
+		if err := h.store.EndAdminSession(r.Context(), token); err != nil {
 			return err
 		}
 	}

@@ -170,14 +170,29 @@ func (h *handler) adminRefund(w http.ResponseWriter, r *http.Request) error {
 }
 
 // adminRevoke revokes an active mandate: the provider first, then ours.
+// The form's one-time token makes a resubmitted form revoke once; presses
+// from several forms at once are one provider call too (service.Revoke).
 func (h *handler) adminRevoke(w http.ResponseWriter, r *http.Request) error {
 	m, err := h.adminMandateFor(r)
 	if err != nil {
 		return err
 	}
+	if err := r.ParseForm(); err != nil {
+		return &pageError{Status: http.StatusBadRequest, Heading: "Unreadable form", Message: "The form could not be read.", Err: err}
+	}
 	if m.Status != mandate.Active {
 		back(w, r, m, url.Values{"error": {"inactive"}})
 		return nil
+	}
+	switch err := h.store.UseFormToken(r.Context(), r.PostForm.Get("token"), "revoke", m.ID); {
+	case errors.Is(err, store.ErrTokenUsed):
+		back(w, r, m, url.Values{"error": {"used"}})
+		return nil
+	case errors.Is(err, store.ErrBadToken):
+		back(w, r, m, url.Values{"error": {"expired"}})
+		return nil
+	case err != nil:
+		return err
 	}
 	if _, err := h.svc.Revoke(r.Context(), m, payments.RevokedByMerchant, mandate.SourceMerchant); err != nil {
 		h.log.WarnContext(r.Context(), "revoke failed", "request_id", RequestID(r.Context()), "mandate_id", m.ID, "error", err)

@@ -2,11 +2,13 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
 
 	"example.com/storefront/billing"
+	"example.com/storefront/store"
 	"example.com/storefront/views"
 )
 
@@ -28,12 +30,30 @@ func (h *handler) clockView(r *http.Request) *views.DemoClock {
 	if r.Method != http.MethodGet || !strings.HasPrefix(ret, "/admin") {
 		ret = "/admin"
 	}
+	// Without a token (the database is busy) the forms are refused as
+	// expired, and the next page has one.
+	token, err := h.store.IssueAdminToken(r.Context(), "clock")
+	if err != nil {
+		h.log.WarnContext(r.Context(), "demo clock form token", "request_id", RequestID(r.Context()), "error", err)
+	}
 	return &views.DemoClock{
 		Now:          c.Now().UTC().Format("Mon 2 Jan 2006, 15:04 UTC"),
 		Offset:       since(c.Offset()),
 		AdvanceLabel: "Advance one " + string(h.plan.Interval),
 		Return:       ret,
+		Token:        token,
 	}
+}
+
+// spendClockToken spends a clock form's one-time token; false when the
+// form was sent before or is not ours (the page comes back, unmoved).
+func (h *handler) spendClockToken(w http.ResponseWriter, r *http.Request) (bool, error) {
+	err := h.store.UseAdminToken(r.Context(), r.PostForm.Get("token"), "clock")
+	if errors.Is(err, store.ErrTokenUsed) || errors.Is(err, store.ErrBadToken) {
+		http.Redirect(w, r, safeNext(r.PostForm.Get("return")), http.StatusSeeOther)
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // adminClockAdvance moves the demo clock one plan period (or one day)
@@ -42,6 +62,9 @@ func (h *handler) clockView(r *http.Request) *views.DemoClock {
 func (h *handler) adminClockAdvance(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return &pageError{Status: http.StatusBadRequest, Heading: "Unreadable form", Message: "The form could not be read.", Err: err}
+	}
+	if ok, err := h.spendClockToken(w, r); !ok {
+		return err
 	}
 	d := 24 * time.Hour
 	if r.PostForm.Get("by") == "period" {
@@ -58,6 +81,9 @@ func (h *handler) adminClockAdvance(w http.ResponseWriter, r *http.Request) erro
 func (h *handler) adminClockReset(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return &pageError{Status: http.StatusBadRequest, Heading: "Unreadable form", Message: "The form could not be read.", Err: err}
+	}
+	if ok, err := h.spendClockToken(w, r); !ok {
+		return err
 	}
 	if err := h.admin.Clock.Reset(r.Context()); err != nil {
 		return err

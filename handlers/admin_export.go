@@ -17,15 +17,24 @@ var consentColumns = []string{
 	"confirmed_at", "revoked_by", "disputes",
 }
 
-// adminConsents streams every mandate's consent evidence as CSV, one row at
-// a time from the database to the response, so its memory is the same at a
-// hundred thousand rows as at ten.
+// exportChunkTimeout is how long the export waits for its reader to take
+// one chunk (500 rows, some 170 KB) before giving up on it.
+const exportChunkTimeout = 30 * time.Second
+
+// adminConsents streams every mandate's consent evidence as CSV, page by
+// page from the database to the response, so its memory is the same at a
+// hundred thousand rows as at ten, and a client that stops reading holds no
+// database connection (see store.EachConsent).
 func (h *handler) adminConsents(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="consents-`+h.now().UTC().Format("2006-01-02")+`.csv"`)
 	w.Header().Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(w)
 	rc := http.NewResponseController(w)
+	// Each chunk has its own write deadline: a long export that keeps
+	// moving may outlast the server's WriteTimeout, one whose reader
+	// stalls is cut off. Nothing from the database is held meanwhile.
+	rc.SetWriteDeadline(time.Now().Add(exportChunkTimeout))
 	if err := cw.Write(consentColumns); err != nil {
 		return err
 	}
@@ -54,6 +63,9 @@ func (h *handler) adminConsents(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 			rc.Flush() // keep the response moving, and its buffer small
+			if err := rc.SetWriteDeadline(time.Now().Add(exportChunkTimeout)); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

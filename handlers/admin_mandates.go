@@ -208,6 +208,9 @@ func (h *handler) mandatePage(r *http.Request, m store.Mandate) (views.AdminMand
 	}
 	page.CanRevoke = m.Status == mandate.Active
 	if m.Status == mandate.Active {
+		if page.RevokeToken, err = h.store.IssueFormToken(ctx, m.ID, "revoke"); err != nil {
+			return page, err
+		}
 		form, note, err := h.chargeForm(r, m)
 		if err != nil {
 			return page, err

@@ -47,6 +47,9 @@ type Store interface {
 	AdminSession(ctx context.Context, token string) error
 	EndAdminSession(ctx context.Context, token string) error
 	IssueFormToken(ctx context.Context, mandateID, purpose string) (string, error)
+	UseFormToken(ctx context.Context, token, purpose, mandateID string) error
+	IssueAdminToken(ctx context.Context, purpose string) (string, error)
+	UseAdminToken(ctx context.Context, token, purpose string) error
 	ListMandates(ctx context.Context, f store.ListFilter) ([]store.MandateSummary, string, error)
 	CountMandates(ctx context.Context, provider string) (store.Counts, error)
 	EachConsent(ctx context.Context, fn func(store.ConsentRow) error) error
@@ -117,6 +120,7 @@ type handler struct {
 	processLater   func()
 	admin          Admin
 	linkKey        []byte
+	adminKey       []byte // signs admin session cookies; changes with the password
 	merchantEmail  string
 	retries        []time.Duration
 	now            func() time.Time
@@ -164,6 +168,7 @@ func New(cfg Config) (http.Handler, error) {
 		processLater:   cfg.ProcessLater,
 		admin:          cfg.Admin,
 		linkKey:        cfg.LinkKey,
+		adminKey:       derive(cfg.LinkKey, "admin-session\x00"+cfg.Admin.Password),
 		merchantEmail:  cfg.MerchantEmail,
 		retries:        cfg.Retries,
 		now:            cfg.Now,

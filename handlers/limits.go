@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"container/list"
 	"math"
 	"net"
 	"net/http"
@@ -9,8 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Limits are the per-client request limits.
@@ -26,28 +25,44 @@ type Limits struct {
 	LoginFailures int
 }
 
-// limiters holds one token bucket per client and group.
+// limiters holds one token bucket per client and group. Its memory is
+// bounded without letting a flood of (spoofed) addresses wipe what it
+// knows: buckets live in two recency lists, and only the oldest of each is
+// forgotten when the list is full. A client that has run out of tokens is
+// in the "limited" list, which a flood of one-off addresses never enters,
+// so it stays limited however many others come; forgetting a client that
+// still has tokens gives it no more than the flood's own addresses get.
 type limiters struct {
 	perMinute int
 	login     int
+	max       int // buckets per list
 	mu        sync.Mutex
 	buckets   map[string]*bucket
+	fresh     *list.List // of *bucket, the most recently used first
+	limited   *list.List
 	lastPrune time.Time
 }
 
+// bucket is a token bucket that can take a token back, which
+// golang.org/x/time/rate cannot once a reservation's time has passed.
 type bucket struct {
-	lim  *rate.Limiter
-	seen time.Time
+	key     string
+	tokens  float64
+	at      time.Time // when tokens was last brought up to date
+	limited bool      // out of tokens: kept in the limited list
+	elem    *list.Element
 }
 
-// maxBuckets bounds the memory a flood of client addresses can take.
+// maxBuckets bounds each of the two lists: at most 2×maxBuckets buckets,
+// some tens of megabytes at worst.
 const maxBuckets = 100_000
 
 func newLimiters(l Limits) *limiters {
 	if l.LoginFailures <= 0 {
 		l.LoginFailures = 5
 	}
-	return &limiters{perMinute: l.PerMinute, login: l.LoginFailures, buckets: map[string]*bucket{}}
+	return &limiters{perMinute: l.PerMinute, login: l.LoginFailures, max: maxBuckets,
+		buckets: map[string]*bucket{}, fresh: list.New(), limited: list.New()}
 }
 
 // allow takes a token for client in group; when there is none it says how
@@ -61,55 +76,127 @@ func (ls *limiters) allow(group, client string, now time.Time) (bool, time.Durat
 // attempt): taken first, a token bounds how many tries run at once, which
 // a check made before a slow request body arrives does not.
 func (ls *limiters) take(group, client string, now time.Time) (ok bool, wait time.Duration, giveBack func()) {
-	var r rate.Limit
+	var perSec float64
 	var burst int
 	switch group {
 	case "login":
-		r, burst = rate.Limit(float64(ls.login)/(15*60)), ls.login
+		perSec, burst = float64(ls.login)/(15*60), ls.login
 	case "webhook":
 		if ls.perMinute <= 0 {
 			return true, 0, func() {}
 		}
-		r, burst = rate.Limit(float64(ls.perMinute*10)/60), ls.perMinute*10
+		perSec, burst = float64(ls.perMinute*10)/60, ls.perMinute*10
 	default:
 		if ls.perMinute <= 0 {
 			return true, 0, func() {}
 		}
-		r, burst = rate.Limit(float64(ls.perMinute)/60), max(ls.perMinute/2, 10)
+		perSec, burst = float64(ls.perMinute)/60, max(ls.perMinute/2, 10)
 	}
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	ls.prune(now)
-	key := group + "|" + client
-	b, ok := ls.buckets[key]
-	if !ok {
-		b = &bucket{lim: rate.NewLimiter(r, burst)}
+	key := group + "|" + clientKey(client)
+	b := ls.buckets[key]
+	if b == nil {
+		b = &bucket{key: key, tokens: float64(burst), at: now}
+		b.elem = ls.fresh.PushFront(b)
 		ls.buckets[key] = b
 	}
-	b.seen = now
-	res := b.lim.ReserveN(now, 1)
-	if d := res.DelayFrom(now); d > 0 {
-		res.CancelAt(now)
-		return false, d, func() {}
+	b.refill(now, perSec, burst)
+	if b.tokens < 1 {
+		ls.place(b, true)
+		return false, time.Duration((1 - b.tokens) / perSec * float64(time.Second)), func() {}
 	}
-	return true, 0, func() { res.CancelAt(time.Now()) }
+	b.tokens--
+	ls.place(b, b.tokens < 1)
+	ls.evict()
+	return true, 0, func() {
+		ls.mu.Lock()
+		defer ls.mu.Unlock()
+		if ls.buckets[key] == b { // not forgotten meanwhile
+			b.refill(time.Now(), perSec, burst)
+			b.tokens = min(b.tokens+1, float64(burst))
+			ls.place(b, b.tokens < 1)
+		}
+	}
 }
 
-// prune forgets idle clients now and then, and drops everything when a
-// flood of addresses would grow the map past its bound.
+func (b *bucket) refill(now time.Time, perSec float64, burst int) {
+	if d := now.Sub(b.at); d > 0 {
+		b.tokens = min(b.tokens+d.Seconds()*perSec, float64(burst))
+		b.at = now
+	}
+}
+
+// place moves b to the front of its list, the limited one if it is out of
+// tokens.
+func (ls *limiters) place(b *bucket, limited bool) {
+	if b.limited == limited {
+		l := ls.fresh
+		if limited {
+			l = ls.limited
+		}
+		l.MoveToFront(b.elem)
+		return
+	}
+	if b.limited {
+		ls.limited.Remove(b.elem)
+		b.elem = ls.fresh.PushFront(b)
+	} else {
+		ls.fresh.Remove(b.elem)
+		b.elem = ls.limited.PushFront(b)
+	}
+	b.limited = limited
+}
+
+// evict forgets the least recently used buckets of a list that has grown
+// past its bound.
+func (ls *limiters) evict() {
+	for _, l := range []*list.List{ls.fresh, ls.limited} {
+		for l.Len() > ls.max {
+			b := l.Remove(l.Back()).(*bucket)
+			delete(ls.buckets, b.key)
+		}
+	}
+}
+
+// prune forgets, once a minute, the buckets that have been idle for 15
+// minutes: every group's bucket is full again by then, as a new one is.
 func (ls *limiters) prune(now time.Time) {
-	if now.Sub(ls.lastPrune) < time.Minute && len(ls.buckets) < maxBuckets {
+	if now.Sub(ls.lastPrune) < time.Minute {
 		return
 	}
 	ls.lastPrune = now
-	for k, b := range ls.buckets {
-		if now.Sub(b.seen) > 15*time.Minute {
-			delete(ls.buckets, k)
+	for _, l := range []*list.List{ls.fresh, ls.limited} {
+		for e := l.Back(); e != nil; {
+			b := e.Value.(*bucket)
+			if now.Sub(b.at) <= 15*time.Minute {
+				break // the rest were used more recently
+			}
+			prev := e.Prev()
+			l.Remove(e)
+			delete(ls.buckets, b.key)
+			e = prev
 		}
 	}
-	if len(ls.buckets) >= maxBuckets {
-		clear(ls.buckets)
+}
+
+// clientKey is what a client is limited as: its address, or for IPv6 its
+// /64, the smallest network a host is given (RFC 6177), whose 2^64
+// addresses would otherwise each be a new client.
+func clientKey(client string) string {
+	a, err := netip.ParseAddr(client)
+	if err != nil {
+		return client
 	}
+	if a = a.Unmap(); a.Is4() {
+		return a.String()
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return client
+	}
+	return p.String()
 }
 
 // limit refuses a client over its limit for group with 429 and

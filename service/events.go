@@ -35,6 +35,14 @@ func (s *Service) ProcessEvent(ctx context.Context, p payments.Provider, e store
 	if ok, at := s.fetches.allow(key, now); !ok {
 		return Outcome{Status: store.EventPending, Detail: "fetched a moment ago; again shortly", RetryAt: at}
 	}
+	// Unsigned events are nudges anyone can send: beyond the budget they
+	// are dropped, not postponed, so that a flood neither costs more calls
+	// later nor queues up ahead of real events. A real one lost this way
+	// is made good by the worker, which asks the provider about our
+	// pending charges, refunds and setups on its own.
+	if signer, ok := p.(interface{ SignsWebhooks() bool }); ok && !signer.SignsWebhooks() && !s.unsigned.take(now) {
+		return Outcome{Status: store.EventIgnored, Detail: "dropped: over the budget for unsigned webhook events"}
+	}
 	out := s.processEvent(ctx, p, ev)
 	if out.Err != nil {
 		if Transient(out.Err) {

@@ -42,3 +42,33 @@ func (l *objectLimiter) allow(key string, now time.Time) (bool, time.Time) {
 	l.last[key] = now
 	return true, time.Time{}
 }
+
+// budget allows perMinute actions a minute overall, whatever they are about
+// (a token bucket, refilled continuously, that starts full).
+type budget struct {
+	mu        sync.Mutex
+	perMinute int
+	tokens    float64
+	at        time.Time
+}
+
+func newBudget(perMinute int) *budget {
+	return &budget{perMinute: perMinute, tokens: float64(perMinute)}
+}
+
+// take spends one action at now, if there is one left.
+func (b *budget) take(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if d := now.Sub(b.at); d > 0 {
+		if !b.at.IsZero() {
+			b.tokens = min(b.tokens+d.Minutes()*float64(b.perMinute), float64(b.perMinute))
+		}
+		b.at = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}

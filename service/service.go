@@ -42,6 +42,11 @@ type Config struct {
 	// then, so main wakes the worker with it (Worker.Nudge) and period 1
 	// is charged at once, not at the next pass. It must not block.
 	OnActive func(mandateID string)
+	// UnsignedEvents bounds how many events a minute from a provider whose
+	// webhooks are not signed (PPRO without a webhook secret) are
+	// processed, all objects together; 0 means 60. Anyone can send those,
+	// naming a new id in each, and each could cost a provider call.
+	UnsignedEvents int
 }
 
 // Service carries out provider work and records its outcome.
@@ -52,6 +57,8 @@ type Service struct {
 	fetches   *objectLimiter
 	realNow   func() time.Time
 	onActive  func(mandateID string)
+	unsigned  *budget                // events of unsigned webhooks, all objects together
+	revokes   flights[store.Mandate] // one revocation per mandate at a time
 }
 
 // New returns a Service.
@@ -78,6 +85,10 @@ func New(cfg Config) (*Service, error) {
 		limit = 2 * time.Second
 	}
 	s.fetches = newObjectLimiter(limit, 10_000)
+	if cfg.UnsignedEvents <= 0 {
+		cfg.UnsignedEvents = 60
+	}
+	s.unsigned = newBudget(cfg.UnsignedEvents)
 	return s, nil
 }
 

@@ -123,7 +123,27 @@ var ErrNotActive = errors.New("the mandate is not active")
 // it can no longer be charged, then the mandate becomes revoked with who
 // asked. If the provider says someone else revoked it first, that is what
 // is recorded.
+//
+// However often it is asked at once, a mandate is revoked by one provider
+// call: callers that come while one runs share its answer, and one that
+// comes after it finds the mandate revoked (it is read again first), which
+// is the success it asked for. The call runs to its end even if the
+// request that started it goes away, since others may be waiting on it.
 func (s *Service) Revoke(ctx context.Context, m store.Mandate, by payments.Revoker, src mandate.Source) (store.Mandate, error) {
+	return s.revokes.do(ctx, m.ID, func() (store.Mandate, error) {
+		ctx := context.WithoutCancel(ctx)
+		cur, err := s.store.Mandate(ctx, m.ID)
+		if err != nil {
+			return m, fmt.Errorf("revoke %s: %w", m.ID, err)
+		}
+		if m.Status == mandate.Active && cur.Status == mandate.Revoked {
+			return cur, nil // revoked by an earlier press: done
+		}
+		return s.revoke(ctx, cur, by, src)
+	})
+}
+
+func (s *Service) revoke(ctx context.Context, m store.Mandate, by payments.Revoker, src mandate.Source) (store.Mandate, error) {
 	if m.Status != mandate.Active {
 		return m, fmt.Errorf("%w (it is %s)", ErrNotActive, m.Status)
 	}

@@ -244,18 +244,54 @@ type ConsentRow struct {
 	Disputes int
 }
 
-// EachConsent calls fn with every mandate's consent evidence, oldest first,
-// reading rows one at a time (constant memory however many there are). It
-// stops at fn's first error.
+// consentPage is how many rows EachConsent reads per query: short enough
+// that a page is read in milliseconds, so no connection is held while fn
+// waits (on a slow client).
+const consentPage = 200
+
+// EachConsent calls fn with every mandate's consent evidence, oldest first.
+// It reads short keyset pages ((created_at, id) after the last row), each
+// in its own query closed before fn sees its rows: memory is one page
+// however many rows there are, and a slow fn (a client that stops reading
+// an export) holds no database connection and no transaction, so it
+// cannot starve the pool. Rows written meanwhile after the last page read
+// are included; the export is not one snapshot. It stops at fn's first
+// error.
 func (s *Store) EachConsent(ctx context.Context, fn func(ConsentRow) error) error {
+	afterCreated, afterID := "", ""
+	for {
+		page, err := s.consentPage(ctx, afterCreated, afterID)
+		if err != nil {
+			return err
+		}
+		for _, r := range page.rows {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if len(page.rows) < consentPage {
+			return nil
+		}
+		afterCreated, afterID = page.lastCreated, page.rows[len(page.rows)-1].MandateID
+	}
+}
+
+type consentRows struct {
+	rows        []ConsentRow
+	lastCreated string // the last row's created_at as stored, for the next page
+}
+
+func (s *Store) consentPage(ctx context.Context, afterCreated, afterID string) (consentRows, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT m.id, c.email, c.name, m.provider, m.mode, m.status, m.plan_name, m.amount,
 			m.currency, m.interval, m.merchant, m.merchant_email, m.terms_version, m.terms_sha256, m.authorization_text, m.accepted_at, m.client_ip,
 			m.user_agent, m.confirmed_at, m.revoked_by, m.created_at, (SELECT count(*) FROM disputes d WHERE d.mandate_id = m.id)
-		FROM mandates m JOIN customers c ON c.id = m.customer_id ORDER BY m.created_at, m.id`)
+		FROM mandates m JOIN customers c ON c.id = m.customer_id
+		WHERE (m.created_at, m.id) > (?, ?) ORDER BY m.created_at, m.id LIMIT ?`, afterCreated, afterID, consentPage)
 	if err != nil {
-		return fmt.Errorf("export consents: %w", err)
+		return consentRows{}, fmt.Errorf("export consents: %w", err)
 	}
 	defer rows.Close()
+	var out consentRows
 	for rows.Next() {
 		var r ConsentRow
 		var accepted, created string
@@ -263,15 +299,16 @@ func (s *Store) EachConsent(ctx context.Context, fn func(ConsentRow) error) erro
 		if err := rows.Scan(&r.MandateID, &r.Email, &r.Name, &r.Provider, &r.Mode, &r.Status, &r.Plan.Name, &r.Plan.Price.Amount,
 			&r.Plan.Price.Currency, &r.Plan.Interval, &r.Consent.Merchant, &r.Consent.Contact, &r.Consent.TermsVersion, &r.Consent.TermsSHA256, &r.Consent.Authorization,
 			&accepted, &r.Consent.ClientIP, &r.Consent.UserAgent, &confirmed, &r.RevokedBy, &created, &r.Disputes); err != nil {
-			return fmt.Errorf("export consents: %w", err)
+			return consentRows{}, fmt.Errorf("export consents: %w", err)
 		}
 		r.Consent.AcceptedAt, r.CreatedAt = parseTime(accepted), parseTime(created)
 		if confirmed.Valid {
 			r.ConfirmedAt = parseTime(confirmed.String)
 		}
-		if err := fn(r); err != nil {
-			return err
-		}
+		out.rows, out.lastCreated = append(out.rows, r), created
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return consentRows{}, fmt.Errorf("export consents: %w", err)
+	}
+	return out, nil
 }

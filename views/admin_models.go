@@ -24,6 +24,7 @@ type DemoClock struct {
 	Offset       string // "31 days ahead of real time", or "" at real time
 	AdvanceLabel string // "Advance one month"
 	Return       string // the page to come back to after moving it
+	Token        string // the clock forms' one-time token: a press sent twice moves it once
 }
 
 // AdminLogin is the login page.
@@ -116,6 +117,8 @@ type AdminMandate struct {
 	ChargeForm *ChargeForm
 	NoCharge   string
 	CanRevoke  bool
+	// RevokeToken is the revoke form's one-time token.
+	RevokeToken string
 	// ShopperLink is the signed link to the shopper's own page, for an email.
 	ShopperLink string
 }

@@ -56,6 +56,10 @@ func ModeFor(baseURL string) payments.Mode {
 	return payments.ModeLive
 }
 
+// SignsWebhooks reports whether webhooks are verified: without a secret
+// anyone can send them, and the app budgets the fetches they cause.
+func (p *Provider) SignsWebhooks() bool { return p.webhookSecret != "" }
+
 func (p *Provider) Name() string        { return Name }
 func (p *Provider) Mode() payments.Mode { return p.mode }
 
