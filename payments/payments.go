@@ -68,6 +68,11 @@ type Provider interface {
 	Refund(ctx context.Context, req RefundRequest) (RefundResult, error)
 	// RefundStatus fetches a refund's authoritative status.
 	RefundStatus(ctx context.Context, chargeRef, refundRef string) (RefundResult, error)
+	// FindRefund looks a refund of the charge up by our own reference
+	// (RefundRequest.Reference), for a refund whose answer was lost and
+	// whose idempotency key the provider may have forgotten; found is false
+	// when the provider never made it.
+	FindRefund(ctx context.Context, chargeRef, reference string) (res RefundResult, found bool, err error)
 	// ParseWebhook verifies a webhook delivery (its signature, where the
 	// provider signs) and says what it concerns. The caller then fetches the
 	// object's status: payloads can be stale or out of order, so their
@@ -259,8 +264,14 @@ type SetupResult struct {
 	InitialCharge *ChargeResult
 }
 
-// ChargeState is the normalised state of a payment. It only moves forward:
-// pending → succeeded | failed; succeeded → partially_refunded → refunded.
+// ChargeState is the normalised state of a payment. It moves forward:
+// pending → succeeded | failed; succeeded → partially_refunded → refunded,
+// with one honest exception: the refunded states follow the sum of the
+// charge's succeeded refunds, and a refund can fail after it succeeded
+// (Stripe documents succeeded → failed), so a refunded or partially
+// refunded charge moves back towards succeeded when one does. Only a
+// refund's own failure moves it back (store.ApplyRefund); a charge's
+// status report never does.
 type ChargeState string
 
 const (
@@ -342,7 +353,9 @@ type ChargeResult struct {
 	// INSUFFICIENT_FUNDS, AGREEMENT_REVOKED, …); Reason its message.
 	Code   string
 	Reason string
-	// Refunded is how much of it was refunded, in minor units.
+	// Refunded is how much of it the provider counts as refunded, in minor
+	// units. Stripe's amount_refunded counts pending refunds too, so this
+	// is for display; the app counts its own succeeded refunds.
 	Refunded int64
 	// Operations are the provider's authorizations, captures and refunds.
 	Operations []Operation
@@ -358,7 +371,8 @@ type RefundRequest struct {
 }
 
 // RefundState is the normalised state of a refund: pending → succeeded |
-// failed.
+// failed, and succeeded → failed (Stripe documents a refund that fails
+// after it succeeded).
 type RefundState string
 
 const (

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"example.com/storefront/mandate"
@@ -141,100 +140,4 @@ func (s *Service) FinishCharge(ctx context.Context, c store.Charge, now time.Tim
 	}
 	c, _, err = s.store.ApplyCharge(ctx, c.ID, res)
 	return c, err
-}
-
-// Refund refunds part or all of a succeeded charge: the refund is written
-// first (never more than what is left), then the provider is asked with
-// its row's key.
-func (s *Service) Refund(ctx context.Context, m store.Mandate, chargeID, amount int64, formToken string) (store.Refund, error) {
-	c, err := s.store.Charge(ctx, chargeID)
-	if err != nil {
-		return store.Refund{}, err
-	}
-	if c.MandateID != m.ID {
-		return store.Refund{}, store.ErrNotFound
-	}
-	if _, err := s.Provider(m); err != nil {
-		return store.Refund{}, err
-	}
-	r, err := s.store.CreateRefund(ctx, chargeID, amount, formToken)
-	if err != nil {
-		return r, err
-	}
-	return s.sendRefund(ctx, m, c, r)
-}
-
-func (s *Service) sendRefund(ctx context.Context, m store.Mandate, c store.Charge, r store.Refund) (store.Refund, error) {
-	p, err := s.Provider(m)
-	if err != nil {
-		return r, err
-	}
-	res, err := p.Refund(ctx, payments.RefundRequest{ChargeRef: c.ProviderRef, Amount: r.Amount,
-		Reference: r.IdempotencyKey, IdempotencyKey: r.IdempotencyKey})
-	if err != nil {
-		if pe, ok := payments.AsError(err); ok && pe.Kind == payments.ErrRejected {
-			// Refused for good (over the refundable amount at the provider,
-			// past its refund period): the refund failed, with the reason.
-			r, _, aerr := s.store.ApplyRefund(ctx, r.ID, payments.RefundResult{State: payments.RefundFailed,
-				Reason: pe.Message, ProviderStatus: "refused: " + strings.TrimSpace(pe.Code+" "+fmt.Sprint(pe.StatusCode))})
-			if aerr != nil {
-				return r, aerr
-			}
-			return r, nil
-		}
-		if nerr := s.store.NoteRefundError(ctx, r.ID, err.Error()); nerr != nil {
-			s.log.ErrorContext(ctx, "note refund error", "refund_id", r.ID, "error", nerr)
-		}
-		r.LastError = err.Error()
-		return r, err
-	}
-	r, _, err = s.store.ApplyRefund(ctx, r.ID, res)
-	if err != nil {
-		return r, err
-	}
-	// The charge's own status says what was refunded in all.
-	if cres, err := p.ChargeStatus(ctx, c.ProviderRef); err == nil {
-		if _, _, err := s.store.ApplyCharge(ctx, c.ID, cres); err != nil {
-			s.log.WarnContext(ctx, "record charge after refund", "charge_id", c.ID, "error", err)
-		}
-	}
-	return r, nil
-}
-
-// FinishRefund settles what we know of a refund. One the provider never
-// answered (no id: a crash or a lost answer) is sent again with the same
-// key while it is pending; otherwise its status is fetched and applied,
-// with its charge's (a refund changes how much of the charge is left).
-func (s *Service) FinishRefund(ctx context.Context, r store.Refund) (store.Refund, error) {
-	c, err := s.store.Charge(ctx, r.ChargeID)
-	if err != nil {
-		return r, err
-	}
-	m, err := s.store.Mandate(ctx, c.MandateID)
-	if err != nil {
-		return r, err
-	}
-	if r.ProviderRef == "" {
-		if r.Status != payments.RefundPending {
-			return r, nil
-		}
-		return s.sendRefund(ctx, m, c, r)
-	}
-	p, err := s.Provider(m)
-	if err != nil {
-		return r, err
-	}
-	res, err := p.RefundStatus(ctx, c.ProviderRef, r.ProviderRef)
-	if err != nil {
-		return r, err
-	}
-	if r, _, err = s.store.ApplyRefund(ctx, r.ID, res); err != nil {
-		return r, err
-	}
-	if cres, err := p.ChargeStatus(ctx, c.ProviderRef); err == nil {
-		if _, _, err := s.store.ApplyCharge(ctx, c.ID, cres); err != nil {
-			return r, err
-		}
-	}
-	return r, nil
 }

@@ -35,7 +35,7 @@ func (s *Service) ProcessEvent(ctx context.Context, p payments.Provider, e store
 	if ok, at := s.fetches.allow(key, now); !ok {
 		return Outcome{Status: store.EventPending, Detail: "fetched a moment ago; again shortly", RetryAt: at}
 	}
-	out := s.processEvent(ctx, p, ev)
+	out := s.processEvent(ctx, p, ev, now)
 	if out.Err != nil {
 		if Transient(out.Err) {
 			out.Status, out.Detail = store.EventPending, "provider unavailable: "+out.Err.Error()
@@ -49,11 +49,11 @@ func (s *Service) ProcessEvent(ctx context.Context, p payments.Provider, e store
 	return out
 }
 
-func (s *Service) processEvent(ctx context.Context, p payments.Provider, ev payments.Event) Outcome {
+func (s *Service) processEvent(ctx context.Context, p payments.Provider, ev payments.Event, now time.Time) Outcome {
 	switch {
 	case ev.RefundRef != "":
 		if r, err := s.store.RefundByProviderRef(ctx, ev.RefundRef); err == nil {
-			return s.refundEvent(ctx, r)
+			return s.refundEvent(ctx, r, now)
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return Outcome{Err: err}
 		}
@@ -152,13 +152,13 @@ func (s *Service) chargeEvent(ctx context.Context, p payments.Provider, ref stri
 	return Outcome{Status: store.EventProcessed, MandateID: c.MandateID, Detail: fmt.Sprintf("charge %d %s → %s", c.ID, before, c.Status)}
 }
 
-func (s *Service) refundEvent(ctx context.Context, r store.Refund) Outcome {
+func (s *Service) refundEvent(ctx context.Context, r store.Refund, now time.Time) Outcome {
 	c, err := s.store.Charge(ctx, r.ChargeID)
 	if err != nil {
 		return Outcome{Err: err}
 	}
 	before := r.Status
-	r, err = s.FinishRefund(ctx, r)
+	r, err = s.FinishRefund(ctx, r, now)
 	if err != nil {
 		return Outcome{MandateID: c.MandateID, Err: err}
 	}

@@ -367,10 +367,34 @@ func (p *Provider) Refund(ctx context.Context, req payments.RefundRequest) (paym
 	rf, err := p.client.RefundCharge(ctx, req.ChargeRef, RefundRequest{
 		Amount: req.Amount.Amount, MerchantRefundReference: req.Reference, RefundReason: "CUSTOMER_REQUEST",
 	}, req.IdempotencyKey)
+	var e *Error
+	if errors.As(err, &e) && e.StatusCode == http.StatusConflict {
+		// PPRO answers 409 for a duplicate idempotency key: the first
+		// request made it or is making it. Look it up by our reference;
+		// when it is not there yet, the caller is told it is in flight.
+		if res, found, ferr := p.FindRefund(ctx, req.ChargeRef, req.Reference); ferr == nil && found {
+			return res, nil
+		}
+	}
 	if err != nil {
 		return payments.RefundResult{}, wrap(err)
 	}
 	return refundResult(rf), nil
+}
+
+// FindRefund lists the charge's refunds (getRefunds) for the one with our
+// merchantRefundReference.
+func (p *Provider) FindRefund(ctx context.Context, chargeRef, reference string) (payments.RefundResult, bool, error) {
+	refunds, err := p.client.ListRefunds(ctx, chargeRef)
+	if err != nil {
+		return payments.RefundResult{}, false, wrap(err)
+	}
+	for _, rf := range refunds {
+		if rf.MerchantRefundReference == reference {
+			return refundResult(rf), true, nil
+		}
+	}
+	return payments.RefundResult{}, false, nil
 }
 
 // RefundStatus fetches a refund.

@@ -1,0 +1,139 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"example.com/storefront/payments"
+	"example.com/storefront/store"
+)
+
+// Refund refunds part or all of a succeeded charge: the refund is written
+// first (never more than what is left), then the provider is asked with
+// its row's key.
+func (s *Service) Refund(ctx context.Context, m store.Mandate, chargeID, amount int64, formToken string) (store.Refund, error) {
+	c, err := s.store.Charge(ctx, chargeID)
+	if err != nil {
+		return store.Refund{}, err
+	}
+	if c.MandateID != m.ID {
+		return store.Refund{}, store.ErrNotFound
+	}
+	if _, err := s.Provider(m); err != nil {
+		return store.Refund{}, err
+	}
+	r, err := s.store.CreateRefund(ctx, chargeID, amount, formToken)
+	if err != nil {
+		return r, err
+	}
+	return s.sendRefund(ctx, m, c, r)
+}
+
+// sendRefund asks the provider for a written, pending refund with its
+// row's key and records the answer. A refusal (a 4xx: more than the
+// provider will refund, past its refund period) fails the refund with the
+// provider's reason; a request still in flight under the same key (409)
+// or an outage leaves it pending with the problem noted, for FinishRefund.
+func (s *Service) sendRefund(ctx context.Context, m store.Mandate, c store.Charge, r store.Refund) (store.Refund, error) {
+	p, err := s.Provider(m)
+	if err != nil {
+		return r, err
+	}
+	res, err := p.Refund(ctx, payments.RefundRequest{ChargeRef: c.ProviderRef, Amount: r.Amount,
+		Reference: r.IdempotencyKey, IdempotencyKey: r.IdempotencyKey})
+	if err != nil {
+		if pe, ok := payments.AsError(err); ok && pe.Kind == payments.ErrRejected {
+			r, _, aerr := s.store.ApplyRefund(ctx, r.ID, payments.RefundResult{State: payments.RefundFailed,
+				Reason: pe.Message, ProviderStatus: "refused: " + strings.TrimSpace(pe.Code+" "+fmt.Sprint(pe.StatusCode))})
+			if aerr != nil {
+				return r, aerr
+			}
+			return r, nil
+		}
+		if nerr := s.store.NoteRefundError(ctx, r.ID, err.Error()); nerr != nil {
+			s.log.ErrorContext(ctx, "note refund error", "refund_id", r.ID, "error", nerr)
+		}
+		r.LastError = err.Error()
+		return r, err
+	}
+	return s.applyRefund(ctx, p, c, r, res)
+}
+
+// applyRefund records the provider's word on a refund, and then its
+// charge's own status (its words and operations; what was refunded is
+// counted from our refunds).
+func (s *Service) applyRefund(ctx context.Context, p payments.Provider, c store.Charge, r store.Refund, res payments.RefundResult) (store.Refund, error) {
+	r, _, err := s.store.ApplyRefund(ctx, r.ID, res)
+	if err != nil {
+		return r, err
+	}
+	if cres, err := p.ChargeStatus(ctx, c.ProviderRef); err == nil {
+		if _, _, err := s.store.ApplyCharge(ctx, c.ID, cres); err != nil {
+			s.log.WarnContext(ctx, "record charge after refund", "charge_id", c.ID, "error", err)
+		}
+	}
+	return r, nil
+}
+
+// refundKeyLife is how long a refund may be sent again with its key:
+// Stripe and PPRO remember an idempotency key for 24 hours, less an hour
+// of margin. An older refund is looked up instead, since a key the
+// provider has forgotten makes a second refund.
+const refundKeyLife = 23 * time.Hour
+
+// keyAlive says whether the provider surely still remembers a refund's
+// key: the refund is younger than refundKeyLife both in real time and on
+// the clock rows are stamped with (now; the demo clock in a demo, which the
+// sandbox's keys follow). A row without a real-time stamp (written before
+// it was kept) counts as old.
+func keyAlive(r store.Refund, now time.Time) bool {
+	return !r.CreatedRealAt.IsZero() && time.Since(r.CreatedRealAt) < refundKeyLife &&
+		now.Sub(r.CreatedAt) < refundKeyLife
+}
+
+// FinishRefund settles what we know of a refund. One the provider never
+// answered (no id: a crash, a lost answer, a 409 while the first request
+// ran) is sent again with the same key while the provider surely
+// remembers it (keyAlive), and otherwise looked up by our reference: never
+// re-sent, and failed as never made when the provider has no such refund,
+// which gives its amount back. One with an id has its status fetched and
+// applied, with its charge's; that includes a succeeded refund that failed
+// later. now is the clock rows are stamped with.
+func (s *Service) FinishRefund(ctx context.Context, r store.Refund, now time.Time) (store.Refund, error) {
+	c, err := s.store.Charge(ctx, r.ChargeID)
+	if err != nil {
+		return r, err
+	}
+	m, err := s.store.Mandate(ctx, c.MandateID)
+	if err != nil {
+		return r, err
+	}
+	p, err := s.Provider(m)
+	if err != nil {
+		return r, err
+	}
+	if r.ProviderRef != "" {
+		res, err := p.RefundStatus(ctx, c.ProviderRef, r.ProviderRef)
+		if err != nil {
+			return r, err
+		}
+		return s.applyRefund(ctx, p, c, r, res)
+	}
+	if r.Status != payments.RefundPending {
+		return r, nil
+	}
+	if keyAlive(r, now) {
+		return s.sendRefund(ctx, m, c, r)
+	}
+	res, found, err := p.FindRefund(ctx, c.ProviderRef, r.IdempotencyKey)
+	if err != nil {
+		return r, err
+	}
+	if !found {
+		res = payments.RefundResult{State: payments.RefundFailed, ProviderStatus: "not found by reference",
+			Reason: "The provider never made this refund (no answer was received, and it has no refund with our reference)."}
+	}
+	return s.applyRefund(ctx, p, c, r, res)
+}
