@@ -70,6 +70,10 @@ func Open(ctx context.Context, cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := dropReservations(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
 	h := &Host{
 		db:        db,
 		log:       cfg.Logger,
