@@ -152,7 +152,7 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	t.Cleanup(api.Close)
 	h.apiURL = api.URL
 
-	st, err := store.Open(ctx, h.DBFile, h.Clock.Now)
+	st, err := store.Open(ctx, h.DBFile, h.Clock.Now, store.LeaseClock(h.Time.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -84,12 +84,12 @@ func (s *Service) applyRefund(ctx context.Context, p payments.Provider, c store.
 const refundKeyLife = 23 * time.Hour
 
 // keyAlive says whether the provider surely still remembers a refund's
-// key: the refund is younger than refundKeyLife both in real time and on
-// the clock rows are stamped with (now; the demo clock in a demo, which the
-// sandbox's keys follow). A row without a real-time stamp (written before
-// it was kept) counts as old.
-func keyAlive(r store.Refund, now time.Time) bool {
-	return !r.CreatedRealAt.IsZero() && time.Since(r.CreatedRealAt) < refundKeyLife &&
+// key: the refund is younger than refundKeyLife both in real time (real)
+// and on the clock rows are stamped with (now: the demo clock in a demo,
+// which the sandbox's keys follow). A row without a real-time stamp
+// (written before it was kept) counts as old.
+func keyAlive(r store.Refund, now, real time.Time) bool {
+	return !r.CreatedRealAt.IsZero() && real.Sub(r.CreatedRealAt) < refundKeyLife &&
 		now.Sub(r.CreatedAt) < refundKeyLife
 }
 
@@ -124,7 +124,7 @@ func (s *Service) FinishRefund(ctx context.Context, r store.Refund, now time.Tim
 	if r.Status != payments.RefundPending {
 		return r, nil
 	}
-	if keyAlive(r, now) {
+	if keyAlive(r, now, s.store.RealNow()) {
 		return s.sendRefund(ctx, m, c, r)
 	}
 	res, found, err := p.FindRefund(ctx, c.ProviderRef, r.IdempotencyKey)

@@ -61,6 +61,10 @@ func findRefund(ctx context.Context, q rowQuerier, where string, args ...any) (R
 	return r, err
 }
 
+// RealNow is the real time the store measures leases and refunds' key
+// lives on (see LeaseClock), whatever the demo clock says.
+func (s *Store) RealNow() time.Time { return s.real() }
+
 // RefundByID returns a refund.
 func (s *Store) RefundByID(ctx context.Context, id int64) (Refund, error) {
 	return findRefund(ctx, s.db, `r.id = ?`, id)
@@ -146,7 +150,7 @@ func (s *Store) CreateRefund(ctx context.Context, chargeID, amount int64, formTo
 	var id int64
 	if err := tx.QueryRowContext(ctx, `INSERT INTO refunds (charge_id, amount, idempotency_key, status, form_token, created_at, updated_at, created_real_at)
 		VALUES (?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING id`, chargeID, amount, "unset/"+randomToken(), token, ts, ts,
-		time.Now().UTC().Format(timeLayout)).Scan(&id); err != nil {
+		s.real().UTC().Format(timeLayout)).Scan(&id); err != nil {
 		return Refund{}, fmt.Errorf("create refund: %w", err)
 	}
 	key := c.IdempotencyKey + "/refund/" + strconv.FormatInt(id, 10)

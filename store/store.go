@@ -35,12 +35,24 @@ const timeLayout = "2006-01-02T15:04:05.000000Z"
 type Store struct {
 	db  *sql.DB
 	now func() time.Time
+	// real is what leases are measured on: real time, never the demo
+	// clock, so that a process whose demo clock runs ahead (or that moved
+	// it) does not take over work another process is still doing.
+	real func() time.Time
 }
+
+// Option adjusts a Store as it is opened.
+type Option func(*Store)
+
+// LeaseClock sets the real time that leases (claims on billing and on
+// webhook events) are measured on; the default is time.Now. Tests give the
+// real time under their demo clock.
+func LeaseClock(real func() time.Time) Option { return func(s *Store) { s.real = real } }
 
 // Open opens the database file, creating and migrating it as needed. now
 // is the clock rows are stamped with (nil: time.Now); in an all-sandbox
 // demo it is the movable demo clock, so that a month advanced shows as one.
-func Open(ctx context.Context, file string, now func() time.Time) (*Store, error) {
+func Open(ctx context.Context, file string, now func() time.Time, opts ...Option) (*Store, error) {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return nil, err
@@ -52,7 +64,11 @@ func Open(ctx context.Context, file string, now func() time.Time) (*Store, error
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, now: now}, nil
+	s := &Store{db: db, now: now, real: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
 }
 
 // Close closes the database.

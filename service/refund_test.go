@@ -1,0 +1,232 @@
+package service_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"example.com/storefront/payments"
+	"example.com/storefront/store"
+)
+
+// The refund rules, one row each, run on each provider named: what happens
+// between the merchant's refund and the provider (step), then what our
+// records and the provider's own records say. A charge of 15.00 USD is
+// refunded 5.00 USD (or the row's amount).
+var refundCases = []struct {
+	name      string
+	providers []string
+	amount    int64 // minor units; 0 means 500
+	// step runs after the charge is paid; it makes the refund and does
+	// whatever the case needs before the records are read.
+	step func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64)
+
+	refund   payments.RefundState
+	charge   payments.ChargeState
+	refunded int64 // what the charge counts as refunded
+	// atProvider is how many refunds of the charge the provider holds,
+	// and paidBack how much of them succeeded there.
+	atProvider int
+	paidBack   int64
+}{
+	{
+		name: "a pending refund is not counted (Stripe's amount_refunded counts it)", providers: []string{"stripe"},
+		step:   refundNow,
+		refund: payments.RefundPending, charge: payments.ChargeSucceeded, refunded: 0, atProvider: 1, paidBack: 0,
+	},
+	{
+		name: "a refund is counted once it succeeded", providers: []string{"stripe", "ppro"},
+		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
+			refundNow(t, h, m, c, amount)
+			h.Clock.Advance(2 * time.Minute)
+			h.pass()
+		},
+		refund: payments.RefundSucceeded, charge: payments.ChargePartiallyRefunded, refunded: 500, atProvider: 1, paidBack: 500,
+	},
+	{
+		name: "an answer lost and 25 real hours later: looked up, never sent again", providers: []string{"stripe", "ppro"},
+		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
+			refundAnswerLost(t, h, m, c, amount, true)
+			h.Time.Advance(25 * time.Hour) // the process was down for a day; the demo clock moves with real time
+			h.pass()
+		},
+		refund: payments.RefundSucceeded, charge: payments.ChargePartiallyRefunded, refunded: 500, atProvider: 1, paidBack: 500,
+	},
+	{
+		name: "an answer lost and the demo clock 25 hours on: looked up, never sent again", providers: []string{"stripe", "ppro"},
+		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
+			refundAnswerLost(t, h, m, c, amount, true)
+			h.Clock.Advance(25 * time.Hour) // real time stands still: the sandbox forgets keys on its (demo) clock
+			h.pass()
+		},
+		refund: payments.RefundSucceeded, charge: payments.ChargePartiallyRefunded, refunded: 500, atProvider: 1, paidBack: 500,
+	},
+	{
+		name: "a refund that never reached the provider, 25 hours later: failed as not made, its amount back", providers: []string{"stripe", "ppro"},
+		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
+			refundAnswerLost(t, h, m, c, amount, false)
+			h.Time.Advance(25 * time.Hour)
+			h.pass()
+		},
+		refund: payments.RefundFailed, charge: payments.ChargeSucceeded, refunded: 0, atProvider: 0, paidBack: 0,
+	},
+	{
+		name: "a refund that never reached the provider, minutes later: sent again with its key", providers: []string{"stripe", "ppro"},
+		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
+			refundAnswerLost(t, h, m, c, amount, false)
+			h.Time.Advance(2 * time.Minute)
+			h.pass()
+			h.Clock.Advance(2 * time.Minute)
+			h.pass()
+		},
+		refund: payments.RefundSucceeded, charge: payments.ChargePartiallyRefunded, refunded: 500, atProvider: 1, paidBack: 500,
+	},
+	{
+		name: "PPRO's 409 for a duplicate key: the refund is looked up, not left pending", providers: []string{"ppro"},
+		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
+			h.Intercept(answerConflict(h, `{"status":409,"failureMessage":"Duplicate request received with the same idempotency key."}`))
+			defer h.Intercept(nil)
+			r, err := h.Service.Refund(context.Background(), m, c.ID, amount, "")
+			if err != nil || r.ProviderRef == "" {
+				t.Fatalf("refund after a 409: %+v, %v; want it found by our reference", r, err)
+			}
+			h.Clock.Advance(2 * time.Minute)
+			h.pass()
+		},
+		refund: payments.RefundSucceeded, charge: payments.ChargePartiallyRefunded, refunded: 500, atProvider: 1, paidBack: 500,
+	},
+	{
+		name: "Stripe's 409 idempotency_key_in_use: in flight, never a failed refund", providers: []string{"stripe"},
+		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
+			h.Intercept(answerConflict(h, `{"error":{"type":"idempotency_error","code":"idempotency_key_in_use",`+
+				`"message":"There is currently another in-progress request using this Stripe-Idempotency-Key. Please try again later."}}`))
+			r, err := h.Service.Refund(context.Background(), m, c.ID, amount, "")
+			h.Intercept(nil)
+			if pe, ok := payments.AsError(err); !ok || pe.Kind != payments.ErrInFlight || r.Status != payments.RefundPending {
+				t.Fatalf("refund after a 409: %+v, %v; want it pending and in flight", r, err)
+			}
+			h.Clock.Advance(2 * time.Minute)
+			h.pass() // sent again with its key: Stripe replays the refund it made
+			h.Clock.Advance(2 * time.Minute)
+			h.pass()
+		},
+		refund: payments.RefundSucceeded, charge: payments.ChargePartiallyRefunded, refunded: 500, atProvider: 1, paidBack: 500,
+	},
+}
+
+func TestRefundRules(t *testing.T) {
+	for _, tc := range refundCases {
+		for _, provider := range tc.providers {
+			t.Run(provider+"/"+tc.name, func(t *testing.T) {
+				h := newHarness(t)
+				m := h.active(provider)
+				c, err := h.Service.ChargeNow(context.Background(), m, payments.Money{Amount: 1500, Currency: "USD"}, "")
+				if err != nil || c.Status != payments.ChargeSucceeded {
+					t.Fatalf("charge: %+v, %v", c, err)
+				}
+				amount := tc.amount
+				if amount == 0 {
+					amount = 500
+				}
+				tc.step(t, h, m, c, amount)
+
+				refunds, err := h.Store.Refunds(context.Background(), m.ID)
+				if err != nil || len(refunds) != 1 {
+					t.Fatalf("refunds %+v, %v; want one", refunds, err)
+				}
+				r, after := refunds[0], h.charge(c.ID)
+				if r.Status != tc.refund {
+					t.Errorf("refund %s (%s: %s), want %s", r.Status, r.ProviderStatus, r.FailureReason, tc.refund)
+				}
+				if after.Status != tc.charge || after.Refunded != tc.refunded {
+					t.Errorf("charge %s with %d refunded, want %s with %d", after.Status, after.Refunded, tc.charge, tc.refunded)
+				}
+				if left := after.Refundable(); left != 1500-tc.refunded {
+					t.Errorf("%d left to refund, want %d", left, 1500-tc.refunded)
+				}
+				if n, paid := h.providerRefunds(m, after); n != tc.atProvider || paid != tc.paidBack {
+					t.Errorf("the provider holds %d refunds, %d paid back; want %d, %d", n, paid, tc.atProvider, tc.paidBack)
+				}
+			})
+		}
+	}
+}
+
+// refundNow refunds amount of c through the service, as the dashboard does.
+func refundNow(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
+	t.Helper()
+	if _, err := h.Service.Refund(context.Background(), m, c.ID, amount, ""); err != nil {
+		t.Fatalf("refund: %v", err)
+	}
+}
+
+// refundAnswerLost refunds amount of c while the app hears nothing back:
+// the request reaches the provider (arrives) or not, and the connection
+// is dropped either way.
+func refundAnswerLost(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64, arrives bool) {
+	t.Helper()
+	h.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if !isRefund(r) {
+			return false
+		}
+		if arrives {
+			h.Forward(httptest.NewRecorder(), r)
+		}
+		drop(w)
+		return true
+	})
+	defer h.Intercept(nil)
+	r, err := h.Service.Refund(context.Background(), m, c.ID, amount, "")
+	if err == nil || r.Status != payments.RefundPending || r.ProviderRef != "" {
+		t.Fatalf("refund without an answer: %+v, %v; want pending without the provider's id", r, err)
+	}
+}
+
+// answerConflict makes the provider take the refund request and then
+// answer 409 with body, as when a first request with the same key is still
+// running.
+func answerConflict(h *harness, body string) func(w http.ResponseWriter, r *http.Request) bool {
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		if !isRefund(r) {
+			return false
+		}
+		h.Forward(httptest.NewRecorder(), r)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusConflict)
+		w.Write([]byte(body))
+		return true
+	}
+}
+
+// isRefund reports whether r is the app asking for a refund.
+func isRefund(r *http.Request) bool {
+	return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/refunds")
+}
+
+// providerRefunds is what the provider itself holds for a charge: how many
+// refunds, and how much of them succeeded (Stripe: succeeded; PPRO:
+// REFUNDED), bringing the sandbox up to date first by reading the charge.
+func (h *harness) providerRefunds(m store.Mandate, c store.Charge) (n int, paid int64) {
+	h.t.Helper()
+	if _, err := h.Providers[providerIndex(m.Provider)].ChargeStatus(context.Background(), c.ProviderRef); err != nil {
+		h.t.Fatalf("read %s: %v", c.ProviderRef, err)
+	}
+	if m.Provider == "stripe" {
+		h.sandboxRow(`SELECT count(*), coalesce(sum(CASE WHEN status = 'succeeded' THEN amount END), 0)
+			FROM stripe_refunds WHERE payment_intent_id = ?`, c.ProviderRef).scan(h.t, &n, &paid)
+		return n, paid
+	}
+	h.sandboxRow(`SELECT count(*), coalesce(sum(CASE WHEN status = 'REFUNDED' THEN amount END), 0)
+		FROM ppro_refunds WHERE charge_id = ?`, c.ProviderRef).scan(h.t, &n, &paid)
+	return n, paid
+}
+
+func providerIndex(name string) int {
+	if name == "stripe" {
+		return 0
+	}
+	return 1
+}
