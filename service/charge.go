@@ -61,18 +61,51 @@ func (s *Service) ChargeNow(ctx context.Context, m store.Mandate, amount payment
 	return s.SendCharge(ctx, m, c)
 }
 
+// NotMade is the failure code of a charge the provider never made: no
+// answer came, and the provider has no payment with its reference. It is
+// not a decline: the shopper was never asked for money, so billing neither
+// counts it nor uses a retry for it, and pays the period with a new
+// attempt (a new key: the old one may have been used, or may yet be).
+const NotMade = "not_made"
+
+// Declined reports whether a charge counts as a decline for billing's
+// dunning: the provider refused the payment (a decline, a refusal of the
+// request), as opposed to a payment it never received.
+func Declined(c store.Charge) bool {
+	return c.Status == payments.ChargeFailed && c.FailureCode != NotMade
+}
+
 // SendCharge asks the provider for a charge that is written and pending,
 // with its row's idempotency key, and records the answer. Sent twice (a
 // retry, a resumed worker), the provider replays its first answer.
+//
+// An answer that is not a payment's is recorded by its kind: a refusal of
+// the request (any 4xx but 409 and 429: an amount over the provider's
+// limit, an agreement it no longer knows) fails the charge with the
+// provider's code and reason, since no payment was made and re-sending
+// the same request would be refused again; an outage (no answer, a
+// timeout, 5xx, 429) or a 409 (the key's first request is still running
+// at the provider) leaves it pending with the problem noted, to be
+// finished with the same key or looked up.
 func (s *Service) SendCharge(ctx context.Context, m store.Mandate, c store.Charge) (store.Charge, error) {
 	p, err := s.Provider(m)
 	if err != nil {
 		return c, err
 	}
+	retry, err := s.declinedBefore(ctx, c)
+	if err != nil {
+		return c, err
+	}
+	if err := s.store.MarkChargeSent(ctx, c.ID, s.realNow()); err != nil {
+		return c, err
+	}
 	res, err := p.Charge(ctx, payments.ChargeRequest{
 		Mandate: m.Ref(), Amount: c.Amount, Reference: c.IdempotencyKey, IdempotencyKey: c.IdempotencyKey,
-		Description: m.Plan.Name, Scheduled: c.Kind == store.KindScheduled, Retry: c.Kind == store.KindScheduled && c.Attempt > 1,
+		Description: m.Plan.Name, Scheduled: c.Kind == store.KindScheduled, Retry: retry,
 	})
+	if pe, ok := payments.AsError(err); ok && (pe.Kind == payments.ErrRejected || pe.Kind == payments.ErrNotFound) {
+		res, err = refusal(pe), nil
+	}
 	if err != nil {
 		if nerr := s.store.NoteChargeError(ctx, c.ID, err.Error()); nerr != nil {
 			s.log.ErrorContext(ctx, "note charge error", "charge_id", c.ID, "error", nerr)
@@ -84,18 +117,66 @@ func (s *Service) SendCharge(ctx context.Context, m store.Mandate, c store.Charg
 	return c, err
 }
 
-// idempotencyWindow is how long a provider remembers an idempotency key:
-// 24 hours at both Stripe and PPRO. A pending charge younger than this is
-// safely sent again with its key; an older one is looked up instead.
+// refusal is the failed charge a provider's refusal of the request
+// describes, with its code and reason.
+func refusal(pe *payments.Error) payments.ChargeResult {
+	code := pe.Code
+	if code == "" {
+		code = "refused"
+	}
+	reason := pe.Message
+	if reason == "" {
+		reason = "The provider refused the payment without a reason."
+	}
+	return payments.ChargeResult{State: payments.ChargeFailed, Code: code, Reason: reason,
+		ProviderStatus: strings.TrimSpace(fmt.Sprintf("refused (HTTP %d %s)", pe.StatusCode, pe.Code))}
+}
+
+// declinedBefore reports whether a scheduled charge is a retry: an earlier
+// attempt of its period was declined (not merely never made).
+func (s *Service) declinedBefore(ctx context.Context, c store.Charge) (bool, error) {
+	if c.Kind != store.KindScheduled || c.Attempt <= 1 {
+		return false, nil
+	}
+	all, err := s.store.Charges(ctx, c.MandateID)
+	if err != nil {
+		return false, err
+	}
+	for _, o := range all {
+		if o.Period == c.Period && o.Attempt < c.Attempt && Declined(o) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// idempotencyWindow is how long a pending charge's key is trusted to be
+// remembered: both Stripe and PPRO keep keys for 24 hours, less an hour
+// for clocks and a slow call.
 const idempotencyWindow = 23 * time.Hour
+
+// keyAlive reports whether the provider still remembers a charge's key, so
+// that sending it again replays the first answer rather than making a new
+// payment. The key's life is counted from its first use by real time (a
+// real provider's clock) and by the app's clock (the sandbox keeps keys by
+// it, and it may be moved by months); it must be young by both. A charge
+// never sent has no key at the provider: it may be sent while its row is
+// young.
+func keyAlive(c store.Charge, sent store.Sent, now, realNow time.Time) bool {
+	if sent.Never() {
+		return now.Sub(c.CreatedAt) < idempotencyWindow
+	}
+	return now.Sub(sent.At) < idempotencyWindow && realNow.Sub(sent.RealAt) < idempotencyWindow
+}
 
 // FinishCharge settles a charge left pending (a crash between writing it
 // and recording the answer, a lost answer, an unreachable provider): by
 // the provider's id when it has one; otherwise by sending it again with the
 // same key while the provider still remembers the key, or else by looking
-// it up by our reference, and failing it as never made when the provider
-// has no such payment. In every case the provider's truth wins and no
-// second payment is made.
+// it up by our reference, and recording it as never made (NotMade, not a
+// decline) when the provider has no such payment. In every case the
+// provider's truth wins and no second payment is made. now is the app's
+// clock.
 func (s *Service) FinishCharge(ctx context.Context, c store.Charge, now time.Time) (store.Charge, error) {
 	if c.Status != payments.ChargePending {
 		return c, nil
@@ -126,7 +207,12 @@ func (s *Service) FinishCharge(ctx context.Context, c store.Charge, now time.Tim
 			return *m.FirstPayment, nil
 		}
 		return c, nil
-	case now.Sub(c.CreatedAt) < idempotencyWindow && m.Status == mandate.Active:
+	}
+	sent, err := s.store.ChargeSent(ctx, c.ID)
+	if err != nil {
+		return c, err
+	}
+	if m.Status == mandate.Active && keyAlive(c, sent, now, s.realNow()) {
 		return s.SendCharge(ctx, m, c)
 	}
 	res, found, err := p.FindCharge(ctx, m.Ref(), c.IdempotencyKey)
@@ -134,7 +220,7 @@ func (s *Service) FinishCharge(ctx context.Context, c store.Charge, now time.Tim
 		return c, err
 	}
 	if !found {
-		res = payments.ChargeResult{State: payments.ChargeFailed, Code: "not_made",
+		res = payments.ChargeResult{State: payments.ChargeFailed, Code: NotMade,
 			Reason:         "The provider never made this payment (no answer was received, and it has no payment with our reference).",
 			ProviderStatus: "not found by reference"}
 	}

@@ -2,28 +2,287 @@ package service_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"example.com/storefront/payments"
+	"example.com/storefront/service"
+	"example.com/storefront/store"
+	"example.com/storefront/worker"
 )
 
-// A plain charge on each provider is taken once, and the provider holds
-// exactly that payment.
-func TestChargeNowPlain(t *testing.T) {
-	h := newHarness(t)
+// answer makes the provider's API answer a charge request itself, in the
+// provider's own error format: Stripe's {"error":{…}}, PPRO's
+// {"status","failureMessage"}.
+func answer(status int, stripeType, code, message string) func(w http.ResponseWriter, r *http.Request) bool {
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		if !isCharge(r) {
+			return false
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		if strings.Contains(r.URL.Path, "/stripe/") {
+			json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"type": stripeType, "code": code, "message": message, "param": "amount"}})
+		} else {
+			json.NewEncoder(w).Encode(map[string]any{"status": status, "failureMessage": message})
+		}
+		return true
+	}
+}
+
+// dropCharges closes the connection on every charge request: the provider
+// never receives it.
+func dropCharges(w http.ResponseWriter, r *http.Request) bool {
+	if !isCharge(r) {
+		return false
+	}
+	drop(w)
+	return true
+}
+
+// TestChargeAnswers: what the merchant's "charge now" records for each
+// kind of answer the provider's API can give. A refusal of the request is
+// a failed charge with the provider's code and reason (no payment exists;
+// sending it again would be refused again); an outage, a 429 or a 409
+// (the key's first request is still running) leaves it pending, noted,
+// and never failed, and finishing it later with the same key takes the
+// payment once.
+func TestChargeAnswers(t *testing.T) {
+	const tooLarge = "Amount must be no more than $999,999.99"
+	cases := []struct {
+		name     string
+		provider string // "" both
+		api      func(w http.ResponseWriter, r *http.Request) bool
+		status   payments.ChargeState // recorded at once
+		code     [2]string            // its failure code at Stripe, at PPRO (whose errors carry none)
+		reason   string               // in its failure reason
+		noted    bool                 // a problem noted on a pending charge
+	}{
+		{name: "paid", status: payments.ChargeSucceeded},
+		{name: "400 refused", api: answer(400, "invalid_request_error", "amount_too_large", tooLarge),
+			status: payments.ChargeFailed, code: [2]string{"amount_too_large", "refused"}, reason: tooLarge},
+		{name: "422 refused", provider: "ppro", api: answer(422, "", "", "amount exceeds the agreement"),
+			status: payments.ChargeFailed, code: [2]string{"", "refused"}, reason: "amount exceeds the agreement"},
+		{name: "404 refused", api: answer(404, "invalid_request_error", "resource_missing", "No such payment_method"),
+			status: payments.ChargeFailed, code: [2]string{"resource_missing", "refused"}, reason: "No such payment_method"},
+		{name: "409 in flight", api: answer(409, "idempotency_error", "idempotency_key_in_use", "There is currently another in-progress request using this idempotent key"),
+			status: payments.ChargePending, noted: true},
+		{name: "429 busy", api: answer(429, "invalid_request_error", "rate_limit", "Too many requests"),
+			status: payments.ChargePending, noted: true},
+		{name: "500 outage", api: answer(500, "api_error", "", "Internal error"),
+			status: payments.ChargePending, noted: true},
+		{name: "no answer", api: dropCharges, status: payments.ChargePending, noted: true},
+	}
 	for _, provider := range []string{"stripe", "ppro"} {
 		t.Run(provider, func(t *testing.T) {
-			m := h.active(provider)
-			c, err := h.Service.ChargeNow(context.Background(), m, payments.Money{Amount: 1500, Currency: "USD"}, "")
-			if err != nil {
-				t.Fatalf("charge now: %v", err)
-			}
-			if c.Status != payments.ChargeSucceeded || c.ProviderRef == "" {
-				t.Fatalf("charge %+v, want succeeded with the provider's id", c)
-			}
-			if n := h.payments(m, c.IdempotencyKey); n != 1 {
-				t.Fatalf("the provider holds %d payments for %s, want 1", n, c.IdempotencyKey)
+			h := newHarness(t)
+			ctx := context.Background()
+			for _, tc := range cases {
+				if tc.provider != "" && tc.provider != provider {
+					continue
+				}
+				t.Run(tc.name, func(t *testing.T) {
+					m := h.active(provider)
+					h.Intercept(tc.api)
+					c, err := h.Service.ChargeNow(ctx, m, payments.Money{Amount: 1500, Currency: "USD"}, "")
+					h.Intercept(nil)
+					if tc.noted != (err != nil) {
+						t.Fatalf("charge now: error %v, want one: %v", err, tc.noted)
+					}
+					c = h.charge(c.ID)
+					code := tc.code[0]
+					if provider == "ppro" {
+						code = tc.code[1]
+					}
+					if c.Status != tc.status || c.FailureCode != code || !strings.Contains(c.FailureReason, tc.reason) {
+						t.Fatalf("charge %s %q %q, want %s %q with %q", c.Status, c.FailureCode, c.FailureReason, tc.status, code, tc.reason)
+					}
+					if tc.noted != (c.LastError != "") {
+						t.Fatalf("problem noted %q, want one: %v", c.LastError, tc.noted)
+					}
+					if c.Status == payments.ChargeFailed && service.Transient(err) {
+						t.Fatalf("a refusal reported as an outage: %v", err)
+					}
+					if c.Status != payments.ChargePending {
+						return
+					}
+					// Finished later (the worker's sweep), with the same key: one payment.
+					h.Time.Advance(time.Minute)
+					if c, err = h.Service.FinishCharge(ctx, c, h.Clock.Now()); err != nil {
+						t.Fatalf("finish: %v", err)
+					}
+					if c.Status != payments.ChargeSucceeded {
+						t.Fatalf("finished %s %q, want succeeded", c.Status, c.FailureReason)
+					}
+					if n := h.payments(m, c.IdempotencyKey); n != 1 {
+						t.Fatalf("the provider holds %d payments for %s, want 1", n, c.IdempotencyKey)
+					}
+				})
 			}
 		})
+	}
+}
+
+// TestPendingScheduledCharge: a period's charge left pending without an
+// answer is finished by billing's next pass, by the life of its key at the
+// provider (24 hours, by real time and by the provider's own clock, which
+// in the sandbox is the demo clock). While the key is alive it is sent
+// again with it; once not, it is looked up, and one the provider never
+// made is not a decline: the period is paid by a new attempt that uses no
+// retry, and billing never goes past due.
+func TestPendingScheduledCharge(t *testing.T) {
+	cases := []struct {
+		name string
+		// lost is how the period's first attempt went unanswered: "dropped"
+		// (sent, never received), "unsent" (the row written, the process
+		// killed before the call).
+		lost string
+		// later moves real time and the demo clock before the next pass.
+		real, demo time.Duration
+		// resent: the first attempt is sent again with its key (and paid);
+		// otherwise it is looked up, recorded as never made, and a second
+		// attempt pays the period.
+		resent bool
+	}{
+		{name: "key alive", lost: "dropped", real: time.Hour, demo: time.Hour, resent: true},
+		{name: "key expired by real time", lost: "dropped", real: 24 * time.Hour, demo: time.Hour},
+		{name: "key expired by the demo clock", lost: "dropped", real: time.Hour, demo: 20 * 24 * time.Hour},
+		{name: "unsent, row young", lost: "unsent", real: time.Hour, demo: time.Hour, resent: true},
+		{name: "unsent, 20 demo days on", lost: "unsent", real: time.Minute, demo: 20 * 24 * time.Hour},
+	}
+	for _, provider := range []string{"stripe", "ppro"} {
+		t.Run(provider, func(t *testing.T) {
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					pendingScheduledCharge(t, provider, tc.lost, tc.real, tc.demo, tc.resent)
+				})
+			}
+		})
+	}
+}
+
+func pendingScheduledCharge(t *testing.T, provider, lost string, real, demo time.Duration, resent bool) {
+	h := newHarness(t)
+	ctx := context.Background()
+	// The presenter had moved the demo clock a month on: it can then also
+	// be moved back (a reset), and run behind real time's hours.
+	h.Clock.Set(31 * 24 * time.Hour)
+	m := h.active(provider)
+	b := h.billing(m.ID)
+	if b.NextPeriod != 1 {
+		t.Fatalf("billing at period %d, want 1", b.NextPeriod)
+	}
+	var first store.Charge
+	switch lost {
+	case "dropped":
+		h.Intercept(dropCharges)
+		h.pass()
+		h.Intercept(nil)
+		first = h.charges(m.ID)[0]
+	case "unsent":
+		var err error
+		first, _, err = h.Store.CreateCharge(ctx, store.NewCharge{MandateID: m.ID, Kind: store.KindScheduled,
+			InitiatedBy: store.BySchedule, Period: 1, Attempt: 1, Amount: m.Plan.Price})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if first.Status != payments.ChargePending || first.Period != 1 || first.Attempt != 1 {
+		t.Fatalf("first attempt %+v, want period 1 attempt 1 pending", first)
+	}
+	if n := h.payments(m, first.IdempotencyKey); n != 0 {
+		t.Fatalf("the provider holds %d payments before the pass, want 0", n)
+	}
+
+	// Count what the app asks of the provider from here on.
+	var sends atomic.Int32
+	h.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if isCharge(r) {
+			sends.Add(1)
+		}
+		return false
+	})
+	h.Time.Advance(real)
+	h.Clock.Advance(demo - real) // the demo clock moves with real time, and by the rest (back: a reset)
+	for range 3 {
+		h.pass()
+		if b = h.billing(m.ID); b.State == store.BillingPastDue || b.Failures != 0 {
+			t.Fatalf("billing %s with %d failures (%s) after a payment that was never asked of the shopper", b.State, b.Failures, b.LastError)
+		}
+	}
+	h.Intercept(nil)
+
+	cs := h.charges(m.ID)
+	first = h.charge(first.ID)
+	if b.NextPeriod < 2 {
+		t.Fatalf("period 1 not paid: billing %s at period %d (%s); charges %+v", b.State, b.NextPeriod, b.LastError, cs)
+	}
+	if resent {
+		if first.Status != payments.ChargeSucceeded || len(scheduledFor(cs, 1)) != 1 {
+			t.Fatalf("first attempt %s, %d attempts: want it sent again with its key and paid", first.Status, len(scheduledFor(cs, 1)))
+		}
+		return
+	}
+	if first.Status != payments.ChargeFailed || first.FailureCode != service.NotMade {
+		t.Fatalf("first attempt %s %q, want failed %q (looked up, not sent again)", first.Status, first.FailureCode, service.NotMade)
+	}
+	if service.Declined(first) {
+		t.Fatal("a payment never made counts as a decline")
+	}
+	if n := h.payments(m, first.IdempotencyKey); n != 0 {
+		t.Fatalf("the first attempt's key was sent again after its life: %d payments at the provider", n)
+	}
+	attempts := scheduledFor(cs, 1)
+	if len(attempts) != 2 || attempts[1].Attempt != 2 || attempts[1].Status != payments.ChargeSucceeded {
+		t.Fatalf("period 1's attempts %+v, want a second, paid", attempts)
+	}
+	if n := sends.Load(); n != 1 {
+		t.Fatalf("%d charge requests, want 1 (the new attempt's)", n)
+	}
+	if n := h.payments(m, attempts[1].IdempotencyKey); n != 1 {
+		t.Fatalf("the provider holds %d payments for the new attempt, want 1", n)
+	}
+}
+
+// scheduledFor is a mandate's charges for billing period n, oldest first.
+func scheduledFor(cs []store.Charge, n int) []store.Charge {
+	var out []store.Charge
+	for _, c := range cs {
+		if c.Period == n {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// TestHarness: the harness's options reach what they configure (the plan,
+// the clock, webhooks, the worker), so that tests built on it test what
+// they say.
+func TestHarness(t *testing.T) {
+	start := time.Date(2027, time.July, 31, 12, 0, 0, 0, time.UTC)
+	weekly := payments.Plan{Name: "Tea Club", Price: payments.Money{Amount: 2500, Currency: "USD"}, Interval: payments.Week}
+	batch := 0
+	h := newHarness(t, withWebhooks, withPlan(weekly), startingAt(start), withWorker(func(c *worker.Config) { batch = c.Batch; c.Batch = 7 }))
+	if batch != 0 {
+		t.Fatalf("the worker's configuration was adjusted before the harness made it: batch %d", batch)
+	}
+	for _, provider := range []string{"stripe", "ppro"} {
+		m := h.active(provider)
+		if m.Plan != weekly || !m.CreatedAt.Equal(start) {
+			t.Fatalf("%s mandate on %v made %s, want %v made %s", provider, m.Plan, m.CreatedAt, weekly, start)
+		}
+		var events int
+		h.appRow(`SELECT count(*) FROM webhook_events WHERE provider = ?`, provider).scan(t, &events)
+		if events == 0 {
+			t.Fatalf("no %s webhook reached the app", provider)
+		}
+		page := h.adminBrowser().Get(h.URL + "/admin/mandates/" + m.ID).Expect(http.StatusOK)
+		if !strings.Contains(page.Text(), "Tea Club") {
+			t.Fatalf("the dashboard's page of %s does not name the plan: %s", m.ID, page.Text())
+		}
 	}
 }

@@ -44,8 +44,9 @@ const (
 
 var monthly = payments.Plan{Name: "Coffee Club", Price: payments.Money{Amount: 1200, Currency: "USD"}, Interval: payments.Month}
 
-// manualTime is the real time under the demo clock in these tests: it
-// stands still until the test moves it.
+// manualTime is the real time under the demo clock in these tests (the
+// service's RealNow, and the clock's base): it stands still until the test
+// moves it. Moving the demo clock (h.Clock.Advance) leaves it alone.
 type manualTime struct{ ns atomic.Int64 }
 
 func (m *manualTime) Now() time.Time          { return time.Unix(0, m.ns.Load()).UTC() }
@@ -168,7 +169,7 @@ func newHarness(t testing.TB, opts ...option) *harness {
 		t.Fatal(err)
 	}
 	h.Providers = []payments.Provider{sp, ppro.NewProvider(pc, payments.ModeSandbox, pproSecret)}
-	if h.Service, err = service.New(service.Config{Store: st, Providers: h.Providers, Logger: testLogger()}); err != nil {
+	if h.Service, err = service.New(service.Config{Store: st, Providers: h.Providers, Logger: testLogger(), RealNow: h.Time.Now}); err != nil {
 		t.Fatal(err)
 	}
 	wcfg := worker.Config{Store: st, Service: h.Service, Providers: h.Providers, Now: h.Clock.Now, Logger: testLogger()}

@@ -34,6 +34,9 @@ type Config struct {
 	// two seconds. A flood of forged or repeated events about one object
 	// then costs one provider call.
 	FetchLimit time.Duration
+	// RealNow is real time, whatever the demo clock says: a provider keeps
+	// idempotency keys for 24 hours of it. nil means time.Now.
+	RealNow func() time.Time
 }
 
 // Service carries out provider work and records its outcome.
@@ -42,6 +45,7 @@ type Service struct {
 	providers map[string]payments.Provider
 	log       *slog.Logger
 	fetches   *objectLimiter
+	realNow   func() time.Time
 }
 
 // New returns a Service.
@@ -49,7 +53,10 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil || len(cfg.Providers) == 0 {
 		return nil, errors.New("service: a store and at least one provider are required")
 	}
-	s := &Service{store: cfg.Store, providers: map[string]payments.Provider{}, log: cfg.Logger}
+	s := &Service{store: cfg.Store, providers: map[string]payments.Provider{}, log: cfg.Logger, realNow: cfg.RealNow}
+	if s.realNow == nil {
+		s.realNow = time.Now
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -93,14 +100,17 @@ func Undecided(m store.Mandate) bool {
 }
 
 // Transient reports whether a provider failure may pass if tried again
-// (the provider was unreachable, timed out or answered 5xx/429), as
+// (the provider was unreachable, timed out, answered 5xx/429, or was still
+// working on the key's first request: 409), as
 // opposed to a refusal or an unknown object.
 func Transient(err error) bool {
 	if err == nil {
 		return false
 	}
 	if pe, ok := payments.AsError(err); ok {
-		return pe.Kind == payments.ErrUnavailable
+		// In flight: the provider is still working on the first request
+		// with the key; a look-up later tells what it made.
+		return pe.Kind == payments.ErrUnavailable || pe.Kind == payments.ErrInFlight
 	}
 	return !errors.Is(err, ErrModeMismatch) && !errors.Is(err, ErrNoProvider)
 }

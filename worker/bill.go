@@ -66,8 +66,8 @@ func (w *Worker) billOne(ctx context.Context, b store.Billing) (charged int, err
 				return charged, w.settle(ctx, m, b, store.BillingOutcome{To: store.BillingActive, Period: period + 1,
 					NextDueAt: billing.Due(b.AnchorAt, m.Plan.Interval, period+1),
 					Detail:    fmt.Sprintf("period %d paid (%s, %s)", period, c.Amount, c.ProviderRef)})
-			case c.Status == payments.ChargeFailed:
-				failed++
+			case service.Declined(*c):
+				failed++ // a payment never made (service.NotMade) is no decline: the next attempt uses no retry
 			}
 			last = c
 		}

@@ -427,6 +427,10 @@ func wrap(err error) error {
 		switch {
 		case e.StatusCode == http.StatusNotFound:
 			pe.Kind = payments.ErrNotFound
+		case e.StatusCode == http.StatusConflict:
+			// The first request with this idempotency key is still being
+			// processed (the client's own retries did not outlast it).
+			pe.Kind = payments.ErrInFlight
 		case e.Temporary():
 			pe.Kind = payments.ErrUnavailable
 		default:

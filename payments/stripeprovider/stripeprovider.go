@@ -122,6 +122,10 @@ func wrap(op string, err error) error {
 		switch {
 		case se.HTTPStatusCode == http.StatusNotFound:
 			pe.Kind = payments.ErrNotFound
+		case se.HTTPStatusCode == http.StatusConflict:
+			// idempotency_key_in_use: the first request with this key is
+			// still running at Stripe and may yet make the object.
+			pe.Kind = payments.ErrInFlight
 		case se.HTTPStatusCode == http.StatusTooManyRequests || se.HTTPStatusCode >= 500:
 			pe.Kind = payments.ErrUnavailable
 		case se.HTTPStatusCode >= 400:
