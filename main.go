@@ -81,7 +81,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	// One clock for billing, records and, in an all-sandbox demo, the
 	// sandbox: a demo's presenter moves it forward; elsewhere it is real time.
 	clk := clock.New(nil)
-	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "storefront.db"), clk.Now)
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "storefront.db"), clk.Now, store.LeaseClock(clk.Real))
 	if err != nil {
 		return err
 	}
@@ -119,19 +119,25 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	defer closeSandbox()
 
-	svc, err := service.New(service.Config{Store: st, Providers: providers, Logger: logger.With("component", "service")})
+	// A mandate that becomes active, however, wakes the worker: period 1 is
+	// due at once. work is set before anything can activate a mandate.
+	var work *worker.Worker
+	svc, err := service.New(service.Config{Store: st, Providers: providers, Logger: logger.With("component", "service"),
+		OnActive: func(string) { work.Nudge() }})
 	if err != nil {
 		return err
 	}
-	work := worker.New(worker.Config{
+	work = worker.New(worker.Config{
 		Store: st, Service: svc, Providers: providers, Now: clk.Now,
 		Interval: cfg.WorkerInterval, Batch: cfg.WorkerBatch, Retries: cfg.Retries,
 		ReconcileAfter: cfg.ReconcileAfter, SetupLifetime: cfg.SetupLifetime,
 		WebhookRetention: cfg.WebhookRetention, Logger: logger.With("component", "worker"),
 	})
 	admin := handlers.Admin{Password: adminPassword}
+	var demo *worker.Demo
 	if !cfg.Live() {
-		admin.Clock = &worker.Demo{Clock: clk, Store: st, Worker: work}
+		demo = &worker.Demo{Clock: clk, Store: st, Worker: work}
+		admin.Clock = demo
 	}
 
 	app, err := handlers.New(handlers.Config{
@@ -181,7 +187,16 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	workCtx, stopWork := context.WithCancel(context.Background())
 	workDone := make(chan struct{})
-	go func() { defer close(workDone); work.Run(workCtx) }()
+	go func() {
+		defer close(workDone)
+		if demo != nil {
+			// Another process on the database may move the demo clock.
+			followDone := make(chan struct{})
+			go func() { defer close(followDone); demo.Follow(workCtx, worker.DemoFollowEvery, logger) }()
+			defer func() { <-followDone }()
+		}
+		work.Run(workCtx)
+	}()
 	defer func() { stopWork(); <-workDone }() // before the store closes
 
 	errc := make(chan error, 1)

@@ -23,12 +23,16 @@ func New(now func() time.Time) *Clock {
 }
 
 // Now is real time plus the offset.
-func (c *Clock) Now() time.Time {
-	now := time.Now
+func (c *Clock) Now() time.Time { return c.Real().Add(c.Offset()) }
+
+// Real is the real time under the clock, whatever the offset: what leases
+// and other waits between processes are measured on, since processes may
+// briefly disagree about the offset but never about real time.
+func (c *Clock) Real() time.Time {
 	if c.real != nil {
-		now = c.real
+		return c.real()
 	}
-	return now().Add(c.Offset())
+	return time.Now()
 }
 
 // Offset is how far ahead of real time the clock runs.

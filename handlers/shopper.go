@@ -7,9 +7,11 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
+	"example.com/storefront/billing"
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
 	"example.com/storefront/store"
@@ -106,18 +108,41 @@ func (h *handler) shopperView(r *http.Request, m store.Mandate) (views.ShopperMa
 	if err != nil {
 		return page, err
 	}
+	b, err := h.store.Billing(r.Context(), m.ID)
+	billed := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return page, err
+	}
+	type dated struct {
+		at time.Time
+		p  views.ShopperPayment
+	}
+	var paid []dated
 	for _, c := range charges {
 		if c.Status == payments.ChargePending || c.Status == payments.ChargeFailed {
 			continue // the shopper's page lists what was paid
 		}
-		status := "paid"
+		// A period's payment is listed by the period's due date, once,
+		// whenever it was taken: a payment taken late (after a retry, or
+		// a demo clock moved before the worker came round) is still that
+		// period's, never the next one's.
+		at, status := c.CreatedAt, "paid"
+		if c.Period > 0 && billed {
+			at = billing.Due(b.AnchorAt, m.Plan.Interval, c.Period)
+			if day := c.CreatedAt.UTC().Format(shopperDate); day != at.UTC().Format(shopperDate) {
+				status = "paid on " + day
+			}
+		}
 		if c.Refunded > 0 {
 			status = "refunded " + payments.Money{Amount: c.Refunded, Currency: c.Amount.Currency}.String()
 		}
-		page.Payments = append(page.Payments, views.ShopperPayment{Date: c.CreatedAt.UTC().Format("2 January 2006"),
-			Amount: c.Amount.String(), Status: status})
+		paid = append(paid, dated{at, views.ShopperPayment{Date: at.UTC().Format(shopperDate), Amount: c.Amount.String(), Status: status}})
 	}
-	if b, err := h.store.Billing(r.Context(), m.ID); err == nil && (b.State == store.BillingActive || b.State == store.BillingPastDue) {
+	slices.SortStableFunc(paid, func(x, y dated) int { return x.at.Compare(y.at) })
+	for _, d := range paid {
+		page.Payments = append(page.Payments, d.p)
+	}
+	if billed && (b.State == store.BillingActive || b.State == store.BillingPastDue) {
 		page.NextPayment = m.Plan.Price.String() + " on " + b.NextDueAt.UTC().Format(shopperDate)
 		if !b.NextDueAt.After(h.now()) {
 			page.NextPayment = m.Plan.Price.String() + ", being taken now"

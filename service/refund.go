@@ -83,12 +83,12 @@ func (s *Service) applyRefund(ctx context.Context, p payments.Provider, c store.
 // provider has forgotten makes a second refund.
 const refundKeyLife = 23 * time.Hour
 
-// keyAlive says whether the provider surely still remembers a refund's
+// refundKeyAlive says whether the provider surely still remembers a refund's
 // key: the refund is younger than refundKeyLife both in real time (real)
 // and on the clock rows are stamped with (now: the demo clock in a demo,
 // which the sandbox's keys follow). A row without a real-time stamp
 // (written before it was kept) counts as old.
-func keyAlive(r store.Refund, now, real time.Time) bool {
+func refundKeyAlive(r store.Refund, now, real time.Time) bool {
 	return !r.CreatedRealAt.IsZero() && real.Sub(r.CreatedRealAt) < refundKeyLife &&
 		now.Sub(r.CreatedAt) < refundKeyLife
 }
@@ -96,7 +96,7 @@ func keyAlive(r store.Refund, now, real time.Time) bool {
 // FinishRefund settles what we know of a refund. One the provider never
 // answered (no id: a crash, a lost answer, a 409 while the first request
 // ran) is sent again with the same key while the provider surely
-// remembers it (keyAlive), and otherwise looked up by our reference: never
+// remembers it (refundKeyAlive), and otherwise looked up by our reference: never
 // re-sent, and failed as never made when the provider has no such refund,
 // which gives its amount back. One with an id has its status fetched and
 // applied, with its charge's; that includes a succeeded refund that failed
@@ -124,7 +124,7 @@ func (s *Service) FinishRefund(ctx context.Context, r store.Refund, now time.Tim
 	if r.Status != payments.RefundPending {
 		return r, nil
 	}
-	if keyAlive(r, now, s.store.RealNow()) {
+	if refundKeyAlive(r, now, s.store.RealNow()) {
 		return s.sendRefund(ctx, m, c, r)
 	}
 	res, found, err := p.FindRefund(ctx, c.ProviderRef, r.IdempotencyKey)

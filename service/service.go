@@ -37,6 +37,11 @@ type Config struct {
 	// RealNow is real time, whatever the demo clock says: a provider keeps
 	// idempotency keys for 24 hours of it. nil means time.Now.
 	RealNow func() time.Time
+	// OnActive, if set, is called after a mandate became active, by any
+	// path (a webhook, the return page, reconciliation): billing starts
+	// then, so main wakes the worker with it (Worker.Nudge) and period 1
+	// is charged at once, not at the next pass. It must not block.
+	OnActive func(mandateID string)
 }
 
 // Service carries out provider work and records its outcome.
@@ -46,6 +51,7 @@ type Service struct {
 	log       *slog.Logger
 	fetches   *objectLimiter
 	realNow   func() time.Time
+	onActive  func(mandateID string)
 }
 
 // New returns a Service.
@@ -53,9 +59,13 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil || len(cfg.Providers) == 0 {
 		return nil, errors.New("service: a store and at least one provider are required")
 	}
-	s := &Service{store: cfg.Store, providers: map[string]payments.Provider{}, log: cfg.Logger, realNow: cfg.RealNow}
+	s := &Service{store: cfg.Store, providers: map[string]payments.Provider{}, log: cfg.Logger,
+		realNow: cfg.RealNow, onActive: cfg.OnActive}
 	if s.realNow == nil {
 		s.realNow = time.Now
+	}
+	if s.onActive == nil {
+		s.onActive = func(string) {}
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -59,6 +59,9 @@ func (s *Service) move(ctx context.Context, m store.Mandate, to mandate.Status, 
 		slog.String("mandate_id", m.ID), slog.String("from", string(m.Status)), slog.String("to", string(to)),
 		slog.String("source", string(src)), slog.String("decision", d.String()),
 		slog.String("provider_status", res.ProviderStatus))
+	if m.Status != mandate.Active && updated.Status == mandate.Active {
+		s.onActive(m.ID)
+	}
 	return updated, nil
 }
 

@@ -141,16 +141,19 @@ func (s *Store) BillingEvents(ctx context.Context, mandateID string) ([]BillingE
 	return out, rows.Err()
 }
 
-// ClaimDueBilling claims, for owner until now+lease, up to limit active or
-// past-due billings whose next payment is due at now and that nobody holds
-// (or whose holder's lease expired: it died). The claim is one write
-// transaction, so two workers never claim the same billing.
+// ClaimDueBilling claims, for owner, up to limit active or past-due
+// billings whose next payment is due at now (the billing clock) and that
+// nobody holds (or whose holder's lease expired: it died). The lease is
+// measured in real time (see LeaseClock), never on the billing clock. The
+// claim is one write transaction, so two workers never claim the same
+// billing.
 func (s *Store) ClaimDueBilling(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Billing, error) {
-	ts := now.UTC().Format(timeLayout)
+	real := s.real().UTC()
 	rows, err := s.db.QueryContext(ctx, `UPDATE billing SET lease_owner = ?, lease_until = ?
 		WHERE mandate_id IN (SELECT mandate_id FROM billing WHERE state IN ('active', 'past_due') AND next_due_at <= ?
 			AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_due_at LIMIT ?)
-		RETURNING `+billingColumns, owner, now.UTC().Add(lease).Format(timeLayout), ts, ts, limit)
+		RETURNING `+billingColumns, owner, real.Add(lease).Format(timeLayout), now.UTC().Format(timeLayout),
+		real.Format(timeLayout), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim due billing: %w", err)
 	}
@@ -216,11 +219,13 @@ func (s *Store) SettleBilling(ctx context.Context, mandateID, owner string, o Bi
 
 // PostponeBilling releases a claimed billing until notBefore because the
 // provider could not be reached: the same attempt is tried again then, and
-// no retry of the schedule is used up.
+// no retry of the schedule is used up. The wait (notBefore-now) is kept in
+// real time, as leases are: a provider comes back in real time, whatever
+// the demo clock does.
 func (s *Store) PostponeBilling(ctx context.Context, mandateID, owner string, notBefore time.Time, problem string, now time.Time) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE billing SET lease_owner = NULL, lease_until = ?, transient = transient + 1,
 		last_error = ?, updated_at = ? WHERE mandate_id = ? AND lease_owner = ?`,
-		notBefore.UTC().Format(timeLayout), truncate(problem, 500), now.UTC().Format(timeLayout), mandateID, owner)
+		s.real().UTC().Add(notBefore.Sub(now)).Format(timeLayout), truncate(problem, 500), now.UTC().Format(timeLayout), mandateID, owner)
 	if err != nil {
 		return fmt.Errorf("postpone billing of %s: %w", mandateID, err)
 	}
@@ -239,11 +244,23 @@ func (s *Store) DemoClockOffset(ctx context.Context) (time.Duration, error) {
 	return time.Duration(sec) * time.Second, nil
 }
 
-// SetDemoClockOffset stores the demo clock's offset, so that a restart (and
-// another process on the same database) keeps the demo's time.
-func (s *Store) SetDemoClockOffset(ctx context.Context, d time.Duration) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE demo_clock SET offset_seconds = ? WHERE id = 1`, int64(d/time.Second)); err != nil {
-		return fmt.Errorf("demo clock: %w", err)
+// AdvanceDemoClock moves the stored demo clock by (whole seconds) and
+// returns the new offset. It is one increment in SQL, never a write of a
+// process's own reading: two processes that each advance a month move the
+// clock two months, whatever either had read before.
+func (s *Store) AdvanceDemoClock(ctx context.Context, by time.Duration) (time.Duration, error) {
+	var sec int64
+	if err := s.db.QueryRowContext(ctx, `UPDATE demo_clock SET offset_seconds = max(offset_seconds + ?, 0) WHERE id = 1
+		RETURNING offset_seconds`, int64(by/time.Second)).Scan(&sec); err != nil {
+		return 0, fmt.Errorf("advance the demo clock: %w", err)
+	}
+	return time.Duration(sec) * time.Second, nil
+}
+
+// ResetDemoClock brings the stored demo clock back to real time.
+func (s *Store) ResetDemoClock(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE demo_clock SET offset_seconds = 0 WHERE id = 1`); err != nil {
+		return fmt.Errorf("reset the demo clock: %w", err)
 	}
 	return nil
 }

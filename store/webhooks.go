@@ -84,13 +84,15 @@ func (s *Store) webhookEvent(ctx context.Context, where string, args ...any) (We
 // ClaimWebhookEvents takes up to limit pending events that are due and not
 // claimed, for lease: another processor (another process on the same
 // database) leaves them alone until then, and an event whose processor
-// died is taken again afterwards.
+// died is taken again afterwards. Due is on the app's clock; the lease is
+// in real time (see LeaseClock).
 func (s *Store) ClaimWebhookEvents(ctx context.Context, lease time.Duration, limit int) ([]WebhookEvent, error) {
-	now := s.now().UTC().Format(timeLayout)
+	real := s.real().UTC()
 	rows, err := s.db.QueryContext(ctx, `UPDATE webhook_events SET attempts = attempts + 1, leased_until = ?
 		WHERE id IN (SELECT id FROM webhook_events WHERE status = 'pending' AND next_attempt_at <= ?
 			AND (leased_until IS NULL OR leased_until < ?) ORDER BY next_attempt_at, id LIMIT ?)
-		RETURNING `+webhookColumns, s.now().UTC().Add(lease).Format(timeLayout), now, now, limit)
+		RETURNING `+webhookColumns, real.Add(lease).Format(timeLayout), s.now().UTC().Format(timeLayout),
+		real.Format(timeLayout), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim webhook events: %w", err)
 	}
@@ -106,26 +108,30 @@ func (s *Store) ClaimWebhookEvents(ctx context.Context, lease time.Duration, lim
 	return out, rows.Err()
 }
 
-// NextWebhookEventAt is when the earliest pending event falls due (or its
-// processor's lease ends, if that is later); ok is false when none is
-// pending.
-func (s *Store) NextWebhookEventAt(ctx context.Context) (next time.Time, ok bool, err error) {
-	var at sql.NullString
-	if err := s.db.QueryRowContext(ctx, `SELECT min(max(next_attempt_at, coalesce(leased_until, '')))
-		FROM webhook_events WHERE status = 'pending'`).Scan(&at); err != nil {
-		return time.Time{}, false, fmt.Errorf("next webhook event: %w", err)
+// NextWebhookEventIn is how long until the earliest pending event can be
+// claimed: until it falls due on the app's clock (now), or its processor's
+// lease ends in real time, whichever is later; ok is false when none is
+// pending. The two clocks differ by the demo clock's offset, so each is
+// compared with its own now.
+func (s *Store) NextWebhookEventIn(ctx context.Context, now time.Time) (wait time.Duration, ok bool, err error) {
+	var days sql.NullFloat64
+	if err := s.db.QueryRowContext(ctx, `SELECT min(max(julianday(next_attempt_at) - julianday(?),
+			coalesce(julianday(leased_until) - julianday(?), 0)))
+		FROM webhook_events WHERE status = 'pending'`,
+		now.UTC().Format(timeLayout), s.real().UTC().Format(timeLayout)).Scan(&days); err != nil {
+		return 0, false, fmt.Errorf("next webhook event: %w", err)
 	}
-	if !at.Valid {
-		return time.Time{}, false, nil
+	if !days.Valid {
+		return 0, false, nil
 	}
-	return parseTime(at.String), true, nil
+	return time.Duration(days.Float64 * float64(24*time.Hour)), true, nil
 }
 
 // ClaimWebhookEvent takes one pending event for lease, to process it at
 // once as it arrives (a provider's redelivery too, whenever our own retry
 // is due); false when another processor has it.
 func (s *Store) ClaimWebhookEvent(ctx context.Context, id int64, lease time.Duration) (bool, error) {
-	now := s.now().UTC()
+	now := s.real().UTC() // a lease: real time
 	res, err := s.db.ExecContext(ctx, `UPDATE webhook_events SET attempts = attempts + 1, leased_until = ?
 		WHERE id = ? AND status = 'pending' AND (leased_until IS NULL OR leased_until < ?)`,
 		now.Add(lease).Format(timeLayout), id, now.Format(timeLayout))

@@ -160,7 +160,7 @@ func newHarness(t testing.TB, opts ...option) *harness {
 		h.apiURL = api.URL
 	}
 
-	st, err := store.Open(ctx, h.DBFile, h.Clock.Now)
+	st, err := store.Open(ctx, h.DBFile, h.Clock.Now, store.LeaseClock(h.Time.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func (h *harness) providers(apiURL string) []payments.Provider {
 // own name on the leases).
 func (h *harness) secondProcess(cfg func(*worker.Config)) (*worker.Worker, *store.Store) {
 	h.t.Helper()
-	st, err := store.Open(context.Background(), h.DBFile, h.Clock.Now)
+	st, err := store.Open(context.Background(), h.DBFile, h.Clock.Now, store.LeaseClock(h.Time.Now))
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -239,7 +239,7 @@ func TestDemoAdvanceChargesTheNextPeriod(t *testing.T) {
 // Advancing the demo clock right after a shopper's activation, before the
 // worker's next pass charged period 1: both period 1 and period 2 are
 // charged before Advance returns, as the presenter expects next month's
-// charge on the page.
+// charge on the page, each at its own due time (period 1 before the move).
 func TestDemoAdvanceRightAfterActivation(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, startingAt(at(2027, time.August, 31, 9)))
@@ -248,7 +248,13 @@ func TestDemoAdvanceRightAfterActivation(t *testing.T) {
 	if err := demo.Advance(context.Background(), 30*24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	h.paidOnce(m, 1)
-	h.paidOnce(m, 2)
+	// Period 1 is charged on its own date, before the clock moves: the
+	// move never overtakes it.
+	if got := h.paidOnce(m, 1).CreatedAt; !got.Equal(at(2027, time.August, 31, 9)) {
+		t.Errorf("period 1 charged at %s, want on its due date, 31 August", got)
+	}
+	if got := h.paidOnce(m, 2).CreatedAt; !got.Equal(at(2027, time.September, 30, 9)) {
+		t.Errorf("period 2 charged at %s, want 30 September", got)
+	}
 	h.expectBilling(m, store.BillingActive, 3, at(2027, time.October, 31, 9))
 }

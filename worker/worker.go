@@ -138,11 +138,11 @@ func (w *Worker) Run(ctx context.Context) {
 // before then (one the fetch limit deferred by a second or two, a retry
 // after a provider outage), but at least a second.
 func (w *Worker) untilNextPass(ctx context.Context) time.Duration {
-	next, ok, err := w.cfg.Store.NextWebhookEventAt(ctx)
+	wait, ok, err := w.cfg.Store.NextWebhookEventIn(ctx, w.cfg.Now())
 	if err != nil || !ok {
 		return w.cfg.Interval
 	}
-	return min(max(next.Sub(w.cfg.Now()), time.Second), w.cfg.Interval)
+	return min(max(wait, time.Second), w.cfg.Interval)
 }
 
 // Report counts what a pass did.
@@ -216,30 +216,89 @@ func (w *Worker) prune(ctx context.Context) error {
 
 // Demo moves an all-sandbox demo's clock: the app's billing clock and the
 // sandbox's are the same clock, so both see the month pass.
+//
+// The offset lives in the database (demo_clock), shared by every process
+// on it: a move is an increment there, and each process follows the
+// stored offset (Follow), so a move made on one is seen by all.
 type Demo struct {
 	Clock  *clock.Clock
 	Store  *store.Store
 	Worker *Worker
+
+	mu sync.Mutex // orders this process's reads and moves of the offset
 }
 
 func (d *Demo) Now() time.Time        { return d.Clock.Now() }
 func (d *Demo) Offset() time.Duration { return d.Clock.Offset() }
 
-// maxDemoPasses bounds the passes of one Advance.
-const maxDemoPasses = 20
+// DemoFollowEvery is how often Follow reads the stored offset: often
+// enough that another process's move shows within a page's load, and a
+// single-row read twice a second costs nothing next to a pass. Now itself
+// never reads the database: it is called for every row stamped.
+const DemoFollowEvery = 500 * time.Millisecond
 
-// Advance moves the clock forward by by, keeps the offset (a restart, and
-// another process on the same database, keep the demo's time), and runs
-// passes at once until one charges nothing: what fell due is charged
-// before the page comes back. A pass takes one period (or one retry) of
-// each mandate, so a mandate whose period 1 was not charged yet has both
-// periods charged, as Stripe's test clocks settle everything due.
-func (d *Demo) Advance(ctx context.Context, by time.Duration) error {
-	off := d.Clock.Offset() + by
-	if err := d.Store.SetDemoClockOffset(ctx, off); err != nil {
+// Sync sets the clock to the stored offset.
+func (d *Demo) Sync(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	off, err := d.Store.DemoClockOffset(ctx)
+	if err != nil {
 		return err
 	}
 	d.Clock.Set(off)
+	return nil
+}
+
+// Follow syncs the clock every `every` until ctx ends; a failed read keeps
+// the last offset and is logged.
+func (d *Demo) Follow(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := d.Sync(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("could not read the demo clock", "error", err)
+		}
+	}
+}
+
+// maxDemoPasses bounds the passes of one Advance.
+const maxDemoPasses = 20
+
+// Advance moves the clock forward by by, for every process on the
+// database, and runs passes until one charges nothing: what fell due is
+// charged before the page comes back. A pass takes one period (or one
+// retry) of each mandate, so several periods due are charged in turn, as
+// Stripe's test clocks settle everything due.
+//
+// What is due before the move is charged first, at the time it fell due:
+// a mandate that became active a moment ago has period 1 charged on its
+// own date, never overtaken by the move.
+func (d *Demo) Advance(ctx context.Context, by time.Duration) error {
+	if err := d.Sync(ctx); err != nil {
+		return err
+	}
+	if err := d.settle(ctx); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	off, err := d.Store.AdvanceDemoClock(ctx, by)
+	if err == nil {
+		d.Clock.Set(off)
+	}
+	d.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return d.settle(ctx)
+}
+
+// settle runs passes until one charges nothing.
+func (d *Demo) settle(ctx context.Context) error {
 	for range maxDemoPasses {
 		r, err := d.Worker.Pass(ctx)
 		if err != nil || r.Charged == 0 {
@@ -249,9 +308,11 @@ func (d *Demo) Advance(ctx context.Context, by time.Duration) error {
 	return nil
 }
 
-// Reset brings the clock back to real time.
+// Reset brings the clock back to real time, for every process.
 func (d *Demo) Reset(ctx context.Context) error {
-	if err := d.Store.SetDemoClockOffset(ctx, 0); err != nil {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.Store.ResetDemoClock(ctx); err != nil {
 		return err
 	}
 	d.Clock.Set(0)
