@@ -245,8 +245,12 @@ func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, o
 		if rf.Status != payments.RefundFailed {
 			committed += rf.Amount.Amount
 		}
+		reason := rf.FailureReason
+		if rf.Status == payments.RefundFailed && reason == "" {
+			reason = providerLabel(m.Provider) + " gave no reason (" + rf.ProviderStatus + ")."
+		}
 		cv.Refunds = append(cv.Refunds, views.RefundView{ID: rf.ID, Amount: rf.Amount.String(), Status: string(rf.Status),
-			ProviderStatus: rf.ProviderStatus, ProviderRef: rf.ProviderRef, Reason: rf.FailureReason, LastError: rf.LastError,
+			ProviderStatus: rf.ProviderStatus, ProviderRef: rf.ProviderRef, Reason: reason, LastError: rf.LastError,
 			Created: rf.CreatedAt.UTC().Format(dashboardTime)})
 	}
 	left := c.Amount.Amount - max(committed, c.Refunded)

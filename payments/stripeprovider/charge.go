@@ -188,7 +188,11 @@ func refundResult(rf *stripe.Refund) payments.RefundResult {
 		r.State = payments.RefundSucceeded
 	case stripe.RefundStatusFailed, stripe.RefundStatusCanceled:
 		r.State = payments.RefundFailed
-		r.Reason = string(rf.FailureReason)
+		r.Reason = "Stripe could not return the money"
+		if rf.FailureReason != "" {
+			r.Reason += " (" + string(rf.FailureReason) + ")"
+		}
+		r.Reason += "."
 	}
 	return r
 }
