@@ -253,6 +253,10 @@ func (a *heldAnswer) Header() http.Header         { return a.header }
 func (a *heldAnswer) WriteHeader(code int)        { a.code = code }
 func (a *heldAnswer) Write(p []byte) (int, error) { return a.body.Write(p) }
 
+// StripeSim is the Stripe part, for tests and demos that change its
+// settings or decide its disputes; nil when the Stripe part is off.
+func (s *Sandbox) StripeSim() *stripesim.Sim { return s.stripe }
+
 // ServeHTTP serves every path under /sandbox/.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)

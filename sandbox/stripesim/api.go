@@ -43,6 +43,8 @@ func (s *Sim) stripeAPIRoutes(mux *http.ServeMux) {
 	mux.Handle("POST "+v1+"/refunds", s.stripeAPI(refundCreateSpec, s.stripeCreateRefund))
 	mux.Handle("GET "+v1+"/refunds", s.stripeAPI(refundListSpec, s.stripeListRefunds))
 	mux.Handle("GET "+v1+"/refunds/{id}", s.stripeAPI(retrieveSpec, s.stripeGetRefund))
+	mux.Handle("GET "+v1+"/disputes", s.stripeAPI(disputeListSpec, s.stripeListDisputes))
+	mux.Handle("GET "+v1+"/disputes/{id}", s.stripeAPI(retrieveSpec, s.stripeGetDispute))
 	mux.Handle(v1+"/", s.stripeAPI(retrieveSpec, nil))
 }
 
@@ -549,6 +551,7 @@ var stripeExpandable = map[string]map[string]string{
 	"payment_intent":   {"customer": "customer", "payment_method": "payment_method", "latest_charge": "charge"},
 	"charge":           {"customer": "customer", "payment_intent": "payment_intent"},
 	"refund":           {"charge": "charge", "payment_intent": "payment_intent"},
+	"dispute":          {"charge": "charge", "payment_intent": "payment_intent"},
 	"account":          {},
 }
 
@@ -650,6 +653,13 @@ func (s *Sim) stripeExpand(ctx context.Context, q simkit.Querier, obj any, exp e
 				o.Customer, err = s.stripeExpanded(ctx, q, "customer", o.customerID, sub)
 			case "payment_intent":
 				o.PaymentIntent, err = s.stripeExpanded(ctx, q, "payment_intent", &o.paymentIntentID, sub)
+			}
+		case *stripeDispute:
+			switch field {
+			case "charge":
+				o.Charge, err = s.stripeExpanded(ctx, q, "charge", &o.chargeID, sub)
+			case "payment_intent":
+				o.PaymentIntent, err = s.stripeExpanded(ctx, q, "payment_intent", o.paymentIntentID, sub)
 			}
 		case *stripeRefund:
 			switch field {

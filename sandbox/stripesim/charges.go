@@ -10,22 +10,44 @@ import (
 
 // The outcome of an off-session charge, and GET /v1/charges/{id}.
 //
-// Magic amounts, the rule the PPRO part of the sandbox uses too: an amount
-// (in minor units) whose last two digits are 01 is declined with
-// decline_code generic_decline, 02 with insufficient_funds; any other
-// amount succeeds.
+// Magic amounts, the rule the PPRO part of the sandbox uses too: the last
+// two digits of the amount in minor units decide.
+//
+//	01 declined, decline_code generic_decline
+//	02 declined, decline_code insufficient_funds
+//	03 needs the shopper: requires_action (with error_on_requires_action,
+//	   a 402 authentication_required decline instead)
+//	04 succeeds, then is disputed after the settle delay
+//	07 accepted processing (a pending charge), succeeds after the settle delay
+//
+// Any other amount succeeds at once. (05 and 06 are refund amounts: see
+// refunds.go.)
+const (
+	magicGenericDecline    = 1
+	magicInsufficientFunds = 2
+	magicRequiresAction    = 3
+	magicDisputed          = 4
+	magicRefundFails       = 5
+	magicRefundFailsLater  = 6
+	magicProcessing        = 7
+)
 
-// stripeChargeOffSession creates the PaymentIntent of in, confirms it with
-// its saved payment method and settles it at once. On success it returns
-// the PaymentIntent; on a decline the PaymentIntent and its failed charge
-// are kept, and the error is Stripe's 402 with the PaymentIntent inside.
+// magicCase is the case amount asks for: its last two digits.
+func magicCase(amount int64) int64 { return amount % 100 }
+
+// stripeChargeOffSession creates the PaymentIntent of in and confirms it
+// with its saved payment method. On success it returns the PaymentIntent
+// (succeeded, processing or requires_action); on a decline the
+// PaymentIntent and its failed charge are kept, and the error is Stripe's
+// 402 with the PaymentIntent inside.
 //
 // Events, in Stripe's order: payment_intent.created, then
 // charge.succeeded and payment_intent.succeeded, or charge.failed and
-// payment_intent.payment_failed. Stripe does not document the status a
-// created-and-confirmed PaymentIntent shows in payment_intent.created;
-// the sandbox shows it as created, before confirmation
-// (requires_confirmation).
+// payment_intent.payment_failed, or charge.pending and
+// payment_intent.processing, or payment_intent.requires_action. Stripe
+// does not document the status a created-and-confirmed PaymentIntent
+// shows in payment_intent.created; the sandbox shows it as created,
+// before confirmation (requires_confirmation).
 func (s *Sim) stripeChargeOffSession(ctx context.Context, tx *simkit.WriteTx, in *paymentIntentRequest, req *stripeRequest) (*stripePaymentIntent, error) {
 	pm := in.pm
 	pi := &stripePaymentIntent{
@@ -51,11 +73,23 @@ func (s *Sim) stripeChargeOffSession(ctx context.Context, tx *simkit.WriteTx, in
 	}
 
 	decline := magicDecline(pi.Amount, pm.Type)
+	if magicCase(pi.Amount) == magicRequiresAction {
+		if !in.errorOnRequiresAction {
+			return s.stripeRequireAction(ctx, tx, pi, req)
+		}
+		decline = authenticationRequired(pm.Type)
+	}
 	ch := s.newStripeCharge(pi, pm, decline)
+	if decline == nil && magicCase(pi.Amount) == magicProcessing {
+		ch.Status, ch.Paid = chargePending, false
+	}
 	if err := insertStripeCharge(ctx, tx, ch); err != nil {
 		return nil, err
 	}
 	pi.latestChargeID = &ch.ID
+	if decline == nil && ch.Status == chargePending {
+		return s.stripeProcessing(ctx, tx, pi, ch, req)
+	}
 	if decline == nil {
 		pi.Status, pi.AmountReceived = piSucceeded, pi.Amount
 		if err := updateStripePaymentIntent(ctx, tx, pi); err != nil {
@@ -66,6 +100,11 @@ func (s *Sim) stripeChargeOffSession(ctx context.Context, tx *simkit.WriteTx, in
 		}
 		if err := s.stripeEmitLoaded(ctx, tx, eventPaymentIntentSucceeded, pi.ID, req); err != nil {
 			return nil, err
+		}
+		if magicCase(pi.Amount) == magicDisputed {
+			if err := s.stripeScheduleDispute(ctx, tx, ch.ID); err != nil {
+				return nil, err
+			}
 		}
 		return loadStripePaymentIntent(ctx, tx, pi.ID)
 	}
@@ -95,17 +134,104 @@ func (s *Sim) stripeChargeOffSession(ctx context.Context, tx *simkit.WriteTx, in
 	return nil, &answer
 }
 
+// stripeRequireAction leaves pi waiting for the shopper, as a confirmation
+// that needs them does: requires_action with a redirect_to_url
+// next_action, no charge yet, payment_intent.requires_action, and a 200
+// answer. Nothing moves it on by itself: off session, the shopper is not
+// there, and the merchant must bring them back (or cancel). The sandbox
+// has no page to act on: url leads to its index.
+func (s *Sim) stripeRequireAction(ctx context.Context, tx *simkit.WriteTx, pi *stripePaymentIntent, req *stripeRequest) (*stripePaymentIntent, error) {
+	url := s.host.PageURL("/")
+	pi.Status = piRequiresAction
+	pi.nextAction = &piNextAction{Type: "redirect_to_url", RedirectToURL: &piNextActionRedirect{URL: &url}}
+	if err := updateStripePaymentIntent(ctx, tx, pi); err != nil {
+		return nil, err
+	}
+	if err := s.stripeEmitLoaded(ctx, tx, eventPaymentIntentRequiresAction, pi.ID, req); err != nil {
+		return nil, err
+	}
+	return loadStripePaymentIntent(ctx, tx, pi.ID)
+}
+
+// authenticationRequired is the decline of a confirmation sent with
+// error_on_requires_action=true that would have needed the shopper: Stripe
+// fails the attempt with code authentication_required (the code it
+// documents for an off-session payment that needs authentication), and
+// the PaymentIntent goes back to requires_payment_method.
+func authenticationRequired(pmType string) *stripeError {
+	e := newStripeError(http.StatusPaymentRequired, errTypeCard, "authentication_required", "",
+		"This payment required an authentication action to complete, but `error_on_requires_action` was set. "+
+			"When you're ready, you can upgrade your integration to handle actions at https://stripe.com/docs/payments/payment-intents/upgrade-to-handle-actions.")
+	e.DeclineCode = "authentication_required"
+	e.PaymentMethodType = pmType
+	return e
+}
+
+// stripeProcessing leaves pi processing with its pending charge, as an
+// asynchronous payment is, and has it succeed after the settle delay
+// (stripeSettleCharge).
+func (s *Sim) stripeProcessing(ctx context.Context, tx *simkit.WriteTx, pi *stripePaymentIntent, ch *stripeCharge, req *stripeRequest) (*stripePaymentIntent, error) {
+	pi.Status = piProcessing
+	if err := updateStripePaymentIntent(ctx, tx, pi); err != nil {
+		return nil, err
+	}
+	d := s.settleAfter()
+	due := dueAt(s.host.Now(), d)
+	if err := setChargeDue(ctx, tx, ch.ID, &due, nil); err != nil {
+		return nil, err
+	}
+	if err := s.stripeEmitLoaded(ctx, tx, eventChargePending, ch.ID, req); err != nil {
+		return nil, err
+	}
+	if err := s.stripeEmitLoaded(ctx, tx, eventPaymentIntentProcessing, pi.ID, req); err != nil {
+		return nil, err
+	}
+	s.later(d, func(ctx context.Context, tx *simkit.WriteTx) error { return s.stripeSettleCharge(ctx, tx, ch.ID) })
+	return loadStripePaymentIntent(ctx, tx, pi.ID)
+}
+
+// stripeSettleCharge has a pending charge succeed, and its PaymentIntent
+// with it: charge.succeeded and payment_intent.succeeded, with a null
+// request id (Stripe did it). A charge no longer pending is left alone.
+func (s *Sim) stripeSettleCharge(ctx context.Context, tx *simkit.WriteTx, chargeID string) error {
+	ch, err := loadStripeCharge(ctx, tx, chargeID)
+	if err != nil {
+		return err
+	}
+	if err := setChargeDue(ctx, tx, ch.ID, nil, nil); err != nil {
+		return err
+	}
+	if ch.Status != chargePending {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE stripe_charges SET status = ? WHERE id = ?`, chargeSucceeded, ch.ID); err != nil {
+		return fmt.Errorf("settle charge %s: %w", ch.ID, err)
+	}
+	pi, err := loadStripePaymentIntent(ctx, tx, ch.paymentIntentID)
+	if err != nil {
+		return err
+	}
+	pi.Status, pi.AmountReceived = piSucceeded, pi.Amount
+	if err := updateStripePaymentIntent(ctx, tx, pi); err != nil {
+		return err
+	}
+	if err := s.stripeEmitLoaded(ctx, tx, eventChargeSucceeded, ch.ID, nil); err != nil {
+		return err
+	}
+	return s.stripeEmitLoaded(ctx, tx, eventPaymentIntentSucceeded, pi.ID, nil)
+}
+
 // magicDecline is the decline the sandbox gives amount (see above), in
 // Stripe's shape: for a card, card_declined (Stripe's code and messages
 // for its test cards); for Amazon Pay, payment_method_provider_decline,
 // the code Stripe uses for wallets and redirect methods.
 func magicDecline(amount int64, pmType string) *stripeError {
 	var declineCode, cardMessage, amazonMessage string
-	switch amount % 100 {
-	case 1:
+	switch magicCase(amount) {
+	case magicGenericDecline:
 		declineCode, cardMessage, amazonMessage = "generic_decline", "Your card was declined.",
 			"The payment was declined by Amazon Pay."
-	case 2:
+	case magicInsufficientFunds:
 		declineCode, cardMessage, amazonMessage = "insufficient_funds", "Your card has insufficient funds.",
 			"The payment was declined by Amazon Pay: the buyer's Amazon Pay account has insufficient funds."
 	default:
@@ -195,12 +321,15 @@ func (s *Sim) stripeEmitLoaded(ctx context.Context, tx *simkit.WriteTx, typ, id 
 	var obj any
 	var err error
 	switch typ {
-	case eventPaymentIntentCreated, eventPaymentIntentSucceeded, eventPaymentIntentFailed:
+	case eventPaymentIntentCreated, eventPaymentIntentSucceeded, eventPaymentIntentFailed,
+		eventPaymentIntentRequiresAction, eventPaymentIntentProcessing:
 		obj, err = loadStripePaymentIntent(ctx, tx, id)
-	case eventChargeSucceeded, eventChargeFailed, eventChargeRefunded:
+	case eventChargeSucceeded, eventChargeFailed, eventChargeRefunded, eventChargePending:
 		obj, err = loadStripeCharge(ctx, tx, id)
 	case eventRefundCreated, eventRefundUpdated, eventChargeRefundUpdated:
 		obj, err = loadStripeRefund(ctx, tx, id)
+	case eventDisputeCreated, eventDisputeClosed:
+		obj, err = loadStripeDispute(ctx, tx, id)
 	default:
 		return fmt.Errorf("emit %s: no loader for its object", typ)
 	}

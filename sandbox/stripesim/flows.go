@@ -57,20 +57,26 @@ func (s *Sim) stripeExpireSession(ctx context.Context, tx *simkit.WriteTx, id st
 }
 
 // stripeCompleteSetup saves pm, attaches it to the session's customer,
-// makes its mandate with the shopper's acceptance, marks the SetupIntent
+// makes its mandate with the shopper's acceptance (unless the settings
+// say otherwise), marks the SetupIntent
 // succeeded and the session complete.
 func (s *Sim) stripeCompleteSetup(ctx context.Context, tx *simkit.WriteTx, cs *stripeCheckoutSession, si *stripeSetupIntent,
 	pm *stripePaymentMethod, acc shopperAcceptance) error {
 	if err := insertStripePaymentMethod(ctx, tx, pm); err != nil {
 		return err
 	}
-	m, err := s.stripeNewMandate(ctx, tx, pm, acc)
-	if err != nil {
-		return err
-	}
 	si.Status = setupSucceeded
 	si.paymentMethodID = &pm.ID
-	si.mandateID = &m.ID
+	// With SetupWithoutMandate the SetupIntent succeeds with mandate
+	// null, which Stripe's SetupIntent allows: the app must not take a
+	// missing mandate for an active one it has not seen.
+	if !s.Settings().SetupWithoutMandate {
+		m, err := s.stripeNewMandate(ctx, tx, pm, acc)
+		if err != nil {
+			return err
+		}
+		si.mandateID = &m.ID
+	}
 	si.NextAction = nil
 	si.LastSetupError = nil
 	if err := updateStripeSetupIntent(ctx, tx, si); err != nil {

@@ -10,13 +10,21 @@ const (
 	mandateInactive = "inactive"
 
 	piRequiresPaymentMethod = "requires_payment_method"
+	piRequiresAction        = "requires_action"
+	piProcessing            = "processing"
 	piSucceeded             = "succeeded"
 
 	chargeSucceeded = "succeeded"
+	chargePending   = "pending"
 	chargeFailed    = "failed"
 
 	refundPending   = "pending"
 	refundSucceeded = "succeeded"
+	refundFailed    = "failed"
+
+	disputeNeedsResponse = "needs_response"
+	disputeWon           = "won"
+	disputeLost          = "lost"
 )
 
 type stripeAccount struct {
@@ -158,6 +166,19 @@ type stripePaymentIntent struct {
 	customerID      *string
 	paymentMethodID *string
 	latestChargeID  *string
+	nextAction      *piNextAction
+}
+
+// piNextAction is a PaymentIntent's next_action when the shopper must
+// act: redirect_to_url, as for Amazon Pay and other redirect methods.
+type piNextAction struct {
+	Type          string                `json:"type"`
+	RedirectToURL *piNextActionRedirect `json:"redirect_to_url,omitempty"`
+}
+
+type piNextActionRedirect struct {
+	ReturnURL *string `json:"return_url"`
+	URL       *string `json:"url"`
 }
 
 // automaticPMs is automatic_payment_methods, which API versions from
@@ -247,6 +268,40 @@ type stripeRefund struct {
 	chargeID        string
 	paymentIntentID *string
 	settlesAt       int64
+	failsAt         *int64 // a refund that succeeded and fails later (amount ending 06)
+}
+
+// stripeDispute is a Dispute (dp_…) in the 2023-10-16 shape. The sandbox
+// keeps no balance, so balance_transactions is empty.
+type stripeDispute struct {
+	ID                  string                `json:"id"`
+	Object              string                `json:"object"`
+	Amount              int64                 `json:"amount"`
+	BalanceTransactions []any                 `json:"balance_transactions"`
+	Charge              any                   `json:"charge"`
+	Created             int64                 `json:"created"`
+	Currency            string                `json:"currency"`
+	Evidence            map[string]any        `json:"evidence"` // every field null: no evidence was submitted
+	EvidenceDetails     disputeEvidenceDetail `json:"evidence_details"`
+	IsChargeRefundable  bool                  `json:"is_charge_refundable"`
+	Livemode            bool                  `json:"livemode"`
+	Metadata            map[string]string     `json:"metadata"`
+	PaymentIntent       any                   `json:"payment_intent"`
+	// PaymentMethodDetails is there for cards only: the 2023-10-16 spec
+	// knows no other type in it.
+	PaymentMethodDetails map[string]any `json:"payment_method_details,omitempty"`
+	Reason               string         `json:"reason"`
+	Status               string         `json:"status"`
+
+	chargeID        string
+	paymentIntentID *string
+}
+
+type disputeEvidenceDetail struct {
+	DueBy           *int64 `json:"due_by"`
+	HasEvidence     bool   `json:"has_evidence"`
+	PastDue         bool   `json:"past_due"`
+	SubmissionCount int64  `json:"submission_count"`
 }
 
 // stripeList is a list object: {"object":"list","data":[…],…}.

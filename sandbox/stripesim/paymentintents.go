@@ -16,7 +16,8 @@ import (
 // later. The sandbox simulates exactly that (confirm=true with
 // off_session), and answers at once, as Amazon Pay gives "immediate
 // notification" of the outcome: succeeded with its charge, or a 402
-// decline that leaves the PaymentIntent in requires_payment_method.
+// decline that leaves the PaymentIntent in requires_payment_method; magic
+// amounts (charges.go) give the other outcomes.
 
 var paymentIntentCreateSpec = specHash(map[string]paramSpec{
 	"amount":                   specString,
@@ -45,6 +46,9 @@ type paymentIntentRequest struct {
 	description   *string
 	metadata      map[string]string
 	expand        expandTree
+	// errorOnRequiresAction fails the attempt where it would need the
+	// shopper (requires_action).
+	errorOnRequiresAction bool
 }
 
 func (s *Sim) stripeCreatePaymentIntent(ctx context.Context, tx *simkit.WriteTx, req *stripeRequest) (any, error) {
@@ -90,9 +94,9 @@ func (s *Sim) parsePaymentIntentRequest(ctx context.Context, tx simkit.Querier, 
 	if e != nil {
 		return nil, e
 	}
-	// error_on_requires_action changes nothing here: an off-session
-	// charge in the sandbox never requires action.
-	if _, e := optionalBool(p, "error_on_requires_action"); e != nil {
+	// error_on_requires_action: an amount ending in 03 needs the
+	// shopper, and with it the attempt fails instead (see charges.go).
+	if in.errorOnRequiresAction, e = optionalBool(p, "error_on_requires_action"); e != nil {
 		return nil, e
 	}
 	if !confirm || !offSession {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"time"
 
 	"example.com/storefront/sandbox/simkit"
 )
@@ -16,17 +15,24 @@ import (
 //
 // Stripe documents Amazon Pay refunds as asynchronous (refund.updated).
 // The sandbox models every refund that way, cards included: a refund is
-// created pending, and refundSettleAfter later (on the sandbox's clock)
-// it succeeds. The charge counts it in amount_refunded from the start, as
-// Stripe counts pending refunds, and charge.refunded and refund.created
-// are sent then; refund.updated (and its older twin charge.refund.updated)
-// follow when it succeeds. A timer settles refunds when they are due;
-// every API request first catches up with what is due, so that a moved
-// clock or a restart changes nothing in the outcome.
+// created pending, and after the settle delay (Settings.SettleAfter; see
+// due.go) it succeeds. The charge counts it in amount_refunded from the
+// start, as Stripe counts pending refunds, and charge.refunded and
+// refund.created are sent then; refund.updated (and its older twin
+// charge.refund.updated) follow when it settles.
+//
+// Magic amounts, of the refund: one ending in 05 fails instead of
+// succeeding; one ending in 06 succeeds and then fails after another
+// settle delay, as Stripe documents a refund may go from succeeded to
+// failed. A failed refund has failure_reason, its amount is no longer
+// counted in the charge's amount_refunded, and refund.updated and
+// charge.refund.updated say so (the 2023-10-16 API has no refund.failed
+// event).
 
-// refundSettleAfter is how long a refund stays pending: long enough to
-// see it pending in a demo, short enough not to wait for it.
-const refundSettleAfter = 5 * time.Second
+// refundFailureReason is the failure_reason of the sandbox's failed
+// refunds: one of the values Stripe documents, the one that fits a refund
+// the payment method's provider refused.
+const refundFailureReason = "declined"
 
 var refundCreateSpec = specHash(map[string]paramSpec{
 	"amount":         specString,
@@ -89,7 +95,7 @@ func (s *Sim) stripeCreateRefund(ctx context.Context, tx *simkit.WriteTx, req *s
 		amount = n
 	}
 
-	now := s.host.Now()
+	now, d := s.host.Now(), s.settleAfter()
 	re := &stripeRefund{
 		ID:              simkit.NewID("re_", 24),
 		Amount:          amount,
@@ -100,7 +106,7 @@ func (s *Sim) stripeCreateRefund(ctx context.Context, tx *simkit.WriteTx, req *s
 		Status:          refundPending,
 		chargeID:        ch.ID,
 		paymentIntentID: &ch.paymentIntentID,
-		settlesAt:       now.Add(refundSettleAfter).Unix(),
+		settlesAt:       dueAt(now, d),
 	}
 	if err := insertStripeRefund(ctx, tx, re); err != nil {
 		return nil, err
@@ -119,7 +125,7 @@ func (s *Sim) stripeCreateRefund(ctx context.Context, tx *simkit.WriteTx, req *s
 	if err := s.stripeEmitLoaded(ctx, tx, eventRefundCreated, re.ID, req); err != nil {
 		return nil, err
 	}
-	s.host.After(refundSettleAfter, s.stripeSettleLater)
+	s.later(d, func(ctx context.Context, tx *simkit.WriteTx) error { return s.stripeSettleRefund(ctx, tx, re.ID) })
 
 	created, err := loadStripeRefund(ctx, tx, re.ID)
 	if err != nil {
@@ -155,6 +161,17 @@ func (s *Sim) refundableCharge(ctx context.Context, q simkit.Querier, chargeID, 
 	if ch.Status != chargeSucceeded {
 		return nil, errParamInvalid("charge", "Charge %s did not succeed (its status is %s), so there is nothing to refund.", ch.ID, ch.Status)
 	}
+	// A charge under dispute (or one lost) is not refundable: the dispute
+	// already returns the money (Stripe's code charge_disputed).
+	var open int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM stripe_disputes WHERE charge_id = ? AND status != ?`,
+		ch.ID, disputeWon).Scan(&open); err != nil {
+		return nil, fmt.Errorf("disputes of charge %s: %w", ch.ID, err)
+	}
+	if open > 0 {
+		return nil, newStripeError(http.StatusBadRequest, errTypeInvalidRequest, "charge_disputed", "",
+			fmt.Sprintf("Charge %s has been charged back; cannot issue a refund.", ch.ID))
+	}
 	return ch, nil
 }
 
@@ -162,59 +179,72 @@ func (s *Sim) stripeGetRefund(ctx context.Context, tx *simkit.WriteTx, req *stri
 	return stripeGet(ctx, s, tx, req, "refund", "refund", "refund", loadStripeRefund)
 }
 
-// stripeCatchUp does what Stripe would have done by now on its own:
-// it settles the pending refunds that are due on the sandbox's clock.
-func (s *Sim) stripeCatchUp(ctx context.Context, tx *simkit.WriteTx) error {
-	rows, err := tx.QueryContext(ctx, `
-		SELECT id FROM stripe_refunds WHERE status = ? AND settles_at <= ? ORDER BY settles_at, rowid`,
-		refundPending, s.host.Now().Unix())
-	if err != nil {
-		return fmt.Errorf("list due refunds: %w", err)
-	}
-	var due []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return fmt.Errorf("list due refunds: %w", err)
-		}
-		due = append(due, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("list due refunds: %w", err)
-	}
-	for _, id := range due {
-		if err := s.stripeSettleRefund(ctx, tx, id); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// stripeSettleRefund moves a pending refund to succeeded. The request id
-// of its events is null: Stripe did it, not an API call.
+// stripeSettleRefund settles a pending refund: it succeeds, or fails
+// for an amount ending in 05. The request id of its events is null:
+// Stripe did it, not an API call. A refund no longer pending is left
+// alone.
 func (s *Sim) stripeSettleRefund(ctx context.Context, tx *simkit.WriteTx, id string) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE stripe_refunds SET status = ? WHERE id = ?`, refundSucceeded, id); err != nil {
-		return fmt.Errorf("settle refund %s: %w", id, err)
-	}
 	re, err := loadStripeRefund(ctx, tx, id)
 	if err != nil {
 		return err
 	}
-	previous := map[string]any{"status": refundPending}
+	if re.Status != refundPending {
+		return nil
+	}
+	if magicCase(re.Amount) == magicRefundFails {
+		return s.stripeFailRefund(ctx, tx, re)
+	}
+	var failsAt *int64
+	if magicCase(re.Amount) == magicRefundFailsLater {
+		d := s.settleAfter()
+		at := re.settlesAt + dueSeconds(d)
+		failsAt = &at
+		s.later(d, func(ctx context.Context, tx *simkit.WriteTx) error { return s.stripeFailSucceededRefund(ctx, tx, id) })
+	}
+	if err := setRefundStatus(ctx, tx, id, refundSucceeded, nil, failsAt); err != nil {
+		return err
+	}
+	return s.stripeEmitRefundChange(ctx, tx, id, refundPending)
+}
+
+// stripeFailSucceededRefund fails a refund that succeeded and was due to
+// fail (amount ending in 06). Anything else is left alone.
+func (s *Sim) stripeFailSucceededRefund(ctx context.Context, tx *simkit.WriteTx, id string) error {
+	re, err := loadStripeRefund(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if re.Status != refundSucceeded || re.failsAt == nil {
+		return nil
+	}
+	return s.stripeFailRefund(ctx, tx, re)
+}
+
+// stripeFailRefund marks re failed and gives its amount back to the
+// charge, as Stripe does when a refund fails: the money stays with the
+// merchant, and the charge may be refunded again.
+func (s *Sim) stripeFailRefund(ctx context.Context, tx *simkit.WriteTx, re *stripeRefund) error {
+	reason := refundFailureReason
+	if err := setRefundStatus(ctx, tx, re.ID, refundFailed, &reason, nil); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE stripe_charges SET amount_refunded = max(amount_refunded - ?, 0) WHERE id = ?`,
+		re.Amount, re.chargeID); err != nil {
+		return fmt.Errorf("give refund %s back to charge %s: %w", re.ID, re.chargeID, err)
+	}
+	return s.stripeEmitRefundChange(ctx, tx, re.ID, re.Status)
+}
+
+// stripeEmitRefundChange sends refund.updated and charge.refund.updated
+// for a refund that moved on from status was.
+func (s *Sim) stripeEmitRefundChange(ctx context.Context, tx *simkit.WriteTx, id, was string) error {
+	re, err := loadStripeRefund(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	previous := map[string]any{"status": was}
 	if err := s.stripeEmitChange(ctx, tx, eventRefundUpdated, re, previous, nil); err != nil {
 		return err
 	}
 	return s.stripeEmitChange(ctx, tx, eventChargeRefundUpdated, re, previous, nil)
-}
-
-// stripeSettleLater is the timer that settles refunds when they are due,
-// so that their events come without anyone asking.
-func (s *Sim) stripeSettleLater(ctx context.Context) {
-	s.host.Lock()
-	defer s.host.Unlock()
-	if err := s.host.Write(ctx, func(tx *simkit.WriteTx) error { return s.stripeCatchUp(ctx, tx) }); err != nil && ctx.Err() == nil {
-		s.host.Logger().Error("sandbox stripe: settle refunds", "err", err)
-	}
 }

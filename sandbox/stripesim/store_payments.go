@@ -43,12 +43,17 @@ func updateStripePaymentIntent(ctx context.Context, q simkit.Querier, pi *stripe
 	if err != nil {
 		return err
 	}
+	next, err := simkit.NullJSON(pi.nextAction)
+	if err != nil {
+		return err
+	}
 	if _, err := q.ExecContext(ctx, `
 		UPDATE stripe_payment_intents
-		SET status = ?, amount_received = ?, payment_method_id = ?, latest_charge_id = ?, last_payment_error = ?
+		SET status = ?, amount_received = ?, payment_method_id = ?, latest_charge_id = ?, last_payment_error = ?,
+			next_action = ?
 		WHERE id = ?`,
 		pi.Status, pi.AmountReceived, simkit.NullString(pi.paymentMethodID), simkit.NullString(pi.latestChargeID),
-		lastErr, pi.ID); err != nil {
+		lastErr, next, pi.ID); err != nil {
 		return fmt.Errorf("update payment intent %s: %w", pi.ID, err)
 	}
 	return nil
@@ -56,7 +61,7 @@ func updateStripePaymentIntent(ctx context.Context, q simkit.Querier, pi *stripe
 
 const paymentIntentColumns = `id, created, amount, amount_received, currency, customer_id, payment_method_id,
 	payment_method_types, automatic_payment_methods, status, capture_method, client_secret, description,
-	latest_charge_id, last_payment_error, metadata`
+	latest_charge_id, last_payment_error, metadata, next_action`
 
 func scanStripePaymentIntent(row interface{ Scan(...any) error }) (*stripePaymentIntent, error) {
 	pi := &stripePaymentIntent{
@@ -64,10 +69,10 @@ func scanStripePaymentIntent(row interface{ Scan(...any) error }) (*stripePaymen
 		AmountDetails:      map[string]any{"tip": map[string]any{}},
 		ConfirmationMethod: "automatic",
 	}
-	var customer, pm, auto, desc, charge, lastErr sql.NullString
+	var customer, pm, auto, desc, charge, lastErr, next sql.NullString
 	var types, md string
 	if err := row.Scan(&pi.ID, &pi.Created, &pi.Amount, &pi.AmountReceived, &pi.Currency, &customer, &pm,
-		&types, &auto, &pi.Status, &pi.CaptureMethod, &pi.ClientSecret, &desc, &charge, &lastErr, &md); err != nil {
+		&types, &auto, &pi.Status, &pi.CaptureMethod, &pi.ClientSecret, &desc, &charge, &lastErr, &md, &next); err != nil {
 		return nil, err
 	}
 	pi.customerID, pi.paymentMethodID, pi.latestChargeID = simkit.StringPtr(customer), simkit.StringPtr(pm), simkit.StringPtr(charge)
@@ -85,6 +90,12 @@ func scanStripePaymentIntent(row interface{ Scan(...any) error }) (*stripePaymen
 	}
 	if pi.LastPaymentError, err = simkit.ScanJSON[stripeError](lastErr); err != nil {
 		return nil, err
+	}
+	if pi.nextAction, err = simkit.ScanJSON[piNextAction](next); err != nil {
+		return nil, err
+	}
+	if pi.nextAction != nil {
+		pi.NextAction = pi.nextAction
 	}
 	pi.PaymentMethodOptions = paymentIntentPaymentMethodOptions(pi.PaymentMethodTypes)
 	return pi, nil
@@ -157,11 +168,12 @@ func loadStripeCharge(ctx context.Context, q simkit.Querier, id string) (*stripe
 	err := q.QueryRowContext(ctx, `
 		SELECT id, created, amount, amount_captured, amount_refunded, currency, customer_id, payment_intent_id,
 			payment_method_id, payment_method_details, billing_details, status, failure_code, failure_message,
-			outcome, statement_descriptor, description, metadata
-		FROM stripe_charges WHERE id = ?`, id).
+			outcome, statement_descriptor, description, metadata,
+			EXISTS (SELECT 1 FROM stripe_disputes d WHERE d.charge_id = c.id)
+		FROM stripe_charges c WHERE id = ?`, id).
 		Scan(&ch.ID, &ch.Created, &ch.Amount, &ch.AmountCaptured, &ch.AmountRefunded, &ch.Currency, &customer,
 			&ch.paymentIntentID, &ch.PaymentMethod, &pmd, &bd, &ch.Status, &failureCode, &failureMessage,
-			&outcome, &descriptor, &desc, &md)
+			&outcome, &descriptor, &desc, &md, &ch.Disputed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, simkit.ErrNotFound
 	}
@@ -172,7 +184,9 @@ func loadStripeCharge(ctx context.Context, q simkit.Querier, id string) (*stripe
 	ch.Customer, ch.PaymentIntent = idOrNil(ch.customerID), ch.paymentIntentID
 	ch.FailureCode, ch.FailureMessage = simkit.StringPtr(failureCode), simkit.StringPtr(failureMessage)
 	ch.CalculatedStatementDescriptor, ch.Description = simkit.StringPtr(descriptor), simkit.StringPtr(desc)
-	ch.Captured, ch.Paid = ch.Status == chargeSucceeded, ch.Status == chargeSucceeded
+	// A pending charge (an asynchronous payment, automatically captured)
+	// is captured but not yet paid, as Stripe shows one.
+	ch.Captured, ch.Paid = ch.Status != chargeFailed, ch.Status == chargeSucceeded
 	ch.Refunded = ch.Amount > 0 && ch.AmountRefunded == ch.Amount
 	for _, col := range []struct {
 		text string
@@ -188,6 +202,17 @@ func loadStripeCharge(ctx context.Context, q simkit.Querier, id string) (*stripe
 // setChargeAmountRefunded saves a charge's amount_refunded.
 func setChargeAmountRefunded(ctx context.Context, q simkit.Querier, chargeID string, amount int64) error {
 	if _, err := q.ExecContext(ctx, `UPDATE stripe_charges SET amount_refunded = ? WHERE id = ?`, amount, chargeID); err != nil {
+		return fmt.Errorf("update charge %s: %w", chargeID, err)
+	}
+	return nil
+}
+
+// setChargeDue saves when the sandbox moves a charge on by itself: a
+// pending one succeeds at settlesAt, a succeeded one is disputed at
+// disputesAt (nil: never, or done).
+func setChargeDue(ctx context.Context, q simkit.Querier, chargeID string, settlesAt, disputesAt *int64) error {
+	if _, err := q.ExecContext(ctx, `UPDATE stripe_charges SET settles_at = ?, disputes_at = ? WHERE id = ?`,
+		settlesAt, disputesAt, chargeID); err != nil {
 		return fmt.Errorf("update charge %s: %w", chargeID, err)
 	}
 	return nil
@@ -211,15 +236,16 @@ func insertStripeRefund(ctx context.Context, q simkit.Querier, re *stripeRefund)
 
 func loadStripeRefund(ctx context.Context, q simkit.Querier, id string) (*stripeRefund, error) {
 	re := &stripeRefund{Object: "refund"}
-	var pi, reason sql.NullString
+	var pi, reason, failure sql.NullString
+	var failsAt sql.NullInt64
 	var md, pmType string
 	err := q.QueryRowContext(ctx, `
 		SELECT r.id, r.created, r.amount, r.currency, r.charge_id, r.payment_intent_id, r.reason, r.status,
-			r.settles_at, r.metadata, json_extract(c.payment_method_details, '$.type')
+			r.settles_at, r.metadata, json_extract(c.payment_method_details, '$.type'), r.failure_reason, r.fails_at
 		FROM stripe_refunds r JOIN stripe_charges c ON c.id = r.charge_id
 		WHERE r.id = ?`, id).
 		Scan(&re.ID, &re.Created, &re.Amount, &re.Currency, &re.chargeID, &pi, &reason, &re.Status, &re.settlesAt,
-			&md, &pmType)
+			&md, &pmType, &failure, &failsAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, simkit.ErrNotFound
 	}
@@ -227,6 +253,10 @@ func loadStripeRefund(ctx context.Context, q simkit.Querier, id string) (*stripe
 		return nil, fmt.Errorf("load refund %s: %w", id, err)
 	}
 	re.paymentIntentID, re.Reason = simkit.StringPtr(pi), simkit.StringPtr(reason)
+	re.FailureReason = simkit.StringPtr(failure)
+	if failsAt.Valid {
+		re.failsAt = &failsAt.Int64
+	}
 	re.Charge, re.PaymentIntent = re.chargeID, idOrNil(re.paymentIntentID)
 	if err := json.Unmarshal([]byte(md), &re.Metadata); err != nil {
 		return nil, fmt.Errorf("load refund %s metadata: %w", id, err)
@@ -235,4 +265,15 @@ func loadStripeRefund(ctx context.Context, q simkit.Querier, id string) (*stripe
 	// own (empty, in the sandbox) details.
 	re.DestinationDetails = map[string]any{"type": pmType, pmType: map[string]any{}}
 	return re, nil
+}
+
+// setRefundStatus saves a refund's move to status, with the failure
+// reason of a failed one and when a succeeded one is due to fail (nil:
+// never).
+func setRefundStatus(ctx context.Context, q simkit.Querier, id, status string, failureReason *string, failsAt *int64) error {
+	if _, err := q.ExecContext(ctx, `UPDATE stripe_refunds SET status = ?, failure_reason = ?, fails_at = ? WHERE id = ?`,
+		status, simkit.NullString(failureReason), failsAt, id); err != nil {
+		return fmt.Errorf("update refund %s: %w", id, err)
+	}
+	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"example.com/storefront/sandbox/simkit"
 )
@@ -60,6 +61,9 @@ type Sim struct {
 	// scope scopes idempotency keys to the API key without storing the
 	// key itself.
 	scope string
+
+	mu       sync.Mutex // guards settings
+	settings Settings
 }
 
 // New returns the Stripe part, running on host. cfg must be valid (see
