@@ -20,6 +20,8 @@ var refundCases = []struct {
 	name      string
 	providers []string
 	amount    int64 // minor units; 0 means 500
+	// webhooks: the sandbox delivers its events to the app.
+	webhooks bool
 	// step runs after the charge is paid; it makes the refund and does
 	// whatever the case needs before the records are read.
 	step func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64)
@@ -34,7 +36,9 @@ var refundCases = []struct {
 }{
 	{
 		name: "a pending refund is not counted (Stripe's amount_refunded counts it)", providers: []string{"stripe"},
-		step:   refundNow,
+		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
+			refundNow(t, h, m, c, amount)
+		},
 		refund: payments.RefundPending, charge: payments.ChargeSucceeded, refunded: 0, atProvider: 1, paidBack: 0,
 	},
 	{
@@ -45,6 +49,45 @@ var refundCases = []struct {
 			h.pass()
 		},
 		refund: payments.RefundSucceeded, charge: payments.ChargePartiallyRefunded, refunded: 500, atProvider: 1, paidBack: 500,
+	},
+	{
+		name: "a refund ending in 05 fails: found by reconciliation, its amount back", providers: []string{"stripe", "ppro"},
+		amount: 405,
+		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
+			refundNow(t, h, m, c, amount)
+			h.Clock.Advance(2 * time.Minute)
+			h.pass()
+		},
+		refund: payments.RefundFailed, charge: payments.ChargeSucceeded, refunded: 0, atProvider: 1, paidBack: 0,
+	},
+	{
+		name: "a refund ending in 05 fails: told by webhook, its amount back", providers: []string{"stripe", "ppro"},
+		amount: 405, webhooks: true,
+		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
+			r := refundNow(t, h, m, c, amount)
+			h.Clock.Advance(time.Minute)
+			h.providerRefunds(m, c) // the provider moves on (and tells the app) when anything reads it
+			h.waitRefund(r.ID, payments.RefundFailed)
+		},
+		refund: payments.RefundFailed, charge: payments.ChargeSucceeded, refunded: 0, atProvider: 1, paidBack: 0,
+	},
+	{
+		name: "a refund ending in 06 succeeds, then fails: told by webhook, its amount back", providers: []string{"stripe", "ppro"},
+		amount: 306, webhooks: true,
+		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
+			h.settleAfter(time.Hour) // each step when the test moves the clock, not on a timer
+			r := refundNow(t, h, m, c, amount)
+			h.Clock.Advance(time.Hour + time.Minute)
+			h.providerRefunds(m, c)
+			h.waitRefund(r.ID, payments.RefundSucceeded)
+			if got := h.charge(c.ID); got.Status != payments.ChargePartiallyRefunded || got.Refunded != amount {
+				t.Fatalf("charge %s with %d refunded while the refund stood, want partially_refunded with %d", got.Status, got.Refunded, amount)
+			}
+			h.Clock.Advance(time.Hour)
+			h.providerRefunds(m, c)
+			h.waitRefund(r.ID, payments.RefundFailed)
+		},
+		refund: payments.RefundFailed, charge: payments.ChargeSucceeded, refunded: 0, atProvider: 1, paidBack: 0,
 	},
 	{
 		name: "an answer lost and 25 real hours later: looked up, never sent again", providers: []string{"stripe", "ppro"},
@@ -121,7 +164,11 @@ func TestRefundRules(t *testing.T) {
 	for _, tc := range refundCases {
 		for _, provider := range tc.providers {
 			t.Run(provider+"/"+tc.name, func(t *testing.T) {
-				h := newHarness(t)
+				var opts []option
+				if tc.webhooks {
+					opts = append(opts, withWebhooks)
+				}
+				h := newHarness(t, opts...)
 				m := h.active(provider)
 				c, err := h.Service.ChargeNow(context.Background(), m, payments.Money{Amount: 1500, Currency: "USD"}, "")
 				if err != nil || c.Status != payments.ChargeSucceeded {
@@ -156,10 +203,33 @@ func TestRefundRules(t *testing.T) {
 }
 
 // refundNow refunds amount of c through the service, as the dashboard does.
-func refundNow(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
+func refundNow(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) store.Refund {
 	t.Helper()
-	if _, err := h.Service.Refund(context.Background(), m, c.ID, amount, ""); err != nil {
+	r, err := h.Service.Refund(context.Background(), m, c.ID, amount, "")
+	if err != nil {
 		t.Fatalf("refund: %v", err)
+	}
+	return r
+}
+
+// waitRefund waits for the app to record a refund in state as the
+// provider's webhooks arrive; nothing else runs meanwhile (no worker pass),
+// so only a webhook can have told it.
+func (h *harness) waitRefund(id int64, state payments.RefundState) {
+	h.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		r, err := h.Store.RefundByID(context.Background(), id)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if r.Status == state {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("refund %d is %s (%s), want %s", id, r.Status, r.ProviderStatus, state)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -199,6 +269,13 @@ func answerConflict(h *harness, body string) func(w http.ResponseWriter, r *http
 		w.Write([]byte(body))
 		return true
 	}
+}
+
+// settleAfter sets the sandbox's settle delay on both providers.
+func (h *harness) settleAfter(d time.Duration) {
+	st := h.Sandbox.StripeSim().Settings()
+	st.SettleAfter = d
+	h.Sandbox.StripeSim().SetSettings(st)
 }
 
 // isRefund reports whether r is the app asking for a refund.
