@@ -51,7 +51,7 @@ var refundCases = []struct {
 		refund: payments.RefundSucceeded, charge: payments.ChargePartiallyRefunded, refunded: 500, atProvider: 1, paidBack: 500,
 	},
 	{
-		name: "a refund ending in 05 fails: found by reconciliation, its amount back", providers: []string{"stripe", "ppro"},
+		name: "a refund ending in 05 fails: found by reconciliation, its amount back", providers: []string{"stripe"},
 		amount: 405,
 		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
 			refundNow(t, h, m, c, amount)
@@ -61,7 +61,7 @@ var refundCases = []struct {
 		refund: payments.RefundFailed, charge: payments.ChargeSucceeded, refunded: 0, atProvider: 1, paidBack: 0,
 	},
 	{
-		name: "a refund ending in 05 fails: told by webhook, its amount back", providers: []string{"stripe", "ppro"},
+		name: "a refund ending in 05 fails: told by webhook, its amount back", providers: []string{"stripe"},
 		amount: 405, webhooks: true,
 		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
 			r := refundNow(t, h, m, c, amount)
@@ -72,7 +72,7 @@ var refundCases = []struct {
 		refund: payments.RefundFailed, charge: payments.ChargeSucceeded, refunded: 0, atProvider: 1, paidBack: 0,
 	},
 	{
-		name: "a refund ending in 06 succeeds, then fails: told by webhook, its amount back", providers: []string{"stripe", "ppro"},
+		name: "a refund ending in 06 succeeds, then fails: told by webhook, its amount back", providers: []string{"stripe"},
 		amount: 306, webhooks: true,
 		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
 			h.settleAfter(time.Hour) // each step when the test moves the clock, not on a timer
