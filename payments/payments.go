@@ -108,6 +108,10 @@ type Event struct {
 	// (re_…, refund_…).
 	ChargeRef string
 	RefundRef string
+	// RefundReference is our own reference for the refund as the event
+	// carries it (Stripe's metadata, PPRO's merchantRefundReference): a
+	// refund whose answer was lost is matched to its row by it.
+	RefundReference string
 	// PaymentMethodRef and ProviderMandateRef name what a revocation is
 	// about at Stripe (pm_…, mandate_…).
 	PaymentMethodRef   string
@@ -125,7 +129,7 @@ func CheckEvent(e Event) error {
 	if e.ID == "" || e.Type == "" {
 		return errors.New("webhook event without an id or a type")
 	}
-	for _, f := range []string{e.ID, e.Type, e.SetupRef, e.MandateID, e.ChargeRef, e.RefundRef, e.PaymentMethodRef, e.ProviderMandateRef} {
+	for _, f := range []string{e.ID, e.Type, e.SetupRef, e.MandateID, e.ChargeRef, e.RefundRef, e.RefundReference, e.PaymentMethodRef, e.ProviderMandateRef} {
 		if len(f) > MaxEventField {
 			return fmt.Errorf("webhook event field longer than %d bytes", MaxEventField)
 		}
@@ -383,7 +387,11 @@ const (
 
 // RefundResult is the authoritative outcome of a refund.
 type RefundResult struct {
-	Ref            string // re_…, refund_…
+	Ref string // re_…, refund_…
+	// Reference is our own reference as the provider keeps it (the
+	// RefundRequest's), by which a refund reported by id is matched to our
+	// row.
+	Reference      string
 	State          RefundState
 	Amount         int64
 	ProviderStatus string

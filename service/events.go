@@ -57,6 +57,9 @@ func (s *Service) processEvent(ctx context.Context, p payments.Provider, ev paym
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return Outcome{Err: err}
 		}
+		if out, ok := s.refundEventByReference(ctx, p, ev); ok {
+			return out
+		}
 		if ev.ChargeRef != "" {
 			return s.chargeEvent(ctx, p, ev.ChargeRef) // a refund made elsewhere: the charge says how much
 		}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -136,4 +137,47 @@ func (s *Service) FinishRefund(ctx context.Context, r store.Refund, now time.Tim
 			Reason: "The provider never made this refund (no answer was received, and it has no refund with our reference)."}
 	}
 	return s.applyRefund(ctx, p, c, r, res)
+}
+
+// refundEventByReference applies an event about a refund we hold by our
+// reference but not yet by the provider's id (the answer to the create was
+// lost): the refund is fetched by the event's id on our row's charge, and
+// applied only when the provider keeps our reference on it. ok is false
+// when no refund of ours has the event's reference.
+func (s *Service) refundEventByReference(ctx context.Context, p payments.Provider, ev payments.Event) (Outcome, bool) {
+	if ev.RefundReference == "" {
+		return Outcome{}, false
+	}
+	r, err := s.store.RefundByKey(ctx, ev.RefundReference)
+	if errors.Is(err, store.ErrNotFound) {
+		return Outcome{}, false
+	} else if err != nil {
+		return Outcome{Err: err}, true
+	}
+	c, err := s.store.Charge(ctx, r.ChargeID)
+	if err != nil {
+		return Outcome{Err: err}, true
+	}
+	m, err := s.store.Mandate(ctx, c.MandateID)
+	if err != nil {
+		return Outcome{Err: err}, true
+	}
+	if m.Provider != p.Name() || (ev.ChargeRef != "" && ev.ChargeRef != c.ProviderRef) {
+		return Outcome{Status: store.EventIgnored, Detail: "the refund's reference names another payment of ours"}, true
+	}
+	if _, err := s.Provider(m); err != nil {
+		return Outcome{MandateID: m.ID, Err: err}, true
+	}
+	res, err := p.RefundStatus(ctx, c.ProviderRef, ev.RefundRef)
+	if err != nil {
+		return Outcome{MandateID: m.ID, Err: err}, true
+	}
+	if res.Reference != r.IdempotencyKey {
+		return Outcome{Status: store.EventIgnored, MandateID: m.ID, Detail: "the provider's refund does not carry our reference"}, true
+	}
+	before := r.Status
+	if r, err = s.applyRefund(ctx, p, c, r, res); err != nil {
+		return Outcome{MandateID: m.ID, Err: err}, true
+	}
+	return Outcome{Status: store.EventProcessed, MandateID: m.ID, Detail: fmt.Sprintf("refund %d %s → %s", r.ID, before, r.Status)}, true
 }

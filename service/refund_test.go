@@ -108,6 +108,22 @@ var refundCases = []struct {
 		refund: payments.RefundSucceeded, charge: payments.ChargePartiallyRefunded, refunded: 500, atProvider: 1, paidBack: 500,
 	},
 	{
+		name: "an answer lost, then the provider's webhooks: matched by our reference", providers: []string{"stripe", "ppro"},
+		webhooks: true,
+		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
+			h.settleAfter(time.Hour)
+			refundAnswerLost(t, h, m, c, amount, true)
+			h.Clock.Advance(time.Hour + time.Minute)
+			h.providerRefunds(m, c)
+			refunds, err := h.Store.Refunds(context.Background(), m.ID)
+			if err != nil || len(refunds) != 1 {
+				t.Fatalf("refunds %+v, %v", refunds, err)
+			}
+			h.waitRefund(refunds[0].ID, payments.RefundSucceeded)
+		},
+		refund: payments.RefundSucceeded, charge: payments.ChargePartiallyRefunded, refunded: 500, atProvider: 1, paidBack: 500,
+	},
+	{
 		name: "a refund that never reached the provider, 25 hours later: failed as not made, its amount back", providers: []string{"stripe", "ppro"},
 		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
 			refundAnswerLost(t, h, m, c, amount, false)
@@ -174,6 +190,7 @@ func TestRefundRules(t *testing.T) {
 				if err != nil || c.Status != payments.ChargeSucceeded {
 					t.Fatalf("charge: %+v, %v", c, err)
 				}
+				h.Clock.Advance(time.Minute) // the refund comes later than the payment's own events
 				amount := tc.amount
 				if amount == 0 {
 					amount = 500
@@ -213,8 +230,9 @@ func refundNow(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount
 }
 
 // waitRefund waits for the app to record a refund in state as the
-// provider's webhooks arrive; nothing else runs meanwhile (no worker pass),
-// so only a webhook can have told it.
+// provider's webhooks arrive and are processed (Stripe's as they arrive,
+// PPRO's after they are stored, by processEvents); no worker pass runs
+// meanwhile, so only a webhook can have told it.
 func (h *harness) waitRefund(id int64, state payments.RefundState) {
 	h.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
@@ -230,6 +248,8 @@ func (h *harness) waitRefund(id int64, state payments.RefundState) {
 			h.t.Fatalf("refund %d is %s (%s), want %s", id, r.Status, r.ProviderStatus, state)
 		}
 		time.Sleep(20 * time.Millisecond)
+		h.Time.Advance(3 * time.Second) // past the app's limit of one fetch per object every two seconds
+		h.processEvents()
 	}
 }
 
@@ -268,6 +288,28 @@ func answerConflict(h *harness, body string) func(w http.ResponseWriter, r *http
 		w.WriteHeader(http.StatusConflict)
 		w.Write([]byte(body))
 		return true
+	}
+}
+
+// processEvents processes the stored webhook events that are due, as
+// the worker's pass begins (without the rest of the pass: no reconciling).
+func (h *harness) processEvents() {
+	h.t.Helper()
+	ctx := context.Background()
+	events, err := h.Store.ClaimWebhookEvents(ctx, time.Minute, 100)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, e := range events {
+		out := h.Service.ProcessEvent(ctx, h.Providers[providerIndex(e.Provider)], e, h.Clock.Now())
+		if out.Status == store.EventPending {
+			err = h.Store.RetryWebhookEvent(ctx, e.ID, out.Detail, out.RetryAt)
+		} else {
+			err = h.Store.FinishWebhookEvent(ctx, e.ID, out.Status, out.Detail, out.MandateID)
+		}
+		if err != nil {
+			h.t.Fatal(err)
+		}
 	}
 }
 

@@ -75,6 +75,12 @@ func (s *Store) RefundByProviderRef(ctx context.Context, ref string) (Refund, er
 	return findRefund(ctx, s.db, `r.provider_ref = ?`, ref)
 }
 
+// RefundByKey finds a refund by its idempotency key, which is also our
+// reference at the provider.
+func (s *Store) RefundByKey(ctx context.Context, key string) (Refund, error) {
+	return findRefund(ctx, s.db, `r.idempotency_key = ?`, key)
+}
+
 // Refunds returns every refund of a mandate's charges, oldest first.
 func (s *Store) Refunds(ctx context.Context, mandateID string) ([]Refund, error) {
 	return queryRefunds(ctx, s.db, `c.mandate_id = ? ORDER BY r.id`, mandateID)

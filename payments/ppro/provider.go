@@ -407,7 +407,8 @@ func (p *Provider) RefundStatus(ctx context.Context, chargeRef, refundRef string
 }
 
 func refundResult(rf Refund) payments.RefundResult {
-	r := payments.RefundResult{Ref: rf.ID, Amount: rf.Amount, ProviderStatus: "refund " + rf.Status, State: payments.RefundPending}
+	r := payments.RefundResult{Ref: rf.ID, Reference: rf.MerchantRefundReference, Amount: rf.Amount,
+		ProviderStatus: "refund " + rf.Status, State: payments.RefundPending}
 	switch rf.Status {
 	case RefundRefunded:
 		r.State = payments.RefundSucceeded

@@ -182,7 +182,8 @@ func (p *Provider) FindRefund(ctx context.Context, chargeRef, reference string) 
 }
 
 func refundResult(rf *stripe.Refund) payments.RefundResult {
-	r := payments.RefundResult{Ref: rf.ID, Amount: rf.Amount, ProviderStatus: "refund " + string(rf.Status), State: payments.RefundPending}
+	r := payments.RefundResult{Ref: rf.ID, Reference: rf.Metadata[metaRefund], Amount: rf.Amount,
+		ProviderStatus: "refund " + string(rf.Status), State: payments.RefundPending}
 	switch rf.Status {
 	case stripe.RefundStatusSucceeded:
 		r.State = payments.RefundSucceeded
