@@ -257,6 +257,10 @@ func (a *heldAnswer) Write(p []byte) (int, error) { return a.body.Write(p) }
 // settings or decide its disputes; nil when the Stripe part is off.
 func (s *Sandbox) StripeSim() *stripesim.Sim { return s.stripe }
 
+// PPROSim is the PPRO stand-in, for tests and tools that change its
+// settings or decide its chargebacks; nil when the PPRO part is off.
+func (s *Sandbox) PPROSim() *pprosim.Sim { return s.ppro }
+
 // ServeHTTP serves every path under /sandbox/.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"example.com/storefront/sandbox/simkit"
 )
@@ -107,56 +108,110 @@ func (s *Sim) pproAPI(h pproHandler) http.Handler {
 			}
 		}
 
-		// Reads run in a write transaction too: reading an agreement can
-		// time it out.
-		s.host.Lock()
-		defer s.host.Unlock()
+		s.serveAPI(w, r, h, req, key, fingerprint)
+	})
+}
+
+// serveAPI runs endpoint h for req, as one transaction after what is due
+// (later.go), with idempotency as PPRO documents it (ppro-api.md §7): a
+// key is reserved before the work and completed with the answer, so that
+// a second request with the key is answered 409 while the first is in
+// flight (for Settings.Processing), and replayed with Request-Idempotency:
+// true once it succeeded. Only a success is stored: a request refused with
+// a 4xx, or failed with a 5xx, releases its key, which may then be used
+// again. Keys live 24 hours on the sandbox's clock (simkit).
+func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request, h pproHandler, req *pproRequest, key, fingerprint string) {
+	ctx := r.Context()
+	fail := func(err error) {
+		var pe *pproError
+		if !errors.As(err, &pe) {
+			s.host.Logger().Error("sandbox ppro API", "method", r.Method, "path", r.URL.Path, "err", err)
+			pe = pproInternal()
+		}
+		writePPROError(w, pe, s.host.Now())
+	}
+	// Reads run in a write transaction too: reading an agreement can
+	// time it out, and reading anything does what is due.
+	s.host.Lock()
+	locked := true
+	defer func() {
+		if locked {
+			s.host.Unlock()
+		}
+	}()
+	if key != "" {
 		var replay *simkit.IdempotencyRecord
-		var body []byte
-		err := s.host.Write(r.Context(), func(tx *simkit.WriteTx) error {
-			if key != "" {
-				rec, err := simkit.LookupIdempotency(r.Context(), tx, Provider, merchantID, key, s.host.Now())
-				if err != nil {
-					return err
-				}
-				if rec != nil {
-					if rec.Fingerprint != fingerprint {
-						return &pproError{status: http.StatusConflict, message: "Request-Idempotency-Key " + key +
-							" was already used with a different request; use a new key for a new request."}
-					}
-					replay = rec
-					return nil
-				}
+		var inFlight bool
+		err := s.host.Write(ctx, func(tx *simkit.WriteTx) error {
+			var err error
+			replay, inFlight, err = simkit.ReserveIdempotency(ctx, tx, Provider, req.merchantID, key, fingerprint, s.host.Now())
+			return err
+		})
+		switch {
+		case err != nil:
+			fail(err)
+			return
+		case inFlight:
+			fail(&pproError{status: http.StatusConflict, message: "A request with Request-Idempotency-Key " + key +
+				" is still being processed; retry once it is done to get its answer."})
+			return
+		case replay != nil && replay.Fingerprint != fingerprint:
+			fail(&pproError{status: http.StatusConflict, message: "Request-Idempotency-Key " + key +
+				" was already used with a different request; use a new key for a new request."})
+			return
+		case replay != nil:
+			w.Header().Set("Request-Idempotency", "true")
+			writePPROBody(w, replay.StatusCode, replay.Body)
+			return
+		}
+		if d := s.Settings().Processing; d > 0 {
+			// In flight: the key is reserved, and others may call.
+			s.host.Unlock()
+			locked = false
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
 			}
-			obj, err := h(r.Context(), tx, req)
+			s.host.Lock()
+			locked = true
+		}
+	}
+	// What PPRO did meanwhile stands even if this request is refused.
+	err := s.host.Write(ctx, func(tx *simkit.WriteTx) error { return s.pproCatchUp(ctx, tx, s.host.Now()) })
+	var body []byte
+	if err == nil {
+		err = s.host.Write(ctx, func(tx *simkit.WriteTx) error {
+			obj, err := h(ctx, tx, req)
 			if err != nil {
 				return err
 			}
 			if body, err = pproJSON(obj); err != nil {
 				return err
 			}
-			// Only a success is remembered: a request refused with a 4xx
-			// rolls back, and PPRO lets its key be used again.
-			if key != "" {
-				return simkit.StoreIdempotency(r.Context(), tx, Provider, merchantID, key,
-					simkit.IdempotencyRecord{Fingerprint: fingerprint, StatusCode: http.StatusOK, Body: body}, s.host.Now())
+			if key == "" {
+				return nil
 			}
-			return nil
+			return simkit.StoreIdempotency(ctx, tx, Provider, req.merchantID, key,
+				simkit.IdempotencyRecord{Fingerprint: fingerprint, StatusCode: http.StatusOK, Body: body}, s.host.Now())
 		})
-		var pe *pproError
-		switch {
-		case errors.As(err, &pe):
-			writePPROError(w, pe, s.host.Now())
-		case err != nil:
-			s.host.Logger().Error("sandbox ppro API", "method", r.Method, "path", r.URL.Path, "err", err)
-			writePPROError(w, pproInternal(), s.host.Now())
-		case replay != nil:
-			w.Header().Set("Request-Idempotency", "true")
-			writePPROBody(w, replay.StatusCode, replay.Body)
-		default:
-			writePPROBody(w, http.StatusOK, body)
+	}
+	if err != nil {
+		if key != "" {
+			// context.WithoutCancel: a caller that gave up must not leave
+			// its key reserved.
+			rctx := context.WithoutCancel(ctx)
+			if rerr := s.host.Write(rctx, func(tx *simkit.WriteTx) error {
+				return simkit.ReleaseIdempotency(rctx, tx, Provider, req.merchantID, key)
+			}); rerr != nil {
+				s.host.Logger().Error("sandbox ppro API: release idempotency key", "err", rerr)
+			}
 		}
-	})
+		fail(err)
+		return
+	}
+	writePPROBody(w, http.StatusOK, body)
 }
 
 // pproAuthenticated checks the bearer token.
@@ -242,6 +297,7 @@ func (s *Sim) pproCreateAgreement(ctx context.Context, tx *simkit.WriteTx, req *
 		// The consumer is present: the initial charge's initiator
 		// defaults to CONSUMER.
 		initialCharge = pproNewCharge(a, in.InitialPaymentCharge, initial, initiatorConsumer)
+		initialCharge.echoReference = s.Settings().EchoChargeReference
 		a.InitialPaymentChargeID = initialCharge.ID
 	}
 	if err := insertPPROAgreement(ctx, tx, a); err != nil {
@@ -263,7 +319,15 @@ func (s *Sim) pproCreateAgreement(ctx context.Context, tx *simkit.WriteTx, req *
 }
 
 func (s *Sim) pproGetAgreement(ctx context.Context, tx *simkit.WriteTx, req *pproRequest) (any, error) {
-	return s.pproLoadAgreement(ctx, tx, req)
+	a, err := s.pproLoadAgreement(ctx, tx, req)
+	if err != nil {
+		return nil, err
+	}
+	shown, err := loadRevocationShown(ctx, tx, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	return a.beforeRevocation(shown, s.host.Now()), nil
 }
 
 func (s *Sim) pproCreateCharge(ctx context.Context, tx *simkit.WriteTx, req *pproRequest) (any, error) {

@@ -620,6 +620,7 @@ func TestPPROTimeout(t *testing.T) {
 func TestPPROStatePersistsAcrossReopen(t *testing.T) {
 	t.Parallel()
 	e := newPPROEnv(t)
+	e.echoReferences() // kept with the charge, so it outlives the setting
 	id := e.activeAgreement()
 	key := http.Header{"Request-Idempotency-Key": {"persisted"}}
 	body := obj{"amount": obj{"value": 1500, "currency": "USD"}, "merchantPaymentChargeReference": "charge-7"}

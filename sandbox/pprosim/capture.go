@@ -65,5 +65,10 @@ func (s *Sim) pproCapture(ctx context.Context, tx *simkit.WriteTx, c *pproCharge
 		return err
 	}
 	c.Status, c.captureDue = chargeCaptured, time.Time{}
+	if c.amount%100 == magicChargeback {
+		if err := setPPROChargeDue(ctx, tx, c.ID, "chargeback_due_ms", s.pproDue(at)); err != nil {
+			return err
+		}
+	}
 	return s.pproEmitCharge(ctx, tx, eventChargeCaptureSucceeded, c, pproChargeEventData{CaptureID: capture.id}, at)
 }

@@ -13,6 +13,7 @@ func TestPPROAutoCaptureFalse(t *testing.T) {
 	t.Parallel()
 	rcv := newPPROReceiver(t, 0)
 	e := newPPROEnv(t, rcv.config)
+	e.echoReferences()
 	id := e.activeAgreement()
 	rcv.expect(t, "PAYMENT_AGREEMENT_ACTIVE")
 
@@ -100,7 +101,9 @@ func TestPPROInitialChargeAutoCaptureFalse(t *testing.T) {
 	e.Clock.Advance(time.Minute)
 	r := e.refund(chargeID, 100, nil, nil)
 	wantAPIStatus(t, r, http.StatusOK)
-	wantFields(t, e.getCharge(chargeID), map[string]string{"status": "CAPTURED", "captures.0.status": "CAPTURED", "refunds.0.status": "REFUNDED"})
+	wantFields(t, e.getCharge(chargeID), map[string]string{"status": "CAPTURED", "captures.0.status": "CAPTURED", "refunds.0.status": "PENDING"})
+	e.settle()
+	wantFields(t, e.getCharge(chargeID), map[string]string{"status": "CAPTURED", "refunds.0.status": "REFUNDED"})
 }
 
 func mustTime(t *testing.T, s string) time.Time {

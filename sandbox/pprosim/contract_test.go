@@ -15,6 +15,7 @@ import (
 	"example.com/storefront/internal/pproschema"
 	"example.com/storefront/payments/ppro"
 	"example.com/storefront/sandbox"
+	"example.com/storefront/sandbox/pprosim"
 )
 
 // The answers the app's PPRO client cannot ask for yet (refunds, the charge
@@ -103,6 +104,35 @@ func TestPPROContractOfTheSandboxsNewAnswers(t *testing.T) {
 	e.Clock.Advance(200 * 24 * time.Hour)
 	wantFields(t, e.refund(late, 100, nil, nil).Body, map[string]string{"status": "FAILED"})
 
+	// The magic amounts: pending charges and refunds, what they settle
+	// to, and a chargeback. An EXACT agreement refuses another amount; a
+	// revocation with a lag reads ACTIVE first.
+	live := e.activeAgreement()
+	exact := e.pproPost("/v1/payment-agreements/"+id+"/payment-charges", obj{"amount": obj{"value": 1500, "currency": "USD"}}, nil)
+	wantAPIStatus(t, exact, http.StatusBadRequest)
+	e.configure(func(s *pprosim.Settings) { s.RevocationLag = time.Minute })
+	lagged := e.activeAgreement()
+	wantAPIStatus(t, e.pproPost("/v1/payment-agreements/"+lagged+"/revocations", obj{}, nil), http.StatusOK)
+	wantFields(t, e.getAgreement(lagged), map[string]string{"status": "ACTIVE"})
+	needsShopper := str(t, e.chargeAgreement(live, 1203), "id")
+	async := str(t, e.chargeAgreement(live, 1207), "id")
+	chargedBack := str(t, e.chargeAgreement(live, 1204), "id")
+	wantFields(t, e.getCharge(needsShopper), map[string]string{"status": "AUTHENTICATION_PENDING"})
+	wantFields(t, e.getCharge(async), map[string]string{"status": "AUTHORIZATION_ASYNC"})
+	e.settle()
+	wantFields(t, e.getCharge(needsShopper), map[string]string{"status": "FAILED"})
+	wantFields(t, e.getCharge(async), map[string]string{"status": "CAPTURED"})
+	for _, amount := range []int64{105, 206, 300} {
+		wantFields(t, e.refund(async, amount, nil, nil).Body, map[string]string{"status": "PENDING"})
+	}
+	wantAPIStatus(t, e.pproGet("/v1/payment-charges/"+async+"/refunds"), http.StatusOK) // PENDING
+	e.settle()
+	e.settle()
+	if got := statuses(t, e.getCharge(async), "refunds", "status"); !slices.Equal(got, []string{"FAILED", "FAILED", "REFUNDED"}) {
+		t.Errorf("refunds 05, 06, 00: %v", got)
+	}
+	wantFields(t, e.getCharge(chargedBack), map[string]string{"status": "CAPTURED"})
+
 	seen := proxy.Seen()
 	for _, want := range []string{
 		"GET /v1/payment-charges 200",
@@ -115,6 +145,8 @@ func TestPPROContractOfTheSandboxsNewAnswers(t *testing.T) {
 		"GET /v1/payment-charges/{paymentChargeId}/refunds/{refundId} 404",
 		"POST /v1/payment-agreements 200",
 		"POST /v1/payment-agreements/{agreement-id}/payment-charges 200",
+		"POST /v1/payment-agreements/{agreement-id}/payment-charges 400",
+		"POST /v1/payment-agreements/{agreement-id}/revocations 200",
 		"GET /v1/payment-agreements/{agreement-id} 200",
 	} {
 		if !slices.Contains(seen, want) {
@@ -126,6 +158,8 @@ func TestPPROContractOfTheSandboxsNewAnswers(t *testing.T) {
 		"PAYMENT_CHARGE_AUTHORIZATION_SUCCEEDED", "PAYMENT_CHARGE_CAPTURE_SUCCEEDED",
 		"PAYMENT_CHARGE_REFUND_SUCCEEDED", "PAYMENT_CHARGE_REFUND_FAILED",
 		"PAYMENT_AGREEMENT_REVOKED_BY_CONSUMER", "PAYMENT_AGREEMENT_REVOKED_BY_PROVIDER",
+		"PAYMENT_CHARGE_AUTHENTICATION_PENDING", "PAYMENT_CHARGE_PROVIDER_CONFIRMATION_PENDING",
+		"PAYMENT_CHARGE_AUTHORIZATION_FAILED", "PAYMENT_CHARGE_REFUND_PENDING", "CHARGEBACK_SUCCEEDED",
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		mu.Lock()

@@ -26,6 +26,9 @@ import (
 const (
 	eventChargeAuthorizationSucceeded = "PAYMENT_CHARGE_AUTHORIZATION_SUCCEEDED"
 	eventChargeAuthorizationFailed    = "PAYMENT_CHARGE_AUTHORIZATION_FAILED"
+	eventChargeAuthenticationPending  = "PAYMENT_CHARGE_AUTHENTICATION_PENDING"
+	eventChargeProviderPending        = "PAYMENT_CHARGE_PROVIDER_CONFIRMATION_PENDING"
+	eventChargeRefundPending          = "PAYMENT_CHARGE_REFUND_PENDING"
 	eventChargeCaptureSucceeded       = "PAYMENT_CHARGE_CAPTURE_SUCCEEDED"
 	eventChargeDiscarded              = "PAYMENT_CHARGE_DISCARDED"
 	eventChargeRefundSucceeded        = "PAYMENT_CHARGE_REFUND_SUCCEEDED"
@@ -100,7 +103,9 @@ func (s *Sim) pproEmitCharge(ctx context.Context, tx *simkit.WriteTx, typ string
 	data.PaymentChargeStatus = c.Status
 	data.PaymentMethod = c.PaymentMethod
 	data.MerchantID = c.merchantID
-	data.MerchantPaymentChargeReference = c.merchantRef
+	if c.echoReference {
+		data.MerchantPaymentChargeReference = c.merchantRef
+	}
 	data.Type = typ
 	if data.Amount == nil {
 		data.Amount = &pproMoney{Value: c.amount, Currency: c.Currency}

@@ -293,7 +293,12 @@ func insertPPROPendingCharge(ctx context.Context, tx *simkit.WriteTx, c *pproCha
 // initiator defaults to MERCHANT: the shopper is not there.
 func (s *Sim) pproChargeAgreement(ctx context.Context, tx *simkit.WriteTx, a *pproAgreement, in *pproChargeIn, amount pproMoney) (*pproCharge, error) {
 	now := s.host.Now()
+	if a.AmountType == amountTypeExact && a.Amount != nil && a.Amount.Value != amount.Value {
+		return nil, pproBadRequest("amount.value %d differs from payment agreement %s's EXACT amount %d: charge %s.",
+			amount.Value, a.ID, a.Amount.Value, formatUSD(a.Amount.Value, a.Amount.Currency))
+	}
 	c := pproNewCharge(a, in, amount, initiatorMerchant)
+	c.echoReference = s.Settings().EchoChargeReference
 	switch a.Status {
 	case agreementActive:
 		c.Failure = pproMagicDecline(amount.Value)
@@ -319,16 +324,50 @@ func (s *Sim) pproChargeAgreement(ctx context.Context, tx *simkit.WriteTx, a *pp
 		return nil, err
 	}
 	var err error
-	if c.Failure != nil {
+	switch {
+	case c.Failure != nil:
 		err = s.pproEmitCharge(ctx, tx, eventChargeAuthorizationFailed, c,
 			pproChargeEventData{AuthorizationID: authz.id, Failure: c.Failure}, now)
-	} else {
+	case amount.Value%100 == magicNeedsShopper:
+		err = s.pproPendChargeAuthorization(ctx, tx, c, authz.id, chargeAuthenticationPending,
+			authorizationAuthenticationPending, eventChargeAuthenticationPending, now)
+	case amount.Value%100 == magicAsync:
+		err = s.pproPendChargeAuthorization(ctx, tx, c, authz.id, chargeAuthorizationAsync,
+			authorizationProviderPending, eventChargeProviderPending, now)
+	default:
 		err = s.pproAuthorized(ctx, tx, c, authz.id, now)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return loadPPROCharge(ctx, tx, c.ID)
+}
+
+// pproPendChargeAuthorization leaves an agreement charge's authorization
+// waiting, as the magic amounts say, until it settles a settle delay
+// later (pproSettleCharge):
+//   - 03 needs the shopper: the charge is AUTHENTICATION_PENDING (its
+//     authorization too), PPRO's state for a charge waiting for the
+//     consumer, with PAYMENT_CHARGE_AUTHENTICATION_PENDING. The shopper is
+//     not there for a merchant-initiated charge, so it then FAILS as a
+//     decline. It offers no authenticationMethods: the sandbox has no page
+//     for it, and the field is optional.
+//   - 07 is asynchronous: AUTHORIZATION_ASYNC, its authorization
+//     PROVIDER_CONFIRMATION_PENDING, with
+//     PAYMENT_CHARGE_PROVIDER_CONFIRMATION_PENDING (PPRO's mock processor's
+//     providerConfirmation), then authorized and captured.
+func (s *Sim) pproPendChargeAuthorization(ctx context.Context, tx *simkit.WriteTx, c *pproCharge, authzID, status, authzStatus, event string, now time.Time) error {
+	if err := setPPROOperationStatus(ctx, tx, authzID, authzStatus, nil, now); err != nil {
+		return err
+	}
+	if err := setPPROChargeStatus(ctx, tx, c.ID, status, nil, now); err != nil {
+		return err
+	}
+	if err := setPPROChargeDue(ctx, tx, c.ID, "settle_due_ms", s.pproDue(now)); err != nil {
+		return err
+	}
+	c.Status = status
+	return s.pproEmitCharge(ctx, tx, event, c, pproChargeEventData{AuthorizationID: authzID}, now)
 }
 
 // pproRevoke revokes agreement a on the merchant's behalf. Only an ACTIVE
@@ -343,6 +382,11 @@ func (s *Sim) pproRevoke(ctx context.Context, tx *simkit.WriteTx, a *pproAgreeme
 	if a.Status == agreementActive {
 		if err := s.pproRevokeAs(ctx, tx, a, agreementRevokedByMerchant, now); err != nil {
 			return nil, err
+		}
+		if lag := s.Settings().RevocationLag; lag > 0 {
+			if err := setRevocationShown(ctx, tx, a.ID, now.Add(lag)); err != nil {
+				return nil, err
+			}
 		}
 		return &pproRevocationAnswer{Status: revocationAnswerRevoked}, nil
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"example.com/storefront/sandbox"
+	"example.com/storefront/sandbox/pprosim"
 )
 
 // Test helpers for the PPRO part. They speak plain HTTP and JSON, as the
@@ -350,6 +351,29 @@ func (e *env) refund(chargeID string, amount int64, extra obj, header http.Heade
 		body[k] = v
 	}
 	return e.pproPost("/v1/payment-charges/"+chargeID+"/refunds", body, header)
+}
+
+// settle moves the sandbox's clock past the settle delay and makes a
+// call, which does what PPRO does on its own by then (later.go).
+func (e *env) settle() {
+	e.t.Helper()
+	e.Clock.Advance(e.Sandbox.PPROSim().Settings().SettleAfter)
+	wantAPIStatus(e.t, e.pproGet("/v1/payment-charges?agreementId=agr_settle"), http.StatusOK)
+}
+
+// configure changes the PPRO stand-in's settings.
+func (e *env) configure(change func(*pprosim.Settings)) {
+	e.t.Helper()
+	sim := e.Sandbox.PPROSim()
+	s := sim.Settings()
+	change(&s)
+	sim.SetSettings(s)
+}
+
+// echoReferences brings back the echo of merchantPaymentChargeReference on
+// authorizations and webhooks, for the tests about it.
+func (e *env) echoReferences() {
+	e.configure(func(s *pprosim.Settings) { s.EchoChargeReference = true })
 }
 
 // number returns the number at path, failing the test if there is none.

@@ -26,6 +26,7 @@ const (
 // Charge statuses (PaymentChargeResponse.status) and operation statuses.
 const (
 	chargeAuthorizationProcessing = "AUTHORIZATION_PROCESSING"
+	chargeAuthorizationAsync      = "AUTHORIZATION_ASYNC"
 	chargeAuthenticationPending   = "AUTHENTICATION_PENDING"
 	chargeCapturePending          = "CAPTURE_PENDING"
 	chargeCaptured                = "CAPTURED"
@@ -35,13 +36,17 @@ const (
 
 	authorizationAuthorized            = "AUTHORIZED"
 	authorizationAuthenticationPending = "AUTHENTICATION_PENDING"
+	authorizationProviderPending       = "PROVIDER_CONFIRMATION_PENDING"
 	authorizationFailed                = "FAILED"
 	captureCaptured                    = "CAPTURED"
 	discardDiscarded                   = "DISCARDED"
 	refundRefunded                     = "REFUNDED"
+	refundPending                      = "PENDING"
 	refundFailed                       = "FAILED"
 
 	discardTypeAuthenticationTimeout = "AUTHENTICATION_TIMEOUT"
+
+	amountTypeExact = "EXACT"
 )
 
 // Revocation statuses: the answer to POST …/revocations, and the status of
@@ -324,6 +329,7 @@ type pproCharge struct {
 	autoCapture    bool      // as requested; absent means true
 	captureDue     time.Time // when a CAPTURE_PENDING charge captures itself; zero otherwise
 	capturedAt     time.Time // its first capture, the start of the refund period; zero if none
+	echoReference  bool      // its authorizations and webhooks carry merchantRef (Settings.EchoChargeReference)
 }
 
 // capturedAmount is what the charge's successful captures took.
@@ -342,6 +348,18 @@ func (c *pproCharge) refundedAmount() int64 {
 	var n int64
 	for _, r := range c.Refunds {
 		if r.Status == refundRefunded {
+			n += r.Amount
+		}
+	}
+	return n
+}
+
+// pendingRefundAmount is what the charge's PENDING refunds will give
+// back if they succeed; it is not left to refund.
+func (c *pproCharge) pendingRefundAmount() int64 {
+	var n int64
+	for _, r := range c.Refunds {
+		if r.Status == refundPending {
 			n += r.Amount
 		}
 	}

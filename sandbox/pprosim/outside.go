@@ -47,6 +47,9 @@ func (s *Sim) indexAgreements(ctx context.Context) ([]indexAgreement, error) {
 	defer s.host.Unlock()
 	var out []indexAgreement
 	err := s.host.Write(ctx, func(tx *simkit.WriteTx) error {
+		if err := s.pproCatchUp(ctx, tx, s.host.Now()); err != nil {
+			return err
+		}
 		ids, err := listPPROAgreementIDs(ctx, tx, s.cfg.MerchantID, indexAgreementLimit)
 		if err != nil {
 			return err

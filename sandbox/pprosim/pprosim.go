@@ -39,8 +39,9 @@ type Config struct {
 
 // Sim is the PPRO stand-in: its API and its approval page.
 type Sim struct {
-	host *simkit.Host
-	cfg  Config
+	host     *simkit.Host
+	cfg      Config
+	settings settingsBox
 }
 
 // New returns the PPRO part, running on host.
@@ -48,7 +49,11 @@ func New(host *simkit.Host, cfg Config) *Sim {
 	if cfg.RedirectMethod == "" {
 		cfg.RedirectMethod = http.MethodGet
 	}
-	return &Sim{host: host, cfg: cfg}
+	s := &Sim{host: host, cfg: cfg}
+	// What a previous run left due is done once a settle delay has
+	// passed in real time, as if its timers had survived the restart.
+	host.After(DefaultSettleAfter, s.pproCatchUpLater)
+	return s
 }
 
 // Routes mounts the API under /sandbox/ppro/v1/, the approval page under

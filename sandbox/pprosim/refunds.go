@@ -15,17 +15,21 @@ import (
 // captured charge takes any number of refunds up to what it captured.
 //
 // Where PPRO's documents are silent, the sandbox chooses:
-//   - Refunds are synchronous: REFUNDED in the answer, with
-//     PAYMENT_CHARGE_REFUND_SUCCEEDED; never PENDING. The agreements
-//     document's refund statuses have no PENDING, and nothing says Amazon
-//     Pay's refunds wait.
-//   - A charge whose refunds give back everything it captured becomes
-//     REFUNDED; a partly refunded one stays CAPTURED (ppro-api.md §11.6
-//     calls this unconfirmed). No REFUND_PROCESSING: nothing is in flight.
+//   - Every refund is PENDING in the answer (PaymentChargeRefundResponse's
+//     statuses are REFUNDED, PENDING and FAILED), with
+//     PAYMENT_CHARGE_REFUND_PENDING, and settles a settle delay later
+//     (later.go): REFUNDED with PAYMENT_CHARGE_REFUND_SUCCEEDED, or FAILED
+//     with PAYMENT_CHARGE_REFUND_FAILED for an amount ending in 05. One
+//     ending in 06 is REFUNDED, then FAILED a settle delay later.
+//   - A charge whose succeeded refunds give back everything it captured
+//     becomes REFUNDED (and CAPTURED again if one of them fails); a partly
+//     refunded one stays CAPTURED (ppro-api.md §11.6 calls this
+//     unconfirmed). No REFUND_PROCESSING while a refund is pending: PPRO
+//     documents no such link between the two.
 //   - Refused operations are 400s (PPRO's error representation: an
 //     operation on an unknown charge, in the wrong state or for an invalid
 //     amount): a charge that is not captured, or already fully refunded,
-//     or an amount above what is left.
+//     or an amount above what is left (pending refunds are not left).
 //   - A refund asked for more than six months after the capture is
 //     declined, not refused: HTTP 200 with a FAILED refund (INTERNAL_DECLINE,
 //     PPRO's code REFUND_PERIOD_EXPIRED) and PAYMENT_CHARGE_REFUND_FAILED,
@@ -86,16 +90,16 @@ func (s *Sim) pproRefund(ctx context.Context, tx *simkit.WriteTx, c *pproCharge,
 	default:
 		return nil, pproBadRequest("Payment charge %s is %s: only a captured charge can be refunded.", c.ID, c.Status)
 	}
-	captured, refunded := c.capturedAmount(), c.refundedAmount()
-	if left := captured - refunded; *in.Amount > left {
-		return nil, pproBadRequest("amount %d is more than is left to refund on payment charge %s: %d of the %d captured (%s refunded so far).",
-			*in.Amount, c.ID, left, captured, formatUSD(refunded, c.Currency))
+	captured, refunded, pending := c.capturedAmount(), c.refundedAmount(), c.pendingRefundAmount()
+	if left := captured - refunded - pending; *in.Amount > left {
+		return nil, pproBadRequest("amount %d is more than is left to refund on payment charge %s: %d of the %d captured (%s refunded so far, %s pending).",
+			*in.Amount, c.ID, left, captured, formatUSD(refunded, c.Currency), formatUSD(pending, c.Currency))
 	}
 
 	r := &pproRefund{
 		ID:                      simkit.NewID("refund_", 21),
 		Amount:                  *in.Amount,
-		Status:                  refundRefunded,
+		Status:                  refundPending,
 		MerchantRefundReference: simkit.Deref(in.MerchantRefundReference),
 		RefundReason:            simkit.Deref(in.RefundReason),
 		RefundDescriptor:        simkit.Deref(in.RefundDescriptor),
@@ -112,21 +116,18 @@ func (s *Sim) pproRefund(ctx context.Context, tx *simkit.WriteTx, c *pproCharge,
 	if err := insertPPRORefund(ctx, tx, c.ID, r, now); err != nil {
 		return nil, err
 	}
-
-	typ, data := eventChargeRefundSucceeded, pproChargeEventData{RefundID: r.ID, MerchantRefundReference: r.MerchantRefundReference,
+	typ, data := eventChargeRefundPending, pproChargeEventData{RefundID: r.ID, MerchantRefundReference: r.MerchantRefundReference,
 		Amount: &pproMoney{Value: r.Amount, Currency: c.Currency}}
-	status := c.Status
-	switch {
-	case r.Status == refundFailed:
+	if r.Status == refundFailed {
 		typ, data.Failure = eventChargeRefundFailed, r.Failure
-	case refunded+r.Amount == captured:
-		status = chargeRefunded
+	} else if _, err := tx.ExecContext(ctx, `UPDATE ppro_refunds SET settle_due_ms = ? WHERE id = ?`,
+		pproMillis(s.pproDue(now)), r.ID); err != nil {
+		return nil, fmt.Errorf("schedule refund %s: %w", r.ID, err)
 	}
-	// The charge changes (its refunds[], perhaps its status) either way.
-	if err := setPPROChargeStatus(ctx, tx, c.ID, status, c.Failure, now); err != nil {
+	// The charge changes (its refunds[]) either way.
+	if err := setPPROChargeStatus(ctx, tx, c.ID, c.Status, c.Failure, now); err != nil {
 		return nil, err
 	}
-	c.Status = status
 	if err := s.pproEmitCharge(ctx, tx, typ, c, data, now); err != nil {
 		return nil, err
 	}

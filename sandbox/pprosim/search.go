@@ -17,6 +17,15 @@ import (
 // The app finds a charge by its own reference with it, after a crash or a
 // 409 left it without the charge's id.
 //
+// merchantPaymentChargeReference filters by the reference the charge was
+// requested with (AgreementChargeRequest.merchantPaymentChargeReference),
+// whether or not its authorizations echo it back (Settings.
+// EchoChargeReference): PPRO documents the filter, and nowhere makes it
+// depend on the echo. The charge object itself has no reference field of
+// its own (only authorizations[] may carry one), so a client matches the
+// search's results by the filter, not by reading the reference back.
+// agreementId lists an agreement's charges, each with its agreementId.
+//
 // PPRO documents neither the order, the page size nor the cursor's form.
 // The sandbox answers newest first, pproSearchPageSize at a time; nextPage
 // is an opaque cursor, present only when there are more, that the client

@@ -235,12 +235,12 @@ func insertPPROCharge(ctx context.Context, q simkit.Querier, c *pproCharge, crea
 	if _, err := q.ExecContext(ctx, `
 		INSERT INTO ppro_charges (id, merchant_id, agreement_id, status, payment_method, payment_medium, initiator,
 			schedule_type, amount, currency, country, instrument_id, consumer, payment_descriptor, merchant_reference,
-			labels, webhooks_url, failure, auto_capture, created_ms, updated_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			labels, webhooks_url, failure, auto_capture, echo_reference, created_ms, updated_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.merchantID, c.agreementID, c.Status, c.PaymentMethod, c.paymentMedium, c.initiator,
 		nullIfEmpty(c.scheduleType), c.amount, c.Currency, c.Country, c.InstrumentID, consumer,
 		nullIfEmpty(c.PaymentDescriptor), nullIfEmpty(c.merchantRef), labels, nullIfEmpty(c.webhooksURL), failure,
-		c.autoCapture, pproMillis(created), pproMillis(created)); err != nil {
+		c.autoCapture, c.echoReference, pproMillis(created), pproMillis(created)); err != nil {
 		return fmt.Errorf("insert charge: %w", err)
 	}
 	return nil
@@ -255,11 +255,11 @@ func loadPPROCharge(ctx context.Context, q simkit.Querier, id string) (*pproChar
 	err := q.QueryRowContext(ctx, `
 		SELECT id, merchant_id, agreement_id, status, payment_method, payment_medium, initiator, schedule_type, amount,
 			currency, country, instrument_id, consumer, payment_descriptor, merchant_reference, labels, webhooks_url,
-			failure, auto_capture, capture_due_ms, created_ms, updated_ms
+			failure, auto_capture, echo_reference, capture_due_ms, created_ms, updated_ms
 		FROM ppro_charges WHERE id = ?`, id).Scan(
 		&c.ID, &c.merchantID, &c.agreementID, &c.Status, &c.PaymentMethod, &c.paymentMedium, &c.initiator, &scheduleType,
 		&c.amount, &c.Currency, &c.Country, &c.InstrumentID, &consumer, &descriptor, &merchantRef, &labels, &webhooksURL,
-		&failure, &c.autoCapture, &captureDueMS, &createdMS, &updatedMS)
+		&failure, &c.autoCapture, &c.echoReference, &captureDueMS, &createdMS, &updatedMS)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, simkit.ErrNotFound
 	}
@@ -290,13 +290,17 @@ func loadPPROCharge(ctx context.Context, q simkit.Querier, id string) (*pproChar
 	if err != nil {
 		return nil, err
 	}
+	echoed := ""
+	if c.echoReference {
+		echoed = c.merchantRef
+	}
 	c.Authorizations, c.Captures = []pproAuthorization{}, []pproCapture{}
 	for _, op := range ops {
 		created, updated := pproTime(op.created), pproTime(op.updated)
 		switch op.kind {
 		case operationAuthorization:
 			c.Authorizations = append(c.Authorizations, pproAuthorization{
-				ID: op.id, Amount: op.amount, Status: op.status, MerchantPaymentChargeReference: c.merchantRef,
+				ID: op.id, Amount: op.amount, Status: op.status, MerchantPaymentChargeReference: echoed,
 				Failure: op.failure, CreatedAt: created, UpdatedAt: updated,
 			})
 		case operationCapture:
@@ -414,4 +418,16 @@ func nullLabels(labels map[string]string) (sql.NullString, error) {
 // unmarshalColumn decodes a JSON text column.
 func unmarshalColumn(col string, v any) error {
 	return json.Unmarshal([]byte(col), v)
+}
+
+// setPPROChargeDue records when a charge's pending authorization settles
+// (column settle_due_ms) or when it is charged back (chargeback_due_ms).
+func setPPROChargeDue(ctx context.Context, q simkit.Querier, id, column string, due time.Time) error {
+	if column != "settle_due_ms" && column != "chargeback_due_ms" {
+		return fmt.Errorf("set charge %s due: unknown column %q", id, column)
+	}
+	if _, err := q.ExecContext(ctx, `UPDATE ppro_charges SET `+column+` = ? WHERE id = ?`, pproMillis(due), id); err != nil {
+		return fmt.Errorf("set charge %s due: %w", id, err)
+	}
+	return nil
 }

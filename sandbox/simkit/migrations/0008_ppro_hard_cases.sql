@@ -9,6 +9,11 @@
 ALTER TABLE ppro_charges ADD COLUMN settle_due_ms INTEGER;
 ALTER TABLE ppro_charges ADD COLUMN chargeback_due_ms INTEGER;
 
+-- Whether the charge's authorizations (and webhooks) carry its
+-- merchantPaymentChargeReference: the EchoChargeReference setting when the
+-- charge was made (1 for the charges made before it existed).
+ALTER TABLE ppro_charges ADD COLUMN echo_reference INTEGER NOT NULL DEFAULT 1 CHECK (echo_reference IN (0, 1));
+
 -- A PENDING refund settles at settle_due_ms; a REFUNDED one of an amount
 -- ending in 06 fails at fail_due_ms.
 ALTER TABLE ppro_refunds ADD COLUMN settle_due_ms INTEGER;
