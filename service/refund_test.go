@@ -14,8 +14,8 @@ import (
 
 // The refund rules, one row each, run on each provider named: what happens
 // between the merchant's refund and the provider (step), then what our
-// records and the provider's own records say. A charge of 15.00 USD is
-// refunded 5.00 USD (or the row's amount).
+// records and the provider's own records say. A charge of the plan's
+// 12.00 USD is refunded 5.00 USD (or the row's amount).
 var refundCases = []struct {
 	name      string
 	providers []string
@@ -35,7 +35,7 @@ var refundCases = []struct {
 	paidBack   int64
 }{
 	{
-		name: "a pending refund is not counted (Stripe's amount_refunded counts it)", providers: []string{"stripe"},
+		name: "a pending refund is not counted (Stripe's amount_refunded counts it)", providers: []string{"stripe", "ppro"},
 		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
 			refundNow(t, h, m, c, amount)
 		},
@@ -51,7 +51,7 @@ var refundCases = []struct {
 		refund: payments.RefundSucceeded, charge: payments.ChargePartiallyRefunded, refunded: 500, atProvider: 1, paidBack: 500,
 	},
 	{
-		name: "a refund ending in 05 fails: found by reconciliation, its amount back", providers: []string{"stripe"},
+		name: "a refund ending in 05 fails: found by reconciliation, its amount back", providers: []string{"stripe", "ppro"},
 		amount: 405,
 		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
 			refundNow(t, h, m, c, amount)
@@ -61,7 +61,7 @@ var refundCases = []struct {
 		refund: payments.RefundFailed, charge: payments.ChargeSucceeded, refunded: 0, atProvider: 1, paidBack: 0,
 	},
 	{
-		name: "a refund ending in 05 fails: told by webhook, its amount back", providers: []string{"stripe"},
+		name: "a refund ending in 05 fails: told by webhook, its amount back", providers: []string{"stripe", "ppro"},
 		amount: 405, webhooks: true,
 		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
 			r := refundNow(t, h, m, c, amount)
@@ -72,7 +72,7 @@ var refundCases = []struct {
 		refund: payments.RefundFailed, charge: payments.ChargeSucceeded, refunded: 0, atProvider: 1, paidBack: 0,
 	},
 	{
-		name: "a refund ending in 06 succeeds, then fails: told by webhook, its amount back", providers: []string{"stripe"},
+		name: "a refund ending in 06 succeeds, then fails: told by webhook, its amount back", providers: []string{"stripe", "ppro"},
 		amount: 306, webhooks: true,
 		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
 			h.settleAfter(time.Hour) // each step when the test moves the clock, not on a timer
@@ -186,7 +186,8 @@ func TestRefundRules(t *testing.T) {
 				}
 				h := newHarness(t, opts...)
 				m := h.active(provider)
-				c, err := h.Service.ChargeNow(context.Background(), m, payments.Money{Amount: 1500, Currency: "USD"}, "")
+				// The plan's price: PPRO's EXACT agreements take no other.
+				c, err := h.Service.ChargeNow(context.Background(), m, m.Plan.Price, "")
 				if err != nil || c.Status != payments.ChargeSucceeded {
 					t.Fatalf("charge: %+v, %v", c, err)
 				}
@@ -208,8 +209,8 @@ func TestRefundRules(t *testing.T) {
 				if after.Status != tc.charge || after.Refunded != tc.refunded {
 					t.Errorf("charge %s with %d refunded, want %s with %d", after.Status, after.Refunded, tc.charge, tc.refunded)
 				}
-				if left := after.Refundable(); left != 1500-tc.refunded {
-					t.Errorf("%d left to refund, want %d", left, 1500-tc.refunded)
+				if left := after.Refundable(); left != c.Amount.Amount-tc.refunded {
+					t.Errorf("%d left to refund, want %d", left, c.Amount.Amount-tc.refunded)
 				}
 				if n, paid := h.providerRefunds(m, after); n != tc.atProvider || paid != tc.paidBack {
 					t.Errorf("the provider holds %d refunds, %d paid back; want %d, %d", n, paid, tc.atProvider, tc.paidBack)
@@ -318,6 +319,9 @@ func (h *harness) settleAfter(d time.Duration) {
 	st := h.Sandbox.StripeSim().Settings()
 	st.SettleAfter = d
 	h.Sandbox.StripeSim().SetSettings(st)
+	pt := h.Sandbox.PPROSim().Settings()
+	pt.SettleAfter = d
+	h.Sandbox.PPROSim().SetSettings(pt)
 }
 
 // isRefund reports whether r is the app asking for a refund.
