@@ -96,7 +96,10 @@ func (h *handler) chargeFormError(w http.ResponseWriter, r *http.Request, m stor
 		return err
 	}
 	if page.ChargeForm != nil {
-		page.ChargeForm.Amount, page.ChargeForm.Error = truncate(typed, 40), msg
+		page.ChargeForm.Error = msg
+		if !page.ChargeForm.Fixed { // a fixed amount stays the one offered
+			page.ChargeForm.Amount = truncate(typed, 40)
+		}
 	}
 	h.render(w, r, http.StatusUnprocessableEntity, views.AdminMandatePage(page))
 	return nil

@@ -213,12 +213,17 @@ func (h *handler) chargeForm(r *http.Request, m store.Mandate) (*views.ChargeFor
 	if err != nil {
 		return nil, "", err
 	}
-	note := "Charged at once, off-session, with the saved " + methodLabel(m.PaymentMethodType) + "."
-	if m.Provider == "ppro" {
-		note += " PPRO takes 0.50 to 20,000.00 USD per payment."
+	form := &views.ChargeForm{Action: "/admin/mandates/" + url.PathEscape(m.ID) + "/charge", Token: token,
+		Amount: m.Plan.Price.Major(), Currency: m.Plan.Price.Currency,
+		Note: "Charged at once, off-session, with the saved " + methodLabel(m.PaymentMethodType) + "."}
+	if fixed, ok := h.svc.FixedAmount(m); ok {
+		// The agreement states the amount of every charge (PPRO's EXACT):
+		// the provider refuses any other, so none is offered.
+		form.Amount, form.Fixed = fixed.Major(), true
+		form.Note += " The shopper's agreement is for exactly " + fixed.String() +
+			" each time, so only that amount can be charged; for another amount the shopper approves a new agreement."
 	}
-	return &views.ChargeForm{Action: "/admin/mandates/" + url.PathEscape(m.ID) + "/charge", Token: token,
-		Amount: m.Plan.Price.Major(), Currency: m.Plan.Price.Currency, Note: note}, "", nil
+	return form, "", nil
 }
 
 func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, ops []store.Operation, refunds []store.Refund) (views.ChargeView, error) {

@@ -220,9 +220,11 @@ type providerPayment struct {
 }
 
 // providerPayments lists what the provider itself holds for a mandate:
-// Stripe's PaymentIntents on the mandate's Customer, PPRO's charges on its
-// agreement, with our reference; only those whose reference starts with
-// prefix.
+// Stripe's PaymentIntents on the mandate's Customer, with our reference in
+// their metadata; PPRO's charges on its agreement that PPRO's own search
+// finds by our reference (PPRO need not echo it back), for every
+// reference of the mandate's charges in our records. Only references that
+// start with prefix.
 func (e *env) providerPayments(m store.Mandate, prefix string) []providerPayment {
 	e.t.Helper()
 	var out []providerPayment
@@ -241,42 +243,24 @@ func (e *env) providerPayments(m store.Mandate, prefix string) []providerPayment
 			e.t.Fatal(err)
 		}
 	case "ppro":
-		page := ""
-		for range 50 {
-			q := url.Values{"agreementId": {m.PaymentMethodID}}
-			if page != "" {
-				q.Set("page", page)
+		charges, err := e.Store.Charges(context.Background(), m.ID)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		for _, c := range charges {
+			if !strings.HasPrefix(c.IdempotencyKey, prefix) {
+				continue
 			}
-			req, _ := http.NewRequest(http.MethodGet, e.URL+"/sandbox/ppro/v1/payment-charges?"+q.Encode(), nil)
-			req.Header.Set("Authorization", "Bearer "+pproToken)
-			req.Header.Set("Merchant-Id", pproMerchant)
-			resp, err := http.DefaultClient.Do(req)
+			found, err := e.PPRO.SearchCharges(context.Background(), c.IdempotencyKey, m.PaymentMethodID)
 			if err != nil {
 				e.t.Fatal(err)
 			}
-			var res struct {
-				Data []struct {
-					ID, Status     string
-					Authorizations []struct {
-						Amount                         int64
-						MerchantPaymentChargeReference string // PPRO answers our reference here
-					}
+			for _, ch := range found {
+				p := providerPayment{ID: ch.ID, Reference: c.IdempotencyKey, Status: string(ch.Status)}
+				if len(ch.Authorizations) > 0 {
+					p.Amount = ch.Authorizations[0].Amount
 				}
-				NextPage string
-			}
-			err = json.NewDecoder(resp.Body).Decode(&res)
-			resp.Body.Close()
-			if err != nil || resp.StatusCode != http.StatusOK {
-				e.t.Fatalf("search PPRO charges: %d %v", resp.StatusCode, err)
-			}
-			for _, c := range res.Data {
-				if len(c.Authorizations) > 0 && strings.HasPrefix(c.Authorizations[0].MerchantPaymentChargeReference, prefix) {
-					out = append(out, providerPayment{ID: c.ID, Reference: c.Authorizations[0].MerchantPaymentChargeReference,
-						Status: c.Status, Amount: c.Authorizations[0].Amount})
-				}
-			}
-			if page = res.NextPage; page == "" {
-				break
+				out = append(out, p)
 			}
 		}
 	}

@@ -124,3 +124,42 @@ func (m Money) Major() string {
 	}
 	return s
 }
+
+// Limits are the smallest and the largest amount, in minor units, that a
+// provider takes in one payment.
+type Limits struct{ Min, Max int64 }
+
+// stripeLimits are Stripe's charge limits for the currencies it takes
+// Amazon Pay in. Minimums: Stripe's table "Minimum and maximum charge
+// amounts" (https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts);
+// ZAR is not in it, and the API reference's rule ("$0.50 US or equivalent
+// in charge currency") gives about R10.00. Maximum: "the amount value
+// supports up to eight digits", 99999999 minor units (999,999.99 USD).
+var stripeLimits = map[string]Limits{
+	"AUD": {50, stripeMax}, "CHF": {50, stripeMax}, "DKK": {250, stripeMax}, "EUR": {50, stripeMax},
+	"GBP": {30, stripeMax}, "HKD": {400, stripeMax}, "JPY": {50, stripeMax}, "NOK": {300, stripeMax},
+	"NZD": {50, stripeMax}, "SEK": {300, stripeMax}, "USD": {50, stripeMax}, "ZAR": {1000, stripeMax},
+}
+
+const stripeMax = 99_999_999
+
+// StripeLimits are Stripe's limits for one charge in currency; ok is false
+// for a currency it does not take Amazon Pay in.
+func StripeLimits(currency string) (l Limits, ok bool) {
+	l, ok = stripeLimits[currency]
+	return l, ok
+}
+
+// Check says, in words a merchant or a shopper can read, why m is outside
+// the limits, or returns nil. who names the provider ("Stripe").
+func (l Limits) Check(who string, m Money) error {
+	switch {
+	case m.Amount < l.Min:
+		return &IneligibleError{Field: "price", Reason: fmt.Sprintf("%s takes at least %s in one payment, and this is %s.",
+			who, Money{Amount: l.Min, Currency: m.Currency}, m)}
+	case m.Amount > l.Max:
+		return &IneligibleError{Field: "price", Reason: fmt.Sprintf("%s takes at most %s in one payment, and this is %s.",
+			who, Money{Amount: l.Max, Currency: m.Currency}, m)}
+	}
+	return nil
+}

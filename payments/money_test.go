@@ -63,3 +63,42 @@ func TestParseAmount(t *testing.T) {
 		t.Errorf("Major = %q", got)
 	}
 }
+
+// Stripe's limits are its own per currency (docs.stripe.com/currencies):
+// one minimum for all would let Stripe refuse 0.40 GBP's neighbours and
+// 2.00 DKK, or refuse 0.30 GBP that Stripe takes.
+func TestStripeLimits(t *testing.T) {
+	for _, tc := range []struct {
+		m    Money
+		want string // "" when Stripe takes it; else a word of the reason
+	}{
+		{Money{50, "USD"}, ""},
+		{Money{49, "USD"}, "at least 0.50 USD"},
+		{Money{99_999_999, "USD"}, ""},
+		{Money{100_000_000, "USD"}, "at most 999999.99 USD"},
+		{Money{30, "GBP"}, ""},
+		{Money{29, "GBP"}, "at least 0.30 GBP"},
+		{Money{249, "DKK"}, "at least 2.50 DKK"},
+		{Money{250, "DKK"}, ""},
+		{Money{399, "HKD"}, "at least 4.00 HKD"},
+		{Money{299, "NOK"}, "at least 3.00 NOK"},
+		{Money{299, "SEK"}, "at least 3.00 SEK"},
+		{Money{50, "JPY"}, ""},
+		{Money{49, "JPY"}, "at least 50 JPY"},
+		{Money{50, "EUR"}, ""},
+	} {
+		l, ok := StripeLimits(tc.m.Currency)
+		if !ok {
+			t.Fatalf("no Stripe limits for %s", tc.m.Currency)
+		}
+		err := l.Check("Stripe", tc.m)
+		if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.m, err, tc.want)
+		}
+	}
+	for _, c := range Currencies() {
+		if _, ok := StripeLimits(c); !ok {
+			t.Errorf("no Stripe limits for %s, a currency Amazon Pay is taken in", c)
+		}
+	}
+}

@@ -146,6 +146,10 @@ type Features struct {
 	// FirstPayment: the setup can also take the first payment
 	// (SetupRequest.InitialCharge).
 	FirstPayment bool
+	// ExactAmount: every charge on a mandate must be its plan's price, as
+	// the mandate states it (PPRO's agreements: amountType EXACT). The
+	// provider refuses another amount.
+	ExactAmount bool
 }
 
 // Customer is the shopper as the provider needs to know them.
@@ -350,7 +354,11 @@ type ChargeResult struct {
 	// Reference is our own reference as the provider keeps it (the
 	// ChargeRequest's), by which a charge reported by id is matched to our
 	// row.
-	Reference      string
+	Reference string
+	// Handle is the mandate's handle the payment was made on (PPRO's
+	// agreementId), when the provider says: a payment reported without our
+	// reference is matched through its mandate (FindCharge).
+	Handle         string
 	State          ChargeState
 	ProviderStatus string
 	// Code is the provider's decline or failure code (insufficient_funds,

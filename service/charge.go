@@ -19,7 +19,9 @@ type ErrBadAmount struct{ Reason string }
 func (e *ErrBadAmount) Error() string { return e.Reason }
 
 // CheckAmount says whether amount may be charged on m before any call: the
-// mandate's currency, positive, within the provider's limits.
+// mandate's currency, positive, within the provider's limits for the
+// currency, and the agreed amount where the mandate fixes it (PPRO's
+// EXACT agreements).
 func (s *Service) CheckAmount(m store.Mandate, amount payments.Money) error {
 	if amount.Currency != m.Plan.Price.Currency {
 		return &ErrBadAmount{"This mandate is in " + m.Plan.Price.Currency + "; charge it in that currency."}
@@ -37,7 +39,22 @@ func (s *Service) CheckAmount(m store.Mandate, amount payments.Money) error {
 	} else if err != nil {
 		return err
 	}
+	if p.Features().ExactAmount && amount != m.Plan.Price {
+		return &ErrBadAmount{fmt.Sprintf("This mandate's agreement is for exactly %s each time, so %s cannot be charged on it. "+
+			"For another amount the shopper approves a new agreement.", m.Plan.Price, amount)}
+	}
 	return nil
+}
+
+// FixedAmount is the only amount m can be charged, when its provider holds
+// it to its plan's price (PPRO's EXACT agreements); ok is false when any
+// amount within the limits may be charged.
+func (s *Service) FixedAmount(m store.Mandate) (amount payments.Money, ok bool) {
+	p, err := s.Provider(m)
+	if err != nil || !p.Features().ExactAmount {
+		return payments.Money{}, false
+	}
+	return m.Plan.Price, true
 }
 
 // ChargeNow charges an active mandate by the merchant's hand: the charge is

@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -88,7 +89,7 @@ func TestChargeAnswers(t *testing.T) {
 				t.Run(tc.name, func(t *testing.T) {
 					m := h.active(provider)
 					h.Intercept(tc.api)
-					c, err := h.Service.ChargeNow(ctx, m, payments.Money{Amount: 1500, Currency: "USD"}, "")
+					c, err := h.Service.ChargeNow(ctx, m, m.Plan.Price, "") // the agreed amount: PPRO's agreements are EXACT
 					h.Intercept(nil)
 					if tc.noted != (err != nil) {
 						t.Fatalf("charge now: error %v, want one: %v", err, tc.noted)
@@ -283,6 +284,56 @@ func TestHarness(t *testing.T) {
 		page := h.adminBrowser().Get(h.URL + "/admin/mandates/" + m.ID).Expect(http.StatusOK)
 		if !strings.Contains(page.Text(), "Tea Club") {
 			t.Fatalf("the dashboard's page of %s does not name the plan: %s", m.ID, page.Text())
+		}
+	}
+}
+
+// TestChargeAmounts: an amount is checked against the provider's limits
+// for its currency, and against the agreed amount where the mandate fixes
+// it (PPRO's EXACT agreements), before any call: refused with words the
+// merchant can act on, with no charge written and nothing sent.
+func TestChargeAmounts(t *testing.T) {
+	cases := []struct {
+		provider string
+		amount   int64  // USD cents
+		refused  string // in the refusal; "" when it is charged
+	}{
+		{"stripe", 50, ""},
+		{"stripe", 49, "at least 0.50 USD"},
+		{"stripe", 100_000_000, "at most 999999.99 USD"}, // Stripe's amount_too_large
+		{"stripe", 0, "greater than zero"},
+		{"ppro", 1200, ""}, // the agreement's EXACT amount
+		{"ppro", 1500, "exactly 12.00 USD each time"},
+		{"ppro", 1199, "exactly 12.00 USD each time"},
+		{"ppro", 49, "from 0.50 to 20,000.00 USD"},
+		{"ppro", 2_000_001, "from 0.50 to 20,000.00 USD"},
+	}
+	h := newHarness(t)
+	ctx := context.Background()
+	var sent atomic.Int32
+	h.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if isCharge(r) {
+			sent.Add(1)
+		}
+		return false
+	})
+	mandates := map[string]store.Mandate{"stripe": h.active("stripe"), "ppro": h.active("ppro")}
+	for _, tc := range cases {
+		m := mandates[tc.provider]
+		before, rows := sent.Load(), len(h.charges(m.ID))
+		c, err := h.Service.ChargeNow(ctx, m, payments.Money{Amount: tc.amount, Currency: "USD"}, "")
+		if tc.refused == "" {
+			if err != nil || c.Status != payments.ChargeSucceeded {
+				t.Errorf("%s %d: %s, %v; want charged", tc.provider, tc.amount, c.Status, err)
+			}
+			continue
+		}
+		var bad *service.ErrBadAmount
+		if !errors.As(err, &bad) || !strings.Contains(bad.Reason, tc.refused) {
+			t.Errorf("%s %d: %v, want refused with %q", tc.provider, tc.amount, err, tc.refused)
+		}
+		if sent.Load() != before || len(h.charges(m.ID)) != rows {
+			t.Errorf("%s %d: refused after a charge was written or sent", tc.provider, tc.amount)
 		}
 	}
 }

@@ -140,11 +140,17 @@ func (s *Service) chargeEvent(ctx context.Context, p payments.Provider, ref stri
 		return Outcome{MandateID: c.MandateID, Err: err}
 	}
 	if !known {
-		if res.Reference == "" {
+		switch {
+		case res.Reference != "":
+			if c, err = s.store.ChargeByKey(ctx, res.Reference); err != nil {
+				return notOurs(err, "no charge of ours has this reference")
+			}
+		case res.Handle != "":
+			if c, err = s.unansweredCharge(ctx, p, res); err != nil {
+				return notOurs(err, "no unanswered charge of ours is this payment")
+			}
+		default:
 			return Outcome{Status: store.EventIgnored, Detail: "no charge of ours is this payment"}
-		}
-		if c, err = s.store.ChargeByKey(ctx, res.Reference); err != nil {
-			return notOurs(err, "no charge of ours has this reference")
 		}
 	}
 	before := c.Status
@@ -153,6 +159,35 @@ func (s *Service) chargeEvent(ctx context.Context, p payments.Provider, ref stri
 		return Outcome{MandateID: c.MandateID, Err: err}
 	}
 	return Outcome{Status: store.EventProcessed, MandateID: c.MandateID, Detail: fmt.Sprintf("charge %d %s → %s", c.ID, before, c.Status)}
+}
+
+// unansweredCharge finds which of our charges a payment reported without
+// our reference is (PPRO need not echo it): one on the payment's mandate
+// that is pending with no provider id yet, and that the provider's own
+// search by its reference names as this payment.
+func (s *Service) unansweredCharge(ctx context.Context, p payments.Provider, res payments.ChargeResult) (store.Charge, error) {
+	m, err := s.store.MandateByHandle(ctx, p.Name(), res.Handle)
+	if err != nil {
+		return store.Charge{}, err
+	}
+	cs, err := s.store.Charges(ctx, m.ID)
+	if err != nil {
+		return store.Charge{}, err
+	}
+	for i := len(cs) - 1; i >= 0; i-- { // newest first: the one just sent
+		c := cs[i]
+		if c.Status != payments.ChargePending || c.ProviderRef != "" || c.Kind == store.KindInitial {
+			continue
+		}
+		found, ok, err := p.FindCharge(ctx, m.Ref(), c.IdempotencyKey)
+		if err != nil {
+			return store.Charge{}, err
+		}
+		if ok && found.Ref == res.Ref {
+			return c, nil
+		}
+	}
+	return store.Charge{}, store.ErrNotFound
 }
 
 func (s *Service) refundEvent(ctx context.Context, r store.Refund, now time.Time) Outcome {

@@ -177,6 +177,9 @@ type ChargeForm struct {
 	Currency string
 	Note     string // the provider's limits
 	Error    string
+	// Fixed: the mandate can be charged only Amount (PPRO's EXACT
+	// agreements); the field is shown read-only.
+	Fixed bool
 }
 
 // RefundForm refunds part or all of a charge.

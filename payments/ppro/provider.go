@@ -62,8 +62,12 @@ func (p *Provider) Mode() payments.Mode { return p.mode }
 // Client is the underlying API client, for charges and revocations.
 func (p *Provider) Client() *Client { return p.client }
 
-// Features: an agreement can take its first payment (initialPaymentCharge).
-func (p *Provider) Features() payments.Features { return payments.Features{FirstPayment: true} }
+// Features: an agreement can take its first payment (initialPaymentCharge),
+// and it states the amount of every later charge (amountType EXACT, set
+// by BeginSetup): PPRO refuses a charge of another amount.
+func (p *Provider) Features() payments.Features {
+	return payments.Features{FirstPayment: true, ExactAmount: true}
+}
 
 // Eligible checks PPRO's Amazon Pay limits before any API call.
 func (p *Provider) Eligible(country string, price payments.Money) error {
@@ -224,7 +228,7 @@ func agreementResult(a Agreement) payments.SetupResult {
 // refunds. CAPTURE_PENDING is authorized but not yet captured: still
 // pending for us (with autoCapture it moves on by itself), never paid.
 func chargeResult(ch Charge) payments.ChargeResult {
-	r := payments.ChargeResult{Ref: ch.ID, Reference: ch.Reference(),
+	r := payments.ChargeResult{Ref: ch.ID, Reference: ch.Reference(), Handle: ch.AgreementID,
 		ProviderStatus: "charge " + string(ch.Status), State: payments.ChargePending}
 	for _, a := range ch.Authorizations {
 		r.Operations = append(r.Operations, payments.Operation{Kind: payments.OpAuthorization, Ref: a.ID, Amount: a.Amount, Status: a.Status})
@@ -348,18 +352,35 @@ func (p *Provider) ChargeStatus(ctx context.Context, ref string) (payments.Charg
 	return chargeResult(ch), nil
 }
 
-// FindCharge searches the agreement's charges by our reference.
+// FindCharge asks PPRO's own search (searchPaymentCharge) for the charge
+// made with our reference on the agreement. PPRO filters by the
+// merchantPaymentChargeReference of our request and by agreementId; it
+// need not echo the reference back (authorizations[].
+// merchantPaymentChargeReference is optional, and the Amazon Pay guide's
+// example has none), so a result is ours by PPRO's filter, not by an echo.
+// A result on another agreement or echoing another reference is not ours;
+// more than one left is an error, never a guess: the charge stays pending.
 func (p *Provider) FindCharge(ctx context.Context, m payments.MandateRef, reference string) (payments.ChargeResult, bool, error) {
 	charges, err := p.client.SearchCharges(ctx, reference, m.Handle)
 	if err != nil {
 		return payments.ChargeResult{}, false, wrap(err)
 	}
+	var ours []Charge
 	for _, ch := range charges {
-		if ch.Reference() == reference {
-			return chargeResult(ch), true, nil
+		if (ch.AgreementID == "" || ch.AgreementID == m.Handle) && (ch.Reference() == "" || ch.Reference() == reference) {
+			ours = append(ours, ch)
 		}
 	}
-	return payments.ChargeResult{}, false, nil
+	switch len(ours) {
+	case 0:
+		return payments.ChargeResult{}, false, nil
+	case 1:
+		res := chargeResult(ours[0])
+		res.Reference = reference // PPRO found it by it
+		return res, true, nil
+	}
+	return payments.ChargeResult{}, false, &payments.Error{Provider: Name, Op: "search charges", Kind: payments.ErrRejected,
+		Message: fmt.Sprintf("PPRO's search for reference %q on agreement %s answered %d charges", reference, m.Handle, len(ours))}
 }
 
 // Refund refunds part or all of a captured charge.

@@ -98,17 +98,15 @@ func (p *Provider) Eligible(_ string, price payments.Money) error {
 	if ie := p.ineligible.Load(); ie != nil {
 		return ie
 	}
-	// Stripe's minimum charge is 0.50 USD or about that in other
-	// currencies (50 minor units; 50 JPY).
-	if price.Amount < minAmount {
+	// Stripe's own limits per currency, so that a price Stripe would
+	// refuse (amount_too_small, amount_too_large) is refused before any call.
+	limits, ok := payments.StripeLimits(price.Currency)
+	if !ok {
 		return &payments.IneligibleError{Field: "price", Reason: fmt.Sprintf(
-			"Stripe charges at least %s.", payments.Money{Amount: minAmount, Currency: price.Currency})}
+			"Amazon Pay through Stripe does not take %s.", price.Currency)}
 	}
-	return nil
+	return limits.Check("Stripe", price)
 }
-
-// minAmount is Stripe's smallest charge, in minor units.
-const minAmount = 50
 
 // wrap turns a stripe-go error into a payments.Error.
 func wrap(op string, err error) error {

@@ -107,69 +107,159 @@ func (s *Sim) stripeAPI(spec paramSpec, h stripeHandler) http.Handler {
 			fingerprint = requestFingerprint(r.Method, r.URL.Path, r.Form)
 		}
 
-		// Reads run in a write transaction too: reading a session can
-		// expire it.
-		s.host.Lock()
-		defer s.host.Unlock()
+		s.serveStripe(w, r, req, fingerprint, h)
+	})
+}
+
+// serveStripe runs an authenticated, validated request: it reserves its
+// idempotency key (or answers with the key's stored answer, or 409 while
+// the key's first request runs), runs h in one transaction, and stores
+// the answer under the key. Reads run in a write transaction too: reading
+// a session can expire it, and every request first catches up with what
+// is due (due.go).
+func (s *Sim) serveStripe(w http.ResponseWriter, r *http.Request, req *stripeRequest, fingerprint string, h stripeHandler) {
+	ctx := r.Context()
+	key := req.idempotencyKey
+	s.host.Lock()
+	locked := true
+	defer func() {
+		if locked {
+			s.host.Unlock()
+		}
+	}()
+
+	if key != "" {
 		var replay *simkit.IdempotencyRecord
-		var body []byte
-		status := http.StatusOK
-		err := s.host.Write(r.Context(), func(tx *simkit.WriteTx) error {
-			now := s.host.Now()
-			// What Stripe would have done in the meantime (settling
-			// refunds) happens before the request sees anything.
-			if err := s.stripeCatchUp(r.Context(), tx); err != nil {
+		var inFlight bool
+		err := s.host.Write(ctx, func(tx *simkit.WriteTx) error {
+			rec, busy, err := simkit.ReserveIdempotency(ctx, tx, Provider, s.scope, key, fingerprint, s.host.Now())
+			if err != nil {
 				return err
 			}
-			if req.idempotencyKey != "" {
-				rec, err := simkit.LookupIdempotency(r.Context(), tx, Provider, s.scope, req.idempotencyKey, now)
-				if err != nil {
-					return err
-				}
-				if rec != nil {
-					if rec.Fingerprint != fingerprint {
-						return errIdempotencyMismatch(req.idempotencyKey)
-					}
-					replay = rec
-					return nil
-				}
+			if rec != nil && rec.Fingerprint != fingerprint {
+				return errIdempotencyMismatch(key)
 			}
-			obj, err := h(r.Context(), tx, req)
-			var declined *stripeError
-			switch {
-			case errors.As(err, &declined) && declined.committed:
-				status, obj = declined.status, stripeErrorBody(declined)
-			case err != nil:
-				return err
-			}
-			if body, err = stripeJSON(obj); err != nil {
-				return err
-			}
-			// Only a request that ran is remembered (a decline
-			// included): one that h refused rolls back, as Stripe saves
-			// no result for a request that failed validation, and its key
-			// may be used again.
-			if req.idempotencyKey != "" {
-				return simkit.StoreIdempotency(r.Context(), tx, Provider, s.scope, req.idempotencyKey,
-					simkit.IdempotencyRecord{Fingerprint: fingerprint, StatusCode: status, Body: body, RequestID: req.id}, now)
-			}
+			replay, inFlight = rec, busy
 			return nil
 		})
-		var se *stripeError
 		switch {
-		case errors.As(err, &se):
-			writeStripeError(w, se)
 		case err != nil:
-			s.host.Logger().Error("sandbox stripe API", "method", r.Method, "path", r.URL.Path, "request", req.id, "err", err)
-			writeStripeError(w, errInternal())
+			s.writeStripeFailure(w, r, req, err)
+			return
+		case inFlight:
+			writeStripeError(w, errIdempotencyInUse(key))
+			return
 		case replay != nil:
 			w.Header().Set("Idempotent-Replayed", "true")
 			w.Header().Set("Original-Request", replay.RequestID)
 			writeStripeBody(w, replay.StatusCode, replay.Body)
-		default:
-			writeStripeBody(w, status, body)
+			return
 		}
+	}
+
+	hold := s.Settings().InFlight
+	var body []byte
+	status := http.StatusOK
+	err := s.host.Write(ctx, func(tx *simkit.WriteTx) error {
+		// What Stripe would have done in the meantime (settling
+		// refunds) happens before the request sees anything.
+		if err := s.stripeCatchUp(ctx, tx); err != nil {
+			return err
+		}
+		obj, err := h(ctx, tx, req)
+		var declined *stripeError
+		switch {
+		case errors.As(err, &declined) && declined.committed:
+			status, obj = declined.status, stripeErrorBody(declined)
+		case err != nil:
+			return err
+		}
+		// The request ran: FailNext fails it now, undoing its work.
+		if s.takeFailure() {
+			return errFailNext()
+		}
+		if body, err = stripeJSON(obj); err != nil {
+			return err
+		}
+		if key != "" && hold == 0 {
+			return s.storeAnswer(ctx, tx, req, fingerprint, status, body)
+		}
+		return nil
 	})
+	var se *stripeError
+	switch {
+	case errors.As(err, &se) && se.status < http.StatusInternalServerError:
+		// Refused before it ran: Stripe saves no result for a request that
+		// failed validation, and its key may be used again.
+		if key != "" {
+			if err := s.host.Write(ctx, func(tx *simkit.WriteTx) error {
+				return simkit.ReleaseIdempotency(ctx, tx, Provider, s.scope, key)
+			}); err != nil {
+				s.host.Logger().Error("sandbox stripe API: release idempotency key", "request", req.id, "err", err)
+			}
+		}
+		writeStripeError(w, se)
+		return
+	case err != nil:
+		// It failed while it ran: Stripe stores that 500 under the key
+		// and replays it.
+		if !errors.As(err, &se) {
+			s.host.Logger().Error("sandbox stripe API", "method", r.Method, "path", r.URL.Path, "request", req.id, "err", err)
+			se = errInternal()
+		}
+		if key != "" {
+			failed, jerr := stripeJSON(stripeErrorBody(se))
+			if jerr == nil {
+				jerr = s.host.Write(context.WithoutCancel(ctx), func(tx *simkit.WriteTx) error {
+					return s.storeAnswer(ctx, tx, req, fingerprint, se.status, failed)
+				})
+			}
+			if jerr != nil {
+				s.host.Logger().Error("sandbox stripe API: store failed request", "request", req.id, "err", jerr)
+			}
+		}
+		writeStripeError(w, se)
+		return
+	}
+
+	if key != "" && hold > 0 {
+		// Still running, its key in use (Settings.InFlight), without
+		// holding up other requests; its work is done and stays done even
+		// if the caller gives up.
+		s.host.Unlock()
+		locked = false
+		select {
+		case <-time.After(hold):
+		case <-ctx.Done():
+		}
+		s.host.Lock()
+		locked = true
+		ctx := context.WithoutCancel(ctx)
+		if err := s.host.Write(ctx, func(tx *simkit.WriteTx) error {
+			return s.storeAnswer(ctx, tx, req, fingerprint, status, body)
+		}); err != nil {
+			s.writeStripeFailure(w, r, req, err)
+			return
+		}
+	}
+	writeStripeBody(w, status, body)
+}
+
+// storeAnswer completes the request's idempotency key with its answer.
+func (s *Sim) storeAnswer(ctx context.Context, tx *simkit.WriteTx, req *stripeRequest, fingerprint string, status int, body []byte) error {
+	return simkit.StoreIdempotency(ctx, tx, Provider, s.scope, req.idempotencyKey,
+		simkit.IdempotencyRecord{Fingerprint: fingerprint, StatusCode: status, Body: body, RequestID: req.id}, s.host.Now())
+}
+
+// writeStripeFailure answers err: Stripe's error, or a logged 500.
+func (s *Sim) writeStripeFailure(w http.ResponseWriter, r *http.Request, req *stripeRequest, err error) {
+	var se *stripeError
+	if errors.As(err, &se) {
+		writeStripeError(w, se)
+		return
+	}
+	s.host.Logger().Error("sandbox stripe API", "method", r.Method, "path", r.URL.Path, "request", req.id, "err", err)
+	writeStripeError(w, errInternal())
 }
 
 // requestFingerprint identifies what makes two requests "the same" for one

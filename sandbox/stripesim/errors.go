@@ -91,6 +91,21 @@ func errIdempotencyMismatch(key string) *stripeError {
 			"Try using a key other than '%s' if you meant to execute a different request.", key))
 }
 
+// errIdempotencyInUse is Stripe's answer to a request whose idempotency
+// key's first request is still running: 409, idempotency_key_in_use.
+func errIdempotencyInUse(key string) *stripeError {
+	return newStripeError(http.StatusConflict, errTypeIdempotency, "idempotency_key_in_use", "",
+		fmt.Sprintf("There is currently another in-progress request using this Idempotent Key (that probably means you "+
+			"submitted twice, and the other request is still going through): %s. Please try again later.", key))
+}
+
+// errFailNext is the 500 of a request that Settings.FailNext makes fail
+// after it started.
+func errFailNext() *stripeError {
+	return newStripeError(http.StatusInternalServerError, errTypeAPI, "", "",
+		"An unknown error occurred while processing this request (the sandbox's FailNext setting).")
+}
+
 func errUnrecognizedURL(method, path string) *stripeError {
 	return newStripeError(http.StatusNotFound, errTypeInvalidRequest, "", "",
 		fmt.Sprintf("Unrecognized request URL (%s: %s). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.", method, path))

@@ -57,3 +57,15 @@ func (s *Sim) settleAfter() time.Duration {
 	}
 	return DefaultSettleAfter
 }
+
+// takeFailure reports whether this request is one of the FailNext ones,
+// counting it down.
+func (s *Sim) takeFailure() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.settings.FailNext <= 0 {
+		return false
+	}
+	s.settings.FailNext--
+	return true
+}

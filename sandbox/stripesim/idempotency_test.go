@@ -1,0 +1,166 @@
+package stripesim_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+
+	"example.com/storefront/sandbox"
+	"example.com/storefront/sandbox/stripesim"
+)
+
+// Idempotency keys as Stripe documents them: a key in use by a running
+// request is answered 409, a request that failed while it ran is replayed
+// with its 500, and keys expire after 24 hours of the sandbox's clock.
+
+// chargeWithKey charges s off-session with an idempotency key.
+func (e *env) chargeWithKey(s saved, amount int64, key string) (*stripe.PaymentIntent, error) {
+	p := chargeParams(s, amount)
+	p.SetIdempotencyKey(key)
+	return e.api.PaymentIntents.New(p)
+}
+
+// paymentIntentCount is how many PaymentIntents the customer of s has.
+func (e *env) paymentIntentCount(s saved) int {
+	e.t.Helper()
+	it := e.api.PaymentIntents.List(&stripe.PaymentIntentListParams{Customer: stripe.String(s.customer.ID)})
+	n := 0
+	for it.Next() {
+		n++
+	}
+	if it.Err() != nil {
+		e.t.Fatal(it.Err())
+	}
+	return n
+}
+
+func TestIdempotencyKeyInUse(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	s := e.saveAmazonPay()
+	const hold = time.Second
+	e.Sandbox.StripeSim().SetSettings(stripesim.Settings{InFlight: hold})
+
+	type result struct {
+		pi  *stripe.PaymentIntent
+		err error
+	}
+	first := make(chan result, 1)
+	go func() {
+		pi, err := e.chargeWithKey(s, 1000, "charge-17")
+		first <- result{pi, err}
+	}()
+	time.Sleep(hold / 4) // the first request's work is done; it has not answered yet
+
+	started := time.Now()
+	_, err := e.chargeWithKey(s, 1000, "charge-17")
+	wantStripeError(t, err, http.StatusConflict, stripe.ErrorTypeIdempotency, stripe.ErrorCodeIdempotencyKeyInUse, "")
+	if waited := time.Since(started); waited > hold/2 {
+		t.Errorf("the 409 took %v: it waited for the first request", waited)
+	}
+	// Another key is not held up by the running request... beyond its own
+	// hold.
+	if _, err := e.chargeWithKey(s, 1000, "charge-18"); err != nil {
+		t.Errorf("another key: %v", err)
+	}
+
+	r := <-first
+	if r.err != nil {
+		t.Fatalf("first request: %v", r.err)
+	}
+	again, err := e.chargeWithKey(s, 1000, "charge-17")
+	if err != nil || again.ID != r.pi.ID || again.LastResponse.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("after it answered: %v, %v; want the replay of %s", again, err, r.pi.ID)
+	}
+	if n := e.paymentIntentCount(s); n != 2 {
+		t.Errorf("%d payment intents, want 2 (charge-17 once, charge-18)", n)
+	}
+}
+
+// With APILatency the answer is held after the request has finished: a
+// retry meanwhile replays it, as Stripe's would after a network delay.
+func TestIdempotencyReplayWhileAnswerIsDelayed(t *testing.T) {
+	t.Parallel()
+	const latency = time.Second
+	e := newEnv(t, func(c *sandbox.Config) { c.APILatency = latency })
+	s := e.saveAmazonPay()
+	first := make(chan *stripe.PaymentIntent, 1)
+	go func() {
+		pi, err := e.chargeWithKey(s, 1000, "charge-1")
+		if err != nil {
+			t.Errorf("first request: %v", err)
+		}
+		first <- pi
+	}()
+	time.Sleep(latency / 4)
+	again, err := e.chargeWithKey(s, 1000, "charge-1")
+	if err != nil || again.LastResponse.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry while the answer is held: %v, %v; want a replay", again, err)
+	}
+	if pi := <-first; pi == nil || pi.ID != again.ID {
+		t.Errorf("replayed %s, first answered %v", again.ID, pi)
+	}
+}
+
+func TestFailNextStoredAndReplayed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	s := e.saveAmazonPay()
+	e.Sandbox.StripeSim().SetSettings(stripesim.Settings{FailNext: 1})
+
+	_, err := e.chargeWithKey(s, 1000, "charge-1")
+	wantStripeError(t, err, http.StatusInternalServerError, stripe.ErrorTypeAPI, "", "")
+	if got := e.Sandbox.StripeSim().Settings().FailNext; got != 0 {
+		t.Errorf("FailNext %d after one failure, want 0", got)
+	}
+	if n := e.paymentIntentCount(s); n != 0 {
+		t.Errorf("%d payment intents after the failed request, want 0 (its work is undone)", n)
+	}
+	// The same key replays the stored 500, however often.
+	for range 2 {
+		_, err = e.chargeWithKey(s, 1000, "charge-1")
+		se := wantStripeError(t, err, http.StatusInternalServerError, stripe.ErrorTypeAPI, "", "")
+		if se.LastResponse == nil || se.LastResponse.Header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("retry with the key: not a replay")
+		}
+	}
+	if n := e.paymentIntentCount(s); n != 0 {
+		t.Errorf("%d payment intents after the replays, want 0", n)
+	}
+	// A new key runs.
+	if pi, err := e.chargeWithKey(s, 1000, "charge-1-retry"); err != nil || pi.Status != stripe.PaymentIntentStatusSucceeded {
+		t.Errorf("new key: %v, %v", pi, err)
+	}
+	// A request refused by validation does not use one up.
+	e.Sandbox.StripeSim().SetSettings(stripesim.Settings{FailNext: 1})
+	if _, err := e.chargeWithKey(s, 10, "too-small"); err == nil {
+		t.Fatal("10 cents was accepted")
+	}
+	if got := e.Sandbox.StripeSim().Settings().FailNext; got != 1 {
+		t.Errorf("FailNext %d after a refused request, want 1", got)
+	}
+}
+
+func TestIdempotencyKeysExpireAfter24HoursOfTheSandboxClock(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	s := e.saveAmazonPay()
+	first, err := e.chargeWithKey(s, 1000, "charge-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Clock.Advance(23*time.Hour + 59*time.Minute)
+	if again, err := e.chargeWithKey(s, 1000, "charge-1"); err != nil || again.ID != first.ID {
+		t.Errorf("just under 24 h later: %v, %v; want the replay of %s", again, err, first.ID)
+	}
+	e.Clock.Advance(2 * time.Minute)
+	again, err := e.chargeWithKey(s, 1000, "charge-1")
+	if err != nil || again.ID == first.ID || again.LastResponse.Header.Get("Idempotent-Replayed") != "" {
+		t.Errorf("over 24 h later: %v, %v; want a new payment intent", again, err)
+	}
+	if n := e.paymentIntentCount(s); n != 2 {
+		t.Errorf("%d payment intents, want 2", n)
+	}
+}
