@@ -440,8 +440,8 @@ func (h *handler) flash(r *http.Request, m store.Mandate, page *views.AdminManda
 				case string(payments.RefundPending):
 					page.Flash = "The refund of " + rf.Amount + " is pending."
 					if rf.LastError != "" {
-						page.Flash, page.FlashError = page.Provider+" could not be reached; the refund of "+rf.Amount+
-							" is pending and will be sent again with the same idempotency key.", true
+						page.Flash, page.FlashError = page.Provider+" has not answered yet; the refund of "+rf.Amount+
+							" is pending and will be finished with the same idempotency key or found by our reference, never made twice.", true
 					}
 				default:
 					page.Flash = "Refunded " + rf.Amount + "."
