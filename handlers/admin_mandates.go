@@ -234,6 +234,9 @@ func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, o
 	}
 	if c.FailureCode != "" || c.FailureReason != "" {
 		cv.Failure = fmt.Sprintf("%s %s", c.FailureCode, c.FailureReason)
+		if payments.NeedsShopper(c.FailureCode) {
+			cv.Failure += " (Declined: the payment needed the shopper to confirm it, which an off-session charge cannot ask.)"
+		}
 	}
 	if c.Refunded > 0 {
 		cv.Refunded = payments.Money{Amount: c.Refunded, Currency: c.Amount.Currency}.String()

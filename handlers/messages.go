@@ -95,6 +95,9 @@ func paymentWords(c store.Charge) string {
 	case c.Status == payments.ChargePending:
 		return "Being processed; this can take a moment."
 	}
+	if payments.NeedsShopper(c.FailureCode) {
+		return "Not taken: Amazon Pay asked for your confirmation, which an automatic payment cannot give. Please check your Amazon Pay account."
+	}
 	switch strings.ToLower(c.FailureCode) {
 	case "insufficient_funds":
 		return "Declined: the account did not have enough funds."

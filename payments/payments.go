@@ -290,6 +290,22 @@ const (
 	ChargeRefunded          ChargeState = "refunded"
 )
 
+// CodeAuthenticationRequired is Stripe's code for an off-session payment
+// that would have needed the shopper (its answer to
+// error_on_requires_action); PPRO's charge that waited for the shopper
+// (AUTHENTICATION_PENDING) fails with CodeAuthenticationFailed.
+const (
+	CodeAuthenticationRequired = "authentication_required"
+	CodeAuthenticationFailed   = "AUTHENTICATION_FAILED"
+)
+
+// NeedsShopper reports whether a failed charge's code says the payment
+// needed the shopper to confirm it: a decline, which an automatic payment
+// cannot overcome by itself; the shopper has to act.
+func NeedsShopper(code string) bool {
+	return code == CodeAuthenticationRequired || code == CodeAuthenticationFailed
+}
+
 // Rank orders charge states along their one-way path; a report of a lower
 // rank than what is known is stale.
 func (s ChargeState) Rank() int {

@@ -337,3 +337,123 @@ func TestChargeAmounts(t *testing.T) {
 		}
 	}
 }
+
+// TestNeedsShopper: a payment that needs the shopper (magic amount 03:
+// Stripe refuses it as error_on_requires_action asks, PPRO leaves it
+// AUTHENTICATION_PENDING and then fails it) is a decline that needs the
+// shopper, by charge now and by billing alike: never a payment left
+// pending for ever, and billing's dunning counts it.
+func TestNeedsShopper(t *testing.T) {
+	cases := []struct {
+		provider string
+		by       string // "charge now" or "billing"
+		code     string
+	}{
+		{"stripe", "charge now", payments.CodeAuthenticationRequired},
+		{"stripe", "billing", payments.CodeAuthenticationRequired},
+		{"ppro", "charge now", payments.CodeAuthenticationFailed},
+		{"ppro", "billing", payments.CodeAuthenticationFailed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.provider+" "+tc.by, func(t *testing.T) {
+			plan := monthly
+			plan.Price.Amount = 1203
+			h := newHarness(t, withPlan(plan))
+			ctx := context.Background()
+			m := h.active(tc.provider)
+			var c store.Charge
+			switch tc.by {
+			case "charge now":
+				var err error
+				if c, err = h.Service.ChargeNow(ctx, m, plan.Price, ""); err != nil {
+					t.Fatalf("charge now: %v", err)
+				}
+			case "billing":
+				h.pass()
+				c = h.charges(m.ID)[0]
+			}
+			// PPRO decides later (its settle delay, or at once once the
+			// sandbox clock has passed it); Stripe has answered already.
+			for i := 0; c.Status == payments.ChargePending && i < 3; i++ {
+				h.Time.Advance(time.Minute)
+				h.pass()
+				var err error
+				if c, err = h.Service.FinishCharge(ctx, h.charge(c.ID), h.Clock.Now()); err != nil {
+					t.Fatalf("finish: %v", err)
+				}
+			}
+			if c.Status != payments.ChargeFailed || c.FailureCode != tc.code || !payments.NeedsShopper(c.FailureCode) || !service.Declined(c) {
+				t.Fatalf("charge %s %q %q, want a decline %q that needs the shopper", c.Status, c.FailureCode, c.FailureReason, tc.code)
+			}
+			if tc.by == "billing" {
+				if b := h.billing(m.ID); b.State != store.BillingPastDue || b.Failures != 1 {
+					t.Fatalf("billing %s with %d failures, want past due after one decline", b.State, b.Failures)
+				}
+			}
+		})
+	}
+}
+
+// TestChargeInFlight: while a charge's first request is still running at
+// the provider, the same charge sent again with its key (the worker's
+// sweep, a second process) is answered 409 (Stripe's
+// idempotency_key_in_use, PPRO's duplicate request): the charge is in
+// flight, neither refused nor failed, and the first request's answer
+// settles it; one payment.
+func TestChargeInFlight(t *testing.T) {
+	for _, provider := range []string{"stripe", "ppro"} {
+		t.Run(provider, func(t *testing.T) {
+			h := newHarness(t)
+			ctx := context.Background()
+			m := h.active(provider)
+			const hold = 600 * time.Millisecond
+			if provider == "stripe" {
+				s := h.Sandbox.StripeSim().Settings()
+				s.InFlight = hold
+				h.Sandbox.StripeSim().SetSettings(s)
+			} else {
+				s := h.Sandbox.PPROSim().Settings()
+				s.Processing = hold
+				h.Sandbox.PPROSim().SetSettings(s)
+			}
+			type result struct {
+				c   store.Charge
+				err error
+			}
+			first := make(chan result, 1)
+			go func() {
+				c, err := h.Service.ChargeNow(ctx, m, m.Plan.Price, "")
+				first <- result{c, err}
+			}()
+			var c store.Charge
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				if cs := h.charges(m.ID); len(cs) > 0 {
+					c = cs[len(cs)-1]
+					break
+				}
+			}
+			if c.ID == 0 {
+				t.Fatal("no charge written")
+			}
+			time.Sleep(hold / 3) // the first request is running at the provider
+			again, err := h.Service.SendCharge(ctx, m, c)
+			pe, ok := payments.AsError(err)
+			if !ok || pe.Kind != payments.ErrInFlight || pe.StatusCode != http.StatusConflict {
+				t.Fatalf("sent again while in flight: %+v, %v; want in flight (409)", again, err)
+			}
+			if again = h.charge(c.ID); again.Status == payments.ChargeFailed {
+				t.Fatalf("a charge in flight recorded as failed: %+v", again)
+			}
+			res := <-first
+			if res.err != nil || res.c.Status != payments.ChargeSucceeded {
+				t.Fatalf("the first request: %+v, %v", res.c, res.err)
+			}
+			if c = h.charge(c.ID); c.Status != payments.ChargeSucceeded || c.LastError != "" {
+				t.Fatalf("charge %s (%q), want succeeded with no problem noted", c.Status, c.LastError)
+			}
+			if n := h.payments(m, c.IdempotencyKey); n != 1 {
+				t.Fatalf("the provider holds %d payments, want 1", n)
+			}
+		})
+	}
+}

@@ -345,7 +345,9 @@ func refundedState(c Charge) payments.ChargeState {
 // pending charge (not a decline), so the record tells the truth while the
 // same attempt is tried again.
 func (s *Store) NoteChargeError(ctx context.Context, id int64, problem string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE charges SET last_error = ?, updated_at = ? WHERE id = ?`,
+	// Only on a pending charge: a concurrent call's answer (a 409 while
+	// the first request ran) must not mark a charge that has its outcome.
+	_, err := s.db.ExecContext(ctx, `UPDATE charges SET last_error = ?, updated_at = ? WHERE id = ? AND status = 'pending'`,
 		truncate(problem, 500), s.now().UTC().Format(timeLayout), id)
 	if err != nil {
 		return fmt.Errorf("note error on charge %d: %w", id, err)

@@ -21,9 +21,11 @@ const (
 
 // Charge confirms an off-session PaymentIntent with the saved
 // PaymentMethod and Customer (Stripe's guide: off_session=true,
-// confirm=true, payment_method_types from the PaymentMethod's type). Stripe
-// answers a decline with HTTP 402 and the PaymentIntent inside the error:
-// that is a failed charge with Stripe's decline code, not an error.
+// confirm=true, payment_method_types from the PaymentMethod's type), with
+// error_on_requires_action=true. Stripe answers a decline, and a payment
+// that would need the shopper, with HTTP 402 and the PaymentIntent inside
+// the error: that is a failed charge with Stripe's code
+// (authentication_required for the latter), not an error.
 func (p *Provider) Charge(ctx context.Context, req payments.ChargeRequest) (payments.ChargeResult, error) {
 	typ := req.Mandate.HandleType
 	if typ == "" {
@@ -38,7 +40,11 @@ func (p *Provider) Charge(ctx context.Context, req payments.ChargeRequest) (paym
 		PaymentMethodTypes: stripe.StringSlice([]string{typ}),
 		OffSession:         stripe.Bool(true),
 		Confirm:            stripe.Bool(true),
-		Metadata:           map[string]string{metaMandate: req.Mandate.MandateID, metaCharge: req.Reference},
+		// Nobody is there to authenticate an off-session payment: Stripe
+		// refuses at once (402 authentication_required) rather than leave
+		// it waiting in requires_action.
+		ErrorOnRequiresAction: stripe.Bool(true),
+		Metadata:              map[string]string{metaMandate: req.Mandate.MandateID, metaCharge: req.Reference},
 	}
 	if req.Description != "" {
 		params.Description = stripe.String(req.Description)
@@ -81,6 +87,13 @@ func piResult(pi *stripe.PaymentIntent) payments.ChargeResult {
 	case stripe.PaymentIntentStatusCanceled:
 		r.State = payments.ChargeFailed
 		r.Code, r.Reason = "canceled", "The payment was canceled at Stripe."
+	case stripe.PaymentIntentStatusRequiresAction:
+		// Made without error_on_requires_action: it waits for a shopper who
+		// is not there (an off-session payment), so it is a decline that
+		// needs the shopper, as Stripe's refusal with the flag is.
+		r.State = payments.ChargeFailed
+		r.Code = payments.CodeAuthenticationRequired
+		r.Reason = "The payment needs the shopper to confirm it, and an automatic payment cannot ask them."
 	case stripe.PaymentIntentStatusRequiresPaymentMethod:
 		if e := pi.LastPaymentError; e != nil {
 			r.State = payments.ChargeFailed

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -133,6 +134,29 @@ func TestPPROContractOfTheSandboxsNewAnswers(t *testing.T) {
 	}
 	wantFields(t, e.getCharge(chargedBack), map[string]string{"status": "CAPTURED"})
 
+	// 409 for a key whose first request is in flight: the first goes to
+	// the sandbox directly (the proxy validates one exchange at a time),
+	// the second through the proxy; if the second still came first, again
+	// with a new key.
+	e.configure(func(s *pprosim.Settings) { s.Processing = time.Second })
+	direct := &env{Env: e.Env, t: t}
+	for attempt := 0; ; attempt++ {
+		key := http.Header{"Request-Idempotency-Key": {"contract-in-flight-" + strconv.Itoa(attempt)}}
+		done := make(chan apiResponse, 1)
+		go func() { done <- direct.refund(chargedBack, 100, nil, key) }()
+		time.Sleep(50 * time.Millisecond)
+		r := e.refund(chargedBack, 100, nil, key)
+		first := <-done
+		if r.Status == http.StatusConflict {
+			wantAPIStatus(t, first, http.StatusOK)
+			break
+		}
+		if attempt == 4 {
+			t.Fatalf("no 409 in 5 attempts: %d %s", r.Status, r.raw)
+		}
+	}
+	e.configure(func(s *pprosim.Settings) { s.Processing = 0 })
+
 	seen := proxy.Seen()
 	for _, want := range []string{
 		"GET /v1/payment-charges 200",
@@ -140,6 +164,7 @@ func TestPPROContractOfTheSandboxsNewAnswers(t *testing.T) {
 		"GET /v1/payment-charges/{paymentChargeId} 200",
 		"POST /v1/payment-charges/{paymentChargeId}/refunds 200",
 		"POST /v1/payment-charges/{paymentChargeId}/refunds 400",
+		"POST /v1/payment-charges/{paymentChargeId}/refunds 409",
 		"GET /v1/payment-charges/{paymentChargeId}/refunds 200",
 		"GET /v1/payment-charges/{paymentChargeId}/refunds/{refundId} 200",
 		"GET /v1/payment-charges/{paymentChargeId}/refunds/{refundId} 404",

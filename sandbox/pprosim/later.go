@@ -20,7 +20,8 @@ import (
 //   - when its timer (simkit.Host.After) fires SettleAfter later in real
 //     time, as of then, so that the webhooks come without anyone asking
 //     even while the clock stands still (tests freeze it);
-//   - after a restart, once a settle delay has passed (New).
+//   - after a restart, by the next read, or by New's timer a default
+//     settle delay later.
 
 // The magic amounts' last two digits (amount % 100), shared with the
 // Stripe stand-in: 01 and 02 decline (pproMagicDecline).
@@ -39,11 +40,6 @@ func (s *Sim) pproDue(now time.Time) time.Time {
 	due := now.Add(d)
 	s.host.After(d, func(ctx context.Context) { s.pproCatchUpTo(ctx, due) })
 	return due
-}
-
-// pproCatchUpLater is the restart's timer: everything due, whenever due.
-func (s *Sim) pproCatchUpLater(ctx context.Context) {
-	s.pproCatchUpTo(ctx, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
 // pproCatchUpTo does, in a transaction of its own, what is due by upTo or

@@ -219,3 +219,17 @@ func TestPPROCatchesUpAfterReopen(t *testing.T) {
 	e.Clock.Advance(pprosim.DefaultSettleAfter)
 	wantFields(t, e.getCharge(chargeID), map[string]string{"status": "CAPTURED"})
 }
+
+// Without any read, a restarted sandbox does what the previous run left
+// due a settle delay later, in real time, and sends its webhooks.
+func TestPPROCatchesUpAfterReopenInRealTime(t *testing.T) {
+	t.Parallel()
+	rcv := newPPROReceiver(t, 0)
+	e := newPPROEnv(t, rcv.config)
+	id := e.activeAgreement()
+	chargeID := str(t, e.chargeAgreement(id, 1207), "id")
+	rcv.expect(t, "PAYMENT_AGREEMENT_ACTIVE", "PAYMENT_CHARGE_PROVIDER_CONFIRMATION_PENDING")
+	e.Reopen() // cancels the first run's timer
+	ev := rcv.expect(t, "PAYMENT_CHARGE_CAPTURE_SUCCEEDED")[0]
+	wantFields(t, ev, map[string]string{"data.paymentChargeId": chargeID, "data.paymentChargeStatus": "CAPTURED"})
+}

@@ -51,8 +51,12 @@ func New(host *simkit.Host, cfg Config) *Sim {
 	}
 	s := &Sim{host: host, cfg: cfg}
 	// What a previous run left due is done once a settle delay has
-	// passed in real time, as if its timers had survived the restart.
-	host.After(DefaultSettleAfter, s.pproCatchUpLater)
+	// passed in real time, as if its timers had survived the restart:
+	// everything due by then on the clock as it stood at the start, which
+	// is all a previous run set up with the default delay, and nothing
+	// set up later with a longer one.
+	start := host.Now()
+	host.After(DefaultSettleAfter, func(ctx context.Context) { s.pproCatchUpTo(ctx, start.Add(DefaultSettleAfter)) })
 	return s
 }
 
@@ -63,6 +67,7 @@ func (s *Sim) Routes(mux *http.ServeMux, pages *simkit.Pages) {
 	s.pproAPIRoutes(mux)
 	s.pproPageRoutes(mux, pages)
 	s.pproOutsideRoutes(mux, pages)
+	s.pproSettingsRoutes(mux, pages)
 }
 
 // IndexSection describes the PPRO part, its magic amounts and the
@@ -75,12 +80,19 @@ func (s *Sim) IndexSection() templ.Component {
 		if err != nil {
 			return fmt.Errorf("ppro index section: %w", err)
 		}
+		chargebacks, err := s.Chargebacks(ctx)
+		if err != nil {
+			return fmt.Errorf("ppro index section: %w", err)
+		}
 		return indexSection(indexView{
 			APIBase:        s.host.PageURL("/ppro"),
 			RedirectMethod: s.cfg.RedirectMethod,
 			Webhooks:       s.host.WebhooksEnabled(Provider),
 			Agreements:     agreements,
 			ListLimit:      indexAgreementLimit,
+			Settings:       s.Settings(),
+			SettingsAction: s.host.BasePath() + "/ppro/settings",
+			Chargebacks:    s.indexChargebacks(chargebacks),
 		}).Render(ctx, w)
 	})
 }
@@ -92,4 +104,7 @@ type indexView struct {
 	Webhooks       bool
 	Agreements     []indexAgreement // newest first
 	ListLimit      int
+	Settings       Settings
+	SettingsAction string
+	Chargebacks    []indexChargeback // newest first
 }

@@ -77,7 +77,7 @@ func (s *Sim) stripeChargeOffSession(ctx context.Context, tx *simkit.WriteTx, in
 		if !in.errorOnRequiresAction {
 			return s.stripeRequireAction(ctx, tx, pi, req)
 		}
-		decline = authenticationRequired(pm.Type)
+		decline = authenticationRequired()
 	}
 	ch := s.newStripeCharge(pi, pm, decline)
 	if decline == nil && magicCase(pi.Amount) == magicProcessing {
@@ -154,16 +154,18 @@ func (s *Sim) stripeRequireAction(ctx context.Context, tx *simkit.WriteTx, pi *s
 }
 
 // authenticationRequired is the decline of a confirmation sent with
-// error_on_requires_action=true that would have needed the shopper: Stripe
-// fails the attempt with code authentication_required (the code it
-// documents for an off-session payment that needs authentication), and
-// the PaymentIntent goes back to requires_payment_method.
-func authenticationRequired(pmType string) *stripeError {
+// error_on_requires_action=true that would have needed the shopper. The
+// 2023-10-16 spec: "Set to true to fail the payment attempt if the
+// PaymentIntent transitions into requires_action", pointing to Stripe's
+// guide to saving cards without authentication, where the failed attempt
+// is a card_error with code (and decline_code) authentication_required and
+// the PaymentIntent goes back to requires_payment_method. Like every
+// non-invoice error in the spec, it carries no payment_method_type.
+func authenticationRequired() *stripeError {
 	e := newStripeError(http.StatusPaymentRequired, errTypeCard, "authentication_required", "",
 		"This payment required an authentication action to complete, but `error_on_requires_action` was set. "+
 			"When you're ready, you can upgrade your integration to handle actions at https://stripe.com/docs/payments/payment-intents/upgrade-to-handle-actions.")
 	e.DeclineCode = "authentication_required"
-	e.PaymentMethodType = pmType
 	return e
 }
 

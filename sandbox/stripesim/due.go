@@ -95,3 +95,59 @@ func queryIDs(ctx context.Context, q simkit.Querier, query string, args ...any) 
 	}
 	return ids, rows.Err()
 }
+
+// resumeLater sets the timers again for what a previous run left due
+// (a restart has none), at the time each is due on the sandbox's clock, so
+// that its webhooks come without anyone asking.
+func (s *Sim) resumeLater() {
+	s.host.After(0, func(ctx context.Context) {
+		s.host.Lock()
+		defer s.host.Unlock()
+		now := s.host.Now().Unix()
+		for _, step := range []struct {
+			query string
+			do    func(context.Context, *simkit.WriteTx, string) error
+		}{
+			{`SELECT id, settles_at FROM stripe_charges WHERE settles_at IS NOT NULL`, s.stripeSettleCharge},
+			{`SELECT id, disputes_at FROM stripe_charges WHERE disputes_at IS NOT NULL`, s.stripeOpenDispute},
+			{`SELECT id, settles_at FROM stripe_refunds WHERE status = 'pending'`, s.stripeSettleRefund},
+			{`SELECT id, fails_at FROM stripe_refunds WHERE fails_at IS NOT NULL`, s.stripeFailSucceededRefund},
+		} {
+			due, err := queryDue(ctx, s.host, step.query)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.host.Logger().Error("sandbox stripe: resume timers", "err", err)
+				}
+				return
+			}
+			for id, at := range due {
+				do := step.do
+				s.later(time.Duration(max(at-now, 0))*time.Second, func(ctx context.Context, tx *simkit.WriteTx) error {
+					return do(ctx, tx, id)
+				})
+			}
+		}
+	})
+}
+
+// queryDue runs a query for ids and the time each is due.
+func queryDue(ctx context.Context, host *simkit.Host, query string) (map[string]int64, error) {
+	due := map[string]int64{}
+	err := host.Write(ctx, func(tx *simkit.WriteTx) error {
+		rows, err := tx.QueryContext(ctx, query)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var at int64
+			if err := rows.Scan(&id, &at); err != nil {
+				return err
+			}
+			due[id] = at
+		}
+		return rows.Err()
+	})
+	return due, err
+}

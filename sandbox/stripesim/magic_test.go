@@ -385,3 +385,32 @@ func keys[V any](m map[stripe.EventType]V) []stripe.EventType {
 	}
 	return out
 }
+
+// A restart has no timers: the sandbox sets them again for what is due,
+// so the webhooks come without anyone asking.
+func TestDueOutcomesResumeAfterRestart(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t, 0)
+	e := newEnv(t, rcv.config)
+	e.settle(time.Hour)
+	s := e.saveAmazonPay()
+	rcv.collect(t, 2)
+	pi := e.charge(s, 1000)
+	rcv.collect(t, 3)
+	re, err := e.api.Refunds.New(&stripe.RefundParams{PaymentIntent: stripe.String(pi.ID), Amount: stripe.Int64(105)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv.collect(t, 2)
+
+	e.Clock.Advance(time.Hour)
+	e.Reopen() // no request follows
+	events := rcv.collect(t, 2)
+	ev, ok := events["refund.updated"]
+	if !ok {
+		t.Fatalf("events %v lack refund.updated", keys(events))
+	}
+	if got, _ := decode[stripe.Refund](t, ev); got.ID != re.ID || got.Status != stripe.RefundStatusFailed {
+		t.Errorf("refund.updated carries %s %s, want %s failed", got.ID, got.Status, re.ID)
+	}
+}

@@ -46,8 +46,10 @@ func accountCurrency(country string) string {
 }
 
 // chargeMinimums are Stripe's minimum charge amounts, in minor units, for
-// the currencies the sandbox charges in (Stripe's table of settlement
-// currencies). Stripe applies them after converting to the account's
+// the currencies the sandbox charges in, from Stripe's table "Minimum and
+// maximum charge amounts" (https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts,
+// by settlement currency: USD 0.50, GBP 0.30, DKK 2.50, HKD 4.00, JPY 50,
+// NOK 3.00, SEK 3.00, …). Stripe applies them after converting to the account's
 // settlement currency; the sandbox has no exchange rates and applies each
 // currency's own minimum. ZAR is not in Stripe's table: Stripe converts
 // its settlement currency's minimum instead, and the sandbox uses
@@ -57,7 +59,10 @@ var chargeMinimums = map[string]int64{
 	"hkd": 400, "jpy": 50, "nok": 300, "nzd": 50, "sek": 300, "zar": 1000,
 }
 
-// chargeMaximum is Stripe's largest amount: eight digits in minor units.
+// chargeMaximum is Stripe's largest amount: "The amount value supports up
+// to eight digits (e.g., a value of 99999999 for a USD charge of
+// $999,999.99)", from the same page; Stripe refuses more with
+// amount_too_large.
 const chargeMaximum = 99999999
 
 // zeroDecimal lists the zero-decimal currencies among those above.

@@ -71,7 +71,7 @@ func TestRefundPartialThenFullThenRefused(t *testing.T) {
 		t.Errorf("message %q, want %q", se.Msg, want)
 	}
 
-	// Pending for refundSettleAfter on the sandbox's clock, then succeeded,
+	// Pending for the settle delay (3 s) on the sandbox's clock, then succeeded,
 	// with refund.updated (and charge.refund.updated), sent once an API
 	// request sees the time.
 	e.Clock.Advance(5 * time.Second)

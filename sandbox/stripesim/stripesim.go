@@ -1,9 +1,11 @@
 // Package stripesim is the sandbox's stand-in for Stripe: the subset of
 // Stripe's API the storefront calls (the account, customers, Checkout
 // Sessions in setup mode, SetupIntents, PaymentMethods and their
-// mandates, off-session PaymentIntents, charges and refunds) with
-// Stripe's paths, parameters, ids, statuses, errors, API keys and
-// idempotency keys, so that stripe-go runs against it unchanged; the
+// mandates, off-session PaymentIntents, charges, refunds and disputes)
+// with Stripe's paths, parameters, ids, statuses, errors, API keys and
+// idempotency keys, so that stripe-go runs against it unchanged; Stripe's
+// hard cases on demand (magic amounts, charges.go and refunds.go, and
+// Settings), with what Stripe does later on its own (due.go); the
 // hosted Checkout page and the Amazon Pay approval page a shopper sees;
 // the index page's list of saved payment methods, with what happens to
 // them outside the app (a detach, Amazon revoking a mandate); and signed
@@ -72,7 +74,9 @@ func New(host *simkit.Host, cfg Config) *Sim {
 	if cfg.AccountCountry == "" {
 		cfg.AccountCountry = DefaultAccountCountry
 	}
-	return &Sim{host: host, cfg: cfg, scope: keyScope(cfg.SecretKey)}
+	s := &Sim{host: host, cfg: cfg, scope: keyScope(cfg.SecretKey)}
+	s.resumeLater()
+	return s
 }
 
 // Routes mounts the API under /sandbox/stripe/v1/, and the hosted pages
