@@ -353,3 +353,68 @@ func providerIndex(name string) int {
 	}
 	return 1
 }
+
+// TestRefundInFlight: while a refund's first request is still running at
+// the provider, the same refund sent again with its key (the worker, a
+// second process) is answered 409 (Stripe's idempotency_key_in_use, PPRO's
+// duplicate request): it stays pending, never failed (PPRO's is looked up
+// by our reference at once, and is in flight while the provider has not
+// made it yet). The first request's answer settles it, and the provider
+// holds one refund.
+func TestRefundInFlight(t *testing.T) {
+	for _, provider := range []string{"stripe", "ppro"} {
+		t.Run(provider, func(t *testing.T) {
+			h := newHarness(t)
+			ctx := context.Background()
+			m := h.active(provider)
+			c, err := h.Service.ChargeNow(ctx, m, m.Plan.Price, "")
+			if err != nil || c.Status != payments.ChargeSucceeded {
+				t.Fatalf("charge: %+v, %v", c, err)
+			}
+			const hold = 600 * time.Millisecond
+			if provider == "stripe" {
+				s := h.Sandbox.StripeSim().Settings()
+				s.InFlight = hold
+				h.Sandbox.StripeSim().SetSettings(s)
+			} else {
+				s := h.Sandbox.PPROSim().Settings()
+				s.Processing = hold
+				h.Sandbox.PPROSim().SetSettings(s)
+			}
+			first := make(chan error, 1)
+			go func() {
+				_, err := h.Service.Refund(ctx, m, c.ID, 500, "")
+				first <- err
+			}()
+			var r store.Refund
+			for deadline := time.Now().Add(5 * time.Second); r.ID == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				if rs, _ := h.Store.Refunds(ctx, m.ID); len(rs) > 0 {
+					r = rs[0]
+				}
+			}
+			if r.ID == 0 {
+				t.Fatal("no refund written")
+			}
+			time.Sleep(hold / 3) // the first request is running at the provider
+			again, err := h.Service.FinishRefund(ctx, r, h.Clock.Now())
+			if again.Status == payments.RefundFailed {
+				t.Fatalf("sent again while in flight: %+v, %v; a refund in flight is never failed", again, err)
+			}
+			if pe, ok := payments.AsError(err); err != nil && (!ok || pe.Kind != payments.ErrInFlight) {
+				t.Fatalf("sent again while in flight: %+v, %v; want in flight or found", again, err)
+			}
+			if err := <-first; err != nil {
+				t.Fatalf("the first request: %v", err)
+			}
+			h.Clock.Advance(2 * time.Minute)
+			h.pass()
+			got, _ := h.Store.RefundByID(ctx, r.ID)
+			if got.Status != payments.RefundSucceeded || got.ProviderRef == "" || got.LastError != "" {
+				t.Errorf("refund %+v, want succeeded with the provider's id and no problem noted", got)
+			}
+			if n, paid := h.providerRefunds(m, h.charge(c.ID)); n != 1 || paid != 500 {
+				t.Errorf("the provider holds %d refunds, %d paid back; want 1, 500", n, paid)
+			}
+		})
+	}
+}

@@ -254,9 +254,11 @@ func countRefunds(ctx context.Context, tx *sql.Tx, chargeID int64, ts string) er
 }
 
 // NoteRefundError records the latest problem reaching the provider about
-// a pending refund.
+// a pending refund it has not answered. A refund whose answer is recorded
+// meanwhile (a late 409 while the first request finished) keeps its record.
 func (s *Store) NoteRefundError(ctx context.Context, id int64, problem string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE refunds SET last_error = ?, updated_at = ? WHERE id = ?`,
+	_, err := s.db.ExecContext(ctx, `UPDATE refunds SET last_error = ?, updated_at = ?
+		WHERE id = ? AND status = 'pending' AND provider_ref IS NULL`,
 		truncate(problem, 500), s.now().UTC().Format(timeLayout), id)
 	if err != nil {
 		return fmt.Errorf("note error on refund %d: %w", id, err)
