@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -483,5 +484,51 @@ func TestAdminChargeFixedAmount(t *testing.T) {
 				t.Errorf("another amount was written or sent: %d calls, %d charges", n, len(e.merchantCharges(m.ID)))
 			}
 		})
+	}
+}
+
+// A provider's 4xx on a charge is its refusal, recorded with its reason:
+// the merchant reads "refused", never "could not be reached", and nothing
+// is sent again. Only no answer, a timeout, a 5xx or a 429 is an outage.
+func TestAdminChargeRefusedIsNotAnOutage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		status  int32
+		refused bool
+	}{{upstream400, true}, {http.StatusNotFound, true}, {upstream500, false}, {http.StatusTooManyRequests, false}, {upstreamDown, false}} {
+		for _, provider := range merchantProviders {
+			t.Run(fmt.Sprintf("%s %d", provider, tc.status), func(t *testing.T) {
+				t.Parallel()
+				e := newEnv(t)
+				m, _ := e.activeMandate(provider)
+				admin := e.adminBrowser()
+				page := e.adminPage(admin, m.ID)
+				e.outage.Store(tc.status)
+				after := e.send(admin, chargeForm(page, "12.00"))
+				e.outage.Store(upstreamUp)
+				flash, _ := after.TestID("flash")
+				c := e.merchantCharges(m.ID)[0]
+				if !tc.refused {
+					if c.Status != payments.ChargePending || !strings.Contains(flash, "could not be reached") {
+						t.Fatalf("an outage: charge %s, flash %q; want pending, could not be reached", c.Status, flash)
+					}
+					return
+				}
+				if c.Status != payments.ChargeFailed || !strings.Contains(c.FailureReason, "Simulated outage") ||
+					!strings.HasPrefix(c.ProviderStatus, "refused") {
+					t.Fatalf("a refusal recorded as %s %q %q", c.Status, c.ProviderStatus, c.FailureReason)
+				}
+				if !strings.Contains(flash, "was refused by") || strings.Contains(flash, "could not be reached") {
+					t.Errorf("flash after a refusal: %q", flash)
+				}
+				calls := e.recordCalls()
+				if _, err := e.Worker.Pass(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				if n := calls.payments(); n != 0 {
+					t.Errorf("a refused charge sent again %d times", n)
+				}
+			})
+		}
 	}
 }

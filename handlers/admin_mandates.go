@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"example.com/storefront/billing"
@@ -420,10 +421,18 @@ func (h *handler) flash(r *http.Request, m store.Mandate, page *views.AdminManda
 			}
 			switch c.Status {
 			case string(payments.ChargeFailed):
-				page.Flash, page.FlashError = again+"The charge of "+c.Amount+" was declined: "+c.Failure, true
+				verb := " was declined: "
+				if strings.HasPrefix(c.ProviderStatus, "refused") {
+					verb = " was refused by " + page.Provider + ": " // a 4xx: the request itself, not the shopper's money
+				}
+				page.Flash, page.FlashError = again+"The charge of "+c.Amount+verb+c.Failure, true
 			case string(payments.ChargePending):
 				page.Flash = again + "The charge of " + c.Amount + " is pending at " + page.Provider + "."
-				if c.LastError != "" {
+				switch {
+				case strings.Contains(c.LastError, string(payments.ErrInFlight)):
+					page.Flash = again + page.Provider + " is still working on the charge of " + c.Amount +
+						" (a request with its idempotency key is running); it will be looked up, never charged twice."
+				case c.LastError != "":
 					page.Flash, page.FlashError = again+page.Provider+" could not be reached; the charge of "+c.Amount+
 						" is pending and will be finished with the same idempotency key, never charged twice.", true
 				}
