@@ -241,13 +241,22 @@ func kill9Scenario(t *testing.T, bin string, pc providerCheck) {
 	// it held (its claim on the billing, on webhook events) and than the
 	// age at which a pending charge is reconciled. Rather than wait, the
 	// demo clock it keeps in its database is moved on three minutes, as
-	// the dashboard's "advance" does; the app reads it when it starts.
+	// the dashboard's "advance" does (the app reads it when it starts),
+	// and, since leases are in real time whatever the demo clock says, the
+	// dead process's leases are made to have ended, as three minutes of
+	// waiting would leave them.
 	rw, err := sql.Open("sqlite", "file:"+filepath.Join(dataDir, "storefront.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rw.Exec(`UPDATE demo_clock SET offset_seconds = 180`); err != nil {
-		t.Fatal(err)
+	for _, q := range []string{
+		`UPDATE demo_clock SET offset_seconds = 180`,
+		`UPDATE billing SET lease_until = '2000-01-01T00:00:00.000000Z' WHERE lease_until IS NOT NULL`,
+		`UPDATE webhook_events SET leased_until = '2000-01-01T00:00:00.000000Z' WHERE leased_until IS NOT NULL`,
+	} {
+		if _, err := rw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
 	}
 	rw.Close()
 

@@ -227,12 +227,16 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if cfg.fetchLimit > 0 {
 		fetchLimit = cfg.fetchLimit
 	}
-	svc, err := service.New(service.Config{Store: st, Providers: providers, Logger: testLogger(), FetchLimit: fetchLimit})
+	// As main: a mandate that becomes active, by any path, wakes the worker.
+	var work *worker.Worker
+	svc, err := service.New(service.Config{Store: st, Providers: providers, Logger: testLogger(), FetchLimit: fetchLimit,
+		OnActive: func(string) { work.Nudge() }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.Service = svc
-	e.Worker = worker.New(worker.Config{Store: st, Service: svc, Providers: providers, Now: e.Clock.Now, Logger: testLogger()})
+	work = worker.New(worker.Config{Store: st, Service: svc, Providers: providers, Now: e.Clock.Now, Logger: testLogger()})
+	e.Worker = work
 	workCtx, stopWork := context.WithCancel(context.Background())
 	workDone := make(chan struct{})
 	go func() { defer close(workDone); e.Worker.Run(workCtx) }()

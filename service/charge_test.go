@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"example.com/storefront/payments"
+	"example.com/storefront/payments/ppro"
 	"example.com/storefront/service"
 	"example.com/storefront/store"
 	"example.com/storefront/worker"
@@ -71,6 +72,9 @@ func TestChargeAnswers(t *testing.T) {
 		{name: "404 refused", api: answer(404, "invalid_request_error", "resource_missing", "No such payment_method"),
 			status: payments.ChargeFailed, code: [2]string{"resource_missing", "refused"}, reason: "No such payment_method"},
 		{name: "409 in flight", api: answer(409, "idempotency_error", "idempotency_key_in_use", "There is currently another in-progress request using this idempotent key"),
+			status: payments.ChargePending, noted: true},
+		{name: "400 key used with other parameters", provider: "stripe", // the key's first request decides: looked up
+			api:    answer(400, "idempotency_error", "", "Keys for idempotent requests can only be used with the same parameters they were first used with."),
 			status: payments.ChargePending, noted: true},
 		{name: "429 busy", api: answer(429, "invalid_request_error", "rate_limit", "Too many requests"),
 			status: payments.ChargePending, noted: true},
@@ -246,6 +250,15 @@ func pendingScheduledCharge(t *testing.T, provider, lost string, real, demo time
 	}
 	if n := h.payments(m, attempts[1].IdempotencyKey); n != 1 {
 		t.Fatalf("the provider holds %d payments for the new attempt, want 1", n)
+	}
+	if m.Provider == "ppro" {
+		// No retry used at PPRO either: the new attempt is the period's
+		// first payment asked of the shopper, not a retry of a decline.
+		var schedule string
+		h.sandboxRow(`SELECT schedule_type FROM ppro_charges WHERE merchant_reference = ?`, attempts[1].IdempotencyKey).scan(t, &schedule)
+		if schedule != ppro.ScheduleScheduled {
+			t.Fatalf("the new attempt went to PPRO as %s, want %s", schedule, ppro.ScheduleScheduled)
+		}
 	}
 }
 

@@ -69,6 +69,12 @@ func (s *Service) processEvent(ctx context.Context, p payments.Provider, ev paym
 		m, err := s.store.MandateByProviderMandateRef(ctx, p.Name(), ev.ProviderMandateRef)
 		if errors.Is(err, store.ErrNotFound) && ev.PaymentMethodRef != "" {
 			m, err = s.store.MandateByHandle(ctx, p.Name(), ev.PaymentMethodRef)
+			if err == nil && ev.ProviderMandateRef != "" {
+				// Found through its payment method: the event is about this
+				// mandate object, which we had not stored (the SetupIntent
+				// carried none) or is newer; it is the one to read.
+				m.ProviderMandateRef = ev.ProviderMandateRef
+			}
 		}
 		if err != nil {
 			return notOurs(err, "no mandate of ours has this payment method or mandate")

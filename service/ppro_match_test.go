@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,14 +19,14 @@ import (
 // authorizations[].merchantPaymentChargeReference optional and the Amazon
 // Pay guide's example has none. With lose set, a charge request reaches
 // PPRO (the payment is made) but its answer never reaches the app.
-func withoutEcho(h *harness, lose *bool) func(w http.ResponseWriter, r *http.Request) bool {
+func withoutEcho(h *harness, lose *atomic.Bool) func(w http.ResponseWriter, r *http.Request) bool {
 	return func(w http.ResponseWriter, r *http.Request) bool {
 		if !strings.HasPrefix(r.URL.Path, "/sandbox/ppro/") {
 			return false
 		}
 		rec := httptest.NewRecorder()
 		h.Forward(rec, r)
-		if *lose && isCharge(r) {
+		if lose.Load() && isCharge(r) {
 			drop(w)
 			return true
 		}
@@ -88,10 +89,11 @@ func TestPPROChargeWithoutEcho(t *testing.T) {
 			h := newHarness(t)
 			ctx := context.Background()
 			m := h.activePPRO(false)
-			lose := true
+			var lose atomic.Bool
+			lose.Store(true)
 			h.Intercept(withoutEcho(h, &lose))
 			h.pass() // period 1: PPRO makes it; the answer is lost
-			lose = false
+			lose.Store(false)
 			cs := h.charges(m.ID)
 			if len(cs) != 1 || cs[0].Status != payments.ChargePending || cs[0].ProviderRef != "" {
 				t.Fatalf("charges %+v, want one pending without PPRO's id", cs)

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -102,6 +103,13 @@ func (s *Service) CheckStanding(ctx context.Context, m store.Mandate, src mandat
 	if err != nil {
 		return m, err
 	}
+	if res.ProviderMandateRef != "" {
+		// A mandate id learned now (none was stored) is kept for the next
+		// checks and for finding the mandate by its events.
+		if err := s.store.NoteProviderMandateRef(ctx, m.ID, res.ProviderMandateRef); err != nil {
+			return m, err
+		}
+	}
 	if res.State != payments.SetupRevoked {
 		return m, nil
 	}
@@ -123,7 +131,10 @@ func (s *Service) Revoke(ctx context.Context, m store.Mandate, by payments.Revok
 	if err != nil {
 		return m, err
 	}
-	res, err := p.Revoke(ctx, m.Ref(), "mandate/"+m.ID+"/revoke")
+	// Each attempt has its own key: a revocation is safe to repeat (the
+	// provider reports one already made as it is), whereas a fixed key
+	// would make Stripe replay a stored failure (a 500) for 24 hours.
+	res, err := p.Revoke(ctx, m.Ref(), "mandate/"+m.ID+"/revoke/"+rand.Text())
 	if err != nil {
 		return m, err
 	}

@@ -277,6 +277,18 @@ func (s *Store) MandateByHandle(ctx context.Context, provider, handle string) (M
 	return findMandate(ctx, s.db, `m.provider = ? AND m.payment_method_id = ? ORDER BY m.created_at DESC LIMIT 1`, provider, handle)
 }
 
+// NoteProviderMandateRef records the provider's own mandate object (Stripe
+// mandate_…) on a mandate that has none stored yet: a SetupIntent may carry
+// none, and the mandate is learned later (from a mandate.updated event, or
+// the SetupIntent read again). A stored one is never replaced.
+func (s *Store) NoteProviderMandateRef(ctx context.Context, id, ref string) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE mandates SET provider_mandate_ref = ? WHERE id = ? AND provider_mandate_ref IS NULL`,
+		ref, id); err != nil {
+		return fmt.Errorf("note the provider's mandate of %s: %w", id, err)
+	}
+	return nil
+}
+
 // MandateByProviderMandateRef finds a mandate by the provider's own
 // mandate object (Stripe mandate_…).
 func (s *Store) MandateByProviderMandateRef(ctx context.Context, provider, ref string) (Mandate, error) {

@@ -167,7 +167,11 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	t.Cleanup(func() { st.Close() })
 	h.Store = st
 	h.Providers = h.providers(h.apiURL)
-	if h.Service, err = service.New(service.Config{Store: st, Providers: h.Providers, Logger: testLogger()}); err != nil {
+	// As main: a mandate that becomes active, by any path, wakes the worker
+	// (which matters only to a test that runs Worker.Run).
+	var work *worker.Worker
+	if h.Service, err = service.New(service.Config{Store: st, Providers: h.Providers, Logger: testLogger(),
+		OnActive: func(string) { work.Nudge() }}); err != nil {
 		t.Fatal(err)
 	}
 	wcfg := worker.Config{Store: st, Service: h.Service, Providers: h.Providers, Now: h.Clock.Now, Logger: testLogger()}
@@ -175,6 +179,7 @@ func newHarness(t testing.TB, opts ...option) *harness {
 		cfg.worker(&wcfg)
 	}
 	h.Worker = worker.New(wcfg)
+	work = h.Worker
 
 	app, err := handlers.New(handlers.Config{
 		Store:         st,

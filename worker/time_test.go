@@ -12,6 +12,7 @@ import (
 
 	"example.com/storefront/clock"
 	"example.com/storefront/internal/pagetest"
+	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
 	"example.com/storefront/service"
 	"example.com/storefront/store"
@@ -221,5 +222,40 @@ func TestShopperPageListsEachPeriodByItsDueDate(t *testing.T) {
 	}
 	if !strings.Contains(list, "paid on 6 January 2027") {
 		t.Errorf("period 1's late payment does not say when it was taken: %s", list)
+	}
+}
+
+// Billing starts when the mandate does, however it became active: here
+// reconciliation activates it (the shopper never came back, no webhook),
+// in a pass that has already billed; the worker is woken with the
+// activation and charges period 1 at once, not a WORKER_INTERVAL later.
+func TestReconciliationActivationChargesPeriodOneAtOnce(t *testing.T) {
+	t.Parallel()
+	start := at(2027, time.February, 1, 9)
+	h := newHarness(t, startingAt(start), withWorker(func(c *worker.Config) {
+		c.ReconcileAfter, c.Interval = 15*time.Minute, time.Hour
+	}))
+	b := pagetest.NewBrowser(t)
+	m, approval := h.stripeApproval(b)
+	b.Do(approval.Submit("decision", "approve", nil)).Expect(http.StatusSeeOther) // the tab is closed
+	h.Time.Set(start.Add(16 * time.Minute))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); h.Worker.Run(ctx) }() // its first pass reconciles at once
+	t.Cleanup(func() { cancel(); <-done })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		cs := scheduled(h.charges(m.ID), 1)
+		if len(cs) == 1 && cs[0].Status == payments.ChargeSucceeded {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("period 1 not charged 10 s after reconciliation activated the mandate (%s): %+v", h.mandate(m.ID).Status, cs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if e := h.lastChange(h.mandate(m.ID)); e.Source != mandate.SourceWorker {
+		t.Errorf("activated by %s, want reconciliation (the worker)", e.Source)
 	}
 }

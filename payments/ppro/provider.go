@@ -286,28 +286,48 @@ func (p *Provider) MandateStatus(ctx context.Context, m payments.MandateRef) (pa
 }
 
 // Revoke asks PPRO to revoke the agreement on the merchant's behalf. A
-// refused revocation (already revoked by the shopper, say) is reported as
-// the agreement's status when that is revoked, and as an error otherwise.
+// revocation PPRO answers REVOKED is revoked, whatever the agreement reads
+// a moment later. A refused one (already revoked by the shopper, or by an
+// earlier attempt of ours) is reported as the agreement's status when that
+// is revoked, and as an error otherwise.
 func (p *Provider) Revoke(ctx context.Context, m payments.MandateRef, idempotencyKey string) (payments.SetupResult, error) {
 	rr, err := p.client.RevokeAgreement(ctx, m.Handle, idempotencyKey)
 	if err != nil {
-		return payments.SetupResult{}, wrap(err)
-	}
-	a, err := p.client.GetAgreement(ctx, m.Handle)
-	if err != nil {
-		if rr.Status == RevocationRevoked {
-			return payments.SetupResult{State: payments.SetupRevoked, RevokedBy: payments.RevokedByMerchant,
-				Handle: m.Handle, HandleType: "amazon_pay", Code: CodeRevokedByMerchant, ProviderStatus: "revocation REVOKED"}, nil
+		werr := wrap(err)
+		if pe, ok := payments.AsError(werr); ok && pe.Kind == payments.ErrRejected {
+			// Perhaps revoked already (by an earlier attempt whose answer
+			// was lost, or by someone else): say what PPRO knows.
+			if a, gerr := p.client.GetAgreement(ctx, m.Handle); gerr == nil && a.Status.Revoked() {
+				return agreementResult(a), nil
+			}
 		}
-		return payments.SetupResult{}, wrap(err)
+		return payments.SetupResult{}, werr
 	}
-	r := agreementResult(a)
-	if rr.Status != RevocationRevoked && r.State != payments.SetupRevoked {
-		return r, &payments.Error{Provider: Name, Op: "revoke agreement", Kind: payments.ErrRejected,
+	if rr.Status != RevocationRevoked {
+		if a, gerr := p.client.GetAgreement(ctx, m.Handle); gerr == nil && a.Status.Revoked() {
+			r := agreementResult(a) // refused because someone revoked it first
+			r.ProviderStatus = "revocation " + string(rr.Status) + ", " + r.ProviderStatus
+			return r, nil
+		}
+		return payments.SetupResult{}, &payments.Error{Provider: Name, Op: "revoke agreement", Kind: payments.ErrRejected,
 			Message: "PPRO refused the revocation: " + rr.Failure.String()}
 	}
-	r.ProviderStatus = "revocation " + string(rr.Status) + ", " + r.ProviderStatus
-	return r, nil
+	// PPRO's answer stands: the agreement is revoked. It is read again only
+	// to learn whether someone else revoked it first; the agreement may
+	// still read ACTIVE for a moment after the answer, which changes
+	// nothing.
+	revoked := payments.SetupResult{State: payments.SetupRevoked, RevokedBy: payments.RevokedByMerchant,
+		Handle: m.Handle, HandleType: "amazon_pay", Code: CodeRevokedByMerchant, ProviderStatus: "revocation REVOKED"}
+	a, err := p.client.GetAgreement(ctx, m.Handle)
+	if err != nil {
+		return revoked, nil
+	}
+	if r := agreementResult(a); r.State == payments.SetupRevoked {
+		r.ProviderStatus = "revocation REVOKED, " + r.ProviderStatus
+		return r, nil
+	}
+	revoked.ProviderStatus += ", agreement still reads " + string(a.Status)
+	return revoked, nil
 }
 
 // Charge makes a payment charge on the agreement, captured automatically.

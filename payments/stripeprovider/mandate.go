@@ -19,12 +19,31 @@ import (
 // once, so the later read of the payment method tells a detach (the
 // merchant) from a mandate made inactive on its own (the shopper or
 // Amazon), whenever the detach happened between the two reads.
+//
+// The mandate read is m's ProviderMandateRef (the caller puts there the one
+// a mandate.updated event names), or, when none is stored, the one the
+// setup's SetupIntent names now; a mandate of another payment method is
+// ignored. r.ProviderMandateRef is the mandate read, for the caller to keep.
 func (p *Provider) MandateStatus(ctx context.Context, m payments.MandateRef) (payments.SetupResult, error) {
+	ref := m.ProviderMandateRef
+	if ref == "" && m.SetupRef != "" {
+		// No mandate id stored: the SetupIntent carried none when the setup
+		// succeeded (Stripe allows mandate: null). Look again rather than
+		// take a mandate never seen for an active one.
+		setup, err := p.SetupStatus(ctx, m.SetupRef)
+		if err != nil {
+			return payments.SetupResult{}, err
+		}
+		ref = setup.ProviderMandateRef
+	}
 	var md *stripe.Mandate
-	if m.ProviderMandateRef != "" {
+	if ref != "" {
 		var err error
-		if md, err = p.api.Mandates.Get(m.ProviderMandateRef, &stripe.MandateParams{Params: stripe.Params{Context: ctx}}); err != nil {
+		if md, err = p.api.Mandates.Get(ref, &stripe.MandateParams{Params: stripe.Params{Context: ctx}}); err != nil {
 			return payments.SetupResult{}, wrap("retrieve mandate", err)
+		}
+		if md.PaymentMethod != nil && md.PaymentMethod.ID != m.Handle {
+			md = nil // another payment method's mandate: not this one's word
 		}
 	}
 	pm, err := p.api.PaymentMethods.Get(m.Handle, &stripe.PaymentMethodParams{Params: stripe.Params{Context: ctx}})
@@ -32,7 +51,10 @@ func (p *Provider) MandateStatus(ctx context.Context, m payments.MandateRef) (pa
 		return payments.SetupResult{}, wrap("retrieve payment method", err)
 	}
 	r := payments.SetupResult{State: payments.SetupSucceeded, Handle: pm.ID, HandleType: string(pm.Type),
-		CustomerRef: m.CustomerRef, ProviderMandateRef: m.ProviderMandateRef, ProviderStatus: "payment_method attached"}
+		CustomerRef: m.CustomerRef, ProviderStatus: "payment_method attached"}
+	if md != nil {
+		r.ProviderMandateRef = md.ID
+	}
 	if pm.Customer == nil || (m.CustomerRef != "" && pm.Customer.ID != m.CustomerRef) {
 		r.State, r.RevokedBy, r.Code = payments.SetupRevoked, payments.RevokedByMerchant, CodePaymentMethodGone
 		r.ProviderStatus = "payment_method detached"
@@ -40,6 +62,7 @@ func (p *Provider) MandateStatus(ctx context.Context, m payments.MandateRef) (pa
 		return r, nil
 	}
 	if md == nil {
+		r.ProviderStatus += ", no mandate"
 		return r, nil
 	}
 	r.ProviderStatus += ", mandate " + string(md.Status)

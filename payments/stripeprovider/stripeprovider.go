@@ -120,9 +120,13 @@ func wrap(op string, err error) error {
 		switch {
 		case se.HTTPStatusCode == http.StatusNotFound:
 			pe.Kind = payments.ErrNotFound
-		case se.HTTPStatusCode == http.StatusConflict:
-			// idempotency_key_in_use: the first request with this key is
-			// still running at Stripe and may yet make the object.
+		case se.HTTPStatusCode == http.StatusConflict || se.Type == stripe.ErrorTypeIdempotency:
+			// idempotency_key_in_use (409): the first request with this key
+			// is still running at Stripe and may yet make the object. A 400
+			// idempotency_error (the key was first used with other
+			// parameters, as by a version before a parameter was added)
+			// says nothing of the payment either: the key's first request
+			// decides, so it is looked up, never taken for a refusal.
 			pe.Kind = payments.ErrInFlight
 		case se.HTTPStatusCode == http.StatusTooManyRequests || se.HTTPStatusCode >= 500:
 			pe.Kind = payments.ErrUnavailable
