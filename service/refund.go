@@ -35,8 +35,10 @@ func (s *Service) Refund(ctx context.Context, m store.Mandate, chargeID, amount 
 // sendRefund asks the provider for a written, pending refund with its
 // row's key and records the answer. A refusal (a 4xx: more than the
 // provider will refund, past its refund period) fails the refund with the
-// provider's reason; a request still in flight under the same key (409)
-// or an outage leaves it pending with the problem noted, for FinishRefund.
+// provider's reason. A request in flight under the same key (409) is
+// looked up by our reference, and stays pending while the provider has
+// not made it; an outage leaves it pending with the problem noted, for
+// FinishRefund.
 func (s *Service) sendRefund(ctx context.Context, m store.Mandate, c store.Charge, r store.Refund) (store.Refund, error) {
 	p, err := s.Provider(m)
 	if err != nil {
@@ -52,6 +54,14 @@ func (s *Service) sendRefund(ctx context.Context, m store.Mandate, c store.Charg
 				return r, aerr
 			}
 			return r, nil
+		}
+		if pe, ok := payments.AsError(err); ok && pe.Kind == payments.ErrInFlight {
+			// The key's first request decides (it is running, or it was made
+			// with other parameters): what it made is looked up by our
+			// reference; not there yet is no failure, it stays pending.
+			if res, found, ferr := p.FindRefund(ctx, c.ProviderRef, r.IdempotencyKey); ferr == nil && found {
+				return s.applyRefund(ctx, p, c, r, res)
+			}
 		}
 		if nerr := s.store.NoteRefundError(ctx, r.ID, err.Error()); nerr != nil {
 			s.log.ErrorContext(ctx, "note refund error", "refund_id", r.ID, "error", nerr)
