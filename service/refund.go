@@ -47,15 +47,18 @@ func (s *Service) sendRefund(ctx context.Context, m store.Mandate, c store.Charg
 	res, err := p.Refund(ctx, payments.RefundRequest{ChargeRef: c.ProviderRef, Amount: r.Amount,
 		Reference: r.IdempotencyKey, IdempotencyKey: r.IdempotencyKey})
 	if err != nil {
-		if pe, ok := payments.AsError(err); ok && pe.Kind == payments.ErrRejected {
+		pe, _ := payments.AsError(err)
+		switch {
+		case pe != nil && (pe.Kind == payments.ErrRejected || pe.Kind == payments.ErrNotFound):
+			// Refused for good (an amount or a charge the provider will not
+			// refund): failed, with the provider's reason.
 			r, _, aerr := s.store.ApplyRefund(ctx, r.ID, payments.RefundResult{State: payments.RefundFailed,
 				Reason: pe.Message, ProviderStatus: "refused: " + strings.TrimSpace(pe.Code+" "+fmt.Sprint(pe.StatusCode))})
 			if aerr != nil {
 				return r, aerr
 			}
 			return r, nil
-		}
-		if pe, ok := payments.AsError(err); ok && pe.Kind == payments.ErrInFlight {
+		case pe != nil && pe.Kind == payments.ErrInFlight:
 			// The key's first request decides (it is running, or it was made
 			// with other parameters): what it made is looked up by our
 			// reference; not there yet is no failure, it stays pending.

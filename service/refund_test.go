@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stripe/stripe-go/v76"
+
 	"example.com/storefront/payments"
+	"example.com/storefront/payments/ppro"
 	"example.com/storefront/store"
 )
 
@@ -86,6 +89,18 @@ var refundCases = []struct {
 			h.Clock.Advance(time.Hour)
 			h.providerRefunds(m, c)
 			h.waitRefund(r.ID, payments.RefundFailed)
+		},
+		refund: payments.RefundFailed, charge: payments.ChargeSucceeded, refunded: 0, atProvider: 1, paidBack: 0,
+	},
+	{
+		name: "refused by the provider (a refund made elsewhere left less): failed with its reason", providers: []string{"stripe", "ppro"},
+		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
+			h.settleAfter(time.Hour)
+			h.refundElsewhere(m, c, c.Amount.Amount-100)
+			r, err := h.Service.Refund(context.Background(), m, c.ID, amount, "")
+			if err != nil || r.Status != payments.RefundFailed || r.FailureReason == "" {
+				t.Fatalf("refund beyond what the provider has left: %+v, %v; want failed with the provider's reason", r, err)
+			}
 		},
 		refund: payments.RefundFailed, charge: payments.ChargeSucceeded, refunded: 0, atProvider: 1, paidBack: 0,
 	},
@@ -311,6 +326,21 @@ func (h *harness) processEvents() {
 		if err != nil {
 			h.t.Fatal(err)
 		}
+	}
+}
+
+// refundElsewhere refunds amount of c at the provider directly, as the
+// merchant might in the provider's own dashboard.
+func (h *harness) refundElsewhere(m store.Mandate, c store.Charge, amount int64) {
+	h.t.Helper()
+	var err error
+	if m.Provider == "stripe" {
+		_, err = h.Stripe.Refunds.New(&stripe.RefundParams{PaymentIntent: stripe.String(c.ProviderRef), Amount: stripe.Int64(amount)})
+	} else {
+		_, err = h.PPRO.RefundCharge(context.Background(), c.ProviderRef, ppro.RefundRequest{Amount: amount}, "elsewhere/"+c.ProviderRef)
+	}
+	if err != nil {
+		h.t.Fatalf("refund at the provider: %v", err)
 	}
 }
 
