@@ -8,6 +8,11 @@
 // (a shopper or Amazon Pay revoking an agreement), on the sandbox's index
 // page; and PPRO's webhooks (CloudEvents), signed.
 //
+// It also plays PPRO's hard cases on demand: magic amounts for pending,
+// asynchronous and charged-back charges and for refunds that fail
+// (later.go, chargebacks.go), and Settings for what no amount can carry
+// (an unechoed charge reference, a revocation read late, a key in flight).
+//
 // It runs on a simkit.Host, which it shares with the other providers'
 // stand-ins; package sandbox mounts it.
 package pprosim // import "example.com/storefront/sandbox/pprosim"
