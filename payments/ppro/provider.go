@@ -408,16 +408,10 @@ func (p *Provider) Refund(ctx context.Context, req payments.RefundRequest) (paym
 	rf, err := p.client.RefundCharge(ctx, req.ChargeRef, RefundRequest{
 		Amount: req.Amount.Amount, MerchantRefundReference: req.Reference, RefundReason: "CUSTOMER_REQUEST",
 	}, req.IdempotencyKey)
-	var e *Error
-	if errors.As(err, &e) && e.StatusCode == http.StatusConflict {
-		// PPRO answers 409 for a duplicate idempotency key: the first
-		// request made it or is making it. Look it up by our reference;
-		// when it is not there yet, the caller is told it is in flight.
-		if res, found, ferr := p.FindRefund(ctx, req.ChargeRef, req.Reference); ferr == nil && found {
-			return res, nil
-		}
-	}
 	if err != nil {
+		// A 409 (PPRO's answer for a duplicate idempotency key) is
+		// payments.ErrInFlight: the caller looks the refund up with
+		// FindRefund, never takes it for a refusal.
 		return payments.RefundResult{}, wrap(err)
 	}
 	return refundResult(rf), nil
