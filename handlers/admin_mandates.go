@@ -274,8 +274,12 @@ func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, o
 		if rf.Status != payments.RefundFailed {
 			committed += rf.Amount.Amount
 		}
+		reason := rf.FailureReason
+		if rf.Status == payments.RefundFailed && reason == "" {
+			reason = providerLabel(m.Provider) + " gave no reason (" + rf.ProviderStatus + ")."
+		}
 		cv.Refunds = append(cv.Refunds, views.RefundView{ID: rf.ID, Amount: rf.Amount.String(), Status: string(rf.Status),
-			ProviderStatus: rf.ProviderStatus, ProviderRef: rf.ProviderRef, Reason: rf.FailureReason, LastError: rf.LastError,
+			ProviderStatus: rf.ProviderStatus, ProviderRef: rf.ProviderRef, Reason: reason, LastError: rf.LastError,
 			Created: rf.CreatedAt.UTC().Format(dashboardTime)})
 	}
 	// A disputed payment is not refunded from here: while the dispute is
@@ -494,8 +498,8 @@ func (h *handler) flash(r *http.Request, m store.Mandate, page *views.AdminManda
 				case string(payments.RefundPending):
 					page.Flash = "The refund of " + rf.Amount + " is pending."
 					if rf.LastError != "" {
-						page.Flash, page.FlashError = page.Provider+" could not be reached; the refund of "+rf.Amount+
-							" is pending and will be sent again with the same idempotency key.", true
+						page.Flash, page.FlashError = page.Provider+" has not answered yet; the refund of "+rf.Amount+
+							" is pending and will be finished with the same idempotency key or found by our reference, never made twice.", true
 					}
 				default:
 					page.Flash = "Refunded " + rf.Amount + "."

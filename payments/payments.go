@@ -71,6 +71,11 @@ type Provider interface {
 	// Disputes fetches every dispute of a charge by the charge's reference,
 	// or ErrNoDisputeAPI when the provider has no API to read them.
 	Disputes(ctx context.Context, chargeRef string) ([]Dispute, error)
+	// FindRefund looks a refund of the charge up by our own reference
+	// (RefundRequest.Reference), for a refund whose answer was lost and
+	// whose idempotency key the provider may have forgotten; found is false
+	// when the provider never made it.
+	FindRefund(ctx context.Context, chargeRef, reference string) (res RefundResult, found bool, err error)
 	// ParseWebhook verifies a webhook delivery (its signature, where the
 	// provider signs) and says what it concerns. The caller then fetches the
 	// object's status: payloads can be stale or out of order, so their
@@ -106,6 +111,10 @@ type Event struct {
 	// (re_…, refund_…).
 	ChargeRef string
 	RefundRef string
+	// RefundReference is our own reference for the refund as the event
+	// carries it (Stripe's metadata, PPRO's merchantRefundReference): a
+	// refund whose answer was lost is matched to its row by it.
+	RefundReference string
 	// PaymentMethodRef and ProviderMandateRef name what a revocation is
 	// about at Stripe (pm_…, mandate_…).
 	PaymentMethodRef   string
@@ -130,7 +139,7 @@ func CheckEvent(e Event) error {
 	if e.ID == "" || e.Type == "" {
 		return errors.New("webhook event without an id or a type")
 	}
-	fields := []string{e.ID, e.Type, e.SetupRef, e.MandateID, e.ChargeRef, e.RefundRef, e.PaymentMethodRef, e.ProviderMandateRef, e.DisputeRef}
+	fields := []string{e.ID, e.Type, e.SetupRef, e.MandateID, e.ChargeRef, e.RefundRef, e.RefundReference, e.PaymentMethodRef, e.ProviderMandateRef, e.DisputeRef}
 	if d := e.Dispute; d != nil {
 		fields = append(fields, d.Ref, d.ChargeRef, d.ProviderStatus, d.Reason, d.Amount.Currency, string(d.State))
 	}
@@ -277,8 +286,14 @@ type SetupResult struct {
 	InitialCharge *ChargeResult
 }
 
-// ChargeState is the normalised state of a payment. It only moves forward:
-// pending → succeeded | failed; succeeded → partially_refunded → refunded.
+// ChargeState is the normalised state of a payment. It moves forward:
+// pending → succeeded | failed; succeeded → partially_refunded → refunded,
+// with one honest exception: the refunded states follow the sum of the
+// charge's succeeded refunds, and a refund can fail after it succeeded
+// (Stripe documents succeeded → failed), so a refunded or partially
+// refunded charge moves back towards succeeded when one does. Only a
+// refund's own failure moves it back (store.ApplyRefund); a charge's
+// status report never does.
 type ChargeState string
 
 const (
@@ -380,7 +395,9 @@ type ChargeResult struct {
 	// INSUFFICIENT_FUNDS, AGREEMENT_REVOKED, …); Reason its message.
 	Code   string
 	Reason string
-	// Refunded is how much of it was refunded, in minor units.
+	// Refunded is how much of it the provider counts as refunded, in minor
+	// units. Stripe's amount_refunded counts pending refunds too, so this
+	// is for display; the app counts its own succeeded refunds.
 	Refunded int64
 	// Operations are the provider's authorizations, captures and refunds.
 	Operations []Operation
@@ -396,7 +413,8 @@ type RefundRequest struct {
 }
 
 // RefundState is the normalised state of a refund: pending → succeeded |
-// failed.
+// failed, and succeeded → failed (Stripe documents a refund that fails
+// after it succeeded).
 type RefundState string
 
 const (
@@ -407,7 +425,11 @@ const (
 
 // RefundResult is the authoritative outcome of a refund.
 type RefundResult struct {
-	Ref            string // re_…, refund_…
+	Ref string // re_…, refund_…
+	// Reference is our own reference as the provider keeps it (the
+	// RefundRequest's), by which a refund reported by id is matched to our
+	// row.
+	Reference      string
 	State          RefundState
 	Amount         int64
 	ProviderStatus string

@@ -43,7 +43,7 @@ func (s *Service) ProcessEvent(ctx context.Context, p payments.Provider, e store
 	if signer, ok := p.(interface{ SignsWebhooks() bool }); ok && !signer.SignsWebhooks() && !s.unsigned.take(now) {
 		return Outcome{Status: store.EventIgnored, Detail: "dropped: over the budget for unsigned webhook events"}
 	}
-	out := s.processEvent(ctx, p, ev)
+	out := s.processEvent(ctx, p, ev, now)
 	if out.Err != nil {
 		if Transient(out.Err) {
 			out.Status, out.Detail = store.EventPending, "provider unavailable: "+out.Err.Error()
@@ -57,15 +57,18 @@ func (s *Service) ProcessEvent(ctx context.Context, p payments.Provider, e store
 	return out
 }
 
-func (s *Service) processEvent(ctx context.Context, p payments.Provider, ev payments.Event) Outcome {
+func (s *Service) processEvent(ctx context.Context, p payments.Provider, ev payments.Event, now time.Time) Outcome {
 	switch {
 	case ev.DisputeRef != "" && ev.ChargeRef != "":
 		return s.disputeEvent(ctx, p, ev)
 	case ev.RefundRef != "":
 		if r, err := s.store.RefundByProviderRef(ctx, ev.RefundRef); err == nil {
-			return s.refundEvent(ctx, r)
+			return s.refundEvent(ctx, r, now)
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return Outcome{Err: err}
+		}
+		if out, ok := s.refundEventByReference(ctx, p, ev); ok {
+			return out
 		}
 		if ev.ChargeRef != "" {
 			return s.chargeEvent(ctx, p, ev.ChargeRef) // a refund made elsewhere: the charge says how much
@@ -203,13 +206,13 @@ func (s *Service) unansweredCharge(ctx context.Context, p payments.Provider, res
 	return store.Charge{}, store.ErrNotFound
 }
 
-func (s *Service) refundEvent(ctx context.Context, r store.Refund) Outcome {
+func (s *Service) refundEvent(ctx context.Context, r store.Refund, now time.Time) Outcome {
 	c, err := s.store.Charge(ctx, r.ChargeID)
 	if err != nil {
 		return Outcome{Err: err}
 	}
 	before := r.Status
-	r, err = s.FinishRefund(ctx, r)
+	r, err = s.FinishRefund(ctx, r, now)
 	if err != nil {
 		return Outcome{MandateID: c.MandateID, Err: err}
 	}

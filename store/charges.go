@@ -256,8 +256,9 @@ func (s *Store) CreateCharge(ctx context.Context, n NewCharge) (c Charge, create
 }
 
 // ApplyCharge records the provider's authoritative word on a charge. A
-// charge only moves forward (pending → succeeded | failed → partially
-// refunded → refunded); a stale report changes nothing. The provider's
+// charge only moves forward (pending → succeeded | failed); a stale report
+// changes nothing. How much of it is refunded, and so whether it is
+// partially refunded or refunded, is ApplyRefund's to say. The provider's
 // reference is set once: a report about another payment is refused. The
 // operations (authorizations, captures, refunds) are kept as reported.
 func (s *Store) ApplyCharge(ctx context.Context, id int64, r payments.ChargeResult) (Charge, bool, error) {
@@ -281,17 +282,24 @@ func (s *Store) ApplyCharge(ctx context.Context, id int64, r payments.ChargeResu
 	next := c
 	next.ProviderRef = ref
 	next.LastError = ""
+	// What was refunded is the sum of our succeeded refunds (ApplyRefund
+	// counts it), never the provider's figure: Stripe's amount_refunded
+	// counts pending refunds, and a refund may still fail. A refunded
+	// state reported here says only that the charge was paid.
+	state := r.State
+	if state.Paid() {
+		state = payments.ChargeSucceeded
+	}
 	switch {
-	case r.State.Rank() > c.Status.Rank():
-		next.Status, next.ProviderStatus = r.State, r.ProviderStatus
-		if r.State == payments.ChargeFailed {
+	case state.Rank() > c.Status.Rank():
+		next.Status, next.ProviderStatus = state, r.ProviderStatus
+		if state == payments.ChargeFailed {
 			next.FailureCode, next.FailureReason = r.Code, r.Reason
 		}
-	case r.State == c.Status && r.ProviderStatus != c.ProviderStatus:
+	case (state == c.Status || state.Paid() && c.Status.Paid()) && r.ProviderStatus != c.ProviderStatus:
 		next.ProviderStatus = r.ProviderStatus // news within a state (CAPTURE_PENDING, a refund in progress)
 	}
-	next.Refunded = max(c.Refunded, min(r.Refunded, c.Amount.Amount))
-	if next.Refunded > 0 && next.Status.Rank() >= payments.ChargeSucceeded.Rank() && next.Status != payments.ChargeFailed {
+	if next.Status.Paid() {
 		next.Status = refundedState(next)
 	}
 	changed := next != c
@@ -330,7 +338,7 @@ func refundedState(c Charge) payments.ChargeState {
 	case c.Refunded > 0:
 		return payments.ChargePartiallyRefunded
 	}
-	return c.Status
+	return payments.ChargeSucceeded
 }
 
 // NoteChargeError records the latest problem reaching the provider about a

@@ -28,20 +28,28 @@ type Refund struct {
 	ProviderStatus string
 	FailureReason  string
 	LastError      string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// CreatedAt and UpdatedAt are on the clock rows are stamped with (the
+	// demo clock in a demo); CreatedRealAt is when the row was written in
+	// real time (zero for rows from before it was kept), since a
+	// provider's idempotency key lapses in real time too.
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	CreatedRealAt time.Time
 }
 
 const refundColumns = `r.id, r.charge_id, r.amount, c.currency, r.idempotency_key, r.provider_ref, r.status, r.provider_status,
-	r.failure_reason, r.last_error, r.created_at, r.updated_at`
+	r.failure_reason, r.last_error, r.created_at, r.updated_at, r.created_real_at`
 
 func scanRefund(sc interface{ Scan(...any) error }) (Refund, error) {
 	var r Refund
-	var ref sql.NullString
+	var ref, createdReal sql.NullString
 	var created, updated string
 	err := sc.Scan(&r.ID, &r.ChargeID, &r.Amount.Amount, &r.Amount.Currency, &r.IdempotencyKey, &ref, &r.Status,
-		&r.ProviderStatus, &r.FailureReason, &r.LastError, &created, &updated)
+		&r.ProviderStatus, &r.FailureReason, &r.LastError, &created, &updated, &createdReal)
 	r.ProviderRef, r.CreatedAt, r.UpdatedAt = ref.String, parseTime(created), parseTime(updated)
+	if createdReal.Valid {
+		r.CreatedRealAt = parseTime(createdReal.String)
+	}
 	return r, err
 }
 
@@ -53,6 +61,10 @@ func findRefund(ctx context.Context, q rowQuerier, where string, args ...any) (R
 	return r, err
 }
 
+// RealNow is the real time the store measures leases and refunds' key
+// lives on (see LeaseClock), whatever the demo clock says.
+func (s *Store) RealNow() time.Time { return s.real() }
+
 // RefundByID returns a refund.
 func (s *Store) RefundByID(ctx context.Context, id int64) (Refund, error) {
 	return findRefund(ctx, s.db, `r.id = ?`, id)
@@ -61,6 +73,12 @@ func (s *Store) RefundByID(ctx context.Context, id int64) (Refund, error) {
 // RefundByProviderRef finds a refund by the provider's id (re_…, refund_…).
 func (s *Store) RefundByProviderRef(ctx context.Context, ref string) (Refund, error) {
 	return findRefund(ctx, s.db, `r.provider_ref = ?`, ref)
+}
+
+// RefundByKey finds a refund by its idempotency key, which is also our
+// reference at the provider.
+func (s *Store) RefundByKey(ctx context.Context, key string) (Refund, error) {
+	return findRefund(ctx, s.db, `r.idempotency_key = ?`, key)
 }
 
 // Refunds returns every refund of a mandate's charges, oldest first.
@@ -136,8 +154,9 @@ func (s *Store) CreateRefund(ctx context.Context, chargeID, amount int64, formTo
 		token = formToken
 	}
 	var id int64
-	if err := tx.QueryRowContext(ctx, `INSERT INTO refunds (charge_id, amount, idempotency_key, status, form_token, created_at, updated_at)
-		VALUES (?, ?, ?, 'pending', ?, ?, ?) RETURNING id`, chargeID, amount, "unset/"+randomToken(), token, ts, ts).Scan(&id); err != nil {
+	if err := tx.QueryRowContext(ctx, `INSERT INTO refunds (charge_id, amount, idempotency_key, status, form_token, created_at, updated_at, created_real_at)
+		VALUES (?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING id`, chargeID, amount, "unset/"+randomToken(), token, ts, ts,
+		s.real().UTC().Format(timeLayout)).Scan(&id); err != nil {
 		return Refund{}, fmt.Errorf("create refund: %w", err)
 	}
 	key := c.IdempotencyKey + "/refund/" + strconv.FormatInt(id, 10)
@@ -151,9 +170,13 @@ func (s *Store) CreateRefund(ctx context.Context, chargeID, amount int64, formTo
 	return r, tx.Commit()
 }
 
-// ApplyRefund records the provider's word on a refund (pending →
-// succeeded | failed, forward only) and, when it succeeded, what its
-// charge has had refunded.
+// ApplyRefund records the provider's word on a refund: pending →
+// succeeded | failed, and succeeded → failed (Stripe documents a refund
+// failing after it succeeded: the money never reached the shopper). A
+// failed refund stays failed. Its charge's refunded total is then the sum
+// of its succeeded refunds: a pending refund is not counted (although
+// Stripe's amount_refunded counts it), and a failed one gives its amount
+// back, so the merchant can refund it again.
 func (s *Store) ApplyRefund(ctx context.Context, id int64, res payments.RefundResult) (Refund, bool, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -172,28 +195,22 @@ func (s *Store) ApplyRefund(ctx context.Context, id int64, res payments.RefundRe
 	if ref == "" {
 		ref = res.Ref
 	}
-	status, reason := r.Status, r.FailureReason
-	if r.Status == payments.RefundPending && res.State != payments.RefundPending {
+	status, reason, pstatus := r.Status, r.FailureReason, r.ProviderStatus
+	if refundMoves(r.Status, res.State) {
 		status, reason = res.State, res.Reason
 	}
-	if status == r.Status && ref == r.ProviderRef && res.ProviderStatus == r.ProviderStatus && r.LastError == "" {
+	if res.State == status {
+		pstatus = res.ProviderStatus // the move, or news within a state; a stale report changes nothing
+	}
+	if status == r.Status && ref == r.ProviderRef && pstatus == r.ProviderStatus && r.LastError == "" {
 		return r, false, nil
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE refunds SET provider_ref = nullif(?, ''), status = ?, provider_status = ?,
-		failure_reason = ?, last_error = '', updated_at = ? WHERE id = ?`, ref, string(status), res.ProviderStatus, reason, ts, id); err != nil {
+		failure_reason = ?, last_error = '', updated_at = ? WHERE id = ?`, ref, string(status), pstatus, reason, ts, id); err != nil {
 		return Refund{}, false, fmt.Errorf("apply refund %d: %w", id, err)
 	}
-	if status == payments.RefundSucceeded {
-		// What the charge has had refunded is at least the sum of its
-		// succeeded refunds (the provider may have reported more already).
-		if _, err := tx.ExecContext(ctx, `UPDATE charges SET
-				refunded = max(refunded, min(amount, (SELECT coalesce(sum(amount), 0) FROM refunds WHERE charge_id = charges.id AND status = 'succeeded'))),
-				updated_at = ?
-			WHERE id = ?`, ts, r.ChargeID); err != nil {
-			return Refund{}, false, fmt.Errorf("apply refund %d: %w", id, err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE charges SET status = CASE WHEN refunded >= amount THEN 'refunded' ELSE 'partially_refunded' END
-			WHERE id = ? AND refunded > 0 AND status IN ('succeeded', 'partially_refunded')`, r.ChargeID); err != nil {
+	if status != r.Status {
+		if err := countRefunds(ctx, tx, r.ChargeID, ts); err != nil {
 			return Refund{}, false, fmt.Errorf("apply refund %d: %w", id, err)
 		}
 	}
@@ -203,10 +220,45 @@ func (s *Store) ApplyRefund(ctx context.Context, id int64, res payments.RefundRe
 	return r, true, tx.Commit()
 }
 
+// refundMoves says whether a refund in state from may move to state to:
+// pending → succeeded | failed, succeeded → failed.
+func refundMoves(from, to payments.RefundState) bool {
+	switch from {
+	case payments.RefundPending:
+		return to == payments.RefundSucceeded || to == payments.RefundFailed
+	case payments.RefundSucceeded:
+		return to == payments.RefundFailed
+	}
+	return false
+}
+
+// countRefunds sets a paid charge's refunded total to the sum of its
+// succeeded refunds and its state to match: refunded, partially_refunded,
+// or back to succeeded when a refund failed after it had succeeded (the
+// one move back that payments.ChargeState allows).
+func countRefunds(ctx context.Context, tx *sql.Tx, chargeID int64, ts string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE charges SET
+			refunded = min(amount, (SELECT coalesce(sum(amount), 0) FROM refunds WHERE charge_id = charges.id AND status = 'succeeded')),
+			updated_at = ?
+		WHERE id = ? AND status IN ('succeeded', 'partially_refunded', 'refunded')`, ts, chargeID)
+	if err != nil {
+		return fmt.Errorf("count refunds of charge %d: %w", chargeID, err)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE charges SET status = CASE WHEN refunded >= amount THEN 'refunded'
+			WHEN refunded > 0 THEN 'partially_refunded' ELSE 'succeeded' END
+		WHERE id = ? AND status IN ('succeeded', 'partially_refunded', 'refunded')`, chargeID)
+	if err != nil {
+		return fmt.Errorf("count refunds of charge %d: %w", chargeID, err)
+	}
+	return nil
+}
+
 // NoteRefundError records the latest problem reaching the provider about
-// a pending refund.
+// a pending refund it has not answered. A refund whose answer is recorded
+// meanwhile (a late 409 while the first request finished) keeps its record.
 func (s *Store) NoteRefundError(ctx context.Context, id int64, problem string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE refunds SET last_error = ?, updated_at = ? WHERE id = ?`,
+	_, err := s.db.ExecContext(ctx, `UPDATE refunds SET last_error = ?, updated_at = ?
+		WHERE id = ? AND status = 'pending' AND provider_ref IS NULL`,
 		truncate(problem, 500), s.now().UTC().Format(timeLayout), id)
 	if err != nil {
 		return fmt.Errorf("note error on refund %d: %w", id, err)

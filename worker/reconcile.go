@@ -42,7 +42,7 @@ func (w *Worker) reconcile(ctx context.Context) (int, error) {
 	refunds, err := w.cfg.Store.PendingRefunds(ctx, now.Add(-time.Minute), w.cfg.Batch)
 	errs = append(errs, err)
 	for _, r := range refunds {
-		after, err := w.cfg.Service.FinishRefund(ctx, r)
+		after, err := w.cfg.Service.FinishRefund(ctx, r, now)
 		if err == nil && after.Status != payments.RefundPending {
 			settled++
 		}

@@ -126,6 +126,15 @@ func (c *Client) GetRefund(ctx context.Context, chargeID, refundID string) (Refu
 	return r, err
 }
 
+// ListRefunds fetches every refund of a charge (getRefunds).
+func (c *Client) ListRefunds(ctx context.Context, chargeID string) ([]Refund, error) {
+	var res struct {
+		Data []Refund `json:"data"`
+	}
+	err := c.do(ctx, "list refunds", http.MethodGet, "/v1/payment-charges/"+url.PathEscape(chargeID)+"/refunds", nil, "", &res)
+	return res.Data, err
+}
+
 // SearchCharges finds the charges with our reference (on one agreement,
 // when agreementID is set), following PPRO's page cursor.
 func (c *Client) SearchCharges(ctx context.Context, reference, agreementID string) ([]Charge, error) {

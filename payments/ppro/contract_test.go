@@ -209,6 +209,13 @@ func TestContractWithPPROsOpenAPIDocuments(t *testing.T) {
 	if got, err := e.provider.RefundStatus(ctx, charged.Ref, refund.Ref); err != nil || got.Ref != refund.Ref || got.Amount != 500 {
 		t.Fatalf("RefundStatus: %+v, %v", got, err)
 	}
+	// A refund whose answer was lost is found by our reference (getRefunds).
+	if got, found, err := e.provider.FindRefund(ctx, charged.Ref, "mandate/md_contract5/charge/1/refund/1"); err != nil || !found || got.Ref != refund.Ref {
+		t.Fatalf("FindRefund: %+v, %v, %v", got, found, err)
+	}
+	if _, found, err := e.provider.FindRefund(ctx, charged.Ref, "mandate/md_contract5/charge/1/refund/never"); err != nil || found {
+		t.Fatalf("FindRefund of a refund never made: %v, %v", found, err)
+	}
 	if _, err := e.provider.Refund(ctx, payments.RefundRequest{ChargeRef: charged.Ref, Amount: payments.Money{Amount: 1001, Currency: "USD"},
 		Reference: "mandate/md_contract5/charge/1/refund/2", IdempotencyKey: "mandate/md_contract5/charge/1/refund/2"}); err == nil {
 		t.Error("a refund beyond what is left was accepted")

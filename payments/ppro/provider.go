@@ -413,9 +413,27 @@ func (p *Provider) Refund(ctx context.Context, req payments.RefundRequest) (paym
 		Amount: req.Amount.Amount, MerchantRefundReference: req.Reference, RefundReason: "CUSTOMER_REQUEST",
 	}, req.IdempotencyKey)
 	if err != nil {
+		// A 409 (PPRO's answer for a duplicate idempotency key) is
+		// payments.ErrInFlight: the caller looks the refund up with
+		// FindRefund, never takes it for a refusal.
 		return payments.RefundResult{}, wrap(err)
 	}
 	return refundResult(rf), nil
+}
+
+// FindRefund lists the charge's refunds (getRefunds) for the one with our
+// merchantRefundReference.
+func (p *Provider) FindRefund(ctx context.Context, chargeRef, reference string) (payments.RefundResult, bool, error) {
+	refunds, err := p.client.ListRefunds(ctx, chargeRef)
+	if err != nil {
+		return payments.RefundResult{}, false, wrap(err)
+	}
+	for _, rf := range refunds {
+		if rf.MerchantRefundReference == reference {
+			return refundResult(rf), true, nil
+		}
+	}
+	return payments.RefundResult{}, false, nil
 }
 
 // RefundStatus fetches a refund.
@@ -428,7 +446,8 @@ func (p *Provider) RefundStatus(ctx context.Context, chargeRef, refundRef string
 }
 
 func refundResult(rf Refund) payments.RefundResult {
-	r := payments.RefundResult{Ref: rf.ID, Amount: rf.Amount, ProviderStatus: "refund " + rf.Status, State: payments.RefundPending}
+	r := payments.RefundResult{Ref: rf.ID, Reference: rf.MerchantRefundReference, Amount: rf.Amount,
+		ProviderStatus: "refund " + rf.Status, State: payments.RefundPending}
 	switch rf.Status {
 	case RefundRefunded:
 		r.State = payments.RefundSucceeded

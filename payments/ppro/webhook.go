@@ -108,6 +108,11 @@ func (p *Provider) ParseWebhook(r *http.Request) (payments.Event, error) {
 				Value    int64  `json:"value"`
 				Currency string `json:"currency"`
 			} `json:"amount"`
+			MerchantRefundReference string `json:"merchantRefundReference"`
+			// FUNDS_STATE_CHANGED names the operation whose money moved
+			// (or was rejected: REFUND_FUNDS_REJECTED) by its id and type.
+			PaymentOperationID   string `json:"paymentOperationId"`
+			PaymentOperationType string `json:"paymentOperationType"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(body, &ev); err != nil {
@@ -116,7 +121,8 @@ func (p *Provider) ParseWebhook(r *http.Request) (payments.Event, error) {
 	// Charge events name no agreement (ppro-api.md §8): the charge is found
 	// by its own id, never by guessing from our reference.
 	out := payments.Event{ID: ev.ID, Type: ev.Type, SetupRef: ev.Data.PaymentAgreementID,
-		MandateID: ev.Data.MerchantPaymentAgreementReference, ChargeRef: ev.Data.PaymentChargeID, RefundRef: ev.Data.RefundID}
+		MandateID: ev.Data.MerchantPaymentAgreementReference, ChargeRef: ev.Data.PaymentChargeID, RefundRef: ev.Data.RefundID,
+		RefundReference: ev.Data.MerchantRefundReference}
 	if isDisputeEvent(ev.Type) && ev.Data.PaymentChargeID != "" {
 		out.DisputeRef = ev.Data.DisputeID
 		if out.DisputeRef == "" {
@@ -131,6 +137,9 @@ func (p *Provider) ParseWebhook(r *http.Request) (payments.Event, error) {
 			}
 			out.Dispute = d
 		}
+	}
+	if out.RefundRef == "" && ev.Data.PaymentOperationType == "REFUND" {
+		out.RefundRef = ev.Data.PaymentOperationID
 	}
 	if err := payments.CheckEvent(out); err != nil {
 		return payments.Event{}, fmt.Errorf("ppro webhook: not a CloudEvents envelope we can keep: %w", err)

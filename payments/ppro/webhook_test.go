@@ -75,3 +75,33 @@ func TestParseWebhookVerifiesWhenASecretIsSet(t *testing.T) {
 		t.Errorf("no secret: %+v, %v", ev, err)
 	}
 }
+
+// Refund events name the refund, its charge and our reference, as PPRO's
+// webhook document gives them: PAYMENT_CHARGE_REFUND_* by refundId, and
+// FUNDS_STATE_CHANGED by the operation it is about when that is a REFUND
+// (REFUND_FUNDS_REJECTED: the money did not reach the shopper).
+func TestParseWebhookRefundEvents(t *testing.T) {
+	p := NewProvider(nil, payments.ModeTest, "")
+	for _, tc := range []struct {
+		name, body string
+		want       payments.Event
+	}{
+		{"refund failed", `{"id":"e1","type":"PAYMENT_CHARGE_REFUND_FAILED","data":{"paymentChargeId":"charge_1",` +
+			`"refundId":"refund_1","merchantRefundReference":"mandate/md_1/charge/1/refund/1","failure":{"failureCode":"X"}}}`,
+			payments.Event{ID: "e1", Type: "PAYMENT_CHARGE_REFUND_FAILED", ChargeRef: "charge_1", RefundRef: "refund_1",
+				RefundReference: "mandate/md_1/charge/1/refund/1"}},
+		{"refund funds rejected", `{"id":"e2","type":"FUNDS_STATE_CHANGED","data":{"paymentChargeId":"charge_1",` +
+			`"paymentOperationId":"refund_2","paymentOperationType":"REFUND","fundsState":"REFUND_FUNDS_REJECTED",` +
+			`"merchantRefundReference":"mandate/md_1/charge/1/refund/2"}}`,
+			payments.Event{ID: "e2", Type: "FUNDS_STATE_CHANGED", ChargeRef: "charge_1", RefundRef: "refund_2",
+				RefundReference: "mandate/md_1/charge/1/refund/2"}},
+		{"capture funds received", `{"id":"e3","type":"FUNDS_STATE_CHANGED","data":{"paymentChargeId":"charge_1",` +
+			`"paymentOperationId":"capture_1","paymentOperationType":"CAPTURE","fundsState":"CAPTURE_FUNDS_RECEIVED"}}`,
+			payments.Event{ID: "e3", Type: "FUNDS_STATE_CHANGED", ChargeRef: "charge_1"}},
+	} {
+		got, err := p.ParseWebhook(httptest.NewRequest(http.MethodPost, "/webhooks/ppro", strings.NewReader(tc.body)))
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %+v, %v; want %+v", tc.name, got, err, tc.want)
+		}
+	}
+}

@@ -174,14 +174,39 @@ func (p *Provider) RefundStatus(ctx context.Context, _, refundRef string) (payme
 	return refundResult(rf), nil
 }
 
+// FindRefund lists the PaymentIntent's refunds for the one whose metadata
+// carries reference: a refund whose answer was lost is found even after
+// Stripe has forgotten its idempotency key (24 hours), and is never made
+// twice.
+func (p *Provider) FindRefund(ctx context.Context, chargeRef, reference string) (payments.RefundResult, bool, error) {
+	params := &stripe.RefundListParams{PaymentIntent: stripe.String(chargeRef)}
+	params.Context = ctx
+	params.Limit = stripe.Int64(100)
+	it := p.api.Refunds.List(params)
+	for it.Next() {
+		if rf := it.Refund(); rf.Metadata[metaRefund] == reference {
+			return refundResult(rf), true, nil
+		}
+	}
+	if err := it.Err(); err != nil {
+		return payments.RefundResult{}, false, wrap("list refunds", err)
+	}
+	return payments.RefundResult{}, false, nil
+}
+
 func refundResult(rf *stripe.Refund) payments.RefundResult {
-	r := payments.RefundResult{Ref: rf.ID, Amount: rf.Amount, ProviderStatus: "refund " + string(rf.Status), State: payments.RefundPending}
+	r := payments.RefundResult{Ref: rf.ID, Reference: rf.Metadata[metaRefund], Amount: rf.Amount,
+		ProviderStatus: "refund " + string(rf.Status), State: payments.RefundPending}
 	switch rf.Status {
 	case stripe.RefundStatusSucceeded:
 		r.State = payments.RefundSucceeded
 	case stripe.RefundStatusFailed, stripe.RefundStatusCanceled:
 		r.State = payments.RefundFailed
-		r.Reason = string(rf.FailureReason)
+		r.Reason = "Stripe could not return the money"
+		if rf.FailureReason != "" {
+			r.Reason += " (" + string(rf.FailureReason) + ")"
+		}
+		r.Reason += "."
 	}
 	return r
 }

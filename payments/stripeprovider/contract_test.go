@@ -229,6 +229,13 @@ func TestContractWithStripeMock(t *testing.T) {
 			t.Fatalf("Refund: %+v, %v", res, err)
 		}
 	})
+	t.Run("find refund", func(t *testing.T) {
+		// stripe-mock answers a list with a fixture whose metadata is not
+		// ours: the request is what is checked, and "not found" is right.
+		if _, found, err := p.FindRefund(ctx, "pi_contract", "mandate/md_contract/charge/1/refund/1"); err != nil || found {
+			t.Fatalf("FindRefund: %v, %v", found, err)
+		}
+	})
 	t.Run("refund status", func(t *testing.T) {
 		if res, err := p.RefundStatus(ctx, "pi_contract", "re_contract"); err != nil || res.Ref == "" {
 			t.Fatalf("RefundStatus: %+v, %v", res, err)

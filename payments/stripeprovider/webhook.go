@@ -64,8 +64,12 @@ func (p *Provider) ParseWebhook(r *http.Request) (payments.Event, error) {
 	case "charge":
 		out.ChargeRef = expandableID(obj.PaymentIntent)
 	case "refund":
+		// refund.created / refund.updated and charge.refund.updated (the
+		// 2023-10-16 API has no refund.failed): a refund that failed, also
+		// after it succeeded, is told by an update.
 		out.RefundRef = obj.ID
 		out.ChargeRef = expandableID(obj.PaymentIntent)
+		out.RefundReference = obj.Metadata[metaRefund]
 	case "payment_method":
 		out.PaymentMethodRef = obj.ID
 	case "dispute":

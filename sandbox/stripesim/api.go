@@ -41,6 +41,7 @@ func (s *Sim) stripeAPIRoutes(mux *http.ServeMux) {
 	mux.Handle("GET "+v1+"/payment_intents/{id}", s.stripeAPI(retrieveSpec, s.stripeGetPaymentIntent))
 	mux.Handle("GET "+v1+"/charges/{id}", s.stripeAPI(retrieveSpec, s.stripeGetCharge))
 	mux.Handle("POST "+v1+"/refunds", s.stripeAPI(refundCreateSpec, s.stripeCreateRefund))
+	mux.Handle("GET "+v1+"/refunds", s.stripeAPI(refundListSpec, s.stripeListRefunds))
 	mux.Handle("GET "+v1+"/refunds/{id}", s.stripeAPI(retrieveSpec, s.stripeGetRefund))
 	mux.Handle("GET "+v1+"/disputes", s.stripeAPI(disputeListSpec, s.stripeListDisputes))
 	mux.Handle("GET "+v1+"/disputes/{id}", s.stripeAPI(retrieveSpec, s.stripeGetDispute))

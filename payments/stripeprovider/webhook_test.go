@@ -1,0 +1,35 @@
+package stripeprovider
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"example.com/storefront/payments"
+)
+
+// Every event about a refund names it, its PaymentIntent and our reference
+// (metadata.refund_ref): refund.created / refund.updated, the older
+// charge.refund.updated, and refund.failed of later API versions, so a
+// refund that fails, also after it succeeded, reaches the app.
+func TestParseWebhookRefundEvents(t *testing.T) {
+	p, err := New(Config{SecretKey: "sk_test_refunds", WebhookSecret: fuzzSecret, APIURL: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []string{"charge.refund.updated", "refund.updated", "refund.created", "refund.failed"} {
+		body := `{"id":"evt_` + strings.ReplaceAll(typ, ".", "_") + `","object":"event","type":"` + typ + `","api_version":"2023-10-16",` +
+			`"data":{"object":{"id":"re_1","object":"refund","status":"failed","failure_reason":"declined",` +
+			`"payment_intent":"pi_1","charge":"ch_1","metadata":{"refund_ref":"mandate/md_1/charge/1/refund/1"}}}}`
+		r := httptest.NewRequest(http.MethodPost, "/webhooks/stripe", strings.NewReader(body))
+		r.Header.Set("Stripe-Signature", sign([]byte(body), fuzzSecret, time.Now()))
+		got, err := p.ParseWebhook(r)
+		want := payments.Event{ID: "evt_" + strings.ReplaceAll(typ, ".", "_"), Type: typ, ChargeRef: "pi_1", RefundRef: "re_1",
+			RefundReference: "mandate/md_1/charge/1/refund/1"}
+		if err != nil || got != want {
+			t.Errorf("%s: %+v, %v; want %+v", typ, got, err, want)
+		}
+	}
+}
