@@ -53,8 +53,12 @@ type env struct {
 	Service *service.Service
 	Worker  *worker.Worker
 	Clock   *clock.Clock
-	proxy   *httputil.ReverseProxy
-	outage  atomic.Int32
+	// Real is the real time leases and idempotency keys' lives are
+	// measured on: time.Now unless a test moves it on (Real.Advance), to
+	// let a lease or a backoff pass without waiting for it.
+	Real   *clock.Clock
+	proxy  *httputil.ReverseProxy
+	outage atomic.Int32
 	// intercept, when set, sees every API call the app makes to the
 	// sandbox before it is forwarded, and answers it itself by returning
 	// true (a targeted outage, a 409, a slow answer).
@@ -134,7 +138,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}
 	ctx := context.Background()
 	dir := t.TempDir()
-	e := &env{t: t, DBFile: filepath.Join(dir, "storefront.db"), Clock: clock.New(nil)}
+	e := &env{t: t, DBFile: filepath.Join(dir, "storefront.db"), Clock: clock.New(nil), Real: clock.New(nil)}
 
 	mux := http.NewServeMux()
 	e.server = httptest.NewServer(handlers.RequestLog(testLogger(), mux))
@@ -192,7 +196,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}))
 	t.Cleanup(api.Close)
 
-	st, err := store.Open(ctx, e.DBFile, e.Clock.Now)
+	st, err := store.Open(ctx, e.DBFile, e.Clock.Now, store.LeaseClock(e.Real.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +234,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	// As main: a mandate that becomes active, by any path, wakes the worker.
 	var work *worker.Worker
 	svc, err := service.New(service.Config{Store: st, Providers: providers, Logger: testLogger(), FetchLimit: fetchLimit,
-		OnActive: func(string) { work.Nudge() }})
+		RealNow: e.Real.Now, OnActive: func(string) { work.Nudge() }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -146,7 +146,10 @@ func (e *env) activeBilled(provider string) (store.Mandate, *pagetest.Page) {
 			return e.mandate(id, mandate.Active), b.Get(back.URL.String()).Expect(http.StatusOK)
 		}
 		time.Sleep(20 * time.Millisecond)
+		// The billing's backoff is real time (a lease): move it on with the
+		// demo clock.
 		e.Clock.Advance(10 * time.Second)
+		e.Real.Advance(10 * time.Second)
 	}
 	e.t.Fatalf("period 1 of %s not settled", id)
 	return store.Mandate{}, nil

@@ -154,8 +154,14 @@ func (s *Service) revoke(ctx context.Context, m store.Mandate, by payments.Revok
 	// Each attempt has its own key: a revocation is safe to repeat (the
 	// provider reports one already made as it is), whereas a fixed key
 	// would make Stripe replay a stored failure (a 500) for 24 hours.
+	if err := s.store.RequestRevocation(ctx, m.ID, by); err != nil {
+		return m, err
+	}
 	res, err := p.Revoke(ctx, m.Ref(), "mandate/"+m.ID+"/revoke/"+rand.Text())
 	if err != nil {
+		if cerr := s.store.RequestRevocation(context.WithoutCancel(ctx), m.ID, ""); cerr != nil {
+			s.log.ErrorContext(ctx, "clear revocation request", "mandate_id", m.ID, "error", cerr)
+		}
 		return m, err
 	}
 	if res.State != payments.SetupRevoked {

@@ -314,6 +314,18 @@ type Change struct {
 	RevokedBy payments.Revoker
 }
 
+// RequestRevocation notes who asked for a mandate's revocation, before the
+// provider is called (by "" when the call failed: nobody's request stands).
+// A move to revoked reported as the merchant's (the provider's word for a
+// revocation made through its API) is then recorded for whoever asked.
+func (s *Store) RequestRevocation(ctx context.Context, id string, by payments.Revoker) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE mandates SET revoke_requested_by = ? WHERE id = ? AND status = 'active'`,
+		string(by), id); err != nil {
+		return fmt.Errorf("request revocation of %s: %w", id, err)
+	}
+	return nil
+}
+
 // Transition moves a mandate to status to if the state machine allows it,
 // recording the change in the history. A repeated or stale report changes
 // nothing (not even the history) and is not an error: the decision says what
@@ -349,6 +361,17 @@ func (s *Store) Transition(ctx context.Context, id string, to mandate.Status, c 
 		q = `, failure_code = ?, failure_reason = ?`
 		args = append(args, c.Code, c.Reason)
 	case mandate.Revoked:
+		if c.RevokedBy == payments.RevokedByMerchant || c.RevokedBy == "" {
+			// Revoked through the provider's API: by whoever asked us to, if
+			// anyone did (the webhook can overtake the call's answer).
+			var asked string
+			if err := tx.QueryRowContext(ctx, `SELECT revoke_requested_by FROM mandates WHERE id = ?`, id).Scan(&asked); err != nil {
+				return Mandate{}, 0, fmt.Errorf("transition %s: %w", id, err)
+			}
+			if asked != "" {
+				c.RevokedBy = payments.Revoker(asked)
+			}
+		}
 		q = `, failure_code = ?, failure_reason = ?, revoked_by = ?`
 		args = append(args, c.Code, c.Reason, string(c.RevokedBy))
 	}
