@@ -362,6 +362,7 @@ func TestAdminRefundPartThenAll(t *testing.T) {
 func (e *env) settleRefunds() {
 	e.t.Helper()
 	e.Clock.Set(e.Clock.Offset() + 2*time.Minute)
+	e.Real.Advance(store.InFlightFor + time.Minute) // what was sent is no longer in flight
 	if _, err := e.Worker.Pass(context.Background()); err != nil {
 		e.t.Fatal(err)
 	}

@@ -128,10 +128,13 @@ func TestAdminChargeCrashIsFinishedAfterRestart(t *testing.T) {
 
 // restart is a new process on the env's database file: its own store,
 // providers (straight to the sandbox), service and worker, on the env's
-// clock. Nothing of the old process's memory comes along.
+// clock. Nothing of the old process's memory comes along. It starts a few
+// minutes of real time later: what the old process had in flight then is
+// no longer (store.InFlightFor), and is looked up or sent again.
 func (e *env) restart() *worker.Worker {
 	e.t.Helper()
-	st, err := store.Open(context.Background(), e.DBFile, e.Clock.Now)
+	e.Real.Advance(store.InFlightFor + time.Minute)
+	st, err := store.Open(context.Background(), e.DBFile, e.Clock.Now, store.LeaseClock(e.Real.Now))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -200,6 +203,7 @@ func TestAdminRefundAnswerLostIsFinishedAfterRestart(t *testing.T) {
 					t.Fatal(err)
 				}
 				e.Clock.Set(e.Clock.Offset() + 2*time.Minute)
+				e.Real.Advance(store.InFlightFor + time.Minute) // the refund sent again is no longer in flight
 			}
 			refunds, _ = e.Store.Refunds(ctx, m.ID)
 			after, _ := e.Store.Charge(ctx, c.ID)

@@ -44,6 +44,9 @@ func (s *Service) sendRefund(ctx context.Context, m store.Mandate, c store.Charg
 	if err != nil {
 		return r, err
 	}
+	if err := s.store.MarkRefundSent(ctx, r.ID); err != nil {
+		return r, err
+	}
 	res, err := p.Refund(ctx, payments.RefundRequest{ChargeRef: c.ProviderRef, Amount: r.Amount,
 		Reference: r.IdempotencyKey, IdempotencyKey: r.IdempotencyKey})
 	if err != nil {

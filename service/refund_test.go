@@ -48,7 +48,7 @@ var refundCases = []struct {
 		name: "a refund is counted once it succeeded", providers: []string{"stripe", "ppro"},
 		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
 			refundNow(t, h, m, c, amount)
-			h.Clock.Advance(2 * time.Minute)
+			h.Time.Advance(3 * time.Minute) // past store.InFlightFor: the worker leaves a refund sent just now alone
 			h.pass()
 		},
 		refund: payments.RefundSucceeded, charge: payments.ChargePartiallyRefunded, refunded: 500, atProvider: 1, paidBack: 500,
@@ -58,7 +58,7 @@ var refundCases = []struct {
 		amount: 405,
 		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
 			refundNow(t, h, m, c, amount)
-			h.Clock.Advance(2 * time.Minute)
+			h.Time.Advance(3 * time.Minute) // past store.InFlightFor: the worker leaves a refund sent just now alone
 			h.pass()
 		},
 		refund: payments.RefundFailed, charge: payments.ChargeSucceeded, refunded: 0, atProvider: 1, paidBack: 0,
@@ -117,7 +117,8 @@ var refundCases = []struct {
 		name: "an answer lost and the demo clock 25 hours on: looked up, never sent again", providers: []string{"stripe", "ppro"},
 		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
 			refundAnswerLost(t, h, m, c, amount, true)
-			h.Clock.Advance(25 * time.Hour) // real time stands still: the sandbox forgets keys on its (demo) clock
+			h.Clock.Advance(25 * time.Hour) // the sandbox forgets keys on its (demo) clock
+			h.Time.Advance(3 * time.Minute) // and real time passes a little: the refund is no longer in flight
 			h.pass()
 		},
 		refund: payments.RefundSucceeded, charge: payments.ChargePartiallyRefunded, refunded: 500, atProvider: 1, paidBack: 500,
@@ -151,9 +152,9 @@ var refundCases = []struct {
 		name: "a refund that never reached the provider, minutes later: sent again with its key", providers: []string{"stripe", "ppro"},
 		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
 			refundAnswerLost(t, h, m, c, amount, false)
-			h.Time.Advance(2 * time.Minute)
+			h.Time.Advance(3 * time.Minute) // past store.InFlightFor: sent again
 			h.pass()
-			h.Clock.Advance(2 * time.Minute)
+			h.Time.Advance(3 * time.Minute) // past store.InFlightFor: the worker leaves a refund sent just now alone
 			h.pass()
 		},
 		refund: payments.RefundSucceeded, charge: payments.ChargePartiallyRefunded, refunded: 500, atProvider: 1, paidBack: 500,
@@ -167,7 +168,7 @@ var refundCases = []struct {
 			if err != nil || r.ProviderRef == "" {
 				t.Fatalf("refund after a 409: %+v, %v; want it found by our reference", r, err)
 			}
-			h.Clock.Advance(2 * time.Minute)
+			h.Time.Advance(3 * time.Minute) // past store.InFlightFor: the worker leaves a refund sent just now alone
 			h.pass()
 		},
 		refund: payments.RefundSucceeded, charge: payments.ChargePartiallyRefunded, refunded: 500, atProvider: 1, paidBack: 500,
@@ -184,7 +185,7 @@ var refundCases = []struct {
 			if err != nil || r.Status != payments.RefundPending || r.ProviderRef == "" {
 				t.Fatalf("refund after a 409: %+v, %v; want it found pending, never failed", r, err)
 			}
-			h.Clock.Advance(2 * time.Minute)
+			h.Time.Advance(3 * time.Minute) // past store.InFlightFor: the worker leaves a refund sent just now alone
 			h.pass()
 		},
 		refund: payments.RefundSucceeded, charge: payments.ChargePartiallyRefunded, refunded: 500, atProvider: 1, paidBack: 500,
@@ -436,7 +437,7 @@ func TestRefundInFlight(t *testing.T) {
 			if err := <-first; err != nil {
 				t.Fatalf("the first request: %v", err)
 			}
-			h.Clock.Advance(2 * time.Minute)
+			h.Time.Advance(3 * time.Minute) // past store.InFlightFor: the worker leaves a refund sent just now alone
 			h.pass()
 			got, _ := h.Store.RefundByID(ctx, r.ID)
 			if got.Status != payments.RefundSucceeded || got.ProviderRef == "" || got.LastError != "" {

@@ -35,7 +35,8 @@ type Config struct {
 	// then costs one provider call.
 	FetchLimit time.Duration
 	// RealNow is real time, whatever the demo clock says: a provider keeps
-	// idempotency keys for 24 hours of it. nil means time.Now.
+	// idempotency keys for 24 hours of it. nil means the store's real time
+	// (store.LeaseClock), which is time.Now unless a test moves it.
 	RealNow func() time.Time
 	// OnActive, if set, is called after a mandate became active, by any
 	// path (a webhook, the return page, reconciliation): billing starts
@@ -69,7 +70,7 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{store: cfg.Store, providers: map[string]payments.Provider{}, log: cfg.Logger,
 		realNow: cfg.RealNow, onActive: cfg.OnActive}
 	if s.realNow == nil {
-		s.realNow = time.Now
+		s.realNow = cfg.Store.RealNow // the real time its leases are measured on
 	}
 	if s.onActive == nil {
 		s.onActive = func(string) {}

@@ -22,11 +22,13 @@ func (s Sent) Never() bool { return s.At.IsZero() && s.RealAt.IsZero() }
 
 // MarkChargeSent records, before a charge is sent, that its key is about to
 // be used, unless an earlier send already did: a key's life at the provider
-// starts with its first request. realNow is real time.
+// starts with its first request. It also records this send (last_sent_real_at),
+// which may be in flight for a while. realNow is real time.
 func (s *Store) MarkChargeSent(ctx context.Context, id int64, realNow time.Time) error {
+	real := realNow.UTC().Format(timeLayout)
 	_, err := s.db.ExecContext(ctx, `UPDATE charges SET first_sent_at = coalesce(first_sent_at, ?),
-		first_sent_real_at = coalesce(first_sent_real_at, ?) WHERE id = ?`,
-		s.now().UTC().Format(timeLayout), realNow.UTC().Format(timeLayout), id)
+		first_sent_real_at = coalesce(first_sent_real_at, ?), last_sent_real_at = ? WHERE id = ?`,
+		s.now().UTC().Format(timeLayout), real, real, id)
 	if err != nil {
 		return fmt.Errorf("mark charge %d sent: %w", id, err)
 	}
@@ -52,3 +54,19 @@ func (s *Store) ChargeSent(ctx context.Context, id int64) (Sent, error) {
 	}
 	return sent, nil
 }
+
+// MarkRefundSent records, before a refund is sent, when (in real time): the
+// request may be in flight for a while, and the worker leaves it alone
+// meanwhile (see PendingRefunds).
+func (s *Store) MarkRefundSent(ctx context.Context, id int64) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE refunds SET last_sent_real_at = ? WHERE id = ?`,
+		s.real().UTC().Format(timeLayout), id); err != nil {
+		return fmt.Errorf("mark refund %d sent: %w", id, err)
+	}
+	return nil
+}
+
+// InFlightFor is how long after it was sent (in real time) a request may
+// still be in flight: longer than our provider clients wait for an answer
+// (30 s), so that a look-up never races the request it looks for.
+const InFlightFor = 2 * time.Minute

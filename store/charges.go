@@ -139,10 +139,15 @@ func (s *Store) Charges(ctx context.Context, mandateID string) ([]Charge, error)
 }
 
 // PendingCharges returns charges still pending that were last touched
-// before olderThan, oldest first: a crash or a lost answer left them so.
+// before olderThan (the app's clock), oldest first: a crash or a lost
+// answer left them so. A charge sent less than InFlightFor ago in real time
+// is left out whatever the app's clock says: its request may still be in
+// flight, and a look-up now could find nothing and fail a payment that is
+// about to be made.
 func (s *Store) PendingCharges(ctx context.Context, olderThan time.Time, limit int) ([]Charge, error) {
-	return queryCharges(ctx, s.db, `c.status = 'pending' AND c.updated_at < ? ORDER BY c.updated_at LIMIT ?`,
-		olderThan.UTC().Format(timeLayout), limit)
+	return queryCharges(ctx, s.db, `c.status = 'pending' AND c.updated_at < ?
+		AND (c.last_sent_real_at IS NULL OR c.last_sent_real_at < ?) ORDER BY c.updated_at LIMIT ?`,
+		olderThan.UTC().Format(timeLayout), s.real().Add(-InFlightFor).UTC().Format(timeLayout), limit)
 }
 
 func queryCharges(ctx context.Context, q rowQuerier, where string, args ...any) ([]Charge, error) {

@@ -87,10 +87,12 @@ func (s *Store) Refunds(ctx context.Context, mandateID string) ([]Refund, error)
 }
 
 // PendingRefunds returns refunds still pending, last touched before
-// olderThan.
+// olderThan, leaving out those sent less than InFlightFor ago in real time
+// (see PendingCharges).
 func (s *Store) PendingRefunds(ctx context.Context, olderThan time.Time, limit int) ([]Refund, error) {
-	return queryRefunds(ctx, s.db, `r.status = 'pending' AND r.updated_at < ? ORDER BY r.updated_at LIMIT ?`,
-		olderThan.UTC().Format(timeLayout), limit)
+	return queryRefunds(ctx, s.db, `r.status = 'pending' AND r.updated_at < ?
+		AND (r.last_sent_real_at IS NULL OR r.last_sent_real_at < ?) ORDER BY r.updated_at LIMIT ?`,
+		olderThan.UTC().Format(timeLayout), s.real().Add(-InFlightFor).UTC().Format(timeLayout), limit)
 }
 
 func queryRefunds(ctx context.Context, q rowQuerier, where string, args ...any) ([]Refund, error) {
