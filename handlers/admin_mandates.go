@@ -16,6 +16,7 @@ import (
 	"example.com/storefront/billing"
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
+	"example.com/storefront/service"
 	"example.com/storefront/store"
 	"example.com/storefront/terms"
 	"example.com/storefront/views"
@@ -186,7 +187,7 @@ func (h *handler) mandatePage(r *http.Request, m store.Mandate) (views.AdminMand
 		return page, err
 	}
 	for _, c := range slices.Backward(charges) { // newest first
-		cv, err := h.chargeView(r, m, c, ops[c.ID], refunds, disputes)
+		cv, err := h.chargeView(r, m, c, charges, ops[c.ID], refunds, disputes)
 		if err != nil {
 			return page, err
 		}
@@ -246,15 +247,19 @@ func (h *handler) chargeForm(r *http.Request, m store.Mandate) (*views.ChargeFor
 	return form, "", nil
 }
 
-func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, ops []store.Operation, refunds []store.Refund,
+func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, all []store.Charge, ops []store.Operation, refunds []store.Refund,
 	disputes []store.Dispute) (views.ChargeView, error) {
 	cv := views.ChargeView{
-		ID: c.ID, Label: chargeLabel(c), Amount: c.Amount.String(), Status: string(c.Status), ProviderStatus: c.ProviderStatus,
+		ID: c.ID, Label: chargeLabel(c, all), Amount: c.Amount.String(), Status: string(c.Status), ProviderStatus: c.ProviderStatus,
 		ProviderRef: c.ProviderRef, ProviderURL: h.dashboardURL(m, "payments", c.ProviderRef), LastError: c.LastError,
 		Created: c.CreatedAt.UTC().Format(dashboardTime),
 	}
 	if c.FailureCode != "" || c.FailureReason != "" {
 		cv.Failure = fmt.Sprintf("%s %s", c.FailureCode, c.FailureReason)
+		cv.FailureLabel = "Declined"
+		if c.Status == payments.ChargeFailed && !service.Declined(c) {
+			cv.FailureLabel = "Not made" // never reached the provider: no decline
+		}
 		if payments.NeedsShopper(c.FailureCode) {
 			cv.Failure += " (Declined: the payment needed the shopper to confirm it, which an off-session charge cannot ask.)"
 		}
@@ -325,17 +330,35 @@ func disputeView(d store.Dispute, chargeLabel string) views.DisputeView {
 	return v
 }
 
-func chargeLabel(c store.Charge) string {
+// chargeLabel names a charge among all of its mandate's: a scheduled
+// attempt after a decline is a retry, counted by the declines before it;
+// one after a payment never made is only another attempt (it used no
+// retry).
+func chargeLabel(c store.Charge, all []store.Charge) string {
 	switch c.Kind {
 	case store.KindInitial:
 		return "First payment, with the setup"
 	case store.KindMerchant:
 		return "Charged by the merchant"
 	}
-	if c.Attempt > 1 {
-		return fmt.Sprintf("Period %d, retry %d", c.Period, c.Attempt-1)
+	if c.Attempt <= 1 {
+		return fmt.Sprintf("Period %d", c.Period)
 	}
-	return fmt.Sprintf("Period %d", c.Period)
+	if n := declinedBefore(c, all); n > 0 {
+		return fmt.Sprintf("Period %d, retry %d", c.Period, n)
+	}
+	return fmt.Sprintf("Period %d, attempt %d", c.Period, c.Attempt)
+}
+
+// declinedBefore counts the declined attempts of c's period before c.
+func declinedBefore(c store.Charge, all []store.Charge) int {
+	n := 0
+	for _, o := range all {
+		if o.Kind == store.KindScheduled && o.Period == c.Period && o.Attempt < c.Attempt && service.Declined(o) {
+			n++
+		}
+	}
+	return n
 }
 
 // references lists the provider's ids behind a mandate, with links into
@@ -424,14 +447,14 @@ func (h *handler) billingView(m store.Mandate, b store.Billing, events []store.B
 			if cs[len(cs)-1].Status != payments.ChargeSucceeded {
 				p.Status = "refunded"
 			}
-			if len(cs) > 1 {
-				p.Detail = fmt.Sprintf("after %d declined", len(cs)-1)
+			if n := declinedBefore(cs[len(cs)-1], cs); n > 0 {
+				p.Detail = fmt.Sprintf("after %d declined", n)
 			}
 		case len(cs) > 0 && cs[len(cs)-1].Status == payments.ChargePending:
 			p.Status = "pending"
 		case n == b.NextPeriod && b.State == store.BillingPastDue:
 			p.Status = "retrying"
-			p.Detail = fmt.Sprintf("%d declined", len(cs))
+			p.Detail = fmt.Sprintf("%d declined", b.Failures)
 		case n < b.NextPeriod || (n == b.NextPeriod && !live):
 			p.Status = "failed"
 			if len(cs) == 0 {

@@ -159,6 +159,7 @@ type ChargeView struct {
 	ProviderRef    string
 	ProviderURL    string
 	Failure        string // code and reason
+	FailureLabel   string // "Declined", or "Not made" for a payment the provider never received
 	LastError      string
 	Created        string
 	Refunded       string // "" when nothing was

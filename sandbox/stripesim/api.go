@@ -157,6 +157,32 @@ func (s *Sim) serveStripe(w http.ResponseWriter, r *http.Request, req *stripeReq
 		}
 	}
 
+	if d := s.Settings().HoldBefore; key != "" && d > 0 {
+		// Reserved but not yet running (Settings.HoldBefore), without
+		// holding up other requests.
+		s.host.Unlock()
+		locked = false
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+		s.host.Lock()
+		locked = true
+		if ctx.Err() != nil {
+			// The caller gave up before the work began: nothing was done,
+			// so nothing is stored and the key may be used again.
+			rctx := context.WithoutCancel(ctx)
+			if err := s.host.Write(rctx, func(tx *simkit.WriteTx) error {
+				return simkit.ReleaseIdempotency(rctx, tx, Provider, s.scope, key)
+			}); err != nil {
+				s.host.Logger().Error("sandbox stripe API: release idempotency key", "request", req.id, "err", err)
+			}
+			return
+		}
+	}
+
 	hold := s.Settings().InFlight
 	var body []byte
 	status := http.StatusOK

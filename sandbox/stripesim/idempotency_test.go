@@ -79,6 +79,40 @@ func TestIdempotencyKeyInUse(t *testing.T) {
 	}
 }
 
+// With HoldBefore a request waits with its key reserved before it does
+// anything: meanwhile Stripe holds no payment and the key is in use; then
+// it runs and answers, once.
+func TestHoldBeforeRunsNothingYet(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	s := e.saveAmazonPay()
+	const hold = time.Second
+	e.Sandbox.StripeSim().SetSettings(stripesim.Settings{HoldBefore: hold})
+
+	first := make(chan *stripe.PaymentIntent, 1)
+	go func() {
+		pi, err := e.chargeWithKey(s, 1000, "charge-1")
+		if err != nil {
+			t.Errorf("first request: %v", err)
+		}
+		first <- pi
+	}()
+	time.Sleep(hold / 4)
+	if n := e.paymentIntentCount(s); n != 0 {
+		t.Errorf("%d payment intents while the request waits, want 0", n)
+	}
+	_, err := e.chargeWithKey(s, 1000, "charge-1")
+	wantStripeError(t, err, http.StatusConflict, stripe.ErrorTypeIdempotency, stripe.ErrorCodeIdempotencyKeyInUse, "")
+
+	pi := <-first
+	if pi == nil || pi.Status != stripe.PaymentIntentStatusSucceeded {
+		t.Fatalf("first request answered %v, want a succeeded payment", pi)
+	}
+	if n := e.paymentIntentCount(s); n != 1 {
+		t.Errorf("%d payment intents after the request ran, want 1", n)
+	}
+}
+
 // With APILatency the answer is held after the request has finished: a
 // retry meanwhile replays it, as Stripe's would after a network delay.
 func TestIdempotencyReplayWhileAnswerIsDelayed(t *testing.T) {

@@ -46,6 +46,7 @@ type settingsForm struct {
 	SetupWithoutMandate bool
 	FailNext            string
 	InFlight            string // seconds
+	HoldBefore          string // seconds
 }
 
 // disputeRow is one row of the index's list of disputes.
@@ -265,6 +266,7 @@ func (s *Sim) indexSettings() settingsForm {
 		SetupWithoutMandate: v.SetupWithoutMandate,
 		FailNext:            strconv.Itoa(v.FailNext),
 		InFlight:            strconv.FormatFloat(v.InFlight.Seconds(), 'f', -1, 64),
+		HoldBefore:          strconv.FormatFloat(v.HoldBefore.Seconds(), 'f', -1, 64),
 	}
 }
 
@@ -288,11 +290,12 @@ func (s *Sim) handleIndexSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	settle, ok1 := seconds("settle_after", maxFormSettle)
 	inFlight, ok2 := seconds("in_flight", maxFormInFlight)
+	holdBefore, ok3 := seconds("hold_before", maxFormInFlight)
 	failNext, err := strconv.Atoi(strings.TrimSpace(cmp.Or(r.PostFormValue("fail_next"), "0")))
-	if !ok1 || !ok2 || err != nil || failNext < 0 || failNext > maxFormFailNext {
+	if !ok1 || !ok2 || !ok3 || err != nil || failNext < 0 || failNext > maxFormFailNext {
 		s.host.RenderMessage(w, r, http.StatusBadRequest, s.host.Meta("Payment sandbox", simkit.ThemeSandbox, ""), simkit.MessageView{
 			Title: "These settings cannot be used",
-			Body: fmt.Sprintf("The settle delay is 0 to %d seconds, the time a request stays in flight 0 to %d seconds, and "+
+			Body: fmt.Sprintf("The settle delay is 0 to %d seconds, the time a request waits or stays in flight 0 to %d seconds, and "+
 				"the failing requests 0 to %d.", int(maxFormSettle.Seconds()), int(maxFormInFlight.Seconds()), maxFormFailNext),
 			LinkURL:  s.host.BasePath() + "/#stripe-settings",
 			LinkText: "Back to the settings",
@@ -304,6 +307,7 @@ func (s *Sim) handleIndexSettings(w http.ResponseWriter, r *http.Request) {
 		SetupWithoutMandate: r.PostFormValue("setup_without_mandate") != "",
 		FailNext:            failNext,
 		InFlight:            inFlight,
+		HoldBefore:          holdBefore,
 	})
 	http.Redirect(w, r, s.host.BasePath()+"/?"+url.Values{"stripe": {noticeSettings}}.Encode()+"#stripe-settings", http.StatusSeeOther)
 }

@@ -36,16 +36,17 @@ func TestIndexSettingsForm(t *testing.T) {
 		t.Errorf("settle_after shows %q, want the default 3", got)
 	}
 	res := e.Browser.Do(page.Submit("", "/stripe/settings", url.Values{
-		"settle_after": {"1.5"}, "setup_without_mandate": {"on"}, "fail_next": {"2"}, "in_flight": {"0.25"},
+		"settle_after": {"1.5"}, "setup_without_mandate": {"on"}, "fail_next": {"2"}, "in_flight": {"0.25"}, "hold_before": {"0.5"},
 	}))
 	wantStatus(t, res, http.StatusSeeOther)
 	got := e.Sandbox.StripeSim().Settings()
-	want := stripesim.Settings{SettleAfter: 1500 * time.Millisecond, SetupWithoutMandate: true, FailNext: 2, InFlight: 250 * time.Millisecond}
+	want := stripesim.Settings{SettleAfter: 1500 * time.Millisecond, SetupWithoutMandate: true, FailNext: 2, InFlight: 250 * time.Millisecond,
+		HoldBefore: 500 * time.Millisecond}
 	if got != want {
 		t.Errorf("settings %+v, want %+v", got, want)
 	}
 	page = e.Browser.Follow(res).Expect(http.StatusOK)
-	if !strings.Contains(page.Body, "Settings saved.") || page.InputValue("fail_next") != "2" || !page.Checked("setup_without_mandate") {
+	if !strings.Contains(page.Body, "Settings saved.") || page.InputValue("fail_next") != "2" || page.InputValue("hold_before") != "0.5" || !page.Checked("setup_without_mandate") {
 		t.Errorf("the page after saving does not show the settings; body:\n%s", page.Body)
 	}
 

@@ -27,6 +27,13 @@ type Settings struct {
 	// sandbox's APILatency instead holds answers after the request has
 	// finished, when a retry with the key replays the answer.) 0 → none.
 	InFlight time.Duration
+	// HoldBefore keeps each API request with an idempotency key waiting
+	// this long after its key is reserved and before its work, as a
+	// request still on its way into Stripe: it has done nothing yet, and
+	// meanwhile a request with the same key is answered 409
+	// idempotency_key_in_use. A caller that gives up meanwhile leaves
+	// nothing done and its key free. 0 → none.
+	HoldBefore time.Duration
 }
 
 // DefaultSettleAfter is the settle delay when none is set: long enough to
@@ -44,6 +51,7 @@ func (s *Sim) Settings() Settings {
 // SetSettings replaces the settings; negative durations and counts mean 0.
 func (s *Sim) SetSettings(v Settings) {
 	v.SettleAfter, v.InFlight = max(v.SettleAfter, 0), max(v.InFlight, 0)
+	v.HoldBefore = max(v.HoldBefore, 0)
 	v.FailNext = max(v.FailNext, 0)
 	s.mu.Lock()
 	defer s.mu.Unlock()
