@@ -38,6 +38,7 @@ func TestScreenshotTour(t *testing.T) {
 	const password = "tour password 123"
 	app := start(t, map[string]string{"ADMIN_PASSWORD": password, "PLAN_AMOUNT": "1200"})
 	declining := start(t, map[string]string{"ADMIN_PASSWORD": password, "PLAN_AMOUNT": "1202"}) // every payment declines
+	disputed := start(t, map[string]string{"ADMIN_PASSWORD": password, "PLAN_AMOUNT": "1204"})  // every payment is disputed
 	dir := os.Getenv("SCREENSHOTS_DIR")
 	if dir == "" {
 		dir = screenshotsDir
@@ -139,6 +140,62 @@ func TestScreenshotTour(t *testing.T) {
 			chromedp.WaitVisible(`[data-testid=advance-period]`, chromedp.ByQuery),
 			chromedp.Click(`[data-testid=advance-period]`, chromedp.ByQuery),
 		}},
+		// The presenter makes the sandbox's Stripe settle in 2 s (refunds,
+		// disputes): the settings form answers on the same page.
+		{name: "23-sandbox-settings-saved", want: `[data-testid=stripe-notice]`, before: chromedp.Tasks{
+			chromedp.Navigate(app.URL + "/sandbox/"),
+			chromedp.SetValue(`#stripe-settle-after`, "2", chromedp.ByQuery),
+			chromedp.Submit(`#stripe-settle-after`, chromedp.ByQuery),
+		}},
+		// A new Stripe mandate: period 1 (12.00) is paid, and the merchant
+		// charges 12.04 now, which the sandbox has disputed after the settle
+		// delay; a refund of 4.05 of period 1 is pending and then fails.
+		{name: "24-admin-charge-disputed", want: `[data-testid=dispute-banner]`, before: chromedp.Tasks{
+			fillAndSubmit(app.URL, "Ida Rhodes", "ida@example.com", "stripe", false),
+			chromedp.WaitVisible(`form:has(input[name=method][value=amazon_pay]) button[type=submit]`, chromedp.ByQuery),
+			chromedp.Click(`form:has(input[name=method][value=amazon_pay]) button[type=submit]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`button[name=decision][value=approve]`, chromedp.ByQuery),
+			chromedp.Click(`button[name=decision][value=approve]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid=outcome][data-status=active]`, chromedp.ByQuery),
+			chromedp.Navigate(app.URL + "/admin?email=ida%40example.com"),
+			chromedp.Click(`[data-testid=mandate-row] a`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid=charge-form]`, chromedp.ByQuery),
+			chromedp.SetValue(`#amount`, "12.04", chromedp.ByQuery),
+			chromedp.Click(`[data-testid=charge-now]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid=flash]`, chromedp.ByQuery),
+			reloadUntil(`[data-testid=dispute-banner]`, 30*time.Second),
+		}},
+		{name: "25-admin-refund-failed", want: `[data-testid=refund][data-status=failed]`, before: chromedp.Tasks{
+			reloadUntil(`[data-testid=refund-form]`, 30*time.Second),
+			chromedp.SetValue(`[data-testid=refund-form] input[name=amount]`, "4.05", chromedp.ByQuery),
+			chromedp.Click(`[data-testid=refund-submit]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid=refund]`, chromedp.ByQuery),
+			reloadUntil(`[data-testid=refund][data-status=failed]`, 30*time.Second),
+		}},
+		{name: "26-admin-list-disputed", url: app.URL + "/admin?disputed=1", want: `[data-testid=row-disputed]`},
+		{name: "27-sandbox-disputes", url: app.URL + "/sandbox/#stripe-disputes", want: `[data-testid=stripe-disputes] button`},
+		// The presenter decides the dispute: lost, and the mandate page says
+		// where the money went.
+		{name: "28-admin-dispute-lost", want: `[data-testid=dispute][data-status=lost]`, before: chromedp.Tasks{
+			chromedp.Click(`//table[@data-testid="stripe-disputes"]//button[normalize-space()="Merchant lost"]`, chromedp.BySearch),
+			chromedp.WaitVisible(`[data-testid=stripe-notice]`, chromedp.ByQuery),
+			chromedp.Navigate(app.URL + "/admin?email=ida%40example.com"),
+			chromedp.Click(`[data-testid=mandate-row] a`, chromedp.ByQuery),
+			reloadUntil(`[data-testid=dispute][data-status=lost]`, 30*time.Second),
+		}},
+		// On PPRO the first payment of a 12.04 plan is charged back after the
+		// settle delay. (Last: this app's login replaces the other's cookie,
+		// both being on 127.0.0.1.)
+		{name: "29-admin-ppro-chargeback", want: `[data-testid=dispute]`, before: chromedp.Tasks{
+			fillAndSubmit(disputed.URL, "Annie Easley", "annie@example.com", "ppro", true), decidePPRO("approve"),
+			chromedp.Navigate(disputed.URL + "/admin"),
+			chromedp.WaitVisible(`#password`, chromedp.ByQuery),
+			chromedp.SendKeys(`#password`, password, chromedp.ByQuery), chromedp.Submit(`#password`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid=mandates]`, chromedp.ByQuery),
+			chromedp.Click(`[data-testid=mandate-row] a`, chromedp.ByQuery),
+			reloadUntil(`[data-testid=dispute]`, 30*time.Second),
+		}},
+		{name: "30-sandbox-ppro-chargebacks", url: disputed.URL + "/sandbox/#ppro-chargebacks", want: `[data-testid=ppro-chargebacks] button`},
 	}
 	for _, s := range tour {
 		if s.url != "" {
@@ -146,7 +203,7 @@ func TestScreenshotTour(t *testing.T) {
 		}
 		if err := chromedp.Run(ctx, emulation.SetDeviceMetricsOverride(1280, 900, 1, false), s.before,
 			chromedp.WaitVisible(s.want, chromedp.ByQuery)); err != nil {
-			t.Fatalf("%s: %v\napp logs:\n%s", s.name, err, app.Logs)
+			t.Fatalf("%s: %v\napp logs:\n%s\nlogs of the app whose payments are disputed:\n%s", s.name, err, app.Logs, disputed.Logs)
 		}
 		for _, width := range []int64{1280, 390} {
 			var png []byte
@@ -172,4 +229,33 @@ func TestScreenshotTour(t *testing.T) {
 		t.Errorf("the Stripe flow ended at %q", stripeSuccess)
 	}
 	t.Logf("%d pages at 1280 and 390 px in %s", len(tour), dir)
+}
+
+// reloadUntil loads the page again until selector is on it: what the
+// sandbox does later (a dispute, a refund failing) reaches the app by a
+// webhook a moment after the page was drawn.
+func reloadUntil(selector string, limit time.Duration) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		deadline := time.Now().Add(limit)
+		for {
+			var found bool
+			if err := chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q) !== null`, selector), &found).Do(ctx); err != nil {
+				return err
+			}
+			if found {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s not on the page after %s", selector, limit)
+			}
+			time.Sleep(200 * time.Millisecond)
+			var loc string
+			if err := chromedp.Location(&loc).Do(ctx); err != nil {
+				return err
+			}
+			if err := chromedp.Navigate(loc).Do(ctx); err != nil {
+				return err
+			}
+		}
+	})
 }

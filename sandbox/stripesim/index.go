@@ -34,6 +34,7 @@ type indexView struct {
 	APIBase  string // what stripe-go's backend URL would be from a browser's point of view
 	Webhooks bool
 	Notice   string // the confirmation of the last button, if the page was reached through one
+	NoticeAt string // the part the button was in ("settings", "disputes", "saved"), where Notice shows
 	Saved    []savedPaymentMethod
 	Settings settingsForm
 	Disputes []disputeRow
@@ -97,6 +98,7 @@ func (s *Sim) IndexSection() templ.Component {
 			APIBase:  s.host.PageURL("/stripe"),
 			Webhooks: s.host.WebhooksEnabled(Provider),
 			Notice:   s.indexNotice(simkit.PageQuery(ctx)),
+			NoticeAt: noticePart(simkit.PageQuery(ctx).Get("stripe")),
 			Saved:    saved,
 			Settings: s.indexSettings(),
 			Disputes: disputes,
@@ -252,6 +254,18 @@ func (s *Sim) indexNotice(q url.Values) string {
 		return "Nothing changed for " + dp + ": it was already decided."
 	}
 	return ""
+}
+
+// noticePart is the part of the section whose button made notice: the
+// confirmation shows there, where the answer's #anchor scrolls to.
+func noticePart(notice string) string {
+	switch notice {
+	case noticeSettings:
+		return "settings"
+	case noticeDisputeWon, noticeDisputeLost, noticeDisputeSame:
+		return "disputes"
+	}
+	return "saved"
 }
 
 // disputeID is the shape of the ids the sandbox gives disputes.
