@@ -421,15 +421,7 @@ func TestChargeInFlight(t *testing.T) {
 			ctx := context.Background()
 			m := h.Active(provider)
 			const hold = 600 * time.Millisecond
-			if provider == "stripe" {
-				s := h.Sandbox.StripeSim().Settings()
-				s.InFlight = hold
-				h.Sandbox.StripeSim().SetSettings(s)
-			} else {
-				s := h.Sandbox.PPROSim().Settings()
-				s.Processing = hold
-				h.Sandbox.PPROSim().SetSettings(s)
-			}
+			h.inFlight(provider, hold)
 			type result struct {
 				c   store.Charge
 				err error

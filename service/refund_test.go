@@ -355,6 +355,21 @@ func (h *harness) settleAfter(d time.Duration) {
 	h.Sandbox.PPROSim().SetSettings(pt)
 }
 
+// inFlight keeps each of the provider's idempotent API requests in flight
+// for d before it answers: another request with its key meanwhile is
+// answered 409 (Stripe's InFlight, PPRO's Processing).
+func (h *harness) inFlight(provider string, d time.Duration) {
+	if provider == "stripe" {
+		s := h.Sandbox.StripeSim().Settings()
+		s.InFlight = d
+		h.Sandbox.StripeSim().SetSettings(s)
+		return
+	}
+	s := h.Sandbox.PPROSim().Settings()
+	s.Processing = d
+	h.Sandbox.PPROSim().SetSettings(s)
+}
+
 // isRefund reports whether r is the app asking for a refund.
 func isRefund(r *http.Request) bool {
 	return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/refunds")
@@ -403,15 +418,7 @@ func TestRefundInFlight(t *testing.T) {
 				t.Fatalf("charge: %+v, %v", c, err)
 			}
 			const hold = 600 * time.Millisecond
-			if provider == "stripe" {
-				s := h.Sandbox.StripeSim().Settings()
-				s.InFlight = hold
-				h.Sandbox.StripeSim().SetSettings(s)
-			} else {
-				s := h.Sandbox.PPROSim().Settings()
-				s.Processing = hold
-				h.Sandbox.PPROSim().SetSettings(s)
-			}
+			h.inFlight(provider, hold)
 			first := make(chan error, 1)
 			go func() {
 				_, err := h.Service.Refund(ctx, m, c.ID, 500, "")

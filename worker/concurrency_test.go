@@ -33,7 +33,7 @@ func TestTwoProcessesChargeEachPeriodOnce(t *testing.T) {
 	for i := range 6 {
 		mandates = append(mandates, h.ActivePPRO(i%2 == 0)) // half with the first payment as period 1
 	}
-	other, _ := h.secondProcess(small)
+	other := h.secondProcess(small).Worker
 	workers := []*worker.Worker{h.Worker, other}
 
 	const months = 6
@@ -110,7 +110,7 @@ func TestExpiredLeaseIsTakenOverWithoutASecondPayment(t *testing.T) {
 	anchor := at(2027, time.March, 1, 6)
 	h := newHarness(t, apptest.StartingAt(anchor))
 	m := h.ActiveStripe()
-	other, _ := h.secondProcess(nil)
+	other := h.secondProcess(nil).Worker
 
 	var keys keyLog
 	release := make(chan struct{})

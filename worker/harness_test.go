@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"os"
 	"testing"
+	"time"
 
+	"example.com/storefront/clock"
 	"example.com/storefront/internal/apptest"
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
@@ -35,12 +37,27 @@ func plan(amount int64, interval payments.Interval) payments.Plan {
 	return p
 }
 
-// secondProcess is another app process on the same database file: its own
-// connection pool, its own providers and service, its own worker (with its
-// own name on the leases).
-func (h *harness) secondProcess(cfg func(*worker.Config)) (*worker.Worker, *store.Store) {
+// process is another app process on the harness's database file, as
+// main builds one: its own connection pool, providers, service, worker
+// (with its own name on the leases) and Demo.
+type process struct {
+	Clock  *clock.Clock
+	Store  *store.Store
+	Worker *worker.Worker
+	Demo   *worker.Demo
+}
+
+// secondProcess is another process on the harness's demo clock.
+func (h *harness) secondProcess(cfg func(*worker.Config)) *process {
 	h.t.Helper()
-	st, err := store.Open(context.Background(), h.DBFile, h.Clock.Now, store.LeaseClock(h.Time.Now))
+	return h.newProcess(h.Clock, h.Time.Now, cfg)
+}
+
+// newProcess is another process on the demo clock c, measuring leases on
+// leaseClock; cfg, if not nil, adjusts its worker.
+func (h *harness) newProcess(c *clock.Clock, leaseClock func() time.Time, cfg func(*worker.Config)) *process {
+	h.t.Helper()
+	st, err := store.Open(context.Background(), h.DBFile, c.Now, store.LeaseClock(leaseClock))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -50,11 +67,13 @@ func (h *harness) secondProcess(cfg func(*worker.Config)) (*worker.Worker, *stor
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	wcfg := worker.Config{Store: st, Service: svc, Providers: providers, Now: h.Clock.Now, Logger: testLogger()}
+	wcfg := worker.Config{Store: st, Service: svc, Providers: providers, Now: c.Now, Logger: testLogger()}
 	if cfg != nil {
 		cfg(&wcfg)
 	}
-	return worker.New(wcfg), st
+	p := &process{Clock: c, Store: st, Worker: worker.New(wcfg)}
+	p.Demo = &worker.Demo{Clock: c, Store: st, Worker: p.Worker}
+	return p
 }
 
 // scheduled is a mandate's scheduled charges for period n, by attempt.

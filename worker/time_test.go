@@ -15,38 +15,13 @@ import (
 	"example.com/storefront/internal/pagetest"
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
-	"example.com/storefront/service"
-	"example.com/storefront/store"
 	"example.com/storefront/worker"
 )
 
-// process is another app process on the harness's database file with a
-// demo clock of its own (over the same real time), as main builds one: its
-// own store, service, worker and Demo.
-type process struct {
-	Clock  *clock.Clock
-	Store  *store.Store
-	Worker *worker.Worker
-	Demo   *worker.Demo
-}
-
 func (h *harness) processWithOwnClock() *process {
 	h.t.Helper()
-	p := &process{Clock: clock.New(h.Time.Now)}
-	st, err := store.Open(context.Background(), h.DBFile, p.Clock.Now, store.LeaseClock(p.Clock.Real))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.t.Cleanup(func() { st.Close() })
-	providers := h.NewProviders()
-	svc, err := service.New(service.Config{Store: st, Providers: providers, Logger: testLogger()})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	p.Store = st
-	p.Worker = worker.New(worker.Config{Store: st, Service: svc, Providers: providers, Now: p.Clock.Now, Logger: testLogger()})
-	p.Demo = &worker.Demo{Clock: p.Clock, Store: st, Worker: p.Worker}
-	return p
+	c := clock.New(h.Time.Now)
+	return h.newProcess(c, c.Real, nil)
 }
 
 // Two processes on one database agree on the demo clock: a move made on
