@@ -167,7 +167,7 @@ func (s *Sim) pproSettleRefund(ctx context.Context, tx *simkit.WriteTx, id strin
 	if err != nil {
 		return err
 	}
-	if c.Status == chargeCaptured && c.refundedAmount() == c.capturedAmount() {
+	if c.Status == chargeCaptured && c.refundAmount(refundRefunded) == c.capturedAmount() {
 		if err := setPPROChargeStatus(ctx, tx, c.ID, chargeRefunded, c.Failure, at); err != nil {
 			return err
 		}

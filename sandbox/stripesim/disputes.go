@@ -124,7 +124,7 @@ func (s *Sim) stripeGetDispute(ctx context.Context, tx *simkit.WriteTx, req *str
 	return stripeGet(ctx, s, tx, req, "dispute", "dispute", "dispute", loadStripeDispute)
 }
 
-var disputeListSpec = listSpec("charge", "payment_intent")
+var disputeListSpec = listSpec(chargeFilters)
 
 // stripeListDisputes answers GET /v1/disputes: newest first, paged and
 // filtered by charge, payment_intent and created, as Stripe's list is.
@@ -133,7 +133,7 @@ func (s *Sim) stripeListDisputes(ctx context.Context, tx *simkit.WriteTx, req *s
 		object:  "dispute",
 		table:   "stripe_disputes",
 		url:     "/v1/disputes",
-		filters: []listFilter{{"charge", "charge_id"}, {"payment_intent", "payment_intent_id"}},
+		filters: chargeFilters,
 		load:    loadStripeDispute,
 	})
 }

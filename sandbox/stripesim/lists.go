@@ -17,11 +17,17 @@ import (
 // filtered by customer and created. The app uses it to find a
 // PaymentIntent by its metadata after a crash.
 
-var paymentIntentListSpec = listSpec("customer")
+var (
+	paymentIntentFilters  = []listFilter{{"customer", "customer_id"}}
+	paymentIntentListSpec = listSpec(paymentIntentFilters)
+)
+
+// chargeFilters are the filters of the refunds' and the disputes' lists.
+var chargeFilters = []listFilter{{"charge", "charge_id"}, {"payment_intent", "payment_intent_id"}}
 
 // listSpec is a list request's parameters: the paging every list takes,
-// expand, created, and the named filters, each a string.
-func listSpec(filters ...string) paramSpec {
+// expand, created, and the filters, each a string.
+func listSpec(filters []listFilter) paramSpec {
 	fields := map[string]paramSpec{
 		"created":        specRange,
 		"ending_before":  specString,
@@ -30,7 +36,7 @@ func listSpec(filters ...string) paramSpec {
 		"starting_after": specString,
 	}
 	for _, f := range filters {
-		fields[f] = specString
+		fields[f.param] = specString
 	}
 	return specHash(fields)
 }
@@ -204,7 +210,7 @@ func (s *Sim) stripeListPaymentIntents(ctx context.Context, tx *simkit.WriteTx, 
 		object:  "payment_intent",
 		table:   "stripe_payment_intents",
 		url:     "/v1/payment_intents",
-		filters: []listFilter{{"customer", "customer_id"}},
+		filters: paymentIntentFilters,
 		load:    loadStripePaymentIntent,
 	})
 }

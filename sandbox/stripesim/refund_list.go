@@ -12,14 +12,14 @@ import (
 // metadata when the answer to the create was lost and the idempotency key
 // may be forgotten.
 
-var refundListSpec = listSpec("charge", "payment_intent")
+var refundListSpec = listSpec(chargeFilters)
 
 func (s *Sim) stripeListRefunds(ctx context.Context, tx *simkit.WriteTx, req *stripeRequest) (any, error) {
 	return stripeListObjects(ctx, s, tx, req.params, listing[*stripeRefund]{
 		object:  "refund",
 		table:   "stripe_refunds",
 		url:     "/v1/refunds",
-		filters: []listFilter{{"charge", "charge_id"}, {"payment_intent", "payment_intent_id"}},
+		filters: chargeFilters,
 		load:    loadStripeRefund,
 	})
 }
