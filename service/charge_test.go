@@ -228,8 +228,8 @@ func pendingScheduledCharge(t *testing.T, provider, lost string, real, demo time
 		t.Fatalf("period 1 not paid: billing %s at period %d (%s); charges %+v", b.State, b.NextPeriod, b.LastError, cs)
 	}
 	if resent {
-		if first.Status != payments.ChargeSucceeded || len(scheduledFor(cs, 1)) != 1 {
-			t.Fatalf("first attempt %s, %d attempts: want it sent again with its key and paid", first.Status, len(scheduledFor(cs, 1)))
+		if first.Status != payments.ChargeSucceeded || len(apptest.InPeriod(cs, 1)) != 1 {
+			t.Fatalf("first attempt %s, %d attempts: want it sent again with its key and paid", first.Status, len(apptest.InPeriod(cs, 1)))
 		}
 		return
 	}
@@ -242,7 +242,7 @@ func pendingScheduledCharge(t *testing.T, provider, lost string, real, demo time
 	if n := h.Payments(m, first.IdempotencyKey); n != 0 {
 		t.Fatalf("the first attempt's key was sent again after its life: %d payments at the provider", n)
 	}
-	attempts := scheduledFor(cs, 1)
+	attempts := apptest.InPeriod(cs, 1)
 	if len(attempts) != 2 || attempts[1].Attempt != 2 || attempts[1].Status != payments.ChargeSucceeded {
 		t.Fatalf("period 1's attempts %+v, want a second, paid", attempts)
 	}
@@ -261,17 +261,6 @@ func pendingScheduledCharge(t *testing.T, provider, lost string, real, demo time
 			t.Fatalf("the new attempt went to PPRO as %s, want %s", schedule, ppro.ScheduleScheduled)
 		}
 	}
-}
-
-// scheduledFor is a mandate's charges for billing period n, oldest first.
-func scheduledFor(cs []store.Charge, n int) []store.Charge {
-	var out []store.Charge
-	for _, c := range cs {
-		if c.Period == n {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // TestHarness: the harness's options reach what they configure (the plan,

@@ -99,7 +99,7 @@ func TestDeclineThenRecoveredOnRetry(t *testing.T) {
 	if b.Failures != 1 {
 		t.Errorf("failures %d after the first decline", b.Failures)
 	}
-	if cs := scheduled(h.Charges(m.ID), 1); len(cs) != 1 || cs[0].Status != payments.ChargeFailed || cs[0].FailureCode != "insufficient_funds" {
+	if cs := apptest.InPeriod(h.Charges(m.ID), 1); len(cs) != 1 || cs[0].Status != payments.ChargeFailed || cs[0].FailureCode != "insufficient_funds" {
 		t.Fatalf("period 1 charges %+v, want one declined", cs)
 	}
 	if state, periods := h.mandatePage(m); !strings.Contains(state, "pill-past_due") || periods["1"] != "retrying" {
@@ -125,7 +125,7 @@ func TestDeclineThenRecoveredOnRetry(t *testing.T) {
 	h.Time.Set(anchor.Add(72 * time.Hour))
 	h.Pass()
 	h.expectBilling(m, store.BillingActive, 2, at(2027, time.February, 28, 10))
-	cs := scheduled(h.Charges(m.ID), 1)
+	cs := apptest.InPeriod(h.Charges(m.ID), 1)
 	if len(cs) != 3 || cs[2].Status != payments.ChargeSucceeded || cs[2].Attempt != 3 {
 		t.Fatalf("period 1 charges %+v, want two declined and the third paid", cs)
 	}
@@ -200,7 +200,7 @@ func TestEveryRetryDeclinedEndsForNonPayment(t *testing.T) {
 			if after.Status != mandate.Revoked || after.RevokedBy != payments.RevokedByMerchant {
 				t.Fatalf("mandate %s revoked by %q, want revoked by merchant", after.Status, after.RevokedBy)
 			}
-			cs := scheduled(h.Charges(m.ID), 1)
+			cs := apptest.InPeriod(h.Charges(m.ID), 1)
 			if len(cs) != 4 {
 				t.Fatalf("%d attempts for period 1, want 4 (the payment and 3 retries)", len(cs))
 			}
@@ -300,7 +300,7 @@ func TestUnreachableProviderUsesNoRetry(t *testing.T) {
 				if b.State != store.BillingPastDue || b.Failures != 1 || b.Transient != i+1 || b.LastError == "" {
 					t.Fatalf("outage pass %d: billing %+v, want past due, 1 failure, %d unreachable", i+1, b, i+1)
 				}
-				cs := scheduled(h.Charges(m.ID), 1)
+				cs := apptest.InPeriod(h.Charges(m.ID), 1)
 				if len(cs) != 2 || cs[1].Status != payments.ChargePending || cs[1].LastError == "" {
 					t.Fatalf("outage pass %d: charges %+v, want attempt 2 pending with the problem noted", i+1, cs)
 				}
@@ -340,7 +340,7 @@ func TestUnreachableProviderUsesNoRetry(t *testing.T) {
 				h.Pass()
 			}
 			b = h.Billing(m.ID)
-			cs := scheduled(h.Charges(m.ID), 1)
+			cs := apptest.InPeriod(h.Charges(m.ID), 1)
 			if b.State != store.BillingEnded || len(cs) != 4 {
 				t.Fatalf("billing %s after %d attempts; want ended after 4: the outage used up no retry", b.State, len(cs))
 			}

@@ -76,17 +76,6 @@ func (h *harness) newProcess(c *clock.Clock, leaseClock func() time.Time, cfg fu
 	return p
 }
 
-// scheduled is a mandate's scheduled charges for period n, by attempt.
-func scheduled(cs []store.Charge, n int) []store.Charge {
-	var out []store.Charge
-	for _, c := range cs {
-		if c.Period == n {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 func mustActive(t testing.TB, m store.Mandate) {
 	t.Helper()
 	if m.Status != mandate.Active {

@@ -23,7 +23,7 @@ func at(y int, m time.Month, d, hour int) time.Time {
 // reference.
 func (h *harness) paidOnce(m store.Mandate, n int) store.Charge {
 	h.t.Helper()
-	cs := scheduled(h.Charges(m.ID), n)
+	cs := apptest.InPeriod(h.Charges(m.ID), n)
 	if len(cs) != 1 {
 		h.t.Fatalf("period %d has %d charges, want 1: %+v", n, len(cs), cs)
 	}
@@ -136,7 +136,7 @@ func TestDayWeekYearPlans(t *testing.T) {
 				h.expectBilling(m, store.BillingActive, n, due)
 				h.Time.Set(due.Add(-time.Minute))
 				h.Pass()
-				if cs := scheduled(h.Charges(m.ID), n); len(cs) != 0 {
+				if cs := apptest.InPeriod(h.Charges(m.ID), n); len(cs) != 0 {
 					t.Fatalf("period %d charged a minute before it was due", n)
 				}
 				h.Time.Set(due)

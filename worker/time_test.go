@@ -222,7 +222,7 @@ func TestReconciliationActivationChargesPeriodOneAtOnce(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		cs := scheduled(h.Charges(m.ID), 1)
+		cs := apptest.InPeriod(h.Charges(m.ID), 1)
 		if len(cs) == 1 && cs[0].Status == payments.ChargeSucceeded {
 			break
 		}

@@ -154,6 +154,18 @@ func (a *App) Billing(id string) store.Billing {
 	return b
 }
 
+// InPeriod is the charges for billing period n, in cs's order (a
+// mandate's charges are oldest first, so by attempt).
+func InPeriod(cs []store.Charge, n int) []store.Charge {
+	var out []store.Charge
+	for _, c := range cs {
+		if c.Period == n {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // SandboxCount runs a COUNT(*) (or any one-integer) query on the
 // sandbox's own database: what the provider holds, whatever the app
 // thinks.
