@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/storefront/internal/apptest"
 	"example.com/storefront/payments"
 	"example.com/storefront/payments/ppro"
 	"example.com/storefront/service"
@@ -22,7 +23,7 @@ import (
 // {"status","failureMessage"}.
 func answer(status int, stripeType, code, message string) func(w http.ResponseWriter, r *http.Request) bool {
 	return func(w http.ResponseWriter, r *http.Request) bool {
-		if !isCharge(r) {
+		if !apptest.IsCharge(r) {
 			return false
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -39,10 +40,10 @@ func answer(status int, stripeType, code, message string) func(w http.ResponseWr
 // dropCharges closes the connection on every charge request: the provider
 // never receives it.
 func dropCharges(w http.ResponseWriter, r *http.Request) bool {
-	if !isCharge(r) {
+	if !apptest.IsCharge(r) {
 		return false
 	}
-	drop(w)
+	apptest.Drop(w)
 	return true
 }
 
@@ -91,14 +92,14 @@ func TestChargeAnswers(t *testing.T) {
 					continue
 				}
 				t.Run(tc.name, func(t *testing.T) {
-					m := h.active(provider)
+					m := h.Active(provider)
 					h.Intercept(tc.api)
 					c, err := h.Service.ChargeNow(ctx, m, m.Plan.Price, "") // the agreed amount: PPRO's agreements are EXACT
 					h.Intercept(nil)
 					if tc.noted != (err != nil) {
 						t.Fatalf("charge now: error %v, want one: %v", err, tc.noted)
 					}
-					c = h.charge(c.ID)
+					c = h.Charge(c.ID)
 					code := tc.code[0]
 					if provider == "ppro" {
 						code = tc.code[1]
@@ -123,7 +124,7 @@ func TestChargeAnswers(t *testing.T) {
 					if c.Status != payments.ChargeSucceeded {
 						t.Fatalf("finished %s %q, want succeeded", c.Status, c.FailureReason)
 					}
-					if n := h.payments(m, c.IdempotencyKey); n != 1 {
+					if n := h.Payments(m, c.IdempotencyKey); n != 1 {
 						t.Fatalf("the provider holds %d payments for %s, want 1", n, c.IdempotencyKey)
 					}
 				})
@@ -176,8 +177,8 @@ func pendingScheduledCharge(t *testing.T, provider, lost string, real, demo time
 	// The presenter had moved the demo clock a month on: it can then also
 	// be moved back (a reset), and run behind real time's hours.
 	h.Clock.Set(31 * 24 * time.Hour)
-	m := h.active(provider)
-	b := h.billing(m.ID)
+	m := h.Active(provider)
+	b := h.Billing(m.ID)
 	if b.NextPeriod != 1 {
 		t.Fatalf("billing at period %d, want 1", b.NextPeriod)
 	}
@@ -185,9 +186,9 @@ func pendingScheduledCharge(t *testing.T, provider, lost string, real, demo time
 	switch lost {
 	case "dropped":
 		h.Intercept(dropCharges)
-		h.pass()
+		h.Pass()
 		h.Intercept(nil)
-		first = h.charges(m.ID)[0]
+		first = h.Charges(m.ID)[0]
 	case "unsent":
 		var err error
 		first, _, err = h.Store.CreateCharge(ctx, store.NewCharge{MandateID: m.ID, Kind: store.KindScheduled,
@@ -199,14 +200,14 @@ func pendingScheduledCharge(t *testing.T, provider, lost string, real, demo time
 	if first.Status != payments.ChargePending || first.Period != 1 || first.Attempt != 1 {
 		t.Fatalf("first attempt %+v, want period 1 attempt 1 pending", first)
 	}
-	if n := h.payments(m, first.IdempotencyKey); n != 0 {
+	if n := h.Payments(m, first.IdempotencyKey); n != 0 {
 		t.Fatalf("the provider holds %d payments before the pass, want 0", n)
 	}
 
 	// Count what the app asks of the provider from here on.
 	var sends atomic.Int32
 	h.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
-		if isCharge(r) {
+		if apptest.IsCharge(r) {
 			sends.Add(1)
 		}
 		return false
@@ -214,21 +215,21 @@ func pendingScheduledCharge(t *testing.T, provider, lost string, real, demo time
 	h.Time.Advance(real)
 	h.Clock.Advance(demo - real) // the demo clock moves with real time, and by the rest (back: a reset)
 	for range 3 {
-		h.pass()
-		if b = h.billing(m.ID); b.State == store.BillingPastDue || b.Failures != 0 {
+		h.Pass()
+		if b = h.Billing(m.ID); b.State == store.BillingPastDue || b.Failures != 0 {
 			t.Fatalf("billing %s with %d failures (%s) after a payment that was never asked of the shopper", b.State, b.Failures, b.LastError)
 		}
 	}
 	h.Intercept(nil)
 
-	cs := h.charges(m.ID)
-	first = h.charge(first.ID)
+	cs := h.Charges(m.ID)
+	first = h.Charge(first.ID)
 	if b.NextPeriod < 2 {
 		t.Fatalf("period 1 not paid: billing %s at period %d (%s); charges %+v", b.State, b.NextPeriod, b.LastError, cs)
 	}
 	if resent {
-		if first.Status != payments.ChargeSucceeded || len(scheduledFor(cs, 1)) != 1 {
-			t.Fatalf("first attempt %s, %d attempts: want it sent again with its key and paid", first.Status, len(scheduledFor(cs, 1)))
+		if first.Status != payments.ChargeSucceeded || len(apptest.InPeriod(cs, 1)) != 1 {
+			t.Fatalf("first attempt %s, %d attempts: want it sent again with its key and paid", first.Status, len(apptest.InPeriod(cs, 1)))
 		}
 		return
 	}
@@ -238,39 +239,28 @@ func pendingScheduledCharge(t *testing.T, provider, lost string, real, demo time
 	if service.Declined(first) {
 		t.Fatal("a payment never made counts as a decline")
 	}
-	if n := h.payments(m, first.IdempotencyKey); n != 0 {
+	if n := h.Payments(m, first.IdempotencyKey); n != 0 {
 		t.Fatalf("the first attempt's key was sent again after its life: %d payments at the provider", n)
 	}
-	attempts := scheduledFor(cs, 1)
+	attempts := apptest.InPeriod(cs, 1)
 	if len(attempts) != 2 || attempts[1].Attempt != 2 || attempts[1].Status != payments.ChargeSucceeded {
 		t.Fatalf("period 1's attempts %+v, want a second, paid", attempts)
 	}
 	if n := sends.Load(); n != 1 {
 		t.Fatalf("%d charge requests, want 1 (the new attempt's)", n)
 	}
-	if n := h.payments(m, attempts[1].IdempotencyKey); n != 1 {
+	if n := h.Payments(m, attempts[1].IdempotencyKey); n != 1 {
 		t.Fatalf("the provider holds %d payments for the new attempt, want 1", n)
 	}
 	if m.Provider == "ppro" {
 		// No retry used at PPRO either: the new attempt is the period's
 		// first payment asked of the shopper, not a retry of a decline.
 		var schedule string
-		h.sandboxRow(`SELECT schedule_type FROM ppro_charges WHERE merchant_reference = ?`, attempts[1].IdempotencyKey).scan(t, &schedule)
+		h.SandboxRow(`SELECT schedule_type FROM ppro_charges WHERE merchant_reference = ?`, attempts[1].IdempotencyKey).Scan(t, &schedule)
 		if schedule != ppro.ScheduleScheduled {
 			t.Fatalf("the new attempt went to PPRO as %s, want %s", schedule, ppro.ScheduleScheduled)
 		}
 	}
-}
-
-// scheduledFor is a mandate's charges for billing period n, oldest first.
-func scheduledFor(cs []store.Charge, n int) []store.Charge {
-	var out []store.Charge
-	for _, c := range cs {
-		if c.Period == n {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // TestHarness: the harness's options reach what they configure (the plan,
@@ -280,21 +270,21 @@ func TestHarness(t *testing.T) {
 	start := time.Date(2027, time.July, 31, 12, 0, 0, 0, time.UTC)
 	weekly := payments.Plan{Name: "Tea Club", Price: payments.Money{Amount: 2500, Currency: "USD"}, Interval: payments.Week}
 	batch := 0
-	h := newHarness(t, withWebhooks, withPlan(weekly), startingAt(start), withWorker(func(c *worker.Config) { batch = c.Batch; c.Batch = 7 }))
+	h := newHarness(t, apptest.WithWebhooks, apptest.WithPlan(weekly), apptest.StartingAt(start), apptest.WithWorker(func(c *worker.Config) { batch = c.Batch; c.Batch = 7 }))
 	if batch != 0 {
 		t.Fatalf("the worker's configuration was adjusted before the harness made it: batch %d", batch)
 	}
 	for _, provider := range []string{"stripe", "ppro"} {
-		m := h.active(provider)
+		m := h.Active(provider)
 		if m.Plan != weekly || !m.CreatedAt.Equal(start) {
 			t.Fatalf("%s mandate on %v made %s, want %v made %s", provider, m.Plan, m.CreatedAt, weekly, start)
 		}
 		var events int
-		h.appRow(`SELECT count(*) FROM webhook_events WHERE provider = ?`, provider).scan(t, &events)
+		h.AppRow(`SELECT count(*) FROM webhook_events WHERE provider = ?`, provider).Scan(t, &events)
 		if events == 0 {
 			t.Fatalf("no %s webhook reached the app", provider)
 		}
-		page := h.adminBrowser().Get(h.URL + "/admin/mandates/" + m.ID).Expect(http.StatusOK)
+		page := h.AdminBrowser().Get(h.URL + "/admin/mandates/" + m.ID).Expect(http.StatusOK)
 		if !strings.Contains(page.Text(), "Tea Club") {
 			t.Fatalf("the dashboard's page of %s does not name the plan: %s", m.ID, page.Text())
 		}
@@ -325,15 +315,15 @@ func TestChargeAmounts(t *testing.T) {
 	ctx := context.Background()
 	var sent atomic.Int32
 	h.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
-		if isCharge(r) {
+		if apptest.IsCharge(r) {
 			sent.Add(1)
 		}
 		return false
 	})
-	mandates := map[string]store.Mandate{"stripe": h.active("stripe"), "ppro": h.active("ppro")}
+	mandates := map[string]store.Mandate{"stripe": h.Active("stripe"), "ppro": h.Active("ppro")}
 	for _, tc := range cases {
 		m := mandates[tc.provider]
-		before, rows := sent.Load(), len(h.charges(m.ID))
+		before, rows := sent.Load(), len(h.Charges(m.ID))
 		c, err := h.Service.ChargeNow(ctx, m, payments.Money{Amount: tc.amount, Currency: "USD"}, "")
 		if tc.refused == "" {
 			if err != nil || c.Status != payments.ChargeSucceeded {
@@ -345,7 +335,7 @@ func TestChargeAmounts(t *testing.T) {
 		if !errors.As(err, &bad) || !strings.Contains(bad.Reason, tc.refused) {
 			t.Errorf("%s %d: %v, want refused with %q", tc.provider, tc.amount, err, tc.refused)
 		}
-		if sent.Load() != before || len(h.charges(m.ID)) != rows {
+		if sent.Load() != before || len(h.Charges(m.ID)) != rows {
 			t.Errorf("%s %d: refused after a charge was written or sent", tc.provider, tc.amount)
 		}
 	}
@@ -369,11 +359,11 @@ func TestNeedsShopper(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.provider+" "+tc.by, func(t *testing.T) {
-			plan := monthly
+			plan := apptest.Monthly
 			plan.Price.Amount = 1203
-			h := newHarness(t, withPlan(plan))
+			h := newHarness(t, apptest.WithPlan(plan))
 			ctx := context.Background()
-			m := h.active(tc.provider)
+			m := h.Active(tc.provider)
 			var c store.Charge
 			switch tc.by {
 			case "charge now":
@@ -382,16 +372,16 @@ func TestNeedsShopper(t *testing.T) {
 					t.Fatalf("charge now: %v", err)
 				}
 			case "billing":
-				h.pass()
-				c = h.charges(m.ID)[0]
+				h.Pass()
+				c = h.Charges(m.ID)[0]
 			}
 			// PPRO decides later (its settle delay, or at once once the
 			// sandbox clock has passed it); Stripe has answered already.
 			for i := 0; c.Status == payments.ChargePending && i < 3; i++ {
 				h.Time.Advance(time.Minute)
-				h.pass()
+				h.Pass()
 				var err error
-				if c, err = h.Service.FinishCharge(ctx, h.charge(c.ID), h.Clock.Now()); err != nil {
+				if c, err = h.Service.FinishCharge(ctx, h.Charge(c.ID), h.Clock.Now()); err != nil {
 					t.Fatalf("finish: %v", err)
 				}
 			}
@@ -399,7 +389,7 @@ func TestNeedsShopper(t *testing.T) {
 				t.Fatalf("charge %s %q %q, want a decline %q that needs the shopper", c.Status, c.FailureCode, c.FailureReason, tc.code)
 			}
 			if tc.by == "billing" {
-				if b := h.billing(m.ID); b.State != store.BillingPastDue || b.Failures != 1 {
+				if b := h.Billing(m.ID); b.State != store.BillingPastDue || b.Failures != 1 {
 					t.Fatalf("billing %s with %d failures, want past due after one decline", b.State, b.Failures)
 				}
 			}
@@ -418,17 +408,9 @@ func TestChargeInFlight(t *testing.T) {
 		t.Run(provider, func(t *testing.T) {
 			h := newHarness(t)
 			ctx := context.Background()
-			m := h.active(provider)
+			m := h.Active(provider)
 			const hold = 600 * time.Millisecond
-			if provider == "stripe" {
-				s := h.Sandbox.StripeSim().Settings()
-				s.InFlight = hold
-				h.Sandbox.StripeSim().SetSettings(s)
-			} else {
-				s := h.Sandbox.PPROSim().Settings()
-				s.Processing = hold
-				h.Sandbox.PPROSim().SetSettings(s)
-			}
+			h.inFlight(provider, hold)
 			type result struct {
 				c   store.Charge
 				err error
@@ -440,7 +422,7 @@ func TestChargeInFlight(t *testing.T) {
 			}()
 			var c store.Charge
 			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-				if cs := h.charges(m.ID); len(cs) > 0 {
+				if cs := h.Charges(m.ID); len(cs) > 0 {
 					c = cs[len(cs)-1]
 					break
 				}
@@ -454,17 +436,17 @@ func TestChargeInFlight(t *testing.T) {
 			if !ok || pe.Kind != payments.ErrInFlight || pe.StatusCode != http.StatusConflict {
 				t.Fatalf("sent again while in flight: %+v, %v; want in flight (409)", again, err)
 			}
-			if again = h.charge(c.ID); again.Status == payments.ChargeFailed {
+			if again = h.Charge(c.ID); again.Status == payments.ChargeFailed {
 				t.Fatalf("a charge in flight recorded as failed: %+v", again)
 			}
 			res := <-first
 			if res.err != nil || res.c.Status != payments.ChargeSucceeded {
 				t.Fatalf("the first request: %+v, %v", res.c, res.err)
 			}
-			if c = h.charge(c.ID); c.Status != payments.ChargeSucceeded || c.LastError != "" {
+			if c = h.Charge(c.ID); c.Status != payments.ChargeSucceeded || c.LastError != "" {
 				t.Fatalf("charge %s (%q), want succeeded with no problem noted", c.Status, c.LastError)
 			}
-			if n := h.payments(m, c.IdempotencyKey); n != 1 {
+			if n := h.Payments(m, c.IdempotencyKey); n != 1 {
 				t.Fatalf("the provider holds %d payments, want 1", n)
 			}
 		})

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/storefront/internal/apptest"
 	"example.com/storefront/payments"
 	"example.com/storefront/store"
 )
@@ -24,11 +25,11 @@ func TestChargeInFlightIsNotLookedUp(t *testing.T) {
 		t.Run(provider, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
-			m := h.active(provider)
+			m := h.Active(provider)
 			var armed atomic.Bool
 			held, release := make(chan struct{}), make(chan struct{})
 			h.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
-				if isCharge(r) && armed.CompareAndSwap(true, false) {
+				if apptest.IsCharge(r) && armed.CompareAndSwap(true, false) {
 					close(held)
 					<-release // the provider has not seen it yet
 				}
@@ -51,8 +52,8 @@ func TestChargeInFlightIsNotLookedUp(t *testing.T) {
 			}
 
 			h.Clock.Advance(48 * time.Hour) // real time stands still
-			h.pass()
-			for _, c := range h.charges(m.ID) {
+			h.Pass()
+			for _, c := range h.Charges(m.ID) {
 				if c.Kind == store.KindMerchant && c.Status != payments.ChargePending {
 					t.Errorf("while in flight the charge became %s (%s), want pending", c.Status, c.FailureCode)
 				}
@@ -63,10 +64,10 @@ func TestChargeInFlightIsNotLookedUp(t *testing.T) {
 			if res.err != nil {
 				t.Fatalf("charge now: %v", res.err)
 			}
-			if got := h.charge(res.c.ID); got.Status != payments.ChargeSucceeded {
+			if got := h.Charge(res.c.ID); got.Status != payments.ChargeSucceeded {
 				t.Errorf("after the answer the charge is %s (%s), want succeeded", got.Status, got.FailureCode)
 			}
-			if n := h.payments(m, res.c.IdempotencyKey); n != 1 {
+			if n := h.Payments(m, res.c.IdempotencyKey); n != 1 {
 				t.Errorf("the provider holds %d payments for the charge, want 1", n)
 			}
 		})

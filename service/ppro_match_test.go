@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/storefront/internal/apptest"
 	"example.com/storefront/payments"
 	"example.com/storefront/store"
 )
@@ -26,8 +27,8 @@ func withoutEcho(h *harness, lose *atomic.Bool) func(w http.ResponseWriter, r *h
 		}
 		rec := httptest.NewRecorder()
 		h.Forward(rec, r)
-		if lose.Load() && isCharge(r) {
-			drop(w)
+		if lose.Load() && apptest.IsCharge(r) {
+			apptest.Drop(w)
 			return true
 		}
 		body := rec.Body.Bytes()
@@ -88,26 +89,26 @@ func TestPPROChargeWithoutEcho(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
 			ctx := context.Background()
-			m := h.activePPRO(false)
+			m := h.ActivePPRO(false)
 			var lose atomic.Bool
 			lose.Store(true)
 			h.Intercept(withoutEcho(h, &lose))
-			h.pass() // period 1: PPRO makes it; the answer is lost
+			h.Pass() // period 1: PPRO makes it; the answer is lost
 			lose.Store(false)
-			cs := h.charges(m.ID)
+			cs := h.Charges(m.ID)
 			if len(cs) != 1 || cs[0].Status != payments.ChargePending || cs[0].ProviderRef != "" {
 				t.Fatalf("charges %+v, want one pending without PPRO's id", cs)
 			}
 			c := cs[0]
 			var made string
-			h.sandboxRow(`SELECT id FROM ppro_charges WHERE merchant_reference = ?`, c.IdempotencyKey).scan(t, &made)
+			h.SandboxRow(`SELECT id FROM ppro_charges WHERE merchant_reference = ?`, c.IdempotencyKey).Scan(t, &made)
 
 			switch tc.by {
 			case "look-up":
 				h.Time.Advance(time.Hour)
 				h.Clock.Advance(47 * time.Hour) // past the key's life by the provider's clock
 				for range 3 {
-					h.pass()
+					h.Pass()
 				}
 			case "webhook":
 				ev := store.WebhookEvent{Provider: "ppro", Event: payments.Event{ID: "evt_" + made, Type: "PAYMENT_CHARGE_CAPTURED", ChargeRef: made}}
@@ -115,19 +116,19 @@ func TestPPROChargeWithoutEcho(t *testing.T) {
 					t.Fatalf("event: %s %s %v", out.Status, out.Detail, out.Err)
 				}
 				h.Time.Advance(time.Hour) // past the billing's backoff
-				h.pass()
+				h.Pass()
 			}
 			h.Intercept(nil)
-			c = h.charge(c.ID)
+			c = h.Charge(c.ID)
 			if c.ProviderRef != made || c.Status != payments.ChargeSucceeded {
 				t.Fatalf("charge %s %q %q (%s), want succeeded as PPRO's %s", c.Status, c.ProviderRef, c.FailureCode, c.ProviderStatus, made)
 			}
 			var n int
-			h.sandboxRow(`SELECT count(*) FROM ppro_charges WHERE agreement_id = ?`, m.PaymentMethodID).scan(t, &n)
-			if n != 1 || len(h.charges(m.ID)) != 1 {
-				t.Fatalf("PPRO holds %d charges on the agreement and the app %d, want 1 and 1", n, len(h.charges(m.ID)))
+			h.SandboxRow(`SELECT count(*) FROM ppro_charges WHERE agreement_id = ?`, m.PaymentMethodID).Scan(t, &n)
+			if n != 1 || len(h.Charges(m.ID)) != 1 {
+				t.Fatalf("PPRO holds %d charges on the agreement and the app %d, want 1 and 1", n, len(h.Charges(m.ID)))
 			}
-			if b := h.billing(m.ID); b.NextPeriod != 2 || b.Failures != 0 {
+			if b := h.Billing(m.ID); b.NextPeriod != 2 || b.Failures != 0 {
 				t.Fatalf("billing %+v, want period 2 paid", b)
 			}
 		})

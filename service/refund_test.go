@@ -10,6 +10,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 
+	"example.com/storefront/internal/apptest"
 	"example.com/storefront/payments"
 	"example.com/storefront/payments/ppro"
 	"example.com/storefront/store"
@@ -49,7 +50,7 @@ var refundCases = []struct {
 		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
 			refundNow(t, h, m, c, amount)
 			h.Time.Advance(3 * time.Minute) // past store.InFlightFor: the worker leaves a refund sent just now alone
-			h.pass()
+			h.Pass()
 		},
 		refund: payments.RefundSucceeded, charge: payments.ChargePartiallyRefunded, refunded: 500, atProvider: 1, paidBack: 500,
 	},
@@ -59,7 +60,7 @@ var refundCases = []struct {
 		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
 			refundNow(t, h, m, c, amount)
 			h.Time.Advance(3 * time.Minute) // past store.InFlightFor: the worker leaves a refund sent just now alone
-			h.pass()
+			h.Pass()
 		},
 		refund: payments.RefundFailed, charge: payments.ChargeSucceeded, refunded: 0, atProvider: 1, paidBack: 0,
 	},
@@ -83,7 +84,7 @@ var refundCases = []struct {
 			h.Clock.Advance(time.Hour + time.Minute)
 			h.providerRefunds(m, c)
 			h.waitRefund(r.ID, payments.RefundSucceeded)
-			if got := h.charge(c.ID); got.Status != payments.ChargePartiallyRefunded || got.Refunded != amount {
+			if got := h.Charge(c.ID); got.Status != payments.ChargePartiallyRefunded || got.Refunded != amount {
 				t.Fatalf("charge %s with %d refunded while the refund stood, want partially_refunded with %d", got.Status, got.Refunded, amount)
 			}
 			h.Clock.Advance(time.Hour)
@@ -109,7 +110,7 @@ var refundCases = []struct {
 		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
 			refundAnswerLost(t, h, m, c, amount, true)
 			h.Time.Advance(25 * time.Hour) // the process was down for a day; the demo clock moves with real time
-			h.pass()
+			h.Pass()
 		},
 		refund: payments.RefundSucceeded, charge: payments.ChargePartiallyRefunded, refunded: 500, atProvider: 1, paidBack: 500,
 	},
@@ -119,7 +120,7 @@ var refundCases = []struct {
 			refundAnswerLost(t, h, m, c, amount, true)
 			h.Clock.Advance(25 * time.Hour) // the sandbox forgets keys on its (demo) clock
 			h.Time.Advance(3 * time.Minute) // and real time passes a little: the refund is no longer in flight
-			h.pass()
+			h.Pass()
 		},
 		refund: payments.RefundSucceeded, charge: payments.ChargePartiallyRefunded, refunded: 500, atProvider: 1, paidBack: 500,
 	},
@@ -144,7 +145,7 @@ var refundCases = []struct {
 		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
 			refundAnswerLost(t, h, m, c, amount, false)
 			h.Time.Advance(25 * time.Hour)
-			h.pass()
+			h.Pass()
 		},
 		refund: payments.RefundFailed, charge: payments.ChargeSucceeded, refunded: 0, atProvider: 0, paidBack: 0,
 	},
@@ -153,9 +154,9 @@ var refundCases = []struct {
 		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
 			refundAnswerLost(t, h, m, c, amount, false)
 			h.Time.Advance(3 * time.Minute) // past store.InFlightFor: sent again
-			h.pass()
+			h.Pass()
 			h.Time.Advance(3 * time.Minute) // past store.InFlightFor: the worker leaves a refund sent just now alone
-			h.pass()
+			h.Pass()
 		},
 		refund: payments.RefundSucceeded, charge: payments.ChargePartiallyRefunded, refunded: 500, atProvider: 1, paidBack: 500,
 	},
@@ -169,7 +170,7 @@ var refundCases = []struct {
 				t.Fatalf("refund after a 409: %+v, %v; want it found by our reference", r, err)
 			}
 			h.Time.Advance(3 * time.Minute) // past store.InFlightFor: the worker leaves a refund sent just now alone
-			h.pass()
+			h.Pass()
 		},
 		refund: payments.RefundSucceeded, charge: payments.ChargePartiallyRefunded, refunded: 500, atProvider: 1, paidBack: 500,
 	},
@@ -186,7 +187,7 @@ var refundCases = []struct {
 				t.Fatalf("refund after a 409: %+v, %v; want it found pending, never failed", r, err)
 			}
 			h.Time.Advance(3 * time.Minute) // past store.InFlightFor: the worker leaves a refund sent just now alone
-			h.pass()
+			h.Pass()
 		},
 		refund: payments.RefundSucceeded, charge: payments.ChargePartiallyRefunded, refunded: 500, atProvider: 1, paidBack: 500,
 	},
@@ -196,12 +197,12 @@ func TestRefundRules(t *testing.T) {
 	for _, tc := range refundCases {
 		for _, provider := range tc.providers {
 			t.Run(provider+"/"+tc.name, func(t *testing.T) {
-				var opts []option
+				var opts []apptest.Option
 				if tc.webhooks {
-					opts = append(opts, withWebhooks)
+					opts = append(opts, apptest.WithWebhooks)
 				}
 				h := newHarness(t, opts...)
-				m := h.active(provider)
+				m := h.Active(provider)
 				// The plan's price: PPRO's EXACT agreements take no other.
 				c, err := h.Service.ChargeNow(context.Background(), m, m.Plan.Price, "")
 				if err != nil || c.Status != payments.ChargeSucceeded {
@@ -218,7 +219,7 @@ func TestRefundRules(t *testing.T) {
 				if err != nil || len(refunds) != 1 {
 					t.Fatalf("refunds %+v, %v; want one", refunds, err)
 				}
-				r, after := refunds[0], h.charge(c.ID)
+				r, after := refunds[0], h.Charge(c.ID)
 				if r.Status != tc.refund {
 					t.Errorf("refund %s (%s: %s), want %s", r.Status, r.ProviderStatus, r.FailureReason, tc.refund)
 				}
@@ -282,7 +283,7 @@ func refundAnswerLost(t *testing.T, h *harness, m store.Mandate, c store.Charge,
 		if arrives {
 			h.Forward(httptest.NewRecorder(), r)
 		}
-		drop(w)
+		apptest.Drop(w)
 		return true
 	})
 	defer h.Intercept(nil)
@@ -355,6 +356,21 @@ func (h *harness) settleAfter(d time.Duration) {
 	h.Sandbox.PPROSim().SetSettings(pt)
 }
 
+// inFlight keeps each of the provider's idempotent API requests in flight
+// for d before it answers: another request with its key meanwhile is
+// answered 409 (Stripe's InFlight, PPRO's Processing).
+func (h *harness) inFlight(provider string, d time.Duration) {
+	if provider == "stripe" {
+		s := h.Sandbox.StripeSim().Settings()
+		s.InFlight = d
+		h.Sandbox.StripeSim().SetSettings(s)
+		return
+	}
+	s := h.Sandbox.PPROSim().Settings()
+	s.Processing = d
+	h.Sandbox.PPROSim().SetSettings(s)
+}
+
 // isRefund reports whether r is the app asking for a refund.
 func isRefund(r *http.Request) bool {
 	return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/refunds")
@@ -369,12 +385,12 @@ func (h *harness) providerRefunds(m store.Mandate, c store.Charge) (n int, paid 
 		h.t.Fatalf("read %s: %v", c.ProviderRef, err)
 	}
 	if m.Provider == "stripe" {
-		h.sandboxRow(`SELECT count(*), coalesce(sum(CASE WHEN status = 'succeeded' THEN amount END), 0)
-			FROM stripe_refunds WHERE payment_intent_id = ?`, c.ProviderRef).scan(h.t, &n, &paid)
+		h.SandboxRow(`SELECT count(*), coalesce(sum(CASE WHEN status = 'succeeded' THEN amount END), 0)
+			FROM stripe_refunds WHERE payment_intent_id = ?`, c.ProviderRef).Scan(h.t, &n, &paid)
 		return n, paid
 	}
-	h.sandboxRow(`SELECT count(*), coalesce(sum(CASE WHEN status = 'REFUNDED' THEN amount END), 0)
-		FROM ppro_refunds WHERE charge_id = ?`, c.ProviderRef).scan(h.t, &n, &paid)
+	h.SandboxRow(`SELECT count(*), coalesce(sum(CASE WHEN status = 'REFUNDED' THEN amount END), 0)
+		FROM ppro_refunds WHERE charge_id = ?`, c.ProviderRef).Scan(h.t, &n, &paid)
 	return n, paid
 }
 
@@ -397,21 +413,13 @@ func TestRefundInFlight(t *testing.T) {
 		t.Run(provider, func(t *testing.T) {
 			h := newHarness(t)
 			ctx := context.Background()
-			m := h.active(provider)
+			m := h.Active(provider)
 			c, err := h.Service.ChargeNow(ctx, m, m.Plan.Price, "")
 			if err != nil || c.Status != payments.ChargeSucceeded {
 				t.Fatalf("charge: %+v, %v", c, err)
 			}
 			const hold = 600 * time.Millisecond
-			if provider == "stripe" {
-				s := h.Sandbox.StripeSim().Settings()
-				s.InFlight = hold
-				h.Sandbox.StripeSim().SetSettings(s)
-			} else {
-				s := h.Sandbox.PPROSim().Settings()
-				s.Processing = hold
-				h.Sandbox.PPROSim().SetSettings(s)
-			}
+			h.inFlight(provider, hold)
 			first := make(chan error, 1)
 			go func() {
 				_, err := h.Service.Refund(ctx, m, c.ID, 500, "")
@@ -438,12 +446,12 @@ func TestRefundInFlight(t *testing.T) {
 				t.Fatalf("the first request: %v", err)
 			}
 			h.Time.Advance(3 * time.Minute) // past store.InFlightFor: the worker leaves a refund sent just now alone
-			h.pass()
+			h.Pass()
 			got, _ := h.Store.RefundByID(ctx, r.ID)
 			if got.Status != payments.RefundSucceeded || got.ProviderRef == "" || got.LastError != "" {
 				t.Errorf("refund %+v, want succeeded with the provider's id and no problem noted", got)
 			}
-			if n, paid := h.providerRefunds(m, h.charge(c.ID)); n != 1 || paid != 500 {
+			if n, paid := h.providerRefunds(m, h.Charge(c.ID)); n != 1 || paid != 500 {
 				t.Errorf("the provider holds %d refunds, %d paid back; want 1, 500", n, paid)
 			}
 		})

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/storefront/internal/apptest"
 	"example.com/storefront/internal/cputime"
 	"example.com/storefront/internal/pagetest"
 	"example.com/storefront/payments"
@@ -56,8 +57,8 @@ func serveSandbox(dir string) error {
 		DBPath:       filepath.Join(dir, "sandbox.db"),
 		PublicURL:    base + "/sandbox",
 		MerchantName: "Northwind Coffee",
-		Stripe:       sandbox.StripeConfig{SecretKey: stripeKey},
-		PPRO:         sandbox.PPROConfig{APIToken: pproToken, MerchantID: pproMerchant},
+		Stripe:       sandbox.StripeConfig{SecretKey: apptest.StripeKey},
+		PPRO:         sandbox.PPROConfig{APIToken: apptest.PPROToken, MerchantID: apptest.PPROMerchant},
 	})
 	if err != nil {
 		return err
@@ -229,7 +230,7 @@ func BenchmarkBillingDuePeriods(b *testing.B) {
 	}
 	sb := startSandboxProcess(b)
 	// The sandbox keeps real time; the app starts there too.
-	h := newHarness(b, remoteSandbox(sb.URL, sb.DBFile), withPlan(plan(1200, payments.Day)), startingAt(time.Now()))
+	h := newHarness(b, apptest.RemoteSandbox(sb.URL, sb.DBFile), apptest.WithPlan(plan(1200, payments.Day)), apptest.StartingAt(time.Now()))
 	setup := time.Now()
 	if err := h.stripeMandates(n, 4); err != nil {
 		b.Fatal(err)
@@ -261,10 +262,10 @@ func BenchmarkBillingDuePeriods(b *testing.B) {
 		charges += charged
 	}
 	b.StopTimer()
-	if got := h.appCount(`SELECT count(*) FROM charges WHERE status = 'succeeded'`); got != charges {
+	if got := h.AppCount(`SELECT count(*) FROM charges WHERE status = 'succeeded'`); got != charges {
 		b.Fatalf("%d succeeded charges, want %d", got, charges)
 	}
-	if got := h.sandboxCount(`SELECT count(*) FROM stripe_payment_intents WHERE status = 'succeeded'`); got != charges {
+	if got := h.SandboxCount(`SELECT count(*) FROM stripe_payment_intents WHERE status = 'succeeded'`); got != charges {
 		b.Fatalf("the sandbox holds %d succeeded PaymentIntents, want %d", got, charges)
 	}
 	b.ReportMetric(float64(charges)/wall.Seconds(), "charges/s")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"example.com/storefront/billing"
+	"example.com/storefront/internal/apptest"
 	"example.com/storefront/payments"
 	"example.com/storefront/store"
 	"example.com/storefront/worker"
@@ -24,15 +25,15 @@ func TestTwoProcessesChargeEachPeriodOnce(t *testing.T) {
 	t.Parallel()
 	anchor := at(2027, time.January, 31, 6)
 	small := func(c *worker.Config) { c.Batch = 3 }
-	h := newHarness(t, startingAt(anchor), withWorker(small))
+	h := newHarness(t, apptest.StartingAt(anchor), apptest.WithWorker(small))
 	var mandates []store.Mandate
 	for range 10 {
-		mandates = append(mandates, h.activeStripe())
+		mandates = append(mandates, h.ActiveStripe())
 	}
 	for i := range 6 {
-		mandates = append(mandates, h.activePPRO(i%2 == 0)) // half with the first payment as period 1
+		mandates = append(mandates, h.ActivePPRO(i%2 == 0)) // half with the first payment as period 1
 	}
-	other, _ := h.secondProcess(small)
+	other := h.secondProcess(small).Worker
 	workers := []*worker.Worker{h.Worker, other}
 
 	const months = 6
@@ -42,7 +43,7 @@ func TestTwoProcessesChargeEachPeriodOnce(t *testing.T) {
 		h.Time.Set(now)
 		done := func() bool {
 			for _, m := range mandates {
-				if h.billing(m.ID).NextPeriod != k+2 {
+				if h.Billing(m.ID).NextPeriod != k+2 {
 					return false
 				}
 			}
@@ -82,14 +83,14 @@ func TestTwoProcessesChargeEachPeriodOnce(t *testing.T) {
 		for n := 1; n <= months; n++ {
 			h.paidOnce(m, n)
 		}
-		if got := len(h.charges(m.ID)); got != months {
+		if got := len(h.Charges(m.ID)); got != months {
 			t.Errorf("mandate %s has %d charges for %d periods", m.ID, got, months)
 		}
 	}
-	if got := h.sandboxCount(`SELECT count(*) FROM stripe_payment_intents`); got != stripeMandates*months {
+	if got := h.SandboxCount(`SELECT count(*) FROM stripe_payment_intents`); got != stripeMandates*months {
 		t.Errorf("Stripe holds %d PaymentIntents, want %d", got, stripeMandates*months)
 	}
-	if got := h.sandboxCount(`SELECT count(*) FROM ppro_charges`); got != pproMandates*months {
+	if got := h.SandboxCount(`SELECT count(*) FROM ppro_charges`); got != pproMandates*months {
 		t.Errorf("PPRO holds %d charges, want %d", got, pproMandates*months)
 	}
 	if charged[0].Load() == 0 || charged[1].Load() == 0 {
@@ -107,9 +108,9 @@ func TestTwoProcessesChargeEachPeriodOnce(t *testing.T) {
 func TestExpiredLeaseIsTakenOverWithoutASecondPayment(t *testing.T) {
 	t.Parallel()
 	anchor := at(2027, time.March, 1, 6)
-	h := newHarness(t, startingAt(anchor))
-	m := h.activeStripe()
-	other, _ := h.secondProcess(nil)
+	h := newHarness(t, apptest.StartingAt(anchor))
+	m := h.ActiveStripe()
+	other := h.secondProcess(nil).Worker
 
 	var keys keyLog
 	release := make(chan struct{})
@@ -118,7 +119,7 @@ func TestExpiredLeaseIsTakenOverWithoutASecondPayment(t *testing.T) {
 	held := make(chan struct{})
 	var calls atomic.Int32
 	h.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
-		if !isCharge(r) {
+		if !apptest.IsCharge(r) {
 			return false
 		}
 		keys.add(r)
@@ -141,7 +142,7 @@ func TestExpiredLeaseIsTakenOverWithoutASecondPayment(t *testing.T) {
 		}
 	})
 	<-held
-	if cs := h.charges(m.ID); len(cs) != 1 || cs[0].Status != payments.ChargePending {
+	if cs := h.Charges(m.ID); len(cs) != 1 || cs[0].Status != payments.ChargePending {
 		t.Fatalf("charges while the first worker's call hangs: %+v", cs)
 	}
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/storefront/internal/apptest"
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
 	"example.com/storefront/payments/ppro"
@@ -56,7 +57,7 @@ var periodRow = regexp.MustCompile(`data-testid="period" data-n="(\d+)" data-sta
 // mandatePage is the mandate's page on the merchant's dashboard.
 func (h *harness) mandatePage(m store.Mandate) (state string, periods map[string]string) {
 	h.t.Helper()
-	b := h.adminBrowser()
+	b := h.AdminBrowser()
 	page := b.Get(h.URL + "/admin/mandates/" + m.ID).Expect(http.StatusOK)
 	state = page.TestIDAttr("billing-state", "class")
 	periods = map[string]string{}
@@ -75,13 +76,13 @@ func (h *harness) mandatePage(m store.Mandate) (state string, periods map[string
 func TestDeclineThenRecoveredOnRetry(t *testing.T) {
 	t.Parallel()
 	anchor := at(2027, time.January, 31, 10)
-	h := newHarness(t, startingAt(anchor))
-	m := h.activeStripe()
+	h := newHarness(t, apptest.StartingAt(anchor))
+	m := h.ActiveStripe()
 
 	var keys keyLog
 	var declines int
 	h.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
-		if !isCharge(r) {
+		if !apptest.IsCharge(r) {
 			return false
 		}
 		keys.add(r)
@@ -93,12 +94,12 @@ func TestDeclineThenRecoveredOnRetry(t *testing.T) {
 		return false
 	})
 
-	h.pass()
+	h.Pass()
 	b := h.expectBilling(m, store.BillingPastDue, 1, anchor.Add(24*time.Hour))
 	if b.Failures != 1 {
 		t.Errorf("failures %d after the first decline", b.Failures)
 	}
-	if cs := scheduled(h.charges(m.ID), 1); len(cs) != 1 || cs[0].Status != payments.ChargeFailed || cs[0].FailureCode != "insufficient_funds" {
+	if cs := apptest.InPeriod(h.Charges(m.ID), 1); len(cs) != 1 || cs[0].Status != payments.ChargeFailed || cs[0].FailureCode != "insufficient_funds" {
 		t.Fatalf("period 1 charges %+v, want one declined", cs)
 	}
 	if state, periods := h.mandatePage(m); !strings.Contains(state, "pill-past_due") || periods["1"] != "retrying" {
@@ -107,14 +108,14 @@ func TestDeclineThenRecoveredOnRetry(t *testing.T) {
 
 	// Not retried before the first retry's time.
 	h.Time.Set(anchor.Add(24*time.Hour - time.Second))
-	h.pass()
-	if n := len(h.charges(m.ID)); n != 1 {
+	h.Pass()
+	if n := len(h.Charges(m.ID)); n != 1 {
 		t.Fatalf("%d charges before the first retry was due", n)
 	}
 
 	// Retry 1, a day after the due date: declined again.
 	h.Time.Set(anchor.Add(24 * time.Hour))
-	h.pass()
+	h.Pass()
 	b = h.expectBilling(m, store.BillingPastDue, 1, anchor.Add(72*time.Hour))
 	if b.Failures != 2 {
 		t.Errorf("failures %d after the second decline", b.Failures)
@@ -122,9 +123,9 @@ func TestDeclineThenRecoveredOnRetry(t *testing.T) {
 
 	// Retry 2, three days after: paid.
 	h.Time.Set(anchor.Add(72 * time.Hour))
-	h.pass()
+	h.Pass()
 	h.expectBilling(m, store.BillingActive, 2, at(2027, time.February, 28, 10))
-	cs := scheduled(h.charges(m.ID), 1)
+	cs := apptest.InPeriod(h.Charges(m.ID), 1)
 	if len(cs) != 3 || cs[2].Status != payments.ChargeSucceeded || cs[2].Attempt != 3 {
 		t.Fatalf("period 1 charges %+v, want two declined and the third paid", cs)
 	}
@@ -136,7 +137,7 @@ func TestDeclineThenRecoveredOnRetry(t *testing.T) {
 	if got := keys.all(); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("idempotency keys sent %q, want %q", got, want)
 	}
-	if n := h.stripePayments(want[2]); n != 1 {
+	if n := h.StripePayments(want[2]); n != 1 {
 		t.Errorf("the sandbox holds %d payments for the paid attempt", n)
 	}
 	if state, periods := h.mandatePage(m); !strings.Contains(state, "pill-active") || periods["1"] != "paid" || periods["2"] != "upcoming" {
@@ -153,7 +154,7 @@ func TestDeclineThenRecoveredOnRetry(t *testing.T) {
 
 	// Period 2 on its original date.
 	h.Time.Set(at(2027, time.February, 28, 10))
-	h.pass()
+	h.Pass()
 	h.paidOnce(m, 2)
 }
 
@@ -172,34 +173,34 @@ func TestEveryRetryDeclinedEndsForNonPayment(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			anchor := at(2027, time.October, 31, 18)
-			h := newHarness(t, withPlan(plan(1201, payments.Month)), startingAt(anchor))
+			h := newHarness(t, apptest.WithPlan(plan(1201, payments.Month)), apptest.StartingAt(anchor))
 			var m store.Mandate
 			if tc.provider == "stripe" {
-				m = h.activeStripe()
+				m = h.ActiveStripe()
 			} else {
-				m = h.activePPRO(tc.payNow)
+				m = h.ActivePPRO(tc.payNow)
 			}
 			for i, retry := range []time.Duration{0, 24 * time.Hour, 72 * time.Hour} {
 				h.Time.Set(anchor.Add(retry))
-				h.pass()
+				h.Pass()
 				h.expectBilling(m, store.BillingPastDue, 1, anchor.Add([]time.Duration{24, 72, 120}[i]*time.Hour))
-				mustActive(t, h.mandate(m.ID))
+				mustActive(t, h.Mandate(m.ID))
 			}
 			if state, periods := h.mandatePage(m); !strings.Contains(state, "pill-past_due") || periods["1"] != "retrying" {
 				t.Errorf("dashboard shows billing %q, periods %v; want past due, period 1 retrying", state, periods)
 			}
 			h.Time.Set(anchor.Add(120 * time.Hour))
-			h.pass()
+			h.Pass()
 
-			b := h.billing(m.ID)
+			b := h.Billing(m.ID)
 			if b.State != store.BillingEnded || b.Failures != 4 {
 				t.Fatalf("billing %s with %d failures, want ended after 4", b.State, b.Failures)
 			}
-			after := h.mandate(m.ID)
+			after := h.Mandate(m.ID)
 			if after.Status != mandate.Revoked || after.RevokedBy != payments.RevokedByMerchant {
 				t.Fatalf("mandate %s revoked by %q, want revoked by merchant", after.Status, after.RevokedBy)
 			}
-			cs := scheduled(h.charges(m.ID), 1)
+			cs := apptest.InPeriod(h.Charges(m.ID), 1)
 			if len(cs) != 4 {
 				t.Fatalf("%d attempts for period 1, want 4 (the payment and 3 retries)", len(cs))
 			}
@@ -207,9 +208,9 @@ func TestEveryRetryDeclinedEndsForNonPayment(t *testing.T) {
 				if c.Status != payments.ChargeFailed || c.Attempt != i+1 {
 					t.Errorf("attempt %d: %+v", i+1, c)
 				}
-				payments := h.stripePayments
+				payments := h.StripePayments
 				if m.Provider == "ppro" {
-					payments = h.pproPayments
+					payments = h.PPROPayments
 				}
 				if n := payments(c.IdempotencyKey); n != 1 {
 					t.Errorf("attempt %d: the provider holds %d payments for it", i+1, n)
@@ -240,9 +241,9 @@ func TestEveryRetryDeclinedEndsForNonPayment(t *testing.T) {
 			// Nothing more is charged, whatever the clock says.
 			for _, d := range []time.Duration{121 * time.Hour, 31 * 24 * time.Hour, 62 * 24 * time.Hour} {
 				h.Time.Set(anchor.Add(d))
-				h.pass()
+				h.Pass()
 			}
-			if n := len(h.charges(m.ID)); n != 4 {
+			if n := len(h.Charges(m.ID)); n != 4 {
 				t.Errorf("%d charges after billing ended, want 4", n)
 			}
 		})
@@ -260,28 +261,28 @@ func TestUnreachableProviderUsesNoRetry(t *testing.T) {
 		t.Run(provider, func(t *testing.T) {
 			t.Parallel()
 			anchor := at(2027, time.April, 30, 7)
-			h := newHarness(t, withPlan(plan(1201, payments.Month)), startingAt(anchor))
+			h := newHarness(t, apptest.WithPlan(plan(1201, payments.Month)), apptest.StartingAt(anchor))
 			var m store.Mandate
 			if provider == "stripe" {
-				m = h.activeStripe()
+				m = h.ActiveStripe()
 			} else {
-				m = h.activePPRO(false)
+				m = h.ActivePPRO(false)
 			}
-			h.pass()
+			h.Pass()
 			h.expectBilling(m, store.BillingPastDue, 1, anchor.Add(24*time.Hour))
 
 			var keys keyLog
 			var down bool
 			var mu sync.Mutex
 			h.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
-				if !isCharge(r) {
+				if !apptest.IsCharge(r) {
 					return false
 				}
 				keys.add(r)
 				mu.Lock()
 				defer mu.Unlock()
 				if down {
-					drop(w)
+					apptest.Drop(w)
 					return true
 				}
 				return false
@@ -294,12 +295,12 @@ func TestUnreachableProviderUsesNoRetry(t *testing.T) {
 			h.Time.Set(retry1)
 			for i, wait := range []time.Duration{0, time.Minute, 10 * time.Minute} {
 				h.Time.Set(retry1.Add(wait))
-				h.pass()
-				b := h.billing(m.ID)
+				h.Pass()
+				b := h.Billing(m.ID)
 				if b.State != store.BillingPastDue || b.Failures != 1 || b.Transient != i+1 || b.LastError == "" {
 					t.Fatalf("outage pass %d: billing %+v, want past due, 1 failure, %d unreachable", i+1, b, i+1)
 				}
-				cs := scheduled(h.charges(m.ID), 1)
+				cs := apptest.InPeriod(h.Charges(m.ID), 1)
 				if len(cs) != 2 || cs[1].Status != payments.ChargePending || cs[1].LastError == "" {
 					t.Fatalf("outage pass %d: charges %+v, want attempt 2 pending with the problem noted", i+1, cs)
 				}
@@ -307,7 +308,7 @@ func TestUnreachableProviderUsesNoRetry(t *testing.T) {
 			// The backoff is respected: a pass right after the last
 			// failure does not call the provider.
 			before := len(keys.all())
-			h.pass()
+			h.Pass()
 			if got := len(keys.all()); got != before {
 				t.Errorf("a pass within the backoff called the provider")
 			}
@@ -316,7 +317,7 @@ func TestUnreachableProviderUsesNoRetry(t *testing.T) {
 			down = false
 			mu.Unlock()
 			h.Time.Set(retry1.Add(time.Hour))
-			h.pass()
+			h.Pass()
 			b := h.expectBilling(m, store.BillingPastDue, 1, anchor.Add(72*time.Hour))
 			if b.Failures != 2 || b.Transient != 0 {
 				t.Fatalf("after the outage: %d failures, %d unreachable; want 2 and 0", b.Failures, b.Transient)
@@ -336,16 +337,16 @@ func TestUnreachableProviderUsesNoRetry(t *testing.T) {
 
 			for _, d := range []time.Duration{72 * time.Hour, 120 * time.Hour} {
 				h.Time.Set(anchor.Add(d))
-				h.pass()
+				h.Pass()
 			}
-			b = h.billing(m.ID)
-			cs := scheduled(h.charges(m.ID), 1)
+			b = h.Billing(m.ID)
+			cs := apptest.InPeriod(h.Charges(m.ID), 1)
 			if b.State != store.BillingEnded || len(cs) != 4 {
 				t.Fatalf("billing %s after %d attempts; want ended after 4: the outage used up no retry", b.State, len(cs))
 			}
-			payments := h.stripePayments
+			payments := h.StripePayments
 			if provider == "ppro" {
-				payments = h.pproPayments
+				payments = h.PPROPayments
 			}
 			for _, c := range cs {
 				if n := payments(c.IdempotencyKey); n != 1 {
@@ -366,12 +367,12 @@ func TestLostAnswerIsNotASecondPayment(t *testing.T) {
 		t.Run(provider, func(t *testing.T) {
 			t.Parallel()
 			anchor := at(2027, time.June, 15, 12)
-			h := newHarness(t, startingAt(anchor))
+			h := newHarness(t, apptest.StartingAt(anchor))
 			var m store.Mandate
 			if provider == "stripe" {
-				m = h.activeStripe()
+				m = h.ActiveStripe()
 			} else {
-				m = h.activePPRO(false)
+				m = h.ActivePPRO(false)
 			}
 			// Every answer of the first pass is lost: Go's transport sends
 			// a POST with an Idempotency-Key once more on a new connection
@@ -380,7 +381,7 @@ func TestLostAnswerIsNotASecondPayment(t *testing.T) {
 			var mu sync.Mutex
 			losing := true
 			h.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
-				if !isCharge(r) {
+				if !apptest.IsCharge(r) {
 					return false
 				}
 				keys.add(r)
@@ -388,30 +389,30 @@ func TestLostAnswerIsNotASecondPayment(t *testing.T) {
 				defer mu.Unlock()
 				if losing {
 					h.Forward(httptest.NewRecorder(), r) // the provider does the work…
-					drop(w)                              // …and the answer never arrives
+					apptest.Drop(w)                      // …and the answer never arrives
 					return true
 				}
 				return false
 			})
-			h.pass()
+			h.Pass()
 			mu.Lock()
 			losing = false
 			mu.Unlock()
 			key := "mandate/" + m.ID + "/period/1/attempt/1"
-			payments := h.stripePayments
+			payments := h.StripePayments
 			if provider == "ppro" {
-				payments = h.pproPayments
+				payments = h.PPROPayments
 			}
 			if n := payments(key); n != 1 {
 				t.Fatalf("the provider holds %d payments after the lost answer, want 1", n)
 			}
-			if cs := h.charges(m.ID); len(cs) != 1 || cs[0].Status != "pending" {
+			if cs := h.Charges(m.ID); len(cs) != 1 || cs[0].Status != "pending" {
 				t.Fatalf("charges %+v, want one pending", cs)
 			}
 			h.expectBilling(m, store.BillingActive, 1, anchor)
 
 			h.Time.Set(anchor.Add(time.Minute))
-			h.pass()
+			h.Pass()
 			h.paidOnce(m, 1)
 			h.expectBilling(m, store.BillingActive, 2, at(2027, time.July, 15, 12))
 			got := keys.all()
@@ -437,12 +438,12 @@ func TestRevocationAfterNonPaymentIsRetried(t *testing.T) {
 		t.Run(provider, func(t *testing.T) {
 			t.Parallel()
 			anchor := at(2027, time.July, 31, 5)
-			h := newHarness(t, withPlan(plan(1202, payments.Month)), startingAt(anchor))
+			h := newHarness(t, apptest.WithPlan(plan(1202, payments.Month)), apptest.StartingAt(anchor))
 			var m store.Mandate
 			if provider == "stripe" {
-				m = h.activeStripe()
+				m = h.ActiveStripe()
 			} else {
-				m = h.activePPRO(false)
+				m = h.ActivePPRO(false)
 			}
 			var down sync.Mutex
 			var revokes int
@@ -453,7 +454,7 @@ func TestRevocationAfterNonPaymentIsRetried(t *testing.T) {
 				if r.Method == http.MethodPost && (strings.HasSuffix(r.URL.Path, "/detach") || strings.HasSuffix(r.URL.Path, "/revocations")) {
 					revokes++
 					if revoking {
-						drop(w)
+						apptest.Drop(w)
 						return true
 					}
 				}
@@ -461,12 +462,12 @@ func TestRevocationAfterNonPaymentIsRetried(t *testing.T) {
 			})
 			for _, d := range []time.Duration{0, 24 * time.Hour, 72 * time.Hour, 120 * time.Hour} {
 				h.Time.Set(anchor.Add(d))
-				h.pass()
+				h.Pass()
 			}
-			if b := h.billing(m.ID); b.State != store.BillingEnded {
+			if b := h.Billing(m.ID); b.State != store.BillingEnded {
 				t.Fatalf("billing %s after four declines, want ended", b.State)
 			}
-			mustActive(t, h.mandate(m.ID)) // not revoked yet: the provider was not told
+			mustActive(t, h.Mandate(m.ID)) // not revoked yet: the provider was not told
 			down.Lock()
 			revoking = false
 			tried := revokes
@@ -476,15 +477,15 @@ func TestRevocationAfterNonPaymentIsRetried(t *testing.T) {
 			}
 
 			h.Time.Set(anchor.Add(121 * time.Hour))
-			h.pass()
-			after := h.mandate(m.ID)
+			h.Pass()
+			after := h.Mandate(m.ID)
 			if after.Status != mandate.Revoked || after.RevokedBy != payments.RevokedByMerchant {
 				t.Fatalf("mandate %s by %q after reconciliation, want revoked by merchant", after.Status, after.RevokedBy)
 			}
 			if e := h.lastChange(after); e.Source != mandate.SourceWorker {
 				t.Errorf("revoked by %s, want the worker", e.Source)
 			}
-			if b := h.billing(m.ID); b.State != store.BillingEnded {
+			if b := h.Billing(m.ID); b.State != store.BillingEnded {
 				t.Errorf("billing %s after the revocation, want still ended", b.State)
 			}
 		})

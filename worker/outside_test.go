@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/storefront/internal/apptest"
 	"example.com/storefront/internal/pagetest"
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
@@ -25,14 +26,14 @@ func TestRevokedOutsideTheAppStopsBilling(t *testing.T) {
 		t.Run(provider, func(t *testing.T) {
 			t.Parallel()
 			anchor := at(2027, time.September, 30, 16)
-			h := newHarness(t, startingAt(anchor))
+			h := newHarness(t, apptest.StartingAt(anchor))
 			var m store.Mandate
 			if provider == "stripe" {
-				m = h.activeStripe()
+				m = h.ActiveStripe()
 			} else {
-				m = h.activePPRO(false)
+				m = h.ActivePPRO(false)
 			}
-			h.pass()
+			h.Pass()
 			h.paidOnce(m, 1)
 
 			b := pagetest.NewBrowser(t)
@@ -44,7 +45,7 @@ func TestRevokedOutsideTheAppStopsBilling(t *testing.T) {
 
 			var calls int
 			h.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
-				if isCharge(r) {
+				if apptest.IsCharge(r) {
 					calls++
 				}
 				return false
@@ -52,10 +53,10 @@ func TestRevokedOutsideTheAppStopsBilling(t *testing.T) {
 			due := at(2027, time.October, 30, 16)
 			for _, d := range []time.Duration{0, 5 * time.Minute, time.Hour, 6 * time.Hour, 25 * time.Hour} {
 				h.Time.Set(due.Add(d))
-				h.pass()
+				h.Pass()
 			}
-			after := h.mandate(m.ID)
-			bl := h.billing(m.ID)
+			after := h.Mandate(m.ID)
+			bl := h.Billing(m.ID)
 			// Stripe cannot tell the shopper from Amazon Pay (an inactive
 			// mandate); PPRO says the consumer.
 			want := payments.RevokedByProvider
@@ -74,12 +75,12 @@ func TestRevokedOutsideTheAppStopsBilling(t *testing.T) {
 			if calls != 1 {
 				t.Errorf("%d charge calls for period 2, want the one that found the mandate revoked", calls)
 			}
-			cs := h.charges(m.ID)
+			cs := h.Charges(m.ID)
 			if len(cs) != 2 || cs[1].Status != payments.ChargeFailed {
 				t.Errorf("charges %+v, want period 1's and period 2's failed (no payment made)", cs)
 			}
-			if n := h.sandboxCount(`SELECT count(*) FROM stripe_payment_intents WHERE status = 'succeeded'`) +
-				h.sandboxCount(`SELECT count(*) FROM ppro_charges WHERE status = 'CAPTURED'`); n != 1 {
+			if n := h.SandboxCount(`SELECT count(*) FROM stripe_payment_intents WHERE status = 'succeeded'`) +
+				h.SandboxCount(`SELECT count(*) FROM ppro_charges WHERE status = 'CAPTURED'`); n != 1 {
 				t.Errorf("the provider holds %d payments, want period 1's only", n)
 			}
 		})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 
+	"example.com/storefront/internal/apptest"
 	"example.com/storefront/internal/pagetest"
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments/ppro"
@@ -36,34 +37,34 @@ func TestApprovedSetupWithoutWebhookEndsActive(t *testing.T) {
 		t.Run(provider, func(t *testing.T) {
 			t.Parallel()
 			start := at(2027, time.February, 1, 9)
-			h := newHarness(t, startingAt(start), withWorker(func(c *worker.Config) { c.ReconcileAfter = 15 * time.Minute }))
+			h := newHarness(t, apptest.StartingAt(start), apptest.WithWorker(func(c *worker.Config) { c.ReconcileAfter = 15 * time.Minute }))
 			b := pagetest.NewBrowser(t)
 			var m store.Mandate
 			var approval *pagetest.Page
 			if provider == "stripe" {
-				m, approval = h.stripeApproval(b)
+				m, approval = h.StripeApproval(b)
 			} else {
-				m, approval = h.pproApproval(b, false)
+				m, approval = h.PPROApproval(b, false)
 			}
 			// Approved at the provider; the shopper closes the tab before
 			// the redirect back to the shop.
 			b.Do(approval.Submit("decision", "approve", nil)).Expect(http.StatusSeeOther)
 
 			h.Time.Set(start.Add(14 * time.Minute))
-			h.pass()
-			if got := h.mandate(m.ID).Status; got != mandate.Pending {
+			h.Pass()
+			if got := h.Mandate(m.ID).Status; got != mandate.Pending {
 				t.Fatalf("mandate %s before ReconcileAfter, want still pending", got)
 			}
 
 			h.Time.Set(start.Add(15*time.Minute + time.Second))
-			h.pass()
-			after := h.mandate(m.ID)
+			h.Pass()
+			after := h.Mandate(m.ID)
 			mustActive(t, after)
 			if e := h.lastChange(after); e.Source != mandate.SourceWorker {
 				t.Errorf("activated by %s, want the worker", e.Source)
 			}
 			h.expectBilling(after, store.BillingActive, 1, h.Time.Now())
-			h.pass()
+			h.Pass()
 			h.paidOnce(after, 1)
 		})
 	}
@@ -76,9 +77,9 @@ func TestApprovedSetupWithoutWebhookEndsActive(t *testing.T) {
 func TestAbandonedStripeSetupEndsCanceled(t *testing.T) {
 	t.Parallel()
 	start := at(2027, time.February, 1, 9)
-	h := newHarness(t, startingAt(start))
+	h := newHarness(t, apptest.StartingAt(start))
 	b := pagetest.NewBrowser(t)
-	m, _ := h.stripeApproval(b) // on Amazon Pay's page, then gone
+	m, _ := h.StripeApproval(b) // on Amazon Pay's page, then gone
 	cs, err := h.Stripe.CheckoutSessions.Get(m.ProviderRef, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -90,14 +91,14 @@ func TestAbandonedStripeSetupEndsCanceled(t *testing.T) {
 
 	// Checked after ReconcileAfter, still open: still pending.
 	h.Time.Set(start.Add(30 * time.Minute))
-	h.pass()
-	if got := h.mandate(m.ID).Status; got != mandate.Pending {
+	h.Pass()
+	if got := h.Mandate(m.ID).Status; got != mandate.Pending {
 		t.Fatalf("mandate %s while the session is open, want pending", got)
 	}
 
 	h.Time.Set(expires.Add(time.Second))
-	h.pass()
-	after := h.mandate(m.ID)
+	h.Pass()
+	after := h.Mandate(m.ID)
 	if after.Status != mandate.Canceled {
 		t.Fatalf("mandate %s after the session expired, want canceled (last error %q)", after.Status, after.LastError)
 	}
@@ -118,21 +119,21 @@ func TestAbandonedStripeSetupEndsCanceled(t *testing.T) {
 func TestAbandonedPPROSetupEndsFailed(t *testing.T) {
 	t.Parallel()
 	start := at(2027, time.February, 1, 9)
-	h := newHarness(t, startingAt(start))
+	h := newHarness(t, apptest.StartingAt(start))
 	b := pagetest.NewBrowser(t)
-	m, _ := h.pproApproval(b, true)
+	m, _ := h.PPROApproval(b, true)
 
 	// Checked after ReconcileAfter (ten minutes), and again ten minutes
 	// after each check: pending within the hour.
 	h.Time.Set(start.Add(45 * time.Minute))
-	h.pass()
-	if got := h.mandate(m.ID).Status; got != mandate.Pending {
+	h.Pass()
+	if got := h.Mandate(m.ID).Status; got != mandate.Pending {
 		t.Fatalf("mandate %s within the hour, want pending", got)
 	}
 
 	h.Time.Set(start.Add(time.Hour + time.Second))
-	h.pass()
-	after := h.mandate(m.ID)
+	h.Pass()
+	after := h.Mandate(m.ID)
 	if after.Status != mandate.Failed && after.Status != mandate.Canceled {
 		t.Fatalf("mandate %s after PPRO's timeout, want failed or canceled", after.Status)
 	}

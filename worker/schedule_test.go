@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/storefront/internal/apptest"
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
 	"example.com/storefront/store"
@@ -22,7 +23,7 @@ func at(y int, m time.Month, d, hour int) time.Time {
 // reference.
 func (h *harness) paidOnce(m store.Mandate, n int) store.Charge {
 	h.t.Helper()
-	cs := scheduled(h.charges(m.ID), n)
+	cs := apptest.InPeriod(h.Charges(m.ID), n)
 	if len(cs) != 1 {
 		h.t.Fatalf("period %d has %d charges, want 1: %+v", n, len(cs), cs)
 	}
@@ -34,9 +35,9 @@ func (h *harness) paidOnce(m store.Mandate, n int) store.Charge {
 	if c.Status != payments.ChargeSucceeded || c.Amount != m.Plan.Price || c.IdempotencyKey != want || c.ProviderRef == "" {
 		h.t.Fatalf("period %d: charge %+v, want a succeeded %s with key %s", n, c, m.Plan.Price, want)
 	}
-	payments := h.stripePayments
+	payments := h.StripePayments
 	if m.Provider == "ppro" {
-		payments = h.pproPayments
+		payments = h.PPROPayments
 	}
 	if got := payments(c.IdempotencyKey); got != 1 {
 		h.t.Fatalf("period %d: the provider holds %d payments with reference %s, want 1", n, got, c.IdempotencyKey)
@@ -47,7 +48,7 @@ func (h *harness) paidOnce(m store.Mandate, n int) store.Charge {
 // expectBilling checks where a mandate's billing stands.
 func (h *harness) expectBilling(m store.Mandate, state string, period int, due time.Time) store.Billing {
 	h.t.Helper()
-	b := h.billing(m.ID)
+	b := h.Billing(m.ID)
 	if b.State != state || b.NextPeriod != period || !b.NextDueAt.Equal(due) {
 		h.t.Fatalf("billing = %s, period %d due %s; want %s, period %d due %s (last error %q)",
 			b.State, b.NextPeriod, b.NextDueAt.Format(time.RFC3339), state, period, due.Format(time.RFC3339), b.LastError)
@@ -68,15 +69,15 @@ func TestMonthPlanAcrossMonthEnds(t *testing.T) {
 		t.Run(fmt.Sprint(tc.year), func(t *testing.T) {
 			t.Parallel()
 			anchor := at(tc.year, time.January, 31, 10)
-			h := newHarness(t, startingAt(anchor))
-			m := h.activeStripe()
+			h := newHarness(t, apptest.StartingAt(anchor))
+			m := h.ActiveStripe()
 			h.expectBilling(m, store.BillingActive, 1, anchor)
-			if n := len(h.charges(m.ID)); n != 0 {
+			if n := len(h.Charges(m.ID)); n != 0 {
 				t.Fatalf("%d charges before the worker ran", n)
 			}
 
 			// Period 1 is due at activation.
-			if r := h.pass(); r.Charged != 1 {
+			if r := h.Pass(); r.Charged != 1 {
 				t.Fatalf("pass at activation charged %d, want 1", r.Charged)
 			}
 			h.paidOnce(m, 1)
@@ -85,11 +86,11 @@ func TestMonthPlanAcrossMonthEnds(t *testing.T) {
 
 			// Not before it is due.
 			h.Time.Set(feb.Add(-time.Second))
-			if r := h.pass(); r.Charged != 0 {
+			if r := h.Pass(); r.Charged != 0 {
 				t.Fatalf("a pass a second before period 2 is due charged %d", r.Charged)
 			}
 			h.Time.Set(feb)
-			h.pass()
+			h.Pass()
 			if c := h.paidOnce(m, 2); !c.CreatedAt.Equal(feb) {
 				t.Errorf("period 2 charged at %s, want %s", c.CreatedAt, feb)
 			}
@@ -97,15 +98,15 @@ func TestMonthPlanAcrossMonthEnds(t *testing.T) {
 			h.expectBilling(m, store.BillingActive, 3, mar)
 
 			h.Time.Set(mar.Add(time.Hour))
-			h.pass()
+			h.Pass()
 			h.paidOnce(m, 3)
 			h.expectBilling(m, store.BillingActive, 4, at(tc.year, time.April, 30, 10))
-			if n := len(h.charges(m.ID)); n != 3 {
+			if n := len(h.Charges(m.ID)); n != 3 {
 				t.Errorf("%d charges after three periods, want 3", n)
 			}
 			// Another pass in the same period charges nothing more.
-			h.pass()
-			if n := len(h.charges(m.ID)); n != 3 {
+			h.Pass()
+			if n := len(h.Charges(m.ID)); n != 3 {
 				t.Errorf("%d charges after another pass, want 3", n)
 			}
 		})
@@ -126,20 +127,20 @@ func TestDayWeekYearPlans(t *testing.T) {
 	} {
 		t.Run(string(tc.interval), func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, withPlan(plan(1200, tc.interval)), startingAt(anchor))
-			m := h.activeStripe()
-			h.pass()
+			h := newHarness(t, apptest.WithPlan(plan(1200, tc.interval)), apptest.StartingAt(anchor))
+			m := h.ActiveStripe()
+			h.Pass()
 			h.paidOnce(m, 1)
 			for i, due := range tc.dues {
 				n := i + 2
 				h.expectBilling(m, store.BillingActive, n, due)
 				h.Time.Set(due.Add(-time.Minute))
-				h.pass()
-				if cs := scheduled(h.charges(m.ID), n); len(cs) != 0 {
+				h.Pass()
+				if cs := apptest.InPeriod(h.Charges(m.ID), n); len(cs) != 0 {
 					t.Fatalf("period %d charged a minute before it was due", n)
 				}
 				h.Time.Set(due)
-				h.pass()
+				h.Pass()
 				h.paidOnce(m, n)
 			}
 		})
@@ -152,12 +153,12 @@ func TestDayWeekYearPlans(t *testing.T) {
 func TestPPROFirstPaymentIsPeriodOne(t *testing.T) {
 	t.Parallel()
 	anchor := at(2027, time.May, 31, 12)
-	h := newHarness(t, startingAt(anchor))
-	m := h.activePPRO(true)
+	h := newHarness(t, apptest.StartingAt(anchor))
+	m := h.ActivePPRO(true)
 	if m.FirstPayment == nil || m.FirstPayment.Status != payments.ChargeSucceeded {
 		t.Fatalf("first payment %+v, want succeeded", m.FirstPayment)
 	}
-	if r := h.pass(); r.Charged != 0 {
+	if r := h.Pass(); r.Charged != 0 {
 		t.Errorf("the pass at activation made %d charges, want none: the first payment paid period 1", r.Charged)
 	}
 	first := h.paidOnce(m, 1)
@@ -165,7 +166,7 @@ func TestPPROFirstPaymentIsPeriodOne(t *testing.T) {
 		t.Errorf("period 1 is paid by %+v, want the first payment", first)
 	}
 	agreementCharges := func() int {
-		return h.sandboxCount(`SELECT count(*) FROM ppro_charges WHERE agreement_id = ?`, m.PaymentMethodID)
+		return h.SandboxCount(`SELECT count(*) FROM ppro_charges WHERE agreement_id = ?`, m.PaymentMethodID)
 	}
 	if n := agreementCharges(); n != 1 {
 		t.Fatalf("PPRO holds %d charges on the agreement, want the first payment only", n)
@@ -173,7 +174,7 @@ func TestPPROFirstPaymentIsPeriodOne(t *testing.T) {
 	h.expectBilling(m, store.BillingActive, 2, at(2027, time.June, 30, 12))
 
 	h.Time.Set(at(2027, time.June, 30, 12))
-	if r := h.pass(); r.Charged != 1 {
+	if r := h.Pass(); r.Charged != 1 {
 		t.Fatalf("period 2: %d charges, want 1", r.Charged)
 	}
 	c := h.paidOnce(m, 2)
@@ -190,12 +191,12 @@ func TestPPROFirstPaymentIsPeriodOne(t *testing.T) {
 func TestPPROWithoutFirstPaymentChargesPeriodOne(t *testing.T) {
 	t.Parallel()
 	anchor := at(2027, time.May, 31, 12)
-	h := newHarness(t, startingAt(anchor))
-	m := h.activePPRO(false)
+	h := newHarness(t, apptest.StartingAt(anchor))
+	m := h.ActivePPRO(false)
 	if m.FirstPayment != nil {
 		t.Fatalf("a first payment was asked for: %+v", m.FirstPayment)
 	}
-	if r := h.pass(); r.Charged != 1 {
+	if r := h.Pass(); r.Charged != 1 {
 		t.Fatalf("pass at activation charged %d, want 1", r.Charged)
 	}
 	if c := h.paidOnce(m, 1); c.Kind != store.KindScheduled {
@@ -209,9 +210,9 @@ func TestPPROWithoutFirstPaymentChargesPeriodOne(t *testing.T) {
 // at once, so the next period is charged before Advance returns.
 func TestDemoAdvanceChargesTheNextPeriod(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, startingAt(at(2027, time.August, 31, 9)))
-	m := h.activeStripe()
-	h.pass()
+	h := newHarness(t, apptest.StartingAt(at(2027, time.August, 31, 9)))
+	m := h.ActiveStripe()
+	h.Pass()
 	h.paidOnce(m, 1)
 	demo := &worker.Demo{Clock: h.Clock, Store: h.Store, Worker: h.Worker}
 	ctx := context.Background()
@@ -231,7 +232,7 @@ func TestDemoAdvanceChargesTheNextPeriod(t *testing.T) {
 	if off, _ := h.Store.DemoClockOffset(ctx); off != 0 || h.Clock.Offset() != 0 {
 		t.Errorf("after reset: stored %v, clock %v", off, h.Clock.Offset())
 	}
-	if m := h.mandate(m.ID); m.Status != mandate.Active {
+	if m := h.Mandate(m.ID); m.Status != mandate.Active {
 		t.Errorf("mandate %s", m.Status)
 	}
 }
@@ -242,8 +243,8 @@ func TestDemoAdvanceChargesTheNextPeriod(t *testing.T) {
 // charge on the page, each at its own due time (period 1 before the move).
 func TestDemoAdvanceRightAfterActivation(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, startingAt(at(2027, time.August, 31, 9)))
-	m := h.activeStripe()
+	h := newHarness(t, apptest.StartingAt(at(2027, time.August, 31, 9)))
+	m := h.ActiveStripe()
 	demo := &worker.Demo{Clock: h.Clock, Store: h.Store, Worker: h.Worker}
 	if err := demo.Advance(context.Background(), 30*24*time.Hour); err != nil {
 		t.Fatal(err)

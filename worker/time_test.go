@@ -11,41 +11,17 @@ import (
 	"time"
 
 	"example.com/storefront/clock"
+	"example.com/storefront/internal/apptest"
 	"example.com/storefront/internal/pagetest"
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
-	"example.com/storefront/service"
-	"example.com/storefront/store"
 	"example.com/storefront/worker"
 )
 
-// process is another app process on the harness's database file with a
-// demo clock of its own (over the same real time), as main builds one: its
-// own store, service, worker and Demo.
-type process struct {
-	Clock  *clock.Clock
-	Store  *store.Store
-	Worker *worker.Worker
-	Demo   *worker.Demo
-}
-
 func (h *harness) processWithOwnClock() *process {
 	h.t.Helper()
-	p := &process{Clock: clock.New(h.Time.Now)}
-	st, err := store.Open(context.Background(), h.DBFile, p.Clock.Now, store.LeaseClock(p.Clock.Real))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.t.Cleanup(func() { st.Close() })
-	providers := h.providers(h.apiURL)
-	svc, err := service.New(service.Config{Store: st, Providers: providers, Logger: testLogger()})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	p.Store = st
-	p.Worker = worker.New(worker.Config{Store: st, Service: svc, Providers: providers, Now: p.Clock.Now, Logger: testLogger()})
-	p.Demo = &worker.Demo{Clock: p.Clock, Store: st, Worker: p.Worker}
-	return p
+	c := clock.New(h.Time.Now)
+	return h.newProcess(c, c.Real, nil)
 }
 
 // Two processes on one database agree on the demo clock: a move made on
@@ -123,8 +99,8 @@ func TestDemoClockIsSharedByProcesses(t *testing.T) {
 // run out in real time, it does.
 func TestLeasesAreRealTime(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, startingAt(at(2027, time.March, 1, 6)))
-	m := h.activeStripe() // period 1 is due
+	h := newHarness(t, apptest.StartingAt(at(2027, time.March, 1, 6)))
+	m := h.ActiveStripe() // period 1 is due
 	ahead := h.processWithOwnClock()
 	ahead.Clock.Set(31 * 24 * time.Hour)
 	ctx := context.Background()
@@ -153,7 +129,7 @@ func TestLeasesAreRealTime(t *testing.T) {
 	if ok, err := ahead.Store.ClaimWebhookEvent(ctx, ev.ID, time.Minute); err != nil || ok {
 		t.Errorf("the process a month ahead took a held webhook event as it arrived again: %v, %v", ok, err)
 	}
-	if got := h.billing(m.ID).LeaseOwner; got != "first" {
+	if got := h.Billing(m.ID).LeaseOwner; got != "first" {
 		t.Errorf("the billing's lease is %q's, want the first process's", got)
 	}
 
@@ -172,8 +148,8 @@ func TestLeasesAreRealTime(t *testing.T) {
 // it again at once.
 func TestPostponementIsRealTime(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, startingAt(at(2027, time.March, 1, 6)))
-	m := h.activeStripe()
+	h := newHarness(t, apptest.StartingAt(at(2027, time.March, 1, 6)))
+	m := h.ActiveStripe()
 	ahead := h.processWithOwnClock()
 	ahead.Clock.Set(31 * 24 * time.Hour)
 	ctx := context.Background()
@@ -199,13 +175,13 @@ func TestPostponementIsRealTime(t *testing.T) {
 // taken: "6 January 2027" twice and no December.
 func TestShopperPageListsEachPeriodByItsDueDate(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, startingAt(at(2026, time.December, 6, 10)))
+	h := newHarness(t, apptest.StartingAt(at(2026, time.December, 6, 10)))
 	b := pagetest.NewBrowser(t)
-	m, approval := h.stripeApproval(b)
-	m = h.approve(b, m, approval)
+	m, approval := h.StripeApproval(b)
+	m = h.Approve(b, m, approval)
 	h.Clock.Advance(31 * 24 * time.Hour) // to 6 January, no pass in between
-	h.pass()
-	h.pass()
+	h.Pass()
+	h.Pass()
 	h.paidOnce(m, 1)
 	h.paidOnce(m, 2)
 
@@ -232,11 +208,11 @@ func TestShopperPageListsEachPeriodByItsDueDate(t *testing.T) {
 func TestReconciliationActivationChargesPeriodOneAtOnce(t *testing.T) {
 	t.Parallel()
 	start := at(2027, time.February, 1, 9)
-	h := newHarness(t, startingAt(start), withWorker(func(c *worker.Config) {
+	h := newHarness(t, apptest.StartingAt(start), apptest.WithWorker(func(c *worker.Config) {
 		c.ReconcileAfter, c.Interval = 15*time.Minute, time.Hour
 	}))
 	b := pagetest.NewBrowser(t)
-	m, approval := h.stripeApproval(b)
+	m, approval := h.StripeApproval(b)
 	b.Do(approval.Submit("decision", "approve", nil)).Expect(http.StatusSeeOther) // the tab is closed
 	h.Time.Set(start.Add(16 * time.Minute))
 
@@ -246,16 +222,16 @@ func TestReconciliationActivationChargesPeriodOneAtOnce(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		cs := scheduled(h.charges(m.ID), 1)
+		cs := apptest.InPeriod(h.Charges(m.ID), 1)
 		if len(cs) == 1 && cs[0].Status == payments.ChargeSucceeded {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("period 1 not charged 10 s after reconciliation activated the mandate (%s): %+v", h.mandate(m.ID).Status, cs)
+			t.Fatalf("period 1 not charged 10 s after reconciliation activated the mandate (%s): %+v", h.Mandate(m.ID).Status, cs)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if e := h.lastChange(h.mandate(m.ID)); e.Source != mandate.SourceWorker {
+	if e := h.lastChange(h.Mandate(m.ID)); e.Source != mandate.SourceWorker {
 		t.Errorf("activated by %s, want reconciliation (the worker)", e.Source)
 	}
 }

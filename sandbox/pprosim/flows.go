@@ -185,6 +185,13 @@ func (s *Sim) pproSettlePending(ctx context.Context, tx *simkit.WriteTx, chargeI
 	if failure == nil {
 		failure = pproMagicDecline(c.amount)
 	}
+	return s.pproDecideAuthorization(ctx, tx, c, failure, at)
+}
+
+// pproDecideAuthorization ends c's latest, pending, authorization: it
+// fails with failure, and the charge with it; or, when failure is nil, it
+// is authorized (and captured as the charge's autoCapture says).
+func (s *Sim) pproDecideAuthorization(ctx context.Context, tx *simkit.WriteTx, c *pproCharge, failure *pproFailure, at time.Time) error {
 	authz := c.Authorizations[len(c.Authorizations)-1]
 	if failure != nil {
 		if err := setPPROOperationStatus(ctx, tx, authz.ID, authorizationFailed, failure, at); err != nil {

@@ -124,27 +124,15 @@ func (s *Sim) pproSettleCharge(ctx context.Context, tx *simkit.WriteTx, id strin
 	if err != nil {
 		return err
 	}
-	n := len(c.Authorizations)
-	if n == 0 || (c.Status != chargeAuthenticationPending && c.Status != chargeAuthorizationAsync) {
+	if len(c.Authorizations) == 0 || (c.Status != chargeAuthenticationPending && c.Status != chargeAuthorizationAsync) {
 		return nil // settled otherwise meanwhile
 	}
-	authz := c.Authorizations[n-1]
+	var failure *pproFailure
 	if c.Status == chargeAuthenticationPending {
-		failure := &pproFailure{FailureType: failureProviderDecline, FailureCode: codeAuthenticationFailed,
+		failure = &pproFailure{FailureType: failureProviderDecline, FailureCode: codeAuthenticationFailed,
 			FailureMessage: "The buyer did not authenticate this payment on Amazon Pay."}
-		if err := setPPROOperationStatus(ctx, tx, authz.ID, authorizationFailed, failure, at); err != nil {
-			return err
-		}
-		if err := setPPROChargeStatus(ctx, tx, c.ID, chargeFailed, failure, at); err != nil {
-			return err
-		}
-		c.Status, c.Failure = chargeFailed, failure
-		return s.pproEmitCharge(ctx, tx, eventChargeAuthorizationFailed, c, pproChargeEventData{AuthorizationID: authz.ID, Failure: failure}, at)
 	}
-	if err := setPPROOperationStatus(ctx, tx, authz.ID, authorizationAuthorized, nil, at); err != nil {
-		return err
-	}
-	return s.pproAuthorized(ctx, tx, c, authz.ID, at)
+	return s.pproDecideAuthorization(ctx, tx, c, failure, at)
 }
 
 // pproSettleRefund settles a PENDING refund: REFUNDED, or FAILED for an
@@ -179,7 +167,7 @@ func (s *Sim) pproSettleRefund(ctx context.Context, tx *simkit.WriteTx, id strin
 	if err != nil {
 		return err
 	}
-	if c.Status == chargeCaptured && c.refundedAmount() == c.capturedAmount() {
+	if c.Status == chargeCaptured && c.refundAmount(refundRefunded) == c.capturedAmount() {
 		if err := setPPROChargeStatus(ctx, tx, c.ID, chargeRefunded, c.Failure, at); err != nil {
 			return err
 		}

@@ -343,23 +343,13 @@ func (c *pproCharge) capturedAmount() int64 {
 	return n
 }
 
-// refundedAmount is what the charge's successful refunds gave back.
-func (c *pproCharge) refundedAmount() int64 {
+// refundAmount is what the charge's refunds in status give back:
+// REFUNDED ones have, PENDING ones will if they succeed (and so are not
+// left to refund).
+func (c *pproCharge) refundAmount(status string) int64 {
 	var n int64
 	for _, r := range c.Refunds {
-		if r.Status == refundRefunded {
-			n += r.Amount
-		}
-	}
-	return n
-}
-
-// pendingRefundAmount is what the charge's PENDING refunds will give
-// back if they succeed; it is not left to refund.
-func (c *pproCharge) pendingRefundAmount() int64 {
-	var n int64
-	for _, r := range c.Refunds {
-		if r.Status == refundPending {
+		if r.Status == status {
 			n += r.Amount
 		}
 	}

@@ -78,18 +78,12 @@ func (s *Sim) indexAgreements(ctx context.Context) ([]indexAgreement, error) {
 // shows the new status. An agreement that is no longer ACTIVE (a second
 // click, a stale page) changes nothing, and the page says so.
 func (s *Sim) handlePPROOutsideRevocation(w http.ResponseWriter, r *http.Request) {
-	m := s.host.Meta("Payment sandbox", simkit.ThemeSandbox, "")
-	back := simkit.MessageView{LinkURL: s.host.BasePath() + "/", LinkText: "Back to the sandbox index"}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		back.Title, back.Body = "The form could not be read", "Go back and try again; nothing was changed."
-		s.host.RenderMessage(w, r, http.StatusBadRequest, m, back)
+	if !s.parseIndexForm(w, r) {
 		return
 	}
 	status, ok := outsideRevocations[r.PostForm.Get("by")]
 	if !ok {
-		back.Title, back.Body = "Choose who revokes the agreement", "The shopper or Amazon Pay; nothing was changed."
-		s.host.RenderMessage(w, r, http.StatusBadRequest, m, back)
+		s.indexRefusal(w, r, http.StatusBadRequest, "Choose who revokes the agreement", "The shopper or Amazon Pay; nothing was changed.")
 		return
 	}
 
@@ -108,15 +102,40 @@ func (s *Sim) handlePPROOutsideRevocation(w http.ResponseWriter, r *http.Request
 	})
 	switch {
 	case errors.Is(err, simkit.ErrNotFound):
-		back.Title, back.Body = "There is no such agreement", "It may belong to another sandbox database; nothing was changed."
-		s.host.RenderMessage(w, r, http.StatusNotFound, m, back)
+		s.indexRefusal(w, r, http.StatusNotFound, "There is no such agreement", "It may belong to another sandbox database; nothing was changed.")
 	case err != nil:
-		s.host.ServerError(w, r, m, err)
+		s.host.ServerError(w, r, s.indexMeta(), err)
 	case !revoked:
-		back.Title = "This agreement is not active"
-		back.Body = fmt.Sprintf("Payment agreement %s is %s, and only an active agreement can be revoked. Nothing was changed.", a.ID, a.Status)
-		s.host.RenderMessage(w, r, http.StatusConflict, m, back)
+		s.indexRefusal(w, r, http.StatusConflict, "This agreement is not active",
+			fmt.Sprintf("Payment agreement %s is %s, and only an active agreement can be revoked. Nothing was changed.", a.ID, a.Status))
 	default:
 		http.Redirect(w, r, s.host.BasePath()+"/", http.StatusSeeOther)
 	}
+}
+
+// Forms posted from the index page's controls are answered with a 303
+// back to the index, or with a message that links back to it.
+
+// indexMeta is the page meta of those messages.
+func (s *Sim) indexMeta() simkit.PageMeta {
+	return s.host.Meta("Payment sandbox", simkit.ThemeSandbox, "")
+}
+
+// parseIndexForm reads a form posted from the index page. When it cannot,
+// it has answered 400 and returns false.
+func (s *Sim) parseIndexForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		s.indexRefusal(w, r, http.StatusBadRequest, "The form could not be read", "Go back and try again; nothing was changed.")
+		return false
+	}
+	return true
+}
+
+// indexRefusal answers a form posted from the index page with status and
+// a message, linking back to the index.
+func (s *Sim) indexRefusal(w http.ResponseWriter, r *http.Request, status int, title, body string) {
+	s.host.RenderMessage(w, r, status, s.indexMeta(), simkit.MessageView{
+		Title: title, Body: body, LinkURL: s.host.BasePath() + "/", LinkText: "Back to the sandbox index",
+	})
 }

@@ -90,7 +90,7 @@ func (s *Sim) pproRefund(ctx context.Context, tx *simkit.WriteTx, c *pproCharge,
 	default:
 		return nil, pproBadRequest("Payment charge %s is %s: only a captured charge can be refunded.", c.ID, c.Status)
 	}
-	captured, refunded, pending := c.capturedAmount(), c.refundedAmount(), c.pendingRefundAmount()
+	captured, refunded, pending := c.capturedAmount(), c.refundAmount(refundRefunded), c.refundAmount(refundPending)
 	if left := captured - refunded - pending; *in.Amount > left {
 		return nil, pproBadRequest("amount %d is more than is left to refund on payment charge %s: %d of the %d captured (%s refunded so far, %s pending).",
 			*in.Amount, c.ID, left, captured, formatUSD(refunded, c.Currency), formatUSD(pending, c.Currency))

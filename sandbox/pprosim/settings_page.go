@@ -30,12 +30,7 @@ const (
 const maxSettingSeconds = 86400
 
 func (s *Sim) handlePPROSettings(w http.ResponseWriter, r *http.Request) {
-	m := s.host.Meta("Payment sandbox", simkit.ThemeSandbox, "")
-	back := simkit.MessageView{LinkURL: s.host.BasePath() + "/", LinkText: "Back to the sandbox index"}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		back.Title, back.Body = "The form could not be read", "Go back and try again; nothing was changed."
-		s.host.RenderMessage(w, r, http.StatusBadRequest, m, back)
+	if !s.parseIndexForm(w, r) {
 		return
 	}
 	var v Settings
@@ -45,9 +40,8 @@ func (s *Sim) handlePPROSettings(w http.ResponseWriter, r *http.Request) {
 	}{{fieldSettleAfter, &v.SettleAfter}, {fieldRevocationLag, &v.RevocationLag}, {fieldProcessing, &v.Processing}} {
 		d, err := formSeconds(r.PostForm.Get(f.field))
 		if err != nil {
-			back.Title = "A setting is not a number of seconds"
-			back.Body = fmt.Sprintf("%s: %v. Nothing was changed.", f.field, err)
-			s.host.RenderMessage(w, r, http.StatusBadRequest, m, back)
+			s.indexRefusal(w, r, http.StatusBadRequest, "A setting is not a number of seconds",
+				fmt.Sprintf("%s: %v. Nothing was changed.", f.field, err))
 			return
 		}
 		*f.into = d
@@ -70,12 +64,7 @@ func formSeconds(v string) (time.Duration, error) {
 }
 
 func (s *Sim) handlePPROChargeback(w http.ResponseWriter, r *http.Request) {
-	m := s.host.Meta("Payment sandbox", simkit.ThemeSandbox, "")
-	back := simkit.MessageView{LinkURL: s.host.BasePath() + "/", LinkText: "Back to the sandbox index"}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		back.Title, back.Body = "The form could not be read", "Go back and try again; nothing was changed."
-		s.host.RenderMessage(w, r, http.StatusBadRequest, m, back)
+	if !s.parseIndexForm(w, r) {
 		return
 	}
 	var won bool
@@ -84,20 +73,17 @@ func (s *Sim) handlePPROChargeback(w http.ResponseWriter, r *http.Request) {
 		won = true
 	case "lost":
 	default:
-		back.Title, back.Body = "Choose an outcome", "The merchant won or lost the chargeback; nothing was changed."
-		s.host.RenderMessage(w, r, http.StatusBadRequest, m, back)
+		s.indexRefusal(w, r, http.StatusBadRequest, "Choose an outcome", "The merchant won or lost the chargeback; nothing was changed.")
 		return
 	}
 	err := s.ResolveChargeback(r.Context(), r.PathValue("id"), won)
 	switch {
 	case errors.Is(err, simkit.ErrNotFound):
-		back.Title, back.Body = "There is no such chargeback", "It may belong to another sandbox database; nothing was changed."
-		s.host.RenderMessage(w, r, http.StatusNotFound, m, back)
+		s.indexRefusal(w, r, http.StatusNotFound, "There is no such chargeback", "It may belong to another sandbox database; nothing was changed.")
 	case errors.Is(err, ErrChargebackResolved):
-		back.Title, back.Body = "This chargeback is already decided", "Nothing was changed."
-		s.host.RenderMessage(w, r, http.StatusConflict, m, back)
+		s.indexRefusal(w, r, http.StatusConflict, "This chargeback is already decided", "Nothing was changed.")
 	case err != nil:
-		s.host.ServerError(w, r, m, err)
+		s.host.ServerError(w, r, s.indexMeta(), err)
 	default:
 		http.Redirect(w, r, s.host.BasePath()+"/#ppro-chargebacks", http.StatusSeeOther)
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"strings"
 	"time"
 
 	"example.com/storefront/sandbox/simkit"
@@ -126,86 +124,16 @@ func (s *Sim) stripeGetDispute(ctx context.Context, tx *simkit.WriteTx, req *str
 	return stripeGet(ctx, s, tx, req, "dispute", "dispute", "dispute", loadStripeDispute)
 }
 
-var disputeListSpec = specHash(map[string]paramSpec{
-	"charge":         specString,
-	"created":        specRange,
-	"ending_before":  specString,
-	"expand":         specList,
-	"limit":          specString,
-	"payment_intent": specString,
-	"starting_after": specString,
-})
+var disputeListSpec = listSpec(chargeFilters)
 
 // stripeListDisputes answers GET /v1/disputes: newest first, paged and
 // filtered by charge, payment_intent and created, as Stripe's list is.
 func (s *Sim) stripeListDisputes(ctx context.Context, tx *simkit.WriteTx, req *stripeRequest) (any, error) {
-	p := req.params
-	page, e := parseListPage(p)
-	if e != nil {
-		return nil, e
-	}
-	exp, e := parseListExpand("dispute", p)
-	if e != nil {
-		return nil, e
-	}
-	conds, args, e := createdFilter(p)
-	if e != nil {
-		return nil, e
-	}
-	// A charge or PaymentIntent that does not exist has no disputes: the
-	// list is empty.
-	if v := p.optional("charge"); v != nil {
-		conds, args = append(conds, "charge_id = ?"), append(args, *v)
-	}
-	if v := p.optional("payment_intent"); v != nil {
-		conds, args = append(conds, "payment_intent_id = ?"), append(args, *v)
-	}
-	order := "created DESC, rowid DESC"
-	for _, cur := range []struct {
-		id    *string
-		param string
-		cmp   string
-	}{{page.startingAfter, "starting_after", "<"}, {page.endingBefore, "ending_before", ">"}} {
-		if cur.id == nil {
-			continue
-		}
-		if _, err := loadStripeDispute(ctx, tx, *cur.id); errors.Is(err, simkit.ErrNotFound) {
-			return nil, errNoSuch(http.StatusBadRequest, "dispute", *cur.id, cur.param)
-		} else if err != nil {
-			return nil, err
-		}
-		conds = append(conds, "(created, rowid) "+cur.cmp+" (SELECT created, rowid FROM stripe_disputes WHERE id = ?)")
-		args = append(args, *cur.id)
-		if cur.cmp == ">" {
-			order = "created ASC, rowid ASC" // the page just before the cursor; reversed below
-		}
-	}
-	where := ""
-	if len(conds) > 0 {
-		where = " WHERE " + strings.Join(conds, " AND ")
-	}
-	ids, err := queryIDs(ctx, tx, `SELECT id FROM stripe_disputes`+where+` ORDER BY `+order+` LIMIT ?`,
-		append(args, page.limit+1)...)
-	if err != nil {
-		return nil, fmt.Errorf("list disputes: %w", err)
-	}
-	hasMore := len(ids) > page.limit
-	ids = ids[:min(len(ids), page.limit)]
-	if page.endingBefore != nil {
-		for i, j := 0, len(ids)-1; i < j; i, j = i+1, j-1 {
-			ids[i], ids[j] = ids[j], ids[i]
-		}
-	}
-	data := make([]any, len(ids))
-	for i, id := range ids {
-		dp, err := loadStripeDispute(ctx, tx, id)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.stripeExpand(ctx, tx, dp, exp); err != nil {
-			return nil, err
-		}
-		data[i] = dp
-	}
-	return newStripeList("/v1/disputes", data, hasMore), nil
+	return stripeListObjects(ctx, s, tx, req.params, listing[*stripeDispute]{
+		object:  "dispute",
+		table:   "stripe_disputes",
+		url:     "/v1/disputes",
+		filters: chargeFilters,
+		load:    loadStripeDispute,
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,14 +17,29 @@ import (
 // filtered by customer and created. The app uses it to find a
 // PaymentIntent by its metadata after a crash.
 
-var paymentIntentListSpec = specHash(map[string]paramSpec{
-	"created":        specRange,
-	"customer":       specString,
-	"ending_before":  specString,
-	"expand":         specList,
-	"limit":          specString,
-	"starting_after": specString,
-})
+var (
+	paymentIntentFilters  = []listFilter{{"customer", "customer_id"}}
+	paymentIntentListSpec = listSpec(paymentIntentFilters)
+)
+
+// chargeFilters are the filters of the refunds' and the disputes' lists.
+var chargeFilters = []listFilter{{"charge", "charge_id"}, {"payment_intent", "payment_intent_id"}}
+
+// listSpec is a list request's parameters: the paging every list takes,
+// expand, created, and the filters, each a string.
+func listSpec(filters []listFilter) paramSpec {
+	fields := map[string]paramSpec{
+		"created":        specRange,
+		"ending_before":  specString,
+		"expand":         specList,
+		"limit":          specString,
+		"starting_after": specString,
+	}
+	for _, f := range filters {
+		fields[f.param] = specString
+	}
+	return specHash(fields)
+}
 
 // listPage is a list request's paging.
 type listPage struct {
@@ -102,13 +118,31 @@ func createdFilter(p *paramNode) (conds []string, args []any, e *stripeError) {
 	return conds, args, nil
 }
 
-func (s *Sim) stripeListPaymentIntents(ctx context.Context, tx *simkit.WriteTx, req *stripeRequest) (any, error) {
-	p := req.params
+// listing is one Stripe list endpoint: the objects it lists and the
+// parameters that filter them.
+type listing[T any] struct {
+	object string // the object's type, as expand paths and "No such …" name it
+	table  string // its table, whose rows have an id, created and a rowid
+	url    string // the list object's url, e.g. /v1/refunds
+	// filters maps a parameter to the column it must equal. An id that
+	// does not exist matches nothing: the list is empty, which is the
+	// plainest answer (Stripe documents none).
+	filters []listFilter
+	load    func(context.Context, simkit.Querier, string) (T, error)
+}
+
+type listFilter struct{ param, column string }
+
+// stripeListObjects answers a list request as every Stripe list does:
+// newest first (by created, then by insertion for the same second),
+// paged with limit and one cursor, filtered by created and l's filters,
+// and with has_more saying whether a page lies beyond this one.
+func stripeListObjects[T any](ctx context.Context, s *Sim, tx *simkit.WriteTx, p *paramNode, l listing[T]) (any, error) {
 	page, e := parseListPage(p)
 	if e != nil {
 		return nil, e
 	}
-	exp, e := parseListExpand("payment_intent", p)
+	exp, e := parseListExpand(l.object, p)
 	if e != nil {
 		return nil, e
 	}
@@ -116,14 +150,13 @@ func (s *Sim) stripeListPaymentIntents(ctx context.Context, tx *simkit.WriteTx, 
 	if e != nil {
 		return nil, e
 	}
-	// A customer that does not exist has no PaymentIntents: the list is
-	// empty, which is the plainest answer (Stripe documents none).
-	if c := p.optional("customer"); c != nil {
-		conds, args = append(conds, "customer_id = ?"), append(args, *c)
+	for _, f := range l.filters {
+		if v := p.optional(f.param); v != nil {
+			conds, args = append(conds, f.column+" = ?"), append(args, *v)
+		}
 	}
 
-	// Newest first: by created, then by insertion (rowid) for the same
-	// second. A cursor pages from its own place in that order.
+	// A cursor pages from its own place in the order.
 	order := "created DESC, rowid DESC"
 	for _, cur := range []struct {
 		id    *string
@@ -133,12 +166,12 @@ func (s *Sim) stripeListPaymentIntents(ctx context.Context, tx *simkit.WriteTx, 
 		if cur.id == nil {
 			continue
 		}
-		if _, err := loadStripePaymentIntent(ctx, tx, *cur.id); errors.Is(err, simkit.ErrNotFound) {
-			return nil, errNoSuch(http.StatusBadRequest, "payment_intent", *cur.id, cur.param)
+		if _, err := l.load(ctx, tx, *cur.id); errors.Is(err, simkit.ErrNotFound) {
+			return nil, errNoSuch(http.StatusBadRequest, l.object, *cur.id, cur.param)
 		} else if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("list %s: %w", l.url, err)
 		}
-		conds = append(conds, "(created, rowid) "+cur.cmp+" (SELECT created, rowid FROM stripe_payment_intents WHERE id = ?)")
+		conds = append(conds, "(created, rowid) "+cur.cmp+" (SELECT created, rowid FROM "+l.table+" WHERE id = ?)")
 		args = append(args, *cur.id)
 		if cur.cmp == ">" {
 			order = "created ASC, rowid ASC" // the page just before the cursor; reversed below
@@ -148,38 +181,36 @@ func (s *Sim) stripeListPaymentIntents(ctx context.Context, tx *simkit.WriteTx, 
 	if len(conds) > 0 {
 		where = " WHERE " + strings.Join(conds, " AND ")
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+paymentIntentColumns+` FROM stripe_payment_intents`+where+
-		` ORDER BY `+order+` LIMIT ?`, append(args, page.limit+1)...)
+	ids, err := queryIDs(ctx, tx, `SELECT id FROM `+l.table+where+` ORDER BY `+order+` LIMIT ?`, append(args, page.limit+1)...)
 	if err != nil {
-		return nil, fmt.Errorf("list payment intents: %w", err)
-	}
-	var items []*stripePaymentIntent
-	for rows.Next() {
-		pi, err := scanStripePaymentIntent(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("list payment intents: %w", err)
-		}
-		items = append(items, pi)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list payment intents: %w", err)
+		return nil, fmt.Errorf("list %s: %w", l.url, err)
 	}
 
-	hasMore := len(items) > page.limit
-	items = items[:min(len(items), page.limit)]
+	hasMore := len(ids) > page.limit
+	ids = ids[:min(len(ids), page.limit)]
 	if page.endingBefore != nil {
-		for i, j := 0, len(items)-1; i < j; i, j = i+1, j-1 {
-			items[i], items[j] = items[j], items[i]
-		}
+		slices.Reverse(ids)
 	}
-	data := make([]any, len(items))
-	for i, pi := range items {
-		if err := s.stripeExpand(ctx, tx, pi, exp); err != nil {
+	data := make([]any, len(ids))
+	for i, id := range ids {
+		obj, err := l.load(ctx, tx, id)
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", l.url, err)
+		}
+		if err := s.stripeExpand(ctx, tx, obj, exp); err != nil {
 			return nil, err
 		}
-		data[i] = pi
+		data[i] = obj
 	}
-	return newStripeList("/v1/payment_intents", data, hasMore), nil
+	return newStripeList(l.url, data, hasMore), nil
+}
+
+func (s *Sim) stripeListPaymentIntents(ctx context.Context, tx *simkit.WriteTx, req *stripeRequest) (any, error) {
+	return stripeListObjects(ctx, s, tx, req.params, listing[*stripePaymentIntent]{
+		object:  "payment_intent",
+		table:   "stripe_payment_intents",
+		url:     "/v1/payment_intents",
+		filters: paymentIntentFilters,
+		load:    loadStripePaymentIntent,
+	})
 }

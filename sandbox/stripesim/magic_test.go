@@ -23,13 +23,22 @@ func (e *env) settle(d time.Duration) {
 	e.Sandbox.StripeSim().SetSettings(stripesim.Settings{SettleAfter: d})
 }
 
-func TestChargeRequiresAction(t *testing.T) {
-	t.Parallel()
+// savedWithWebhooks is an env whose events rcv receives, settling after
+// settle, with an Amazon Pay method saved (its setup's two events
+// received).
+func savedWithWebhooks(t *testing.T, settle time.Duration) (*env, *receiver, saved) {
+	t.Helper()
 	rcv := newReceiver(t, 0)
 	e := newEnv(t, rcv.config)
-	e.settle(testSettle)
+	e.settle(settle)
 	s := e.saveAmazonPay()
 	rcv.collect(t, 2)
+	return e, rcv, s
+}
+
+func TestChargeRequiresAction(t *testing.T) {
+	t.Parallel()
+	e, rcv, s := savedWithWebhooks(t, testSettle)
 
 	pi := e.charge(s, 1203)
 	if pi.Status != stripe.PaymentIntentStatusRequiresAction {
@@ -88,11 +97,7 @@ func TestChargeRequiresActionRefusedWithErrorOnRequiresAction(t *testing.T) {
 
 func TestChargeProcessingSucceedsLater(t *testing.T) {
 	t.Parallel()
-	rcv := newReceiver(t, 0)
-	e := newEnv(t, rcv.config)
-	e.settle(testSettle)
-	s := e.saveAmazonPay()
-	rcv.collect(t, 2)
+	e, rcv, s := savedWithWebhooks(t, testSettle)
 
 	pi := e.charge(s, 1207)
 	if pi.Status != stripe.PaymentIntentStatusProcessing || pi.AmountReceived != 0 {
@@ -154,11 +159,7 @@ func TestChargeProcessingCatchesUpWithTheClock(t *testing.T) {
 
 func TestChargeDisputedLater(t *testing.T) {
 	t.Parallel()
-	rcv := newReceiver(t, 0)
-	e := newEnv(t, rcv.config)
-	e.settle(testSettle)
-	s := e.saveAmazonPay()
-	rcv.collect(t, 2)
+	e, rcv, s := savedWithWebhooks(t, testSettle)
 
 	pi := e.charge(s, 1204)
 	if pi.Status != stripe.PaymentIntentStatusSucceeded {
@@ -270,11 +271,7 @@ func TestDisputeLostAndCatchUp(t *testing.T) {
 // back to the charge.
 func TestRefundFails(t *testing.T) {
 	t.Parallel()
-	rcv := newReceiver(t, 0)
-	e := newEnv(t, rcv.config)
-	e.settle(testSettle)
-	s := e.saveAmazonPay()
-	rcv.collect(t, 2)
+	e, rcv, s := savedWithWebhooks(t, testSettle)
 	pi := e.charge(s, 1000)
 	rcv.collect(t, 3)
 
@@ -315,11 +312,7 @@ func TestRefundFails(t *testing.T) {
 // succeeded → failed.
 func TestRefundSucceedsThenFails(t *testing.T) {
 	t.Parallel()
-	rcv := newReceiver(t, 0)
-	e := newEnv(t, rcv.config)
-	e.settle(testSettle)
-	s := e.saveAmazonPay()
-	rcv.collect(t, 2)
+	e, rcv, s := savedWithWebhooks(t, testSettle)
 	pi := e.charge(s, 1000)
 	rcv.collect(t, 3)
 
@@ -390,11 +383,7 @@ func keys[V any](m map[stripe.EventType]V) []stripe.EventType {
 // so the webhooks come without anyone asking.
 func TestDueOutcomesResumeAfterRestart(t *testing.T) {
 	t.Parallel()
-	rcv := newReceiver(t, 0)
-	e := newEnv(t, rcv.config)
-	e.settle(time.Hour)
-	s := e.saveAmazonPay()
-	rcv.collect(t, 2)
+	e, rcv, s := savedWithWebhooks(t, time.Hour)
 	pi := e.charge(s, 1000)
 	rcv.collect(t, 3)
 	re, err := e.api.Refunds.New(&stripe.RefundParams{PaymentIntent: stripe.String(pi.ID), Amount: stripe.Int64(105)})
