@@ -435,7 +435,7 @@ func TestPPROCreateRetriedAfter409MakesOneAgreement(t *testing.T) {
 	mu.Unlock()
 	m := e.pproMandate(approval)
 	index := b.Get(e.URL + "/sandbox/").Expect(http.StatusOK)
-	if n := strings.Count(index.Body, "<td>"+m.ID+"</td>"); n != 1 {
+	if n := strings.Count(index.Body, `<td data-label="Merchant reference"><code>`+m.ID+"</code></td>"); n != 1 {
 		t.Errorf("the sandbox holds %d agreements with reference %s, want 1", n, m.ID)
 	}
 	if n := e.count(`SELECT count(*) FROM mandates`); n != 1 {

@@ -9,12 +9,16 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"example.com/storefront/sandbox"
+	"example.com/storefront/sandbox/stripesim"
 )
 
 func TestRefundPartialThenFullThenRefused(t *testing.T) {
 	t.Parallel()
 	rcv := newReceiver(t, 0)
 	e := newEnv(t, rcv.config)
+	// The refunds settle by the sandbox's clock below, never by the real
+	// time a slow (loaded, race-detected) run takes meanwhile.
+	e.Sandbox.StripeSim().SetSettings(stripesim.Settings{SettleAfter: time.Hour})
 	s := e.saveAmazonPay()
 	rcv.collect(t, 2)
 	pi := e.charge(s, 1000)
@@ -71,13 +75,13 @@ func TestRefundPartialThenFullThenRefused(t *testing.T) {
 		t.Errorf("message %q, want %q", se.Msg, want)
 	}
 
-	// Pending for the settle delay (3 s) on the sandbox's clock, then succeeded,
-	// with refund.updated (and charge.refund.updated), sent once an API
-	// request sees the time.
-	e.Clock.Advance(5 * time.Second)
+	// Pending for the settle delay (an hour here) on the sandbox's clock,
+	// then succeeded, with refund.updated (and charge.refund.updated), sent
+	// once an API request sees the time.
+	e.Clock.Advance(time.Hour + time.Second)
 	got, err := e.api.Refunds.Get(partial.ID, nil)
 	if err != nil || got.Status != stripe.RefundStatusSucceeded {
-		t.Fatalf("after 5 s: %+v, %v; want succeeded", got, err)
+		t.Fatalf("after the settle delay: %+v, %v; want succeeded", got, err)
 	}
 	updates := map[string]int{}
 	for range 4 {
