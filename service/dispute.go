@@ -23,11 +23,17 @@ func (s *Service) disputeEvent(ctx context.Context, p payments.Provider, ev paym
 		if res, err = p.ChargeStatus(ctx, ev.ChargeRef); err != nil {
 			return Outcome{Err: err}
 		}
-		if res.Reference == "" {
+		switch {
+		case res.Reference != "":
+			if c, err = s.store.ChargeByKey(ctx, res.Reference); err == nil && c.ProviderRef != "" && c.ProviderRef != ev.ChargeRef {
+				err = store.ErrNotFound // our reference on another payment: not ours to record
+			}
+		case res.Handle != "":
+			// No echo of our reference (PPRO's is optional): found through
+			// its agreement, by PPRO's own search, as a charge event is.
+			c, err = s.unansweredCharge(ctx, p, res)
+		default:
 			return Outcome{Status: store.EventIgnored, Detail: "no charge of ours is the disputed payment"}
-		}
-		if c, err = s.store.ChargeByKey(ctx, res.Reference); err == nil && c.ProviderRef != "" && c.ProviderRef != ev.ChargeRef {
-			err = store.ErrNotFound // our reference on another payment: not ours to record
 		}
 	}
 	if err != nil {
