@@ -38,6 +38,7 @@ type Store interface {
 	NoteError(ctx context.Context, id, problem string) error
 	UpdateFirstPayment(ctx context.Context, mandateID string, r payments.ChargeResult) (bool, error)
 	StoreWebhookEvent(ctx context.Context, provider string, ev payments.Event) (store.WebhookEvent, bool, error)
+	StoreWebhookEventClaimed(ctx context.Context, provider string, ev payments.Event, lease time.Duration) (store.WebhookEvent, bool, error)
 	ClaimWebhookEvent(ctx context.Context, id int64, lease time.Duration) (bool, error)
 	FinishWebhookEvent(ctx context.Context, id int64, status, outcome, mandateID string) error
 	RetryWebhookEvent(ctx context.Context, id int64, problem string, next time.Time) error

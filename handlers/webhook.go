@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -54,7 +55,18 @@ func (h *handler) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	log = log.With("provider", p.Name(), "event_id", ev.ID, "event_type", ev.Type)
 
-	e, isNew, err := h.store.StoreWebhookEvent(ctx, p.Name(), ev)
+	// Stripe's events are processed before answering (Stripe's redelivery
+	// covers an outage), so a new one is stored already claimed by this
+	// request; PPRO's are handed to the worker.
+	var (
+		e     store.WebhookEvent
+		isNew bool
+	)
+	if p.Name() == "stripe" {
+		e, isNew, err = h.store.StoreWebhookEventClaimed(ctx, p.Name(), ev, webhookLease)
+	} else {
+		e, isNew, err = h.store.StoreWebhookEvent(ctx, p.Name(), ev)
+	}
 	if err != nil {
 		log.Error("webhook: store", "error", err)
 		http.Error(w, "try again", http.StatusInternalServerError)
@@ -71,7 +83,7 @@ func (h *handler) webhook(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("accepted\n"))
 		return
 	}
-	if claimed, err := h.store.ClaimWebhookEvent(ctx, e.ID, webhookLease); err != nil || !claimed {
+	if claimed, err := h.claim(ctx, e, isNew); err != nil || !claimed {
 		// Being processed elsewhere, or the database is busy: it is
 		// stored, and will be processed either way.
 		if err != nil {
@@ -106,4 +118,14 @@ func (h *handler) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	log.Info("webhook", "status", out.Status, "mandate_id", out.MandateID, "outcome", out.Detail)
 	w.Write([]byte("ok\n"))
+}
+
+// claim takes a Stripe event for this request: a new one was stored
+// claimed; a redelivered one still pending is claimed now, unless another
+// process holds it.
+func (h *handler) claim(ctx context.Context, e store.WebhookEvent, isNew bool) (bool, error) {
+	if isNew {
+		return true, nil
+	}
+	return h.store.ClaimWebhookEvent(ctx, e.ID, webhookLease)
 }

@@ -54,6 +54,31 @@ func (s *Store) StoreWebhookEvent(ctx context.Context, provider string, ev payme
 	return e, n > 0, err
 }
 
+// StoreWebhookEventClaimed is StoreWebhookEvent for a caller that
+// processes the event itself at once: a new event is stored already
+// claimed by it for lease (in real time), in the same statement, so that
+// the background worker cannot take it in between and the caller answer
+// "being processed" for an event nobody else was sent. claimed says the
+// caller holds it: true for a new event; a redelivered one must still be
+// claimed with ClaimWebhookEvent.
+func (s *Store) StoreWebhookEventClaimed(ctx context.Context, provider string, ev payments.Event, lease time.Duration) (e WebhookEvent, claimed bool, err error) {
+	refs, err := json.Marshal(ev)
+	if err != nil {
+		return WebhookEvent{}, false, fmt.Errorf("store webhook event: %w", err)
+	}
+	ts := s.now().UTC().Format(timeLayout)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO webhook_events (provider, event_id, type, refs, status, next_attempt_at, received_at,
+			attempts, leased_until)
+		VALUES (?, ?, ?, ?, 'pending', ?, ?, 1, ?) ON CONFLICT (provider, event_id) DO NOTHING`,
+		provider, ev.ID, ev.Type, string(refs), ts, ts, s.real().UTC().Add(lease).Format(timeLayout))
+	if err != nil {
+		return WebhookEvent{}, false, fmt.Errorf("store webhook event: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	e, err = s.webhookEvent(ctx, `provider = ? AND event_id = ?`, provider, ev.ID)
+	return e, n > 0, err
+}
+
 const webhookColumns = `id, provider, refs, status, attempts, next_attempt_at, outcome, mandate_id, received_at`
 
 func scanWebhookEvent(sc interface{ Scan(...any) error }) (WebhookEvent, error) {
