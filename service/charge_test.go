@@ -279,10 +279,17 @@ func TestHarness(t *testing.T) {
 		if m.Plan != weekly || !m.CreatedAt.Equal(start) {
 			t.Fatalf("%s mandate on %v made %s, want %v made %s", provider, m.Plan, m.CreatedAt, weekly, start)
 		}
+		// The sandbox delivers its webhooks in the background, a moment
+		// after the call that caused them.
 		var events int
-		h.AppRow(`SELECT count(*) FROM webhook_events WHERE provider = ?`, provider).Scan(t, &events)
-		if events == 0 {
-			t.Fatalf("no %s webhook reached the app", provider)
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			h.AppRow(`SELECT count(*) FROM webhook_events WHERE provider = ?`, provider).Scan(t, &events)
+			if events > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s webhook reached the app within 10 s", provider)
+			}
 		}
 		page := h.AdminBrowser().Get(h.URL + "/admin/mandates/" + m.ID).Expect(http.StatusOK)
 		if !strings.Contains(page.Text(), "Tea Club") {
