@@ -114,7 +114,7 @@ func (s *Service) SendCharge(ctx context.Context, m store.Mandate, c store.Charg
 	if err != nil {
 		return c, err
 	}
-	if err := s.store.MarkChargeSent(ctx, c.ID, s.realNow()); err != nil {
+	if err := s.store.MarkChargeSent(ctx, c.ID); err != nil {
 		return c, err
 	}
 	res, err := p.Charge(ctx, payments.ChargeRequest{

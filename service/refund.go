@@ -80,10 +80,11 @@ func (s *Service) sendRefund(ctx context.Context, m store.Mandate, c store.Charg
 
 // applyRefund records the provider's word on a refund, and then its
 // charge's own status (its words and operations; what was refunded is
-// counted from our refunds).
+// counted from our refunds). A report that changed nothing (a pending
+// refund polled again) leaves the charge alone: no second provider call.
 func (s *Service) applyRefund(ctx context.Context, p payments.Provider, c store.Charge, r store.Refund, res payments.RefundResult) (store.Refund, error) {
-	r, _, err := s.store.ApplyRefund(ctx, r.ID, res)
-	if err != nil {
+	r, changed, err := s.store.ApplyRefund(ctx, r.ID, res)
+	if err != nil || !changed {
 		return r, err
 	}
 	if cres, err := p.ChargeStatus(ctx, c.ProviderRef); err == nil {
@@ -141,7 +142,7 @@ func (s *Service) FinishRefund(ctx context.Context, r store.Refund, now time.Tim
 	if r.Status != payments.RefundPending {
 		return r, nil
 	}
-	if refundKeyAlive(r, now, s.store.RealNow()) {
+	if refundKeyAlive(r, now, s.realNow()) {
 		return s.sendRefund(ctx, m, c, r)
 	}
 	res, found, err := p.FindRefund(ctx, c.ProviderRef, r.IdempotencyKey)

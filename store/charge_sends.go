@@ -23,9 +23,10 @@ func (s Sent) Never() bool { return s.At.IsZero() && s.RealAt.IsZero() }
 // MarkChargeSent records, before a charge is sent, that its key is about to
 // be used, unless an earlier send already did: a key's life at the provider
 // starts with its first request. It also records this send (last_sent_real_at),
-// which may be in flight for a while. realNow is real time.
-func (s *Store) MarkChargeSent(ctx context.Context, id int64, realNow time.Time) error {
-	real := realNow.UTC().Format(timeLayout)
+// which may be in flight for a while. Real time is the store's (LeaseClock),
+// as for refunds (MarkRefundSent).
+func (s *Store) MarkChargeSent(ctx context.Context, id int64) error {
+	real := s.real().UTC().Format(timeLayout)
 	_, err := s.db.ExecContext(ctx, `UPDATE charges SET first_sent_at = coalesce(first_sent_at, ?),
 		first_sent_real_at = coalesce(first_sent_real_at, ?), last_sent_real_at = ? WHERE id = ?`,
 		s.now().UTC().Format(timeLayout), real, real, id)
