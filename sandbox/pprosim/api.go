@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"example.com/storefront/sandbox/simkit"
 )
@@ -133,12 +132,7 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request, h pproHandler, re
 	// Reads run in a write transaction too: reading an agreement can
 	// time it out, and reading anything does what is due.
 	s.host.Lock()
-	locked := true
-	defer func() {
-		if locked {
-			s.host.Unlock()
-		}
-	}()
+	defer s.host.Unlock()
 	if key != "" {
 		var replay *simkit.IdempotencyRecord
 		var inFlight bool
@@ -166,16 +160,7 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request, h pproHandler, re
 		}
 		if d := s.Settings().Processing; d > 0 {
 			// In flight: the key is reserved, and others may call.
-			s.host.Unlock()
-			locked = false
-			t := time.NewTimer(d)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-			}
-			s.host.Lock()
-			locked = true
+			s.host.WaitUnlocked(ctx, d)
 		}
 	}
 	// What PPRO did meanwhile stands even if this request is refused.

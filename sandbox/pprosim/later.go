@@ -156,12 +156,10 @@ func (s *Sim) pproSettleRefund(ctx context.Context, tx *simkit.WriteTx, id strin
 	}
 	if r.Amount%100 == magicRefundLater {
 		// Fails a settle delay after it succeeded, on the same footing.
-		d := s.Settings().SettleAfter
-		due := at.Add(d)
+		due := s.pproDue(at)
 		if _, err := tx.ExecContext(ctx, `UPDATE ppro_refunds SET fail_due_ms = ? WHERE id = ?`, pproMillis(due), id); err != nil {
 			return fmt.Errorf("schedule refund %s: %w", id, err)
 		}
-		s.host.After(d, func(ctx context.Context) { s.pproCatchUpTo(ctx, due) })
 	}
 	c, err := loadPPROCharge(ctx, tx, chargeID)
 	if err != nil {

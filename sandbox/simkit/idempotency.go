@@ -36,6 +36,8 @@ type IdempotencyRecord struct {
 // reservation with StoreIdempotency, or drops it with ReleaseIdempotency
 // when the request stored nothing (a validation failure, which both
 // providers let the key be used again after).
+// Keys are scoped per provider and per scope (an API key's hash, a
+// merchant id).
 //
 // q must commit the reservation before the work runs unlocked, or another
 // request cannot see it.
@@ -78,25 +80,6 @@ func ReleaseIdempotency(ctx context.Context, q Querier, provider, scope, key str
 		return fmt.Errorf("release idempotency key: %w", err)
 	}
 	return nil
-}
-
-// LookupIdempotency returns the live completed record for key, or nil (a
-// reservation is not a record). Keys are scoped per provider and per
-// scope (an API key's hash, a merchant id).
-func LookupIdempotency(ctx context.Context, q Querier, provider, scope, key string, now time.Time) (*IdempotencyRecord, error) {
-	var rec IdempotencyRecord
-	err := q.QueryRowContext(ctx, `
-		SELECT fingerprint, status_code, body, request_id FROM idempotency_keys
-		WHERE provider = ? AND scope = ? AND key = ? AND created > ? AND in_flight = 0`,
-		provider, scope, key, now.Add(-idempotencyTTL).Unix(),
-	).Scan(&rec.Fingerprint, &rec.StatusCode, &rec.Body, &rec.RequestID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("look up idempotency key: %w", err)
-	}
-	return &rec, nil
 }
 
 // StoreIdempotency remembers the response to a request made with key: it

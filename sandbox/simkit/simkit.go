@@ -127,6 +127,21 @@ func (h *Host) Lock() { h.mu.Lock() }
 // Unlock releases the lock taken by Lock.
 func (h *Host) Unlock() { h.mu.Unlock() }
 
+// WaitUnlocked lets a handler holding the lock wait d (or until ctx is
+// done) without holding up other requests: it releases the lock for the
+// wait and takes it again before it returns. It is how a request stays
+// "in flight" with its idempotency key reserved.
+func (h *Host) WaitUnlocked(ctx context.Context, d time.Duration) {
+	h.mu.Unlock()
+	defer h.mu.Lock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
 // Now is the sandbox's clock (Config.Now), which tests and demos can move.
 func (h *Host) Now() time.Time { return h.now() }
 

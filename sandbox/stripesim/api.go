@@ -121,12 +121,7 @@ func (s *Sim) serveStripe(w http.ResponseWriter, r *http.Request, req *stripeReq
 	ctx := r.Context()
 	key := req.idempotencyKey
 	s.host.Lock()
-	locked := true
-	defer func() {
-		if locked {
-			s.host.Unlock()
-		}
-	}()
+	defer s.host.Unlock()
 
 	if key != "" {
 		var replay *simkit.IdempotencyRecord
@@ -160,16 +155,7 @@ func (s *Sim) serveStripe(w http.ResponseWriter, r *http.Request, req *stripeReq
 	if d := s.Settings().HoldBefore; key != "" && d > 0 {
 		// Reserved but not yet running (Settings.HoldBefore), without
 		// holding up other requests.
-		s.host.Unlock()
-		locked = false
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-		}
-		s.host.Lock()
-		locked = true
+		s.host.WaitUnlocked(ctx, d)
 		if ctx.Err() != nil {
 			// The caller gave up before the work began: nothing was done,
 			// so nothing is stored and the key may be used again.
@@ -218,8 +204,11 @@ func (s *Sim) serveStripe(w http.ResponseWriter, r *http.Request, req *stripeReq
 		// Refused before it ran: Stripe saves no result for a request that
 		// failed validation, and its key may be used again.
 		if key != "" {
-			if err := s.host.Write(ctx, func(tx *simkit.WriteTx) error {
-				return simkit.ReleaseIdempotency(ctx, tx, Provider, s.scope, key)
+			// context.WithoutCancel: a caller that gave up must not leave
+			// its key reserved.
+			rctx := context.WithoutCancel(ctx)
+			if err := s.host.Write(rctx, func(tx *simkit.WriteTx) error {
+				return simkit.ReleaseIdempotency(rctx, tx, Provider, s.scope, key)
 			}); err != nil {
 				s.host.Logger().Error("sandbox stripe API: release idempotency key", "request", req.id, "err", err)
 			}
@@ -236,8 +225,11 @@ func (s *Sim) serveStripe(w http.ResponseWriter, r *http.Request, req *stripeReq
 		if key != "" {
 			failed, jerr := stripeJSON(stripeErrorBody(se))
 			if jerr == nil {
-				jerr = s.host.Write(context.WithoutCancel(ctx), func(tx *simkit.WriteTx) error {
-					return s.storeAnswer(ctx, tx, req, fingerprint, se.status, failed)
+				// context.WithoutCancel, in the transaction too: a caller
+				// that gave up must not leave its key reserved.
+				sctx := context.WithoutCancel(ctx)
+				jerr = s.host.Write(sctx, func(tx *simkit.WriteTx) error {
+					return s.storeAnswer(sctx, tx, req, fingerprint, se.status, failed)
 				})
 			}
 			if jerr != nil {
@@ -252,14 +244,7 @@ func (s *Sim) serveStripe(w http.ResponseWriter, r *http.Request, req *stripeReq
 		// Still running, its key in use (Settings.InFlight), without
 		// holding up other requests; its work is done and stays done even
 		// if the caller gives up.
-		s.host.Unlock()
-		locked = false
-		select {
-		case <-time.After(hold):
-		case <-ctx.Done():
-		}
-		s.host.Lock()
-		locked = true
+		s.host.WaitUnlocked(ctx, hold)
 		ctx := context.WithoutCancel(ctx)
 		if err := s.host.Write(ctx, func(tx *simkit.WriteTx) error {
 			return s.storeAnswer(ctx, tx, req, fingerprint, status, body)
