@@ -134,6 +134,49 @@ func scalar(db *sql.DB, query string, args ...any) string {
 	return v.String
 }
 
+// billingEnv is the environment of a storefront process that bills on
+// its own: its data in dataDir, the worker passing every second.
+func billingEnv(dataDir string) map[string]string {
+	return map[string]string{
+		"DATA_DIR":        dataDir,
+		"ADDR":            "127.0.0.1:0",
+		"ADMIN_PASSWORD":  "correct horse battery staple",
+		"WORKER_INTERVAL": "1s",
+		"LOG_LEVEL":       "debug",
+	}
+}
+
+// sandboxApproval walks a shopper from the storefront's home page to the
+// provider sandbox's approval page for provider, and returns that page.
+func sandboxApproval(b *pagetest.Browser, appURL, provider string) *pagetest.Page {
+	home := b.Get(appURL + "/").Expect(http.StatusOK)
+	form := url.Values{
+		"name": {"Ada Lovelace"}, "email": {"ada@example.com"}, "country": {"US"}, "provider": {provider},
+		"consent": {"yes"}, "terms_version": {home.InputValue("terms_version")}, "terms_sha256": {home.InputValue("terms_sha256")},
+	}
+	page := b.Follow(b.Post(appURL+"/create-checkout-session", form).Expect(http.StatusSeeOther)).Expect(http.StatusOK)
+	if provider == "stripe" {
+		page = b.Follow(b.Do(page.Submit("method", "amazon_pay", nil)).Expect(http.StatusSeeOther)).Expect(http.StatusOK)
+	}
+	return page
+}
+
+// waitActiveMandate waits up to 60 s for the app to hold an active
+// mandate with provider, and returns its id.
+func waitActiveMandate(t *testing.T, appDB *sql.DB, provider string) string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if id := scalar(appDB, `SELECT id FROM mandates WHERE provider = ? AND status = 'active'`, provider); id != "" {
+			return id
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the mandate did not become active within 60 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // providerCheck is how a provider's payments are read from the sandbox's
 // own database, by our reference (the charge's idempotency key).
 type providerCheck struct {
@@ -171,14 +214,8 @@ func TestKill9BetweenPaymentAndAnswer(t *testing.T) {
 
 func kill9Scenario(t *testing.T, bin string, pc providerCheck) {
 	dataDir := t.TempDir()
-	env := map[string]string{
-		"DATA_DIR":        dataDir,
-		"ADDR":            "127.0.0.1:0",
-		"ADMIN_PASSWORD":  "correct horse battery staple",
-		"SANDBOX_LATENCY": "3s",
-		"WORKER_INTERVAL": "1s",
-		"LOG_LEVEL":       "debug",
-	}
+	env := billingEnv(dataDir)
+	env["SANDBOX_LATENCY"] = "3s"
 	app := startProcess(t, bin, env)
 	appDB := readOnly(t, filepath.Join(dataDir, "storefront.db"))
 	sandboxDB := readOnly(t, filepath.Join(dataDir, "sandbox.db"))
@@ -186,25 +223,8 @@ func kill9Scenario(t *testing.T, bin string, pc providerCheck) {
 	// A shopper approves; the app learns of it from the webhook (the
 	// shopper's own return is slow too, and not needed).
 	b := pagetest.NewBrowser(t)
-	home := b.Get(app.URL + "/").Expect(http.StatusOK)
-	form := url.Values{
-		"name": {"Ada Lovelace"}, "email": {"ada@example.com"}, "country": {"US"}, "provider": {pc.name},
-		"consent": {"yes"}, "terms_version": {home.InputValue("terms_version")}, "terms_sha256": {home.InputValue("terms_sha256")},
-	}
-	page := b.Follow(b.Post(app.URL+"/create-checkout-session", form).Expect(http.StatusSeeOther)).Expect(http.StatusOK)
-	if pc.name == "stripe" {
-		page = b.Follow(b.Do(page.Submit("method", "amazon_pay", nil)).Expect(http.StatusSeeOther)).Expect(http.StatusOK)
-	}
-	b.Do(page.Submit("decision", "approve", nil)).Expect(http.StatusSeeOther)
-	var mandateID string
-	deadline := time.Now().Add(60 * time.Second)
-	for mandateID == "" {
-		mandateID = scalar(appDB, `SELECT id FROM mandates WHERE provider = ? AND status = 'active'`, pc.name)
-		if time.Now().After(deadline) {
-			t.Fatalf("the mandate did not become active within 60 s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	b.Do(sandboxApproval(b, app.URL, pc.name).Submit("decision", "approve", nil)).Expect(http.StatusSeeOther)
+	mandateID := waitActiveMandate(t, appDB, pc.name)
 	key := "mandate/" + mandateID + "/period/1/attempt/1"
 
 	// Wait for the window: the payment is at the provider, our row is
@@ -212,7 +232,7 @@ func kill9Scenario(t *testing.T, bin string, pc providerCheck) {
 	// kill follows the provider's commit, the likelier the provider's
 	// webhooks about the payment have not reached the app either, so that
 	// after the restart the app must find the payment by itself.
-	deadline = time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if scalar(sandboxDB, pc.payments, key) == "1" {
 			switch status := scalar(appDB, `SELECT status FROM charges WHERE idempotency_key = ?`, key); status {

@@ -39,28 +39,13 @@ func TestKill9BeforeTheProviderHasThePayment(t *testing.T) {
 
 func kill9UnsentScenario(t *testing.T, bin string, pc providerCheck) {
 	dataDir := t.TempDir()
-	const password = "correct horse battery staple"
-	env := map[string]string{
-		"DATA_DIR":        dataDir,
-		"ADDR":            "127.0.0.1:0",
-		"ADMIN_PASSWORD":  password,
-		"WORKER_INTERVAL": "1s",
-		"LOG_LEVEL":       "debug",
-	}
+	env := billingEnv(dataDir)
 	app := startProcess(t, bin, env)
 	appDB := readOnly(t, filepath.Join(dataDir, "storefront.db"))
 	sandboxDB := readOnly(t, filepath.Join(dataDir, "sandbox.db"))
 
 	b := pagetest.NewBrowser(t)
-	home := b.Get(app.URL + "/").Expect(http.StatusOK)
-	form := url.Values{
-		"name": {"Ada Lovelace"}, "email": {"ada@example.com"}, "country": {"US"}, "provider": {pc.name},
-		"consent": {"yes"}, "terms_version": {home.InputValue("terms_version")}, "terms_sha256": {home.InputValue("terms_sha256")},
-	}
-	page := b.Follow(b.Post(app.URL+"/create-checkout-session", form).Expect(http.StatusSeeOther)).Expect(http.StatusOK)
-	if pc.name == "stripe" {
-		page = b.Follow(b.Do(page.Submit("method", "amazon_pay", nil)).Expect(http.StatusSeeOther)).Expect(http.StatusOK)
-	}
+	page := sandboxApproval(b, app.URL, pc.name)
 	// From now on the provider holds each keyed request ten minutes before
 	// it does anything: the next one is period 1's charge.
 	settings := b.Get(app.URL + "/sandbox/").Expect(http.StatusOK)
@@ -68,15 +53,7 @@ func kill9UnsentScenario(t *testing.T, bin string, pc providerCheck) {
 	b.Do(settings.Submit("", "/"+pc.name+"/settings", hold[pc.name])).Expect(http.StatusSeeOther)
 	b.Do(page.Submit("decision", "approve", nil)).Expect(http.StatusSeeOther)
 
-	var mandateID string
-	deadline := time.Now().Add(60 * time.Second)
-	for mandateID == "" {
-		mandateID = scalar(appDB, `SELECT id FROM mandates WHERE provider = ? AND status = 'active'`, pc.name)
-		if time.Now().After(deadline) {
-			t.Fatalf("the mandate did not become active within 60 s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	mandateID := waitActiveMandate(t, appDB, pc.name)
 	period := "mandate/" + mandateID + "/period/1/attempt/"
 	first, second := period+"1", period+"2"
 
@@ -87,7 +64,7 @@ func kill9UnsentScenario(t *testing.T, bin string, pc providerCheck) {
 	if pc.name == "ppro" {
 		sentKey = ppro.IdempotencyKey(first)
 	}
-	deadline = time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for scalar(sandboxDB, `SELECT count(*) FROM idempotency_keys WHERE key = ? AND in_flight = 1`, sentKey) != "1" {
 		if time.Now().After(deadline) {
 			t.Fatalf("the provider holds no request with key %s within 60 s", first)
@@ -171,7 +148,7 @@ func kill9UnsentScenario(t *testing.T, bin string, pc providerCheck) {
 
 	// The merchant's dashboard shows no decline: the period is paid, the
 	// unsent attempt says it was never made.
-	b.Follow(b.Post(again.URL+"/admin/login", url.Values{"password": {password}}).Expect(http.StatusSeeOther)).Expect(http.StatusOK)
+	b.Follow(b.Post(again.URL+"/admin/login", url.Values{"password": {env["ADMIN_PASSWORD"]}}).Expect(http.StatusSeeOther)).Expect(http.StatusOK)
 	mp := b.Get(again.URL + "/admin/mandates/" + url.PathEscape(mandateID)).Expect(http.StatusOK)
 	billingText, _ := mp.TestID("billing")
 	paymentsText, _ := mp.TestID("payments")

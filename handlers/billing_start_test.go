@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"example.com/storefront/billing"
-	"example.com/storefront/internal/pagetest"
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
 	"example.com/storefront/store"
@@ -23,14 +22,7 @@ import (
 func TestWebhookActivationChargesPeriodOneAtOnce(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, withWebhooks)
-	b := pagetest.NewBrowser(t)
-	checkout := e.checkout(b, e.validForm(b))
-	m, err := e.Store.MandateByProviderRef(context.Background(), "stripe", sessionID(checkout))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.decide(b, e.amazonPay(b, checkout), "approve").Expect(http.StatusSeeOther) // the shopper never follows it back
-	e.waitStatus(m.ID, mandate.Active)
+	_, m, _ := e.webhookActivated() // the shopper never follows the approval back
 	if h, _ := e.Store.History(context.Background(), m.ID); len(h) != 2 || h[1].Source != mandate.SourceWebhook {
 		t.Fatalf("history = %+v, want the activation from the webhook", h)
 	}
@@ -64,14 +56,7 @@ func TestWebhookActivationChargesPeriodOneAtOnce(t *testing.T) {
 func TestClockMoveRightAfterWebhookActivationCannotOvertakePeriodOne(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, withWebhooks)
-	b := pagetest.NewBrowser(t)
-	checkout := e.checkout(b, e.validForm(b))
-	m, err := e.Store.MandateByProviderRef(context.Background(), "stripe", sessionID(checkout))
-	if err != nil {
-		t.Fatal(err)
-	}
-	back := e.decide(b, e.amazonPay(b, checkout), "approve").Expect(http.StatusSeeOther)
-	e.waitStatus(m.ID, mandate.Active)
+	b, m, back := e.webhookActivated()
 	demo := &worker.Demo{Clock: e.Clock, Store: e.Store, Worker: e.Worker}
 	if err := demo.Advance(context.Background(), 31*24*time.Hour); err != nil {
 		t.Fatal(err)

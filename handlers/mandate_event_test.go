@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"example.com/storefront/internal/pagetest"
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
 	"example.com/storefront/payments/stripeprovider"
@@ -21,14 +20,7 @@ import (
 func TestMandateUpdatedFoundThroughThePaymentMethodKeepsItsMandate(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, withWebhooks)
-	b := pagetest.NewBrowser(t)
-	checkout := e.checkout(b, e.validForm(b))
-	m, err := e.Store.MandateByProviderRef(context.Background(), "stripe", sessionID(checkout))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.decide(b, e.amazonPay(b, checkout), "approve").Expect(http.StatusSeeOther) // never followed
-	active := e.waitStatus(m.ID, mandate.Active)
+	b, active, _ := e.webhookActivated() // the approval is never followed back
 	mandateRef := active.ProviderMandateRef
 	if !strings.HasPrefix(mandateRef, "mandate_") {
 		t.Fatalf("the sandbox made no mandate: %+v", active)
@@ -36,14 +28,14 @@ func TestMandateUpdatedFoundThroughThePaymentMethodKeepsItsMandate(t *testing.T)
 	if _, err := e.Worker.Pass(context.Background()); err != nil { // bills the first period now
 		t.Fatal(err)
 	}
-	e.waitCharged(m.ID)
+	e.waitCharged(active.ID)
 	// The mandate as it is stored when the SetupIntent named no mandate.
-	e.exec(`UPDATE mandates SET provider_mandate_ref = NULL WHERE id = ?`, m.ID)
+	e.exec(`UPDATE mandates SET provider_mandate_ref = NULL WHERE id = ?`, active.ID)
 
 	index := b.Get(e.URL + "/sandbox/").Expect(http.StatusOK)
 	b.Do(index.Submit("", "/stripe/payment-methods/"+active.PaymentMethodID+"/amazon-revoke", nil)).Expect(http.StatusSeeOther)
 
-	got := e.waitStatus(m.ID, mandate.Revoked)
+	got := e.waitStatus(active.ID, mandate.Revoked)
 	if got.RevokedBy != payments.RevokedByProvider || got.FailureCode != stripeprovider.CodeMandateInactive {
 		t.Errorf("revoked by %q (code %q), want by the provider (%s)", got.RevokedBy, got.FailureCode, stripeprovider.CodeMandateInactive)
 	}

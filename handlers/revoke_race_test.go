@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ func TestWebhookOvertakingTheCancelKeepsWhoAsked(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, withWebhooks)
 			m, shopper := e.activeMandate(provider)
+			var overtaken atomic.Bool // the webhook revoked the mandate before the call's answer came
 			e.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
 				if r.Method != http.MethodPost || !(strings.HasSuffix(r.URL.Path, "/detach") || strings.HasSuffix(r.URL.Path, "/revocations")) {
 					return false
@@ -34,6 +36,7 @@ func TestWebhookOvertakingTheCancelKeepsWhoAsked(t *testing.T) {
 				e.Forward(rec, r)
 				for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 					if got, _ := e.Store.Mandate(context.Background(), m.ID); got.Status == mandate.Revoked {
+						overtaken.Store(true)
 						break
 					}
 				}
@@ -47,6 +50,9 @@ func TestWebhookOvertakingTheCancelKeepsWhoAsked(t *testing.T) {
 			page := shopper.Get(e.URL + "/mandates/" + m.ID).Expect(http.StatusOK)
 			shopper.Do(page.Submit("", "/cancel", nil)).Expect(http.StatusSeeOther)
 			got := e.mandate(m.ID, mandate.Revoked)
+			if !overtaken.Load() {
+				t.Fatal("the webhook did not revoke the mandate within 10 s of the provider's revocation: the race was not played")
+			}
 			if got.RevokedBy != payments.RevokedByShopper {
 				t.Errorf("revoked by %q, want the shopper, who cancelled", got.RevokedBy)
 			}

@@ -35,6 +35,22 @@ func (e *env) waitStatus(id string, want mandate.Status) store.Mandate {
 	}
 }
 
+// webhookActivated takes a shopper through a Stripe checkout to approval
+// without following the answer back, and waits for the webhook to
+// activate the mandate. It returns the shopper's browser, the active
+// mandate and the approval's (unfollowed) redirect back to the app.
+func (e *env) webhookActivated() (*pagetest.Browser, store.Mandate, *pagetest.Page) {
+	e.t.Helper()
+	b := pagetest.NewBrowser(e.t)
+	checkout := e.checkout(b, e.validForm(b))
+	m, err := e.Store.MandateByProviderRef(context.Background(), "stripe", sessionID(checkout))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	back := e.decide(b, e.amazonPay(b, checkout), "approve").Expect(http.StatusSeeOther)
+	return b, e.waitStatus(m.ID, mandate.Active), back
+}
+
 // The shopper approves and never comes back: the webhook activates the
 // mandate, and a late return page changes nothing.
 func TestWebhookActivatesWhenTheShopperNeverReturns(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stripe/stripe-go/v76"
+
 	"example.com/storefront/internal/apptest"
 	"example.com/storefront/payments"
 	"example.com/storefront/payments/ppro"
@@ -394,6 +396,19 @@ func TestNeedsShopper(t *testing.T) {
 			}
 			if c.Status != payments.ChargeFailed || c.FailureCode != tc.code || !payments.NeedsShopper(c.FailureCode) || !service.Declined(c) {
 				t.Fatalf("charge %s %q %q, want a decline %q that needs the shopper", c.Status, c.FailureCode, c.FailureReason, tc.code)
+			}
+			if tc.provider == "stripe" {
+				// Refused as error_on_requires_action asks: Stripe's
+				// PaymentIntent is not left waiting for the shopper.
+				n := 0
+				for it := h.Stripe.PaymentIntents.List(&stripe.PaymentIntentListParams{}); it.Next(); n++ {
+					if pi := it.PaymentIntent(); pi.Status != stripe.PaymentIntentStatusRequiresPaymentMethod {
+						t.Errorf("Stripe's PaymentIntent %s is %s, want requires_payment_method (refused with error_on_requires_action)", pi.ID, pi.Status)
+					}
+				}
+				if n != 1 {
+					t.Errorf("Stripe holds %d PaymentIntents, want 1", n)
+				}
 			}
 			if tc.by == "billing" {
 				if b := h.Billing(m.ID); b.State != store.BillingPastDue || b.Failures != 1 {
