@@ -234,7 +234,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	// As main: a mandate that becomes active, by any path, wakes the worker.
 	var work *worker.Worker
 	svc, err := service.New(service.Config{Store: st, Providers: providers, Logger: testLogger(), FetchLimit: fetchLimit,
-		RealNow: e.Real.Now, OnActive: func(string) { work.Nudge() }})
+		OnActive: func(string) { work.Nudge() }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ type harness struct {
 
 func newHarness(t testing.TB, opts ...apptest.Option) *harness {
 	t.Helper()
-	opts = append([]apptest.Option{apptest.ServiceOnManualTime, apptest.WithLogger(testLogger())}, opts...)
+	opts = append([]apptest.Option{apptest.WithLogger(testLogger())}, opts...)
 	return &harness{App: apptest.New(t, opts...), t: t}
 }
 

@@ -34,10 +34,6 @@ type Config struct {
 	// two seconds. A flood of forged or repeated events about one object
 	// then costs one provider call.
 	FetchLimit time.Duration
-	// RealNow is real time, whatever the demo clock says: a provider keeps
-	// idempotency keys for 24 hours of it. nil means the store's real time
-	// (store.LeaseClock), which is time.Now unless a test moves it.
-	RealNow func() time.Time
 	// OnActive, if set, is called after a mandate became active, by any
 	// path (a webhook, the return page, reconciliation): billing starts
 	// then, so main wakes the worker with it (Worker.Nudge) and period 1
@@ -68,10 +64,9 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("service: a store and at least one provider are required")
 	}
 	s := &Service{store: cfg.Store, providers: map[string]payments.Provider{}, log: cfg.Logger,
-		realNow: cfg.RealNow, onActive: cfg.OnActive}
-	if s.realNow == nil {
-		s.realNow = cfg.Store.RealNow // the real time its leases are measured on
-	}
+		// Real time, whatever the demo clock says (a provider keeps keys for
+		// 24 hours of it): the store's, on which leases are measured too.
+		realNow: cfg.Store.RealNow, onActive: cfg.OnActive}
 	if s.onActive == nil {
 		s.onActive = func(string) {}
 	}

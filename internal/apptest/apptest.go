@@ -88,14 +88,13 @@ type App struct {
 }
 
 type config struct {
-	plan          payments.Plan
-	start         time.Time
-	logger        *slog.Logger
-	webhooks      bool
-	manualRealNow bool
-	worker        func(*worker.Config)
-	remote        string // a sandbox served elsewhere (its base URL); "" serves one in process
-	remoteDB      string // with remote: its database file
+	plan     payments.Plan
+	start    time.Time
+	logger   *slog.Logger
+	webhooks bool
+	worker   func(*worker.Config)
+	remote   string // a sandbox served elsewhere (its base URL); "" serves one in process
+	remoteDB string // with remote: its database file
 }
 
 // Option adjusts the App that New wires.
@@ -116,10 +115,6 @@ func WithWorker(f func(*worker.Config)) Option { return func(c *config) { c.work
 // WithWebhooks makes the sandbox deliver signed events to the app, as in
 // a deployment with webhook secrets.
 func WithWebhooks(c *config) { c.webhooks = true }
-
-// ServiceOnManualTime gives the service ManualTime as its real time (the
-// 24 hours a provider keeps idempotency keys); otherwise it has time.Now.
-func ServiceOnManualTime(c *config) { c.manualRealNow = true }
 
 // RemoteSandbox uses a sandbox served by another process, and no proxy.
 func RemoteSandbox(url, dbFile string) Option {
@@ -185,9 +180,6 @@ func New(t testing.TB, opts ...Option) *App {
 	a.Store = st
 	a.Providers = a.NewProviders()
 	svcCfg := service.Config{Store: st, Providers: a.Providers, Logger: log}
-	if cfg.manualRealNow {
-		svcCfg.RealNow = a.Time.Now
-	}
 	// As main: a mandate that becomes active, by any path, wakes the worker
 	// (which matters only to a test that runs Worker.Run).
 	var work *worker.Worker
