@@ -13,17 +13,14 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
-	"path"
-	"sort"
-	"strings"
 	"time"
 
+	"example.com/storefront/sqlmigrate"
 	"modernc.org/sqlite"
 )
 
 // Open opens (creating if needed) the SQLite database at file and applies
-// every migration in migrations (files named NNNN_name.sql, applied in
-// lexical order, each once, each in its own transaction).
+// every migration in migrations (see package sqlmigrate).
 //
 // Pragmas are DSN parameters, not Exec calls, so that every pooled
 // connection gets them; _txlock=immediate makes each transaction take the
@@ -74,52 +71,10 @@ func private(file string) error {
 }
 
 func migrate(ctx context.Context, db *sql.DB, migrations fs.FS) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		name TEXT PRIMARY KEY,
-		applied_at TEXT NOT NULL
-	)`); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
-	}
-	names, err := fs.Glob(migrations, "*.sql")
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		if err := migrateFile(ctx, db, migrations, name); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-	}
-	return nil
-}
-
-func migrateFile(ctx context.Context, db *sql.DB, migrations fs.FS, name string) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
-		return err
-	}
-	if n > 0 {
-		return nil
-	}
-	body, err := fs.ReadFile(migrations, name)
-	if err != nil {
-		return err
-	}
-	if strings.TrimSpace(string(body)) == "" {
-		return fmt.Errorf("empty migration")
-	}
-	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`,
-		path.Base(name), time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
-		return err
-	}
-	return tx.Commit()
+	defer conn.Close()
+	return sqlmigrate.Apply(ctx, conn, migrations)
 }
