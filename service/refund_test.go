@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"example.com/storefront/internal/dbtest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -194,47 +195,49 @@ var refundCases = []struct {
 }
 
 func TestRefundRules(t *testing.T) {
-	for _, tc := range refundCases {
-		for _, provider := range tc.providers {
-			t.Run(provider+"/"+tc.name, func(t *testing.T) {
-				var opts []apptest.Option
-				if tc.webhooks {
-					opts = append(opts, apptest.WithWebhooks)
-				}
-				h := newHarness(t, opts...)
-				m := h.Active(provider)
-				// The plan's price: PPRO's EXACT agreements take no other.
-				c, err := h.Service.ChargeNow(context.Background(), m, m.Plan.Price, "")
-				if err != nil || c.Status != payments.ChargeSucceeded {
-					t.Fatalf("charge: %+v, %v", c, err)
-				}
-				h.Clock.Advance(time.Minute) // the refund comes later than the payment's own events
-				amount := tc.amount
-				if amount == 0 {
-					amount = 500
-				}
-				tc.step(t, h, m, c, amount)
+	dbtest.Each(t, func(t *testing.T, db dbtest.Kind) {
+		for _, tc := range refundCases {
+			for _, provider := range tc.providers {
+				t.Run(provider+"/"+tc.name, func(t *testing.T) {
+					opts := []apptest.Option{apptest.On(db)}
+					if tc.webhooks {
+						opts = append(opts, apptest.WithWebhooks)
+					}
+					h := newHarness(t, opts...)
+					m := h.Active(provider)
+					// The plan's price: PPRO's EXACT agreements take no other.
+					c, err := h.Service.ChargeNow(context.Background(), m, m.Plan.Price, "")
+					if err != nil || c.Status != payments.ChargeSucceeded {
+						t.Fatalf("charge: %+v, %v", c, err)
+					}
+					h.Clock.Advance(time.Minute) // the refund comes later than the payment's own events
+					amount := tc.amount
+					if amount == 0 {
+						amount = 500
+					}
+					tc.step(t, h, m, c, amount)
 
-				refunds, err := h.Store.Refunds(context.Background(), m.ID)
-				if err != nil || len(refunds) != 1 {
-					t.Fatalf("refunds %+v, %v; want one", refunds, err)
-				}
-				r, after := refunds[0], h.Charge(c.ID)
-				if r.Status != tc.refund {
-					t.Errorf("refund %s (%s: %s), want %s", r.Status, r.ProviderStatus, r.FailureReason, tc.refund)
-				}
-				if after.Status != tc.charge || after.Refunded != tc.refunded {
-					t.Errorf("charge %s with %d refunded, want %s with %d", after.Status, after.Refunded, tc.charge, tc.refunded)
-				}
-				if left := after.Refundable(); left != c.Amount.Amount-tc.refunded {
-					t.Errorf("%d left to refund, want %d", left, c.Amount.Amount-tc.refunded)
-				}
-				if n, paid := h.providerRefunds(m, after); n != tc.atProvider || paid != tc.paidBack {
-					t.Errorf("the provider holds %d refunds, %d paid back; want %d, %d", n, paid, tc.atProvider, tc.paidBack)
-				}
-			})
+					refunds, err := h.Store.Refunds(context.Background(), m.ID)
+					if err != nil || len(refunds) != 1 {
+						t.Fatalf("refunds %+v, %v; want one", refunds, err)
+					}
+					r, after := refunds[0], h.Charge(c.ID)
+					if r.Status != tc.refund {
+						t.Errorf("refund %s (%s: %s), want %s", r.Status, r.ProviderStatus, r.FailureReason, tc.refund)
+					}
+					if after.Status != tc.charge || after.Refunded != tc.refunded {
+						t.Errorf("charge %s with %d refunded, want %s with %d", after.Status, after.Refunded, tc.charge, tc.refunded)
+					}
+					if left := after.Refundable(); left != c.Amount.Amount-tc.refunded {
+						t.Errorf("%d left to refund, want %d", left, c.Amount.Amount-tc.refunded)
+					}
+					if n, paid := h.providerRefunds(m, after); n != tc.atProvider || paid != tc.paidBack {
+						t.Errorf("the provider holds %d refunds, %d paid back; want %d, %d", n, paid, tc.atProvider, tc.paidBack)
+					}
+				})
+			}
 		}
-	}
+	})
 }
 
 // refundNow refunds amount of c through the service, as the dashboard does.
@@ -409,51 +412,53 @@ func providerIndex(name string) int {
 // made it yet). The first request's answer settles it, and the provider
 // holds one refund.
 func TestRefundInFlight(t *testing.T) {
-	for _, provider := range []string{"stripe", "ppro"} {
-		t.Run(provider, func(t *testing.T) {
-			h := newHarness(t)
-			ctx := context.Background()
-			m := h.Active(provider)
-			c, err := h.Service.ChargeNow(ctx, m, m.Plan.Price, "")
-			if err != nil || c.Status != payments.ChargeSucceeded {
-				t.Fatalf("charge: %+v, %v", c, err)
-			}
-			const hold = 600 * time.Millisecond
-			h.inFlight(provider, hold)
-			first := make(chan error, 1)
-			go func() {
-				_, err := h.Service.Refund(ctx, m, c.ID, 500, "")
-				first <- err
-			}()
-			var r store.Refund
-			for deadline := time.Now().Add(5 * time.Second); r.ID == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-				if rs, _ := h.Store.Refunds(ctx, m.ID); len(rs) > 0 {
-					r = rs[0]
+	dbtest.Each(t, func(t *testing.T, db dbtest.Kind) {
+		for _, provider := range []string{"stripe", "ppro"} {
+			t.Run(provider, func(t *testing.T) {
+				h := newHarness(t, apptest.On(db))
+				ctx := context.Background()
+				m := h.Active(provider)
+				c, err := h.Service.ChargeNow(ctx, m, m.Plan.Price, "")
+				if err != nil || c.Status != payments.ChargeSucceeded {
+					t.Fatalf("charge: %+v, %v", c, err)
 				}
-			}
-			if r.ID == 0 {
-				t.Fatal("no refund written")
-			}
-			time.Sleep(hold / 3) // the first request is running at the provider
-			again, err := h.Service.FinishRefund(ctx, r, h.Clock.Now())
-			if again.Status == payments.RefundFailed {
-				t.Fatalf("sent again while in flight: %+v, %v; a refund in flight is never failed", again, err)
-			}
-			if pe, ok := payments.AsError(err); err != nil && (!ok || pe.Kind != payments.ErrInFlight) {
-				t.Fatalf("sent again while in flight: %+v, %v; want in flight or found", again, err)
-			}
-			if err := <-first; err != nil {
-				t.Fatalf("the first request: %v", err)
-			}
-			h.Time.Advance(3 * time.Minute) // past store.InFlightFor: the worker leaves a refund sent just now alone
-			h.Pass()
-			got, _ := h.Store.RefundByID(ctx, r.ID)
-			if got.Status != payments.RefundSucceeded || got.ProviderRef == "" || got.LastError != "" {
-				t.Errorf("refund %+v, want succeeded with the provider's id and no problem noted", got)
-			}
-			if n, paid := h.providerRefunds(m, h.Charge(c.ID)); n != 1 || paid != 500 {
-				t.Errorf("the provider holds %d refunds, %d paid back; want 1, 500", n, paid)
-			}
-		})
-	}
+				const hold = 600 * time.Millisecond
+				h.inFlight(provider, hold)
+				first := make(chan error, 1)
+				go func() {
+					_, err := h.Service.Refund(ctx, m, c.ID, 500, "")
+					first <- err
+				}()
+				var r store.Refund
+				for deadline := time.Now().Add(5 * time.Second); r.ID == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+					if rs, _ := h.Store.Refunds(ctx, m.ID); len(rs) > 0 {
+						r = rs[0]
+					}
+				}
+				if r.ID == 0 {
+					t.Fatal("no refund written")
+				}
+				time.Sleep(hold / 3) // the first request is running at the provider
+				again, err := h.Service.FinishRefund(ctx, r, h.Clock.Now())
+				if again.Status == payments.RefundFailed {
+					t.Fatalf("sent again while in flight: %+v, %v; a refund in flight is never failed", again, err)
+				}
+				if pe, ok := payments.AsError(err); err != nil && (!ok || pe.Kind != payments.ErrInFlight) {
+					t.Fatalf("sent again while in flight: %+v, %v; want in flight or found", again, err)
+				}
+				if err := <-first; err != nil {
+					t.Fatalf("the first request: %v", err)
+				}
+				h.Time.Advance(3 * time.Minute) // past store.InFlightFor: the worker leaves a refund sent just now alone
+				h.Pass()
+				got, _ := h.Store.RefundByID(ctx, r.ID)
+				if got.Status != payments.RefundSucceeded || got.ProviderRef == "" || got.LastError != "" {
+					t.Errorf("refund %+v, want succeeded with the provider's id and no problem noted", got)
+				}
+				if n, paid := h.providerRefunds(m, h.Charge(c.ID)); n != 1 || paid != 500 {
+					t.Errorf("the provider holds %d refunds, %d paid back; want 1, 500", n, paid)
+				}
+			})
+		}
+	})
 }

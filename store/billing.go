@@ -39,10 +39,10 @@ func startBilling(ctx context.Context, tx *sql.Tx, mandateID string, now time.Ti
 }
 
 // stopBilling ends billing for a revoked mandate.
-func stopBilling(ctx context.Context, tx *sql.Tx, mandateID, detail, ts string) error {
+func (s *Store) stopBilling(ctx context.Context, tx *sql.Tx, mandateID, detail, ts string) error {
 	var from string
 	var period int
-	err := tx.QueryRowContext(ctx, `SELECT state, next_period FROM billing WHERE mandate_id = ?`, mandateID).Scan(&from, &period)
+	err := tx.QueryRowContext(ctx, `SELECT state, next_period FROM billing WHERE mandate_id = ?`+s.d.lockRows, mandateID).Scan(&from, &period)
 	if err == sql.ErrNoRows || from == BillingEnded || from == BillingRevoked {
 		return nil
 	}
@@ -145,13 +145,13 @@ func (s *Store) BillingEvents(ctx context.Context, mandateID string) ([]BillingE
 // billings whose next payment is due at now (the billing clock) and that
 // nobody holds (or whose holder's lease expired: it died). The lease is
 // measured in real time (see LeaseClock), never on the billing clock. The
-// claim is one write transaction, so two workers never claim the same
-// billing.
+// claim is one statement, so two workers never claim the same billing (on
+// PostgreSQL, rows another instance is claiming are skipped, not waited for).
 func (s *Store) ClaimDueBilling(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Billing, error) {
 	real := s.real().UTC()
 	rows, err := s.db.QueryContext(ctx, `UPDATE billing SET lease_owner = ?, lease_until = ?
 		WHERE mandate_id IN (SELECT mandate_id FROM billing WHERE state IN ('active', 'past_due') AND next_due_at <= ?
-			AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_due_at LIMIT ?)
+			AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_due_at LIMIT ?`+s.d.skipLocked+`)
 		RETURNING `+billingColumns, owner, real.Add(lease).Format(timeLayout), now.UTC().Format(timeLayout),
 		real.Format(timeLayout), limit)
 	if err != nil {
@@ -192,7 +192,7 @@ func (s *Store) SettleBilling(ctx context.Context, mandateID, owner string, o Bi
 	defer tx.Rollback()
 	var from string
 	var period int
-	err = tx.QueryRowContext(ctx, `SELECT state, next_period FROM billing WHERE mandate_id = ? AND lease_owner = ?`,
+	err = tx.QueryRowContext(ctx, `SELECT state, next_period FROM billing WHERE mandate_id = ? AND lease_owner = ?`+s.d.lockRows,
 		mandateID, owner).Scan(&from, &period)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrLeaseLost
@@ -250,7 +250,7 @@ func (s *Store) DemoClockOffset(ctx context.Context) (time.Duration, error) {
 // clock two months, whatever either had read before.
 func (s *Store) AdvanceDemoClock(ctx context.Context, by time.Duration) (time.Duration, error) {
 	var sec int64
-	if err := s.db.QueryRowContext(ctx, `UPDATE demo_clock SET offset_seconds = max(offset_seconds + ?, 0) WHERE id = 1
+	if err := s.db.QueryRowContext(ctx, `UPDATE demo_clock SET offset_seconds = `+s.d.greatest+`(offset_seconds + ?, 0) WHERE id = 1
 		RETURNING offset_seconds`, int64(by/time.Second)).Scan(&sec); err != nil {
 		return 0, fmt.Errorf("advance the demo clock: %w", err)
 	}

@@ -196,7 +196,9 @@ func (s *Store) CreateCharge(ctx context.Context, n NewCharge) (c Charge, create
 	ts := s.now().UTC().Format(timeLayout)
 
 	var status mandate.Status
-	if err := tx.QueryRowContext(ctx, `SELECT status FROM mandates WHERE id = ?`, n.MandateID).Scan(&status); err != nil {
+	// Locked (PostgreSQL): a revocation committing meanwhile waits, so a
+	// charge is never written for a mandate that is no longer active.
+	if err := tx.QueryRowContext(ctx, `SELECT status FROM mandates WHERE id = ?`+s.d.lockRows, n.MandateID).Scan(&status); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Charge{}, false, ErrNotFound
 		}
@@ -272,7 +274,7 @@ func (s *Store) ApplyCharge(ctx context.Context, id int64, r payments.ChargeResu
 		return Charge{}, false, fmt.Errorf("apply charge %d: %w", id, err)
 	}
 	defer tx.Rollback()
-	c, err := findCharge(ctx, tx, `c.id = ?`, id)
+	c, err := findCharge(ctx, tx, `c.id = ?`+s.d.lockRows, id)
 	if err != nil {
 		return Charge{}, false, fmt.Errorf("apply charge %d: %w", id, err)
 	}
@@ -320,7 +322,7 @@ func (s *Store) ApplyCharge(ctx context.Context, id int64, r payments.ChargeResu
 		res, err := tx.ExecContext(ctx, `INSERT INTO charge_operations (charge_id, kind, provider_ref, amount, status, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (charge_id, provider_ref) DO UPDATE SET status = excluded.status, amount = excluded.amount, updated_at = excluded.updated_at
-			WHERE status != excluded.status OR amount != excluded.amount`,
+			WHERE charge_operations.status != excluded.status OR charge_operations.amount != excluded.amount`,
 			id, string(op.Kind), op.Ref, op.Amount, op.Status, ts)
 		if err != nil {
 			return Charge{}, false, fmt.Errorf("apply charge %d: operation %s: %w", id, op.Ref, err)
@@ -374,7 +376,7 @@ type Operation struct {
 func (s *Store) Operations(ctx context.Context, mandateID string) (map[int64][]Operation, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT o.charge_id, o.kind, o.provider_ref, o.amount, o.status, o.updated_at
 		FROM charge_operations o JOIN charges c ON c.id = o.charge_id WHERE c.mandate_id = ?
-		ORDER BY o.charge_id, o.rowid`, mandateID)
+		ORDER BY o.charge_id, `+s.d.operationOrder, mandateID)
 	if err != nil {
 		return nil, fmt.Errorf("operations of %s: %w", mandateID, err)
 	}

@@ -61,7 +61,9 @@ func (s *Store) ApplyDispute(ctx context.Context, chargeID int64, provider strin
 		return Dispute{}, false, fmt.Errorf("apply dispute %s: %w", d.Ref, err)
 	}
 	defer tx.Rollback()
-	c, err := findCharge(ctx, tx, `c.id = ?`, chargeID)
+	// The charge is locked (PostgreSQL): two reports of one dispute take
+	// turns, the second finding the first's row.
+	c, err := findCharge(ctx, tx, `c.id = ?`+s.d.lockRows, chargeID)
 	if err != nil {
 		return Dispute{}, false, fmt.Errorf("apply dispute %s: charge %d: %w", d.Ref, chargeID, err)
 	}

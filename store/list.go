@@ -53,7 +53,7 @@ func (s *Store) ListMandates(ctx context.Context, f ListFilter) ([]MandateSummar
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
-	q, args, err := listQuery(f)
+	q, args, err := s.d.listQuery(f)
 	if err != nil {
 		return nil, "", err
 	}
@@ -97,19 +97,19 @@ func (s *Store) ListMandates(ctx context.Context, f ListFilter) ([]MandateSummar
 // that; a past-due mandate is rare, and walking every mandate to find a
 // page of them would cost in proportion to the table). Disputed mandates
 // are walked the same way, in disputed_mandates' indexes.
-func listQuery(f ListFilter) (string, []any, error) {
+func (d dialect) listQuery(f ListFilter) (string, []any, error) {
 	// The columns that order the list, and that the filters constrain.
 	created, id, provider := "m.created_at", "m.id", "m.provider"
 	from := `mandates m JOIN customers c ON c.id = m.customer_id LEFT JOIN billing b ON b.mandate_id = m.id`
 	if f.Billing != "" {
 		created, id, provider = "b.mandate_created_at", "b.mandate_id", "b.provider"
 		// CROSS JOIN keeps billing the outer loop, walking its index in order.
-		from = `billing b CROSS JOIN mandates m ON m.id = b.mandate_id JOIN customers c ON c.id = m.customer_id`
+		from = `billing b ` + d.orderedJoin + ` mandates m ON m.id = b.mandate_id JOIN customers c ON c.id = m.customer_id`
 	}
 	if f.Disputed {
 		// Rarer still than past due; billing, if asked for too, is checked per row.
 		created, id, provider = "d.mandate_created_at", "d.mandate_id", "d.provider"
-		from = `disputed_mandates d CROSS JOIN mandates m ON m.id = d.mandate_id JOIN customers c ON c.id = m.customer_id
+		from = `disputed_mandates d ` + d.orderedJoin + ` mandates m ON m.id = d.mandate_id JOIN customers c ON c.id = m.customer_id
 			LEFT JOIN billing b ON b.mandate_id = m.id`
 	}
 	var where []string
@@ -191,7 +191,7 @@ const (
 // CountMandates reads the counts the triggers keep.
 func (s *Store) CountMandates(ctx context.Context, provider string) (Counts, error) {
 	c := Counts{ByStatus: map[mandate.Status]int{}}
-	rows, err := s.db.QueryContext(ctx, `SELECT status, sum(n) FROM mandate_counts WHERE ? = '' OR provider = ? GROUP BY status`,
+	rows, err := s.db.QueryContext(ctx, `SELECT status, CAST(sum(n) AS BIGINT) FROM mandate_counts WHERE ? = '' OR provider = ? GROUP BY status`,
 		provider, provider)
 	if err != nil {
 		return c, fmt.Errorf("count mandates: %w", err)

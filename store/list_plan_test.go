@@ -46,7 +46,7 @@ func TestListMandatesWalksAnIndexInOrder(t *testing.T) {
 		"disputed of a provider, after": {Disputed: true, Provider: "ppro", After: cursor},
 	} {
 		f.Limit = 50
-		q, args, err := listQuery(f)
+		q, args, err := s.d.listQuery(f)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,7 +19,7 @@ func TestMigrationCopiesMandateColumnsIntoBilling(t *testing.T) {
 	ctx := context.Background()
 	file := filepath.Join(t.TempDir(), "app.db")
 	old := fstest.MapFS{}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	names, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestMigrationCopiesMandateColumnsIntoBilling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := &Store{db: db, now: time.Now}
+	before := &Store{db: db, d: sqlite, now: time.Now}
 	nm := newMandate("late@example.com")
 	nm.Provider = "ppro"
 	m, err := before.CreateMandate(ctx, nm)

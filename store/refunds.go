@@ -124,7 +124,9 @@ func (s *Store) CreateRefund(ctx context.Context, chargeID, amount int64, formTo
 	}
 	defer tx.Rollback()
 	ts := s.now().UTC().Format(timeLayout)
-	c, err := findCharge(ctx, tx, `c.id = ?`, chargeID)
+	// The charge is locked (PostgreSQL) while what is left is counted, so
+	// two refunds at once never take more than it.
+	c, err := findCharge(ctx, tx, `c.id = ?`+s.d.lockRows, chargeID)
 	if err != nil {
 		return Refund{}, fmt.Errorf("create refund: %w", err)
 	}
@@ -143,7 +145,7 @@ func (s *Store) CreateRefund(ctx context.Context, chargeID, amount int64, formTo
 		return Refund{}, ErrNotPaid
 	}
 	var committed int64
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(amount), 0) FROM refunds WHERE charge_id = ? AND status != 'failed'`,
+	if err := tx.QueryRowContext(ctx, `SELECT CAST(coalesce(sum(amount), 0) AS BIGINT) FROM refunds WHERE charge_id = ? AND status != 'failed'`,
 		chargeID).Scan(&committed); err != nil {
 		return Refund{}, fmt.Errorf("create refund: %w", err)
 	}
@@ -185,7 +187,7 @@ func (s *Store) ApplyRefund(ctx context.Context, id int64, res payments.RefundRe
 		return Refund{}, false, fmt.Errorf("apply refund %d: %w", id, err)
 	}
 	defer tx.Rollback()
-	r, err := findRefund(ctx, tx, `r.id = ?`, id)
+	r, err := findRefund(ctx, tx, `r.id = ?`+s.d.lockOf("r"), id)
 	if err != nil {
 		return Refund{}, false, fmt.Errorf("apply refund %d: %w", id, err)
 	}
@@ -212,7 +214,7 @@ func (s *Store) ApplyRefund(ctx context.Context, id int64, res payments.RefundRe
 		return Refund{}, false, fmt.Errorf("apply refund %d: %w", id, err)
 	}
 	if status != r.Status {
-		if err := countRefunds(ctx, tx, r.ChargeID, ts); err != nil {
+		if err := s.countRefunds(ctx, tx, r.ChargeID, ts); err != nil {
 			return Refund{}, false, fmt.Errorf("apply refund %d: %w", id, err)
 		}
 	}
@@ -238,9 +240,9 @@ func refundMoves(from, to payments.RefundState) bool {
 // succeeded refunds and its state to match: refunded, partially_refunded,
 // or back to succeeded when a refund failed after it had succeeded (the
 // one move back that payments.ChargeState allows).
-func countRefunds(ctx context.Context, tx *sql.Tx, chargeID int64, ts string) error {
+func (s *Store) countRefunds(ctx context.Context, tx *sql.Tx, chargeID int64, ts string) error {
 	_, err := tx.ExecContext(ctx, `UPDATE charges SET
-			refunded = min(amount, (SELECT coalesce(sum(amount), 0) FROM refunds WHERE charge_id = charges.id AND status = 'succeeded')),
+			refunded = `+s.d.least+`(amount, (SELECT CAST(coalesce(sum(amount), 0) AS BIGINT) FROM refunds WHERE charge_id = charges.id AND status = 'succeeded')),
 			updated_at = ?
 		WHERE id = ? AND status IN ('succeeded', 'partially_refunded', 'refunded')`, ts, chargeID)
 	if err != nil {

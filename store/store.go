@@ -1,5 +1,5 @@
 // Package store keeps customers, mandates with their consent evidence, and
-// each mandate's history in SQLite.
+// each mandate's history, in SQLite or PostgreSQL.
 //
 // Status changes go through Transition, which asks the mandate package's
 // state machine inside one write transaction, so concurrent return pages and
@@ -19,10 +19,11 @@ import (
 
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
+	"example.com/storefront/pgdb"
 	"example.com/storefront/sqlitedb"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
 // ErrNotFound is returned when a mandate does not exist.
@@ -34,6 +35,7 @@ const timeLayout = "2006-01-02T15:04:05.000000Z"
 // Store is the app's database.
 type Store struct {
 	db  *sql.DB
+	d   dialect
 	now func() time.Time
 	// real is what leases are measured on: real time, never the demo
 	// clock, so that a process whose demo clock runs ahead (or that moved
@@ -49,27 +51,46 @@ type Option func(*Store)
 // real time under their demo clock.
 func LeaseClock(real func() time.Time) Option { return func(s *Store) { s.real = real } }
 
-// Open opens the database file, creating and migrating it as needed. now
-// is the clock rows are stamped with (nil: time.Now); in an all-sandbox
-// demo it is the movable demo clock, so that a month advanced shows as one.
-func Open(ctx context.Context, file string, now func() time.Time, opts ...Option) (*Store, error) {
-	sub, err := fs.Sub(migrations, "migrations")
+// Open opens the database at where, migrating it as needed: a PostgreSQL
+// database when where is a postgres:// (or postgresql://) URL, else a
+// SQLite file, created if missing. now is the clock rows are stamped with
+// (nil: time.Now); in an all-sandbox demo it is the movable demo clock, so
+// that a month advanced shows as one.
+func Open(ctx context.Context, where string, now func() time.Time, opts ...Option) (*Store, error) {
+	d := sqlite
+	if pgdb.IsURL(where) {
+		d = postgres
+	}
+	sub, err := fs.Sub(migrations, "migrations/"+d.name)
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlitedb.Open(ctx, file, sub)
+	var db *sql.DB
+	if d.name == postgres.name {
+		db, err = pgdb.Open(ctx, where, sub)
+	} else {
+		db, err = sqlitedb.Open(ctx, where, sub)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	if now == nil {
 		now = time.Now
 	}
-	s := &Store{db: db, now: now, real: time.Now}
+	s := &Store{db: db, d: d, now: now, real: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
 	return s, nil
 }
+
+// Postgres reports whether the store is on PostgreSQL.
+func (s *Store) Postgres() bool { return s.d.name == postgres.name }
+
+// Unavailable reports whether err means the database could not be reached
+// (PostgreSQL restarting, a dropped connection): a request may be tried
+// again later, unlike one the database refused.
+func Unavailable(err error) bool { return pgdb.Unavailable(err) }
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
@@ -337,7 +358,7 @@ func (s *Store) Transition(ctx context.Context, id string, to mandate.Status, c 
 	}
 	defer tx.Rollback()
 
-	m, err := findMandate(ctx, tx, `m.id = ?`, id)
+	m, err := findMandate(ctx, tx, `m.id = ?`+s.d.lockOf("m"), id)
 	if err != nil {
 		return Mandate{}, 0, fmt.Errorf("transition %s: %w", id, err)
 	}
@@ -386,7 +407,7 @@ func (s *Store) Transition(ctx context.Context, id string, to mandate.Status, c 
 	case mandate.Active:
 		err = startBilling(ctx, tx, id, s.now().UTC())
 	case mandate.Revoked:
-		err = stopBilling(ctx, tx, id, "mandate revoked by "+string(c.RevokedBy), ts)
+		err = s.stopBilling(ctx, tx, id, "mandate revoked by "+string(c.RevokedBy), ts)
 	}
 	if err != nil {
 		return Mandate{}, 0, fmt.Errorf("transition %s: %w", id, err)
@@ -557,7 +578,7 @@ func (s *Store) TouchMandate(ctx context.Context, id string) error {
 // The worker asks on every pass, so the few ended billings are the outer
 // loop (CROSS JOIN keeps SQLite to that order), not every active mandate.
 func (s *Store) EndedButActive(ctx context.Context, limit int) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT m.id FROM billing b CROSS JOIN mandates m ON m.id = b.mandate_id
+	rows, err := s.db.QueryContext(ctx, `SELECT m.id FROM billing b `+s.d.orderedJoin+` mandates m ON m.id = b.mandate_id
 		WHERE b.state = 'ended' AND m.status = 'active' LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("ended billing: %w", err)

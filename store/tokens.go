@@ -42,22 +42,27 @@ func (s *Store) IssueFormToken(ctx context.Context, mandateID, purpose string) (
 // issued for this purpose and mandate (or has expired), ErrTokenUsed if it
 // was spent already.
 func useToken(ctx context.Context, tx *sql.Tx, token, purpose, mandateID, ts string) (bool, error) {
+	// One conditional update spends it: of two transactions at once, on
+	// any database, the second finds it used (on PostgreSQL it waits for
+	// the first and reads its result).
+	res, err := tx.ExecContext(ctx, `UPDATE form_tokens SET used_at = ? WHERE token = ? AND purpose = ? AND mandate_id = ? AND used_at IS NULL`,
+		ts, token, purpose, mandateID)
+	if err != nil {
+		return false, fmt.Errorf("form token: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return true, nil
+	}
 	var used sql.NullString
-	var created string
-	err := tx.QueryRowContext(ctx, `SELECT used_at, created_at FROM form_tokens WHERE token = ? AND purpose = ? AND mandate_id = ?`,
-		token, purpose, mandateID).Scan(&used, &created)
+	err = tx.QueryRowContext(ctx, `SELECT used_at FROM form_tokens WHERE token = ? AND purpose = ? AND mandate_id = ?`,
+		token, purpose, mandateID).Scan(&used)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return false, ErrBadToken
 	case err != nil:
 		return false, fmt.Errorf("form token: %w", err)
-	case used.Valid:
-		return false, ErrTokenUsed
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE form_tokens SET used_at = ? WHERE token = ?`, ts, token); err != nil {
-		return false, fmt.Errorf("form token: %w", err)
-	}
-	return true, nil
+	return false, ErrTokenUsed
 }
 
 // ErrNoSession says an admin session token is unknown or expired.

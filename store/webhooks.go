@@ -115,7 +115,7 @@ func (s *Store) ClaimWebhookEvents(ctx context.Context, lease time.Duration, lim
 	real := s.real().UTC()
 	rows, err := s.db.QueryContext(ctx, `UPDATE webhook_events SET attempts = attempts + 1, leased_until = ?
 		WHERE id IN (SELECT id FROM webhook_events WHERE status = 'pending' AND next_attempt_at <= ?
-			AND (leased_until IS NULL OR leased_until < ?) ORDER BY next_attempt_at, id LIMIT ?)
+			AND (leased_until IS NULL OR leased_until < ?) ORDER BY next_attempt_at, id LIMIT ?`+s.d.skipLocked+`)
 		RETURNING `+webhookColumns, real.Add(lease).Format(timeLayout), s.now().UTC().Format(timeLayout),
 		real.Format(timeLayout), limit)
 	if err != nil {
@@ -138,18 +138,42 @@ func (s *Store) ClaimWebhookEvents(ctx context.Context, lease time.Duration, lim
 // lease ends in real time, whichever is later; ok is false when none is
 // pending. The two clocks differ by the demo clock's offset, so each is
 // compared with its own now.
+//
+// Times are compared as stored (fixed-width text) and subtracted in Go, so
+// the SQL is the same on both databases: the earliest due among events
+// nobody holds, then each event held right now (a few: one per event
+// being processed).
 func (s *Store) NextWebhookEventIn(ctx context.Context, now time.Time) (wait time.Duration, ok bool, err error) {
-	var days sql.NullFloat64
-	if err := s.db.QueryRowContext(ctx, `SELECT min(max(julianday(next_attempt_at) - julianday(?),
-			coalesce(julianday(leased_until) - julianday(?), 0)))
-		FROM webhook_events WHERE status = 'pending'`,
-		now.UTC().Format(timeLayout), s.real().UTC().Format(timeLayout)).Scan(&days); err != nil {
+	real := s.real().UTC()
+	realTS := real.Format(timeLayout)
+	var due sql.NullString
+	if err := s.db.QueryRowContext(ctx, `SELECT min(next_attempt_at) FROM webhook_events
+		WHERE status = 'pending' AND (leased_until IS NULL OR leased_until < ?)`, realTS).Scan(&due); err != nil {
 		return 0, false, fmt.Errorf("next webhook event: %w", err)
 	}
-	if !days.Valid {
-		return 0, false, nil
+	if due.Valid {
+		wait, ok = max(parseTime(due.String).Sub(now), 0), true
 	}
-	return time.Duration(days.Float64 * float64(24*time.Hour)), true, nil
+	rows, err := s.db.QueryContext(ctx, `SELECT next_attempt_at, leased_until FROM webhook_events
+		WHERE status = 'pending' AND leased_until >= ?`, realTS)
+	if err != nil {
+		return 0, false, fmt.Errorf("next webhook event: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var next, until string
+		if err := rows.Scan(&next, &until); err != nil {
+			return 0, false, fmt.Errorf("next webhook event: %w", err)
+		}
+		w := max(parseTime(next).Sub(now), parseTime(until).Sub(real), 0)
+		if !ok || w < wait {
+			wait, ok = w, true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, false, fmt.Errorf("next webhook event: %w", err)
+	}
+	return wait, ok, nil
 }
 
 // ClaimWebhookEvent takes one pending event for lease, to process it at

@@ -57,7 +57,7 @@ func (h *harness) secondProcess(cfg func(*worker.Config)) *process {
 // leaseClock; cfg, if not nil, adjusts its worker.
 func (h *harness) newProcess(c *clock.Clock, leaseClock func() time.Time, cfg func(*worker.Config)) *process {
 	h.t.Helper()
-	st, err := store.Open(context.Background(), h.DBFile, c.Now, store.LeaseClock(leaseClock))
+	st, err := store.Open(context.Background(), h.DB, c.Now, store.LeaseClock(leaseClock))
 	if err != nil {
 		h.t.Fatal(err)
 	}

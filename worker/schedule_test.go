@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"example.com/storefront/internal/dbtest"
 	"fmt"
 	"testing"
 	"time"
@@ -62,89 +63,93 @@ func (h *harness) expectBilling(m store.Mandate, state string, period int, due t
 // 31 March (from the anchor, not drifting to the 28th or 29th).
 func TestMonthPlanAcrossMonthEnds(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		year     int
-		february int
-	}{{2027, 28}, {2028, 29}} {
-		t.Run(fmt.Sprint(tc.year), func(t *testing.T) {
-			t.Parallel()
-			anchor := at(tc.year, time.January, 31, 10)
-			h := newHarness(t, apptest.StartingAt(anchor))
-			m := h.ActiveStripe()
-			h.expectBilling(m, store.BillingActive, 1, anchor)
-			if n := len(h.Charges(m.ID)); n != 0 {
-				t.Fatalf("%d charges before the worker ran", n)
-			}
+	dbtest.Each(t, func(t *testing.T, db dbtest.Kind) {
+		for _, tc := range []struct {
+			year     int
+			february int
+		}{{2027, 28}, {2028, 29}} {
+			t.Run(fmt.Sprint(tc.year), func(t *testing.T) {
+				t.Parallel()
+				anchor := at(tc.year, time.January, 31, 10)
+				h := newHarness(t, apptest.On(db), apptest.StartingAt(anchor))
+				m := h.ActiveStripe()
+				h.expectBilling(m, store.BillingActive, 1, anchor)
+				if n := len(h.Charges(m.ID)); n != 0 {
+					t.Fatalf("%d charges before the worker ran", n)
+				}
 
-			// Period 1 is due at activation.
-			if r := h.Pass(); r.Charged != 1 {
-				t.Fatalf("pass at activation charged %d, want 1", r.Charged)
-			}
-			h.paidOnce(m, 1)
-			feb := at(tc.year, time.February, tc.february, 10)
-			h.expectBilling(m, store.BillingActive, 2, feb)
+				// Period 1 is due at activation.
+				if r := h.Pass(); r.Charged != 1 {
+					t.Fatalf("pass at activation charged %d, want 1", r.Charged)
+				}
+				h.paidOnce(m, 1)
+				feb := at(tc.year, time.February, tc.february, 10)
+				h.expectBilling(m, store.BillingActive, 2, feb)
 
-			// Not before it is due.
-			h.Time.Set(feb.Add(-time.Second))
-			if r := h.Pass(); r.Charged != 0 {
-				t.Fatalf("a pass a second before period 2 is due charged %d", r.Charged)
-			}
-			h.Time.Set(feb)
-			h.Pass()
-			if c := h.paidOnce(m, 2); !c.CreatedAt.Equal(feb) {
-				t.Errorf("period 2 charged at %s, want %s", c.CreatedAt, feb)
-			}
-			mar := at(tc.year, time.March, 31, 10)
-			h.expectBilling(m, store.BillingActive, 3, mar)
+				// Not before it is due.
+				h.Time.Set(feb.Add(-time.Second))
+				if r := h.Pass(); r.Charged != 0 {
+					t.Fatalf("a pass a second before period 2 is due charged %d", r.Charged)
+				}
+				h.Time.Set(feb)
+				h.Pass()
+				if c := h.paidOnce(m, 2); !c.CreatedAt.Equal(feb) {
+					t.Errorf("period 2 charged at %s, want %s", c.CreatedAt, feb)
+				}
+				mar := at(tc.year, time.March, 31, 10)
+				h.expectBilling(m, store.BillingActive, 3, mar)
 
-			h.Time.Set(mar.Add(time.Hour))
-			h.Pass()
-			h.paidOnce(m, 3)
-			h.expectBilling(m, store.BillingActive, 4, at(tc.year, time.April, 30, 10))
-			if n := len(h.Charges(m.ID)); n != 3 {
-				t.Errorf("%d charges after three periods, want 3", n)
-			}
-			// Another pass in the same period charges nothing more.
-			h.Pass()
-			if n := len(h.Charges(m.ID)); n != 3 {
-				t.Errorf("%d charges after another pass, want 3", n)
-			}
-		})
-	}
+				h.Time.Set(mar.Add(time.Hour))
+				h.Pass()
+				h.paidOnce(m, 3)
+				h.expectBilling(m, store.BillingActive, 4, at(tc.year, time.April, 30, 10))
+				if n := len(h.Charges(m.ID)); n != 3 {
+					t.Errorf("%d charges after three periods, want 3", n)
+				}
+				// Another pass in the same period charges nothing more.
+				h.Pass()
+				if n := len(h.Charges(m.ID)); n != 3 {
+					t.Errorf("%d charges after another pass, want 3", n)
+				}
+			})
+		}
+	})
 }
 
 // Day, week and year plans charge one period per interval, from the anchor.
 func TestDayWeekYearPlans(t *testing.T) {
 	t.Parallel()
-	anchor := at(2028, time.February, 29, 8) // a leap day
-	for _, tc := range []struct {
-		interval payments.Interval
-		dues     []time.Time // periods 2, 3, …
-	}{
-		{payments.Day, []time.Time{at(2028, time.March, 1, 8), at(2028, time.March, 2, 8), at(2028, time.March, 3, 8)}},
-		{payments.Week, []time.Time{at(2028, time.March, 7, 8), at(2028, time.March, 14, 8), at(2028, time.March, 21, 8)}},
-		{payments.Year, []time.Time{at(2029, time.February, 28, 8), at(2030, time.February, 28, 8), at(2031, time.February, 28, 8), at(2032, time.February, 29, 8)}},
-	} {
-		t.Run(string(tc.interval), func(t *testing.T) {
-			t.Parallel()
-			h := newHarness(t, apptest.WithPlan(plan(1200, tc.interval)), apptest.StartingAt(anchor))
-			m := h.ActiveStripe()
-			h.Pass()
-			h.paidOnce(m, 1)
-			for i, due := range tc.dues {
-				n := i + 2
-				h.expectBilling(m, store.BillingActive, n, due)
-				h.Time.Set(due.Add(-time.Minute))
+	dbtest.Each(t, func(t *testing.T, db dbtest.Kind) {
+		anchor := at(2028, time.February, 29, 8) // a leap day
+		for _, tc := range []struct {
+			interval payments.Interval
+			dues     []time.Time // periods 2, 3, …
+		}{
+			{payments.Day, []time.Time{at(2028, time.March, 1, 8), at(2028, time.March, 2, 8), at(2028, time.March, 3, 8)}},
+			{payments.Week, []time.Time{at(2028, time.March, 7, 8), at(2028, time.March, 14, 8), at(2028, time.March, 21, 8)}},
+			{payments.Year, []time.Time{at(2029, time.February, 28, 8), at(2030, time.February, 28, 8), at(2031, time.February, 28, 8), at(2032, time.February, 29, 8)}},
+		} {
+			t.Run(string(tc.interval), func(t *testing.T) {
+				t.Parallel()
+				h := newHarness(t, apptest.On(db), apptest.WithPlan(plan(1200, tc.interval)), apptest.StartingAt(anchor))
+				m := h.ActiveStripe()
 				h.Pass()
-				if cs := apptest.InPeriod(h.Charges(m.ID), n); len(cs) != 0 {
-					t.Fatalf("period %d charged a minute before it was due", n)
+				h.paidOnce(m, 1)
+				for i, due := range tc.dues {
+					n := i + 2
+					h.expectBilling(m, store.BillingActive, n, due)
+					h.Time.Set(due.Add(-time.Minute))
+					h.Pass()
+					if cs := apptest.InPeriod(h.Charges(m.ID), n); len(cs) != 0 {
+						t.Fatalf("period %d charged a minute before it was due", n)
+					}
+					h.Time.Set(due)
+					h.Pass()
+					h.paidOnce(m, n)
 				}
-				h.Time.Set(due)
-				h.Pass()
-				h.paidOnce(m, n)
-			}
-		})
-	}
+			})
+		}
+	})
 }
 
 // PPRO with the first payment taken with the setup: that payment is period
@@ -152,57 +157,61 @@ func TestDayWeekYearPlans(t *testing.T) {
 // on the agreement a month later.
 func TestPPROFirstPaymentIsPeriodOne(t *testing.T) {
 	t.Parallel()
-	anchor := at(2027, time.May, 31, 12)
-	h := newHarness(t, apptest.StartingAt(anchor))
-	m := h.ActivePPRO(true)
-	if m.FirstPayment == nil || m.FirstPayment.Status != payments.ChargeSucceeded {
-		t.Fatalf("first payment %+v, want succeeded", m.FirstPayment)
-	}
-	if r := h.Pass(); r.Charged != 0 {
-		t.Errorf("the pass at activation made %d charges, want none: the first payment paid period 1", r.Charged)
-	}
-	first := h.paidOnce(m, 1)
-	if first.Kind != store.KindInitial || first.ID != m.FirstPayment.ID {
-		t.Errorf("period 1 is paid by %+v, want the first payment", first)
-	}
-	agreementCharges := func() int {
-		return h.SandboxCount(`SELECT count(*) FROM ppro_charges WHERE agreement_id = ?`, m.PaymentMethodID)
-	}
-	if n := agreementCharges(); n != 1 {
-		t.Fatalf("PPRO holds %d charges on the agreement, want the first payment only", n)
-	}
-	h.expectBilling(m, store.BillingActive, 2, at(2027, time.June, 30, 12))
+	dbtest.Each(t, func(t *testing.T, db dbtest.Kind) {
+		anchor := at(2027, time.May, 31, 12)
+		h := newHarness(t, apptest.On(db), apptest.StartingAt(anchor))
+		m := h.ActivePPRO(true)
+		if m.FirstPayment == nil || m.FirstPayment.Status != payments.ChargeSucceeded {
+			t.Fatalf("first payment %+v, want succeeded", m.FirstPayment)
+		}
+		if r := h.Pass(); r.Charged != 0 {
+			t.Errorf("the pass at activation made %d charges, want none: the first payment paid period 1", r.Charged)
+		}
+		first := h.paidOnce(m, 1)
+		if first.Kind != store.KindInitial || first.ID != m.FirstPayment.ID {
+			t.Errorf("period 1 is paid by %+v, want the first payment", first)
+		}
+		agreementCharges := func() int {
+			return h.SandboxCount(`SELECT count(*) FROM ppro_charges WHERE agreement_id = ?`, m.PaymentMethodID)
+		}
+		if n := agreementCharges(); n != 1 {
+			t.Fatalf("PPRO holds %d charges on the agreement, want the first payment only", n)
+		}
+		h.expectBilling(m, store.BillingActive, 2, at(2027, time.June, 30, 12))
 
-	h.Time.Set(at(2027, time.June, 30, 12))
-	if r := h.Pass(); r.Charged != 1 {
-		t.Fatalf("period 2: %d charges, want 1", r.Charged)
-	}
-	c := h.paidOnce(m, 2)
-	if c.Kind != store.KindScheduled || c.InitiatedBy != store.BySchedule {
-		t.Errorf("period 2 charge %+v, want a scheduled one", c)
-	}
-	if n := agreementCharges(); n != 2 {
-		t.Errorf("PPRO holds %d charges on the agreement, want 2", n)
-	}
-	h.expectBilling(m, store.BillingActive, 3, at(2027, time.July, 31, 12))
+		h.Time.Set(at(2027, time.June, 30, 12))
+		if r := h.Pass(); r.Charged != 1 {
+			t.Fatalf("period 2: %d charges, want 1", r.Charged)
+		}
+		c := h.paidOnce(m, 2)
+		if c.Kind != store.KindScheduled || c.InitiatedBy != store.BySchedule {
+			t.Errorf("period 2 charge %+v, want a scheduled one", c)
+		}
+		if n := agreementCharges(); n != 2 {
+			t.Errorf("PPRO holds %d charges on the agreement, want 2", n)
+		}
+		h.expectBilling(m, store.BillingActive, 3, at(2027, time.July, 31, 12))
+	})
 }
 
 // PPRO without a first payment: the worker charges period 1 at activation.
 func TestPPROWithoutFirstPaymentChargesPeriodOne(t *testing.T) {
 	t.Parallel()
-	anchor := at(2027, time.May, 31, 12)
-	h := newHarness(t, apptest.StartingAt(anchor))
-	m := h.ActivePPRO(false)
-	if m.FirstPayment != nil {
-		t.Fatalf("a first payment was asked for: %+v", m.FirstPayment)
-	}
-	if r := h.Pass(); r.Charged != 1 {
-		t.Fatalf("pass at activation charged %d, want 1", r.Charged)
-	}
-	if c := h.paidOnce(m, 1); c.Kind != store.KindScheduled {
-		t.Errorf("period 1 paid by %+v", c)
-	}
-	h.expectBilling(m, store.BillingActive, 2, at(2027, time.June, 30, 12))
+	dbtest.Each(t, func(t *testing.T, db dbtest.Kind) {
+		anchor := at(2027, time.May, 31, 12)
+		h := newHarness(t, apptest.On(db), apptest.StartingAt(anchor))
+		m := h.ActivePPRO(false)
+		if m.FirstPayment != nil {
+			t.Fatalf("a first payment was asked for: %+v", m.FirstPayment)
+		}
+		if r := h.Pass(); r.Charged != 1 {
+			t.Fatalf("pass at activation charged %d, want 1", r.Charged)
+		}
+		if c := h.paidOnce(m, 1); c.Kind != store.KindScheduled {
+			t.Errorf("period 1 paid by %+v", c)
+		}
+		h.expectBilling(m, store.BillingActive, 2, at(2027, time.June, 30, 12))
+	})
 }
 
 // The demo clock: advancing one period moves the app's clock and the
@@ -210,31 +219,33 @@ func TestPPROWithoutFirstPaymentChargesPeriodOne(t *testing.T) {
 // at once, so the next period is charged before Advance returns.
 func TestDemoAdvanceChargesTheNextPeriod(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, apptest.StartingAt(at(2027, time.August, 31, 9)))
-	m := h.ActiveStripe()
-	h.Pass()
-	h.paidOnce(m, 1)
-	demo := &worker.Demo{Clock: h.Clock, Store: h.Store, Worker: h.Worker}
-	ctx := context.Background()
-	if err := demo.Advance(ctx, 30*24*time.Hour); err != nil { // to 30 September
-		t.Fatal(err)
-	}
-	h.paidOnce(m, 2)
-	if off, err := h.Store.DemoClockOffset(ctx); err != nil || off != 30*24*time.Hour {
-		t.Errorf("stored offset %v, %v", off, err)
-	}
-	if got := h.paidOnce(m, 2).CreatedAt; !got.Equal(at(2027, time.September, 30, 9)) {
-		t.Errorf("period 2 charged at %s", got)
-	}
-	if err := demo.Reset(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if off, _ := h.Store.DemoClockOffset(ctx); off != 0 || h.Clock.Offset() != 0 {
-		t.Errorf("after reset: stored %v, clock %v", off, h.Clock.Offset())
-	}
-	if m := h.Mandate(m.ID); m.Status != mandate.Active {
-		t.Errorf("mandate %s", m.Status)
-	}
+	dbtest.Each(t, func(t *testing.T, db dbtest.Kind) {
+		h := newHarness(t, apptest.On(db), apptest.StartingAt(at(2027, time.August, 31, 9)))
+		m := h.ActiveStripe()
+		h.Pass()
+		h.paidOnce(m, 1)
+		demo := &worker.Demo{Clock: h.Clock, Store: h.Store, Worker: h.Worker}
+		ctx := context.Background()
+		if err := demo.Advance(ctx, 30*24*time.Hour); err != nil { // to 30 September
+			t.Fatal(err)
+		}
+		h.paidOnce(m, 2)
+		if off, err := h.Store.DemoClockOffset(ctx); err != nil || off != 30*24*time.Hour {
+			t.Errorf("stored offset %v, %v", off, err)
+		}
+		if got := h.paidOnce(m, 2).CreatedAt; !got.Equal(at(2027, time.September, 30, 9)) {
+			t.Errorf("period 2 charged at %s", got)
+		}
+		if err := demo.Reset(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if off, _ := h.Store.DemoClockOffset(ctx); off != 0 || h.Clock.Offset() != 0 {
+			t.Errorf("after reset: stored %v, clock %v", off, h.Clock.Offset())
+		}
+		if m := h.Mandate(m.ID); m.Status != mandate.Active {
+			t.Errorf("mandate %s", m.Status)
+		}
+	})
 }
 
 // Advancing the demo clock right after a shopper's activation, before the
@@ -243,19 +254,21 @@ func TestDemoAdvanceChargesTheNextPeriod(t *testing.T) {
 // charge on the page, each at its own due time (period 1 before the move).
 func TestDemoAdvanceRightAfterActivation(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, apptest.StartingAt(at(2027, time.August, 31, 9)))
-	m := h.ActiveStripe()
-	demo := &worker.Demo{Clock: h.Clock, Store: h.Store, Worker: h.Worker}
-	if err := demo.Advance(context.Background(), 30*24*time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	// Period 1 is charged on its own date, before the clock moves: the
-	// move never overtakes it.
-	if got := h.paidOnce(m, 1).CreatedAt; !got.Equal(at(2027, time.August, 31, 9)) {
-		t.Errorf("period 1 charged at %s, want on its due date, 31 August", got)
-	}
-	if got := h.paidOnce(m, 2).CreatedAt; !got.Equal(at(2027, time.September, 30, 9)) {
-		t.Errorf("period 2 charged at %s, want 30 September", got)
-	}
-	h.expectBilling(m, store.BillingActive, 3, at(2027, time.October, 31, 9))
+	dbtest.Each(t, func(t *testing.T, db dbtest.Kind) {
+		h := newHarness(t, apptest.On(db), apptest.StartingAt(at(2027, time.August, 31, 9)))
+		m := h.ActiveStripe()
+		demo := &worker.Demo{Clock: h.Clock, Store: h.Store, Worker: h.Worker}
+		if err := demo.Advance(context.Background(), 30*24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		// Period 1 is charged on its own date, before the clock moves: the
+		// move never overtakes it.
+		if got := h.paidOnce(m, 1).CreatedAt; !got.Equal(at(2027, time.August, 31, 9)) {
+			t.Errorf("period 1 charged at %s, want on its due date, 31 August", got)
+		}
+		if got := h.paidOnce(m, 2).CreatedAt; !got.Equal(at(2027, time.September, 30, 9)) {
+			t.Errorf("period 2 charged at %s, want 30 September", got)
+		}
+		h.expectBilling(m, store.BillingActive, 3, at(2027, time.October, 31, 9))
+	})
 }

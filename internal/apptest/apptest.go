@@ -10,6 +10,7 @@ package apptest
 
 import (
 	"context"
+	"example.com/storefront/internal/dbtest"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -60,11 +61,13 @@ func (m *ManualTime) Advance(d time.Duration) { m.ns.Add(int64(d)) }
 // App is the storefront under test. It runs no background loop: a test
 // runs the worker's passes itself (Pass), after moving the clock.
 type App struct {
-	t      testing.TB
-	URL    string // the app's pages (and, in process, the sandbox's under /sandbox/)
-	Time   *ManualTime
-	Clock  *clock.Clock
-	DBFile string // the app's database
+	t     testing.TB
+	URL   string // the app's pages (and, in process, the sandbox's under /sandbox/)
+	Time  *ManualTime
+	Clock *clock.Clock
+	// DB is the app's database: a SQLite file (the default), or a
+	// PostgreSQL URL (WithDatabase).
+	DB     string
 	SBFile string // the sandbox's database
 	Plan   payments.Plan
 	Store  *store.Store
@@ -95,7 +98,16 @@ type config struct {
 	worker   func(*worker.Config)
 	remote   string // a sandbox served elsewhere (its base URL); "" serves one in process
 	remoteDB string // with remote: its database file
+	db       string // the app's database; "" → newDB's, or a SQLite file in a temporary folder
+	newDB    func(testing.TB) string
 }
+
+// On keeps the app's data in a new database of kind k.
+func On(k dbtest.Kind) Option { return func(c *config) { c.newDB = k.New } }
+
+// WithDatabase keeps the app's data at where: a SQLite file's path or a
+// PostgreSQL URL (see dbtest.Each), as store.Open takes it.
+func WithDatabase(where string) Option { return func(c *config) { c.db = where } }
 
 // Option adjusts the App that New wires.
 type Option func(*config)
@@ -131,7 +143,14 @@ func New(t testing.TB, opts ...Option) *App {
 	log := cfg.logger
 	ctx := context.Background()
 	dir := t.TempDir()
-	a := &App{t: t, Time: &ManualTime{}, DBFile: filepath.Join(dir, "storefront.db"), Plan: cfg.plan, cfg: cfg}
+	a := &App{t: t, Time: &ManualTime{}, DB: cfg.db, Plan: cfg.plan, cfg: cfg}
+	switch {
+	case a.DB != "":
+	case cfg.newDB != nil:
+		a.DB = cfg.newDB(t)
+	default:
+		a.DB = filepath.Join(dir, "storefront.db")
+	}
 	a.Time.Set(cfg.start)
 	a.Clock = clock.New(a.Time.Now)
 
@@ -172,7 +191,7 @@ func New(t testing.TB, opts ...Option) *App {
 		a.apiURL = api.URL
 	}
 
-	st, err := store.Open(ctx, a.DBFile, a.Clock.Now, store.LeaseClock(a.Time.Now))
+	st, err := store.Open(ctx, a.DB, a.Clock.Now, store.LeaseClock(a.Time.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

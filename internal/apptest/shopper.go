@@ -8,10 +8,12 @@ import (
 	"strings"
 	"testing"
 
-	_ "modernc.org/sqlite" // the database files' driver
+	_ "github.com/jackc/pgx/v5/stdlib" // the PostgreSQL databases' driver
+	_ "modernc.org/sqlite"             // the database files' driver
 
 	"example.com/storefront/internal/pagetest"
 	"example.com/storefront/mandate"
+	"example.com/storefront/pgdb"
 	"example.com/storefront/store"
 )
 
@@ -189,9 +191,10 @@ func (a *App) SandboxRow(query string, args ...any) Row {
 	return Row{file: a.SBFile, query: query, args: args}
 }
 
-// AppRow runs a one-row query on the app's database file.
+// AppRow runs a one-row query on the app's database, written with ?
+// placeholders for either database.
 func (a *App) AppRow(query string, args ...any) Row {
-	return Row{file: a.DBFile, query: query, args: args}
+	return Row{file: a.DB, query: query, args: args}
 }
 
 // Row is a query's one row, read (from its own read-only connection, as
@@ -203,12 +206,16 @@ type Row struct {
 
 func (r Row) Scan(t testing.TB, dest ...any) {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+r.file+"?mode=ro&_pragma=busy_timeout(5000)")
+	driver, dsn, query := "sqlite", "file:"+r.file+"?mode=ro&_pragma=busy_timeout(5000)", r.query
+	if pgdb.IsURL(r.file) {
+		driver, dsn, query = "pgx", r.file, pgdb.Rebind(r.query)
+	}
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.QueryRow(r.query, r.args...).Scan(dest...); err != nil {
+	if err := db.QueryRow(query, r.args...).Scan(dest...); err != nil {
 		t.Fatalf("%s: %v", r.query, err)
 	}
 }

@@ -1,0 +1,57 @@
+package store
+
+import "fmt"
+
+// dialect is the SQL that differs between SQLite and PostgreSQL, in one
+// place; every other statement of the store is written once, for both
+// (with ? placeholders, which pgdb reads as $n).
+type dialect struct {
+	name string
+	// lockRows ends a SELECT, in a write transaction, of rows the
+	// transaction then changes on what it read. PostgreSQL locks them
+	// (FOR UPDATE), so that concurrent transactions on the same rows take
+	// turns; SQLite needs nothing, its write transactions already run one
+	// at a time (BEGIN IMMEDIATE).
+	lockRows string
+	// skipLocked ends the SELECT of a claim: PostgreSQL skips rows another
+	// instance is claiming right now rather than wait for it.
+	skipLocked string
+	// orderedJoin joins keeping the left table the outer loop. SQLite
+	// keeps CROSS JOIN's order (its planner's documented escape hatch);
+	// PostgreSQL's planner chooses well by itself, and has no CROSS JOIN
+	// … ON.
+	orderedJoin string
+	// greatest and least are the scalar max and min of two values.
+	greatest, least string
+	// operationOrder orders a charge's operations as they were recorded.
+	operationOrder string
+}
+
+var (
+	sqlite = dialect{
+		name:           "sqlite",
+		orderedJoin:    "CROSS JOIN",
+		greatest:       "max",
+		least:          "min",
+		operationOrder: "o.rowid",
+	}
+	postgres = dialect{
+		name:           "postgres",
+		lockRows:       " FOR UPDATE",
+		skipLocked:     " FOR UPDATE SKIP LOCKED",
+		orderedJoin:    "JOIN",
+		greatest:       "greatest",
+		least:          "least",
+		operationOrder: "o.seq",
+	}
+)
+
+// lockOf is lockRows for a SELECT that joins other tables: only table
+// alias's rows are locked (PostgreSQL refuses to lock the nullable side
+// of an outer join).
+func (d dialect) lockOf(alias string) string {
+	if d.lockRows == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s OF %s", d.lockRows, alias)
+}
