@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/hex"
 	"errors"
+	"example.com/storefront/pgdb"
 	"fmt"
 	"net"
 	"net/mail"
@@ -29,6 +30,9 @@ type config struct {
 	// SessionKeys are the cookie secrets, newest first; nil means generate
 	// one and keep it in DataDir.
 	SessionKeys [][]byte
+	// DatabaseURL, when set, keeps the storefront's data in PostgreSQL
+	// (shared by several instances); "" keeps it in DATA_DIR's SQLite file.
+	DatabaseURL string
 
 	StripeSecretKey     string
 	StripeWebhookSecret string
@@ -54,6 +58,10 @@ type config struct {
 	// SandboxLatency holds the built-in sandbox's API answers back.
 	SandboxLatency time.Duration
 
+	// ShutdownDrain is how long, after SIGTERM, the process keeps serving
+	// while /healthz answers 503, so that a load balancer stops sending it
+	// requests before it closes its listener.
+	ShutdownDrain time.Duration
 	// WorkerInterval is the time between the background worker's passes;
 	// WorkerBatch bounds each kind of its work per pass.
 	WorkerInterval time.Duration
@@ -130,6 +138,21 @@ func loadConfig(getenv func(string) string) (config, error) {
 				return c, &configError{"SESSION_KEYS", fmt.Sprintf("key %d is not at least 64 hex characters (make one with: openssl rand -hex 32)", i+1)}
 			}
 			c.SessionKeys = append(c.SessionKeys, b)
+		}
+	}
+	if v := env("DATABASE_URL", ""); v != "" {
+		if !pgdb.IsURL(v) {
+			return c, &configError{"DATABASE_URL", "must be a PostgreSQL URL, postgres://user:password@host:5432/dbname (leave it unset to keep the data in SQLite files in DATA_DIR)"}
+		}
+		c.DatabaseURL = v
+		// Every instance on the database must read the others' cookies,
+		// signed links and admin sessions: keys generated per instance
+		// would break them.
+		if c.SessionKeys == nil {
+			return c, &configError{"SESSION_KEYS", "is required with DATABASE_URL: every instance on the database must share the same keys, or each one's cookies and signed links fail on the others (make one with: openssl rand -hex 32)"}
+		}
+		if c.AdminPassword == "" {
+			return c, &configError{"ADMIN_PASSWORD", "is required with DATABASE_URL: a password generated per instance would let the merchant sign in on one instance only"}
 		}
 	}
 
@@ -241,6 +264,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.SandboxLatency > 0 && c.Live() {
 		return c, &configError{"SANDBOX_LATENCY", "is set, but with provider credentials there is no sandbox"}
+	}
+	if c.ShutdownDrain, err2 = durationVar(env, "SHUTDOWN_DRAIN", "0s", 0, 5*time.Minute); err2 != nil {
+		return c, err2
 	}
 	if c.WorkerInterval, err2 = durationVar(env, "WORKER_INTERVAL", "30s", time.Second, 24*time.Hour); err2 != nil {
 		return c, err2

@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -32,6 +33,7 @@ import (
 	"example.com/storefront/payments"
 	"example.com/storefront/payments/ppro"
 	"example.com/storefront/payments/stripeprovider"
+	"example.com/storefront/pgdb"
 	"example.com/storefront/sandbox"
 	"example.com/storefront/service"
 	"example.com/storefront/store"
@@ -81,7 +83,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	// One clock for billing, records and, in an all-sandbox demo, the
 	// sandbox: a demo's presenter moves it forward; elsewhere it is real time.
 	clk := clock.New(nil)
-	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "storefront.db"), clk.Now, store.LeaseClock(clk.Real))
+	db := filepath.Join(cfg.DataDir, "storefront.db")
+	if cfg.DatabaseURL != "" {
+		db = cfg.DatabaseURL
+	}
+	st, err := store.Open(ctx, db, clk.Now, store.LeaseClock(clk.Real))
 	if err != nil {
 		return err
 	}
@@ -140,6 +146,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		admin.Clock = demo
 	}
 
+	var draining atomic.Bool // set at SIGTERM: /healthz answers 503
 	app, err := handlers.New(handlers.Config{
 		Store:             st,
 		Service:           svc,
@@ -153,6 +160,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Limits:            handlers.Limits{PerMinute: cfg.RatePerMinute},
 		TrustedProxies:    cfg.TrustedProxies,
 		ProcessLater:      work.Nudge,
+		Draining:          draining.Load,
 		Admin:             admin,
 		LinkKey:           derive(sessionKeys[0], "shopper-link"),
 		MerchantEmail:     cfg.MerchantEmail,
@@ -173,7 +181,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	attrs := []any{"url", baseURL, "addr", ln.Addr().String(), "data_dir", cfg.DataDir}
+	attrs := []any{"url", baseURL, "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "database", "sqlite"}
+	if cfg.DatabaseURL != "" {
+		attrs[len(attrs)-1] = pgdb.Redact(cfg.DatabaseURL)
+	}
 	for _, p := range providers {
 		attrs = append(attrs, p.Name(), string(p.Mode()))
 	}
@@ -206,6 +217,13 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+	}
+	if cfg.ShutdownDrain > 0 {
+		// Still serving, but unhealthy: the load balancer notices within
+		// its check interval and sends the next requests elsewhere.
+		draining.Store(true)
+		logger.Info("draining before shutdown", "for", cfg.ShutdownDrain)
+		time.Sleep(cfg.ShutdownDrain)
 	}
 	logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

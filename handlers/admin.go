@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -106,16 +107,25 @@ func (h *handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 }
 
 // adminLogin checks the password in constant time. Failed attempts are
-// limited per client: after a few, the client waits (429) before the
-// password is even looked at. Each try takes an attempt before its form is
-// read, and a correct password gives it back, so tries sent at once or
-// with slow bodies get no more than tries one after the other.
+// limited per client, in the database, so the limit holds across every
+// instance: after a few, the client waits (429) before the password is
+// even looked at. Each try takes an attempt before its form is read, and a
+// correct password gives it back, so tries sent at once or with slow
+// bodies get no more than tries one after the other.
 func (h *handler) adminLogin(w http.ResponseWriter, r *http.Request) error {
 	client := h.clientIP(r)
-	ok, wait, giveBack := h.limits.take("login", client, time.Now())
+	attempt, ok, wait, err := h.store.TakeLoginAttempt(r.Context(), clientKey(client), h.loginFailures, loginWindow)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		tooManyRequests(w, r, wait, h)
 		return nil
+	}
+	giveBack := func() {
+		if err := h.store.ReturnLoginAttempt(context.WithoutCancel(r.Context()), attempt); err != nil {
+			h.log.WarnContext(r.Context(), "could not give a login attempt back", "error", err)
+		}
 	}
 	if err := r.ParseForm(); err != nil {
 		giveBack()

@@ -6,6 +6,7 @@ package handlers
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -61,6 +62,11 @@ type Store interface {
 	Disputes(ctx context.Context, mandateID string) ([]store.Dispute, error)
 	Billing(ctx context.Context, mandateID string) (store.Billing, error)
 	BillingEvents(ctx context.Context, mandateID string) ([]store.BillingEvent, error)
+	TakeLoginAttempt(ctx context.Context, client string, limit int, window time.Duration) (int64, bool, time.Duration, error)
+	ReturnLoginAttempt(ctx context.Context, id int64) error
+
+	// Ping says whether the database answers (/healthz).
+	Ping(ctx context.Context) error
 }
 
 // Config is everything the handlers depend on.
@@ -91,6 +97,10 @@ type Config struct {
 	// ProcessLater hands a stored webhook event to the background worker
 	// (nil: it is processed on its next pass).
 	ProcessLater func()
+	// Draining, when it says true, makes /healthz answer 503 so that a
+	// load balancer sends no new requests while the process finishes the
+	// ones it has (after SIGTERM); nil: never.
+	Draining func() bool
 	// Admin is the merchant's dashboard: its password, and the demo clock.
 	Admin Admin
 	// LinkKey signs the links to a shopper's own mandate page (at least
@@ -117,8 +127,10 @@ type handler struct {
 	baseURL        string
 	setupLifetime  time.Duration
 	limits         *limiters
+	loginFailures  int // per loginWindow and client
 	trustedProxies []netip.Prefix
 	processLater   func()
+	draining       func() bool
 	admin          Admin
 	linkKey        []byte
 	adminKey       []byte // signs admin session cookies; changes with the password
@@ -165,8 +177,10 @@ func New(cfg Config) (http.Handler, error) {
 		baseURL:        strings.TrimSuffix(cfg.BaseURL, "/"),
 		setupLifetime:  cfg.SetupLifetime,
 		limits:         newLimiters(cfg.Limits),
+		loginFailures:  cmp.Or(max(cfg.Limits.LoginFailures, 0), 5),
 		trustedProxies: cfg.TrustedProxies,
 		processLater:   cfg.ProcessLater,
+		draining:       cfg.Draining,
 		admin:          cfg.Admin,
 		linkKey:        cfg.LinkKey,
 		adminKey:       derive(cfg.LinkKey, "admin-session\x00"+cfg.Admin.Password),
@@ -175,6 +189,9 @@ func New(cfg Config) (http.Handler, error) {
 		now:            cfg.Now,
 		log:            logger,
 		csp:            contentSecurityPolicy(cfg.FormActionOrigins),
+	}
+	if h.draining == nil {
+		h.draining = func() bool { return false }
 	}
 	if h.now == nil {
 		h.now = time.Now

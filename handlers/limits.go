@@ -21,7 +21,8 @@ type Limits struct {
 	// test).
 	PerMinute int
 	// LoginFailures is how many failed admin logins a client may make per
-	// 15 minutes; 0 means 5.
+	// 15 minutes (loginWindow), counted in the database across every
+	// instance; 0 means 5.
 	LoginFailures int
 }
 
@@ -34,7 +35,6 @@ type Limits struct {
 // still has tokens gives it no more than the flood's own addresses get.
 type limiters struct {
 	perMinute int
-	login     int
 	max       int // buckets per list
 	mu        sync.Mutex
 	buckets   map[string]*bucket
@@ -53,15 +53,15 @@ type bucket struct {
 	elem    *list.Element
 }
 
+// loginWindow is the window failed admin logins are counted in.
+const loginWindow = 15 * time.Minute
+
 // maxBuckets bounds each of the two lists: at most 2×maxBuckets buckets,
 // some tens of megabytes at worst.
 const maxBuckets = 100_000
 
 func newLimiters(l Limits) *limiters {
-	if l.LoginFailures <= 0 {
-		l.LoginFailures = 5
-	}
-	return &limiters{perMinute: l.PerMinute, login: l.LoginFailures, max: maxBuckets,
+	return &limiters{perMinute: l.PerMinute, max: maxBuckets,
 		buckets: map[string]*bucket{}, fresh: list.New(), limited: list.New()}
 }
 
@@ -79,8 +79,6 @@ func (ls *limiters) take(group, client string, now time.Time) (ok bool, wait tim
 	var perSec float64
 	var burst int
 	switch group {
-	case "login":
-		perSec, burst = float64(ls.login)/(15*60), ls.login
 	case "webhook":
 		if ls.perMinute <= 0 {
 			return true, 0, func() {}

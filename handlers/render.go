@@ -10,6 +10,7 @@ import (
 	"github.com/a-h/templ"
 
 	"example.com/storefront/payments"
+	"example.com/storefront/store"
 	"example.com/storefront/views"
 )
 
@@ -51,6 +52,13 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var pe *pageError
 	switch {
 	case errors.As(err, &pe):
+	case store.Unavailable(err):
+		// The database is restarting or unreachable: the request may work
+		// in a moment, and nothing was done (a write that did not commit
+		// did not happen).
+		w.Header().Set("Retry-After", "5")
+		pe = &pageError{Status: http.StatusServiceUnavailable, Heading: "Briefly unavailable",
+			Message: "The shop cannot reach its records right now. Nothing was charged. Please try again in a moment.", Err: err}
 	case isBodyTooLarge(err):
 		pe = &pageError{Status: http.StatusRequestEntityTooLarge, Heading: "Request too large",
 			Message: "The form sent more data than this shop accepts.", Err: err}

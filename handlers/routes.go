@@ -42,7 +42,7 @@ func (h *handler) routes() http.Handler {
 		mux.Handle("POST /admin/clock/reset", admin(h.adminClockReset))
 	}
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(static.FS)))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.Handle("/", h.page(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
 
 	cop := http.NewCrossOriginProtection()

@@ -594,3 +594,11 @@ func (s *Store) EndedButActive(ctx context.Context, limit int) ([]string, error)
 	}
 	return ids, rows.Err()
 }
+
+// Ping says whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	return nil
+}

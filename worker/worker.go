@@ -120,11 +120,26 @@ func (w *Worker) Nudge() {
 func (w *Worker) Run(ctx context.Context) {
 	t := time.NewTimer(w.cfg.Interval)
 	defer t.Stop()
+	var backoff time.Duration // while the database does not answer
 	for {
-		if _, err := w.Pass(ctx); err != nil && ctx.Err() == nil {
+		_, err := w.Pass(ctx)
+		wait := w.untilNextPass(ctx)
+		switch {
+		case err == nil || ctx.Err() != nil:
+			backoff = 0
+		case store.Unavailable(err):
+			// PostgreSQL restarting, or the network to it down: try again
+			// soon, then less often, without an error per pass. Work cut
+			// short is resumed from its rows (a charge sent is looked up
+			// or resent with its key, never made again).
+			backoff = min(max(2*backoff, time.Second), w.cfg.Interval)
+			wait = backoff
+			w.log.Warn("worker pass: the database is unavailable; trying again", "in", backoff, "error", err)
+		default:
+			backoff = 0
 			w.log.Error("worker pass", "error", err)
 		}
-		t.Reset(w.untilNextPass(ctx))
+		t.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return
