@@ -53,6 +53,9 @@ type config struct {
 	SetupLifetime time.Duration
 	// SandboxLatency holds the built-in sandbox's API answers back.
 	SandboxLatency time.Duration
+	// SandboxURL is a sandbox in its own process (`storefront sandbox`),
+	// shared by several instances; "" → the built-in one, on /sandbox/.
+	SandboxURL string
 
 	// WorkerInterval is the time between the background worker's passes;
 	// WorkerBatch bounds each kind of its work per pass.
@@ -241,6 +244,17 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.SandboxLatency > 0 && c.Live() {
 		return c, &configError{"SANDBOX_LATENCY", "is set, but with provider credentials there is no sandbox"}
+	}
+	if v := env("SANDBOX_URL", ""); v != "" {
+		if c.SandboxURL, err2 = originVar("SANDBOX_URL", v); err2 != nil {
+			return c, err2
+		}
+		switch {
+		case c.Live():
+			return c, &configError{"SANDBOX_URL", "is set, but with provider credentials there is no sandbox"}
+		case c.SandboxLatency > 0:
+			return c, &configError{"SANDBOX_LATENCY", "is the sandbox process's setting when SANDBOX_URL is set"}
+		}
 	}
 	if c.WorkerInterval, err2 = durationVar(env, "WORKER_INTERVAL", "30s", time.Second, 24*time.Hour); err2 != nil {
 		return c, err2
