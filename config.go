@@ -57,6 +57,9 @@ type config struct {
 	SetupLifetime time.Duration
 	// SandboxLatency holds the built-in sandbox's API answers back.
 	SandboxLatency time.Duration
+	// SandboxURL is a sandbox in its own process (`storefront sandbox`),
+	// shared by several instances; "" → the built-in one, on /sandbox/.
+	SandboxURL string
 
 	// ShutdownDrain is how long, after SIGTERM, the process keeps serving
 	// while /healthz answers 503, so that a load balancer stops sending it
@@ -267,6 +270,17 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.ShutdownDrain, err2 = durationVar(env, "SHUTDOWN_DRAIN", "0s", 0, 5*time.Minute); err2 != nil {
 		return c, err2
+	}
+	if v := env("SANDBOX_URL", ""); v != "" {
+		if c.SandboxURL, err2 = originVar("SANDBOX_URL", v); err2 != nil {
+			return c, err2
+		}
+		switch {
+		case c.Live():
+			return c, &configError{"SANDBOX_URL", "is set, but with provider credentials there is no sandbox"}
+		case c.SandboxLatency > 0:
+			return c, &configError{"SANDBOX_LATENCY", "is the sandbox process's setting when SANDBOX_URL is set"}
+		}
 	}
 	if c.WorkerInterval, err2 = durationVar(env, "WORKER_INTERVAL", "30s", time.Second, 24*time.Hour); err2 != nil {
 		return c, err2

@@ -35,6 +35,7 @@ import (
 	"example.com/storefront/payments/stripeprovider"
 	"example.com/storefront/pgdb"
 	"example.com/storefront/sandbox"
+	"example.com/storefront/sandbox/standalone"
 	"example.com/storefront/service"
 	"example.com/storefront/store"
 	"example.com/storefront/worker"
@@ -43,12 +44,16 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	name, serve := "storefront", run
+	if len(os.Args) > 1 && os.Args[1] == "sandbox" {
+		name, serve = "storefront sandbox", runSandbox // the sandbox as its own process
+	}
 	getenv, err := withDotEnv(os.Getenv, ".env")
 	if err == nil {
-		err = run(ctx, getenv, os.Stdout)
+		err = serve(ctx, getenv, os.Stdout)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "storefront:", err)
+		fmt.Fprintln(os.Stderr, name+":", err)
 		os.Exit(1)
 	}
 }
@@ -119,11 +124,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	https := strings.HasPrefix(baseURL, "https://")
 
 	root := http.NewServeMux()
-	providers, formActionOrigins, closeSandbox, err := buildProviders(ctx, cfg, baseURL, "http://"+loopback, root, clk.Now, logger)
+	built, err := buildProviders(ctx, cfg, baseURL, "http://"+loopback, root, clk.Now, logger)
 	if err != nil {
 		return err
 	}
-	defer closeSandbox()
+	defer built.close()
+	providers := built.providers
 
 	// A mandate that becomes active, however, wakes the worker: period 1 is
 	// due at once. work is set before anything can activate a mandate.
@@ -142,8 +148,15 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	admin := handlers.Admin{Password: adminPassword}
 	var demo *worker.Demo
 	if !cfg.Live() {
-		demo = &worker.Demo{Clock: clk, Store: st, Worker: work}
+		demo = &worker.Demo{Clock: clk, Store: st, Worker: work, Remote: built.remoteClock}
 		admin.Clock = demo
+		if demo.Remote != nil {
+			// A sandbox process restarted, or started after an advance,
+			// learns the date from the first instance that starts.
+			if err := demo.Sync(ctx); err != nil {
+				logger.Warn("could not set the sandbox's clock; trying again in the background", "error", err)
+			}
+		}
 	}
 
 	var draining atomic.Bool // set at SIGTERM: /healthz answers 503
@@ -155,7 +168,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Merchant:          cfg.Merchant,
 		Plan:              cfg.Plan,
 		BaseURL:           baseURL,
-		FormActionOrigins: formActionOrigins,
+		FormActionOrigins: built.formActionOrigins,
+		SandboxURL:        built.sandboxURL,
 		SetupLifetime:     cfg.SetupLifetime,
 		Limits:            handlers.Limits{PerMinute: cfg.RatePerMinute},
 		TrustedProxies:    cfg.TrustedProxies,
@@ -251,30 +265,48 @@ func allowedHosts(configured, baseURL, loopback string) []string {
 	return append(hosts, host)
 }
 
+// builtProviders are the providers, and what the rest of run needs to
+// know of them.
+type builtProviders struct {
+	providers []payments.Provider
+	// formActionOrigins are the origins of the providers' pages, which the
+	// checkout form's CSP names.
+	formActionOrigins []string
+	// sandboxURL is the sandbox's index page, linked from the footer; ""
+	// without a sandbox.
+	sandboxURL string
+	// remoteClock is the clock of a sandbox in its own process; nil
+	// otherwise (a built-in sandbox runs on the app's clock).
+	remoteClock worker.RemoteClock
+	close       func()
+}
+
 // buildProviders makes Stripe and PPRO from their credentials. Without any
 // credentials both run against the built-in sandbox, mounted on root at
-// /sandbox/: the all-sandbox demo. With credentials for any provider, only
+// /sandbox/: the all-sandbox demo; with SANDBOX_URL, against a sandbox
+// in its own process. With credentials for any provider, only
 // the providers that have them are offered and no sandbox is mounted, so a
 // live deployment never quietly offers a provider anyone can approve their
-// own mandate on. It also returns the origins of the providers' pages,
-// which the checkout form's CSP names.
-func buildProviders(ctx context.Context, cfg config, baseURL, loopback string, root *http.ServeMux, now func() time.Time, logger *slog.Logger) (
-	providers []payments.Provider, formActionOrigins []string, closeSandbox func(), err error,
-) {
-	closeSandbox = func() {}
+// own mandate on.
+func buildProviders(ctx context.Context, cfg config, baseURL, loopback string, root *http.ServeMux, now func() time.Time, logger *slog.Logger) (builtProviders, error) {
 	// Server-to-server calls to the sandbox go to our own listener over
 	// loopback, never out through BASE_URL and back in.
 	httpClient := &http.Client{Timeout: 30 * time.Second}
-	if !cfg.Live() {
+	switch {
+	case !cfg.Live() && cfg.SandboxURL != "":
+		return remoteSandboxProviders(ctx, cfg, httpClient, logger)
+	case !cfg.Live():
 		return sandboxProviders(ctx, cfg, baseURL, loopback, root, httpClient, now, logger)
 	}
+	var providers []payments.Provider
+	var formActionOrigins []string
 	if cfg.StripeSecretKey != "" {
 		p, err := stripeprovider.New(stripeprovider.Config{
 			SecretKey: cfg.StripeSecretKey, WebhookSecret: cfg.StripeWebhookSecret, APIURL: cfg.StripeAPIURL,
 			HTTPClient: httpClient, MaxNetworkRetries: 2,
 		})
 		if err != nil {
-			return nil, nil, nil, err
+			return builtProviders{}, err
 		}
 		if cfg.StripeWebhookSecret == "" {
 			logger.Warn("STRIPE_WEBHOOK_SECRET is not set: webhooks are refused, so a setup whose shopper never comes back is only settled by the worker's reconciliation")
@@ -299,7 +331,7 @@ func buildProviders(ctx context.Context, cfg config, baseURL, loopback string, r
 	if cfg.PPROToken != "" {
 		c, err := ppro.NewClient(ppro.Config{BaseURL: cfg.PPROAPIURL, Token: cfg.PPROToken, MerchantID: cfg.PPROMerchantID, HTTPClient: httpClient})
 		if err != nil {
-			return nil, nil, nil, err
+			return builtProviders{}, err
 		}
 		if cfg.PPROWebhookSecret == "" {
 			logger.Warn("PPRO_WEBHOOK_SECRET is not set: PPRO webhooks are accepted unsigned, as nudges to fetch only (60 a minute at most, the rest dropped); ask your PPRO account manager for a signing secret")
@@ -311,7 +343,7 @@ func buildProviders(ctx context.Context, cfg config, baseURL, loopback string, r
 		formActionOrigins = append(formActionOrigins, origin)
 		providers = append(providers, ppro.NewProvider(c, ppro.ModeFor(cfg.PPROAPIURL), cfg.PPROWebhookSecret))
 	}
-	return providers, formActionOrigins, closeSandbox, nil
+	return builtProviders{providers: providers, formActionOrigins: formActionOrigins, close: func() {}}, nil
 }
 
 // sandboxProviders runs both providers against the built-in sandbox, with
@@ -321,55 +353,80 @@ func buildProviders(ctx context.Context, cfg config, baseURL, loopback string, r
 // scopes idempotency keys to the API key, so a payment resent with its
 // key after a crash must find the one made before it, not make another.
 func sandboxProviders(ctx context.Context, cfg config, baseURL, loopback string, root *http.ServeMux, httpClient *http.Client, now func() time.Time, logger *slog.Logger) (
-	[]payments.Provider, []string, func(), error,
+	builtProviders, error,
 ) {
-	key, err := loadOrCreateKey(filepath.Join(cfg.DataDir, "sandbox.key"))
+	keys, err := sandboxKeys(cfg.DataDir, baseURL)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("sandbox key: %w", err)
+		return builtProviders{}, err
+	}
+	sb, err := sandbox.New(ctx, sandboxConfig(keys, cfg.DataDir, cfg.Merchant, loopback, baseURL+"/", cfg.SandboxLatency, logger, now))
+	if err != nil {
+		return builtProviders{}, err
+	}
+	root.Handle("/sandbox/", sb)
+	providers, err := sandboxClients(cfg, keys, loopback, httpClient, logger)
+	if err != nil {
+		sb.Close()
+		return builtProviders{}, err
+	}
+	return builtProviders{providers: providers, sandboxURL: "/sandbox/", close: func() { sb.Close() }}, nil
+}
+
+// sandboxKeys are the secrets a sandbox and the app share (the API keys
+// and both webhook signing secrets), derived from DATA_DIR/sandbox.key.
+func sandboxKeys(dataDir, publicURL string) (standalone.Keys, error) {
+	key, err := loadOrCreateKey(filepath.Join(dataDir, "sandbox.key"))
+	if err != nil {
+		return standalone.Keys{}, fmt.Errorf("sandbox key: %w", err)
 	}
 	secret := func(purpose string, n int) string { return hex.EncodeToString(derive(key, "sandbox "+purpose))[:2*n] }
-	stripeKey, stripeWebhookSecret := "sk_test_sandbox_"+secret("stripe key", 12), "whsec_sandbox_"+secret("stripe webhooks", 16)
-	pproToken, pproMerchant, pproWebhookSecret := "ppro_sandbox_"+secret("ppro token", 12), "merch_sandbox", "ppro_whsec_sandbox_"+secret("ppro webhooks", 16)
-	sb, err := sandbox.New(ctx, sandbox.Config{
-		DBPath:       filepath.Join(cfg.DataDir, "sandbox.db"),
-		PublicURL:    baseURL + "/sandbox",
-		MerchantName: cfg.Merchant,
+	return standalone.Keys{
+		StripeSecretKey: "sk_test_sandbox_" + secret("stripe key", 12), StripeWebhookSecret: "whsec_sandbox_" + secret("stripe webhooks", 16),
+		PPROToken: "ppro_sandbox_" + secret("ppro token", 12), PPROMerchantID: "merch_sandbox", PPROWebhookSecret: "ppro_whsec_sandbox_" + secret("ppro webhooks", 16),
+		PublicURL: publicURL,
+	}, nil
+}
+
+// sandboxConfig is a sandbox with both providers' parts on, its data in
+// dataDir, delivering webhooks to webhookBase + /webhooks/{stripe,ppro}.
+func sandboxConfig(keys standalone.Keys, dataDir, merchant, webhookBase, shopURL string, latency time.Duration, logger *slog.Logger, now func() time.Time) sandbox.Config {
+	return sandbox.Config{
+		DBPath:       filepath.Join(dataDir, "sandbox.db"),
+		PublicURL:    keys.PublicURL + "/sandbox",
+		MerchantName: merchant,
 		Logger:       logger.With("component", "sandbox"),
 		Now:          now, // the demo clock moves the sandbox's time too
-		APILatency:   cfg.SandboxLatency,
-		ShopURL:      baseURL + "/",
+		APILatency:   latency,
+		ShopURL:      shopURL,
 		Stripe: sandbox.StripeConfig{
-			SecretKey: stripeKey, WebhookURL: loopback + "/webhooks/stripe", WebhookSecret: stripeWebhookSecret,
+			SecretKey: keys.StripeSecretKey, WebhookURL: webhookBase + "/webhooks/stripe", WebhookSecret: keys.StripeWebhookSecret,
 		},
 		PPRO: sandbox.PPROConfig{
-			APIToken: pproToken, MerchantID: pproMerchant,
-			WebhookURL: loopback + "/webhooks/ppro", WebhookSecret: pproWebhookSecret,
+			APIToken: keys.PPROToken, MerchantID: keys.PPROMerchantID,
+			WebhookURL: webhookBase + "/webhooks/ppro", WebhookSecret: keys.PPROWebhookSecret,
 		},
-	})
-	if err != nil {
-		return nil, nil, nil, err
 	}
-	closeSandbox := func() { sb.Close() }
-	root.Handle("/sandbox/", sb)
+}
+
+// sandboxClients are both providers, calling a sandbox at apiBase.
+func sandboxClients(cfg config, keys standalone.Keys, apiBase string, httpClient *http.Client, logger *slog.Logger) ([]payments.Provider, error) {
 	sp, err := stripeprovider.New(stripeprovider.Config{
-		SecretKey: stripeKey, WebhookSecret: stripeWebhookSecret, APIURL: loopback + "/sandbox/stripe",
+		SecretKey: keys.StripeSecretKey, WebhookSecret: keys.StripeWebhookSecret, APIURL: apiBase + "/sandbox/stripe",
 		Sandbox: true, HTTPClient: httpClient, MaxNetworkRetries: 2,
 	})
 	if err != nil {
-		closeSandbox()
-		return nil, nil, nil, err
+		return nil, err
 	}
 	go func() {
 		if err := sp.CheckAccount(cfg.Plan.Price); err != nil {
 			logger.Warn("could not check the sandbox's Stripe account", "error", err)
 		}
 	}()
-	pc, err := ppro.NewClient(ppro.Config{BaseURL: loopback + "/sandbox/ppro", Token: pproToken, MerchantID: pproMerchant, HTTPClient: httpClient})
+	pc, err := ppro.NewClient(ppro.Config{BaseURL: apiBase + "/sandbox/ppro", Token: keys.PPROToken, MerchantID: keys.PPROMerchantID, HTTPClient: httpClient})
 	if err != nil {
-		closeSandbox()
-		return nil, nil, nil, err
+		return nil, err
 	}
-	return []payments.Provider{sp, ppro.NewProvider(pc, payments.ModeSandbox, pproWebhookSecret)}, nil, closeSandbox, nil
+	return []payments.Provider{sp, ppro.NewProvider(pc, payments.ModeSandbox, keys.PPROWebhookSecret)}, nil
 }
 
 // plainHTTPOrigin is the origin of rawURL when it is plain http.

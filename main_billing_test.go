@@ -39,16 +39,18 @@ type process struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	URL  string
+	Env  map[string]string // what it was started with
 	mu   sync.Mutex
 	logs strings.Builder
 	done chan struct{} // closed when it has exited
 }
 
-// startProcess runs the binary with exactly env (and no .env file: it
-// runs in an empty directory) and waits until it says where it listens.
-func startProcess(t *testing.T, bin string, env map[string]string) *process {
+// startProcess runs the binary with args and exactly env (and no .env
+// file: it runs in an empty directory) and waits until it says where it
+// listens.
+func startProcess(t *testing.T, bin string, env map[string]string, args ...string) *process {
 	t.Helper()
-	cmd := exec.Command(bin)
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = t.TempDir()
 	cmd.Env = []string{"HOME=" + cmd.Dir}
 	for k, v := range env {
@@ -62,7 +64,7 @@ func startProcess(t *testing.T, bin string, env map[string]string) *process {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{t: t, cmd: cmd, done: make(chan struct{})}
+	p := &process{t: t, cmd: cmd, Env: env, done: make(chan struct{})}
 	urlc := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)

@@ -24,7 +24,7 @@ type started struct {
 	stop func() error
 }
 
-var listening = regexp.MustCompile(`msg="storefront listening" url=(\S+)`)
+var listening = regexp.MustCompile(`msg="(?:storefront|sandbox) listening" url=(\S+)`)
 
 // start runs the app with env on a free loopback port and waits until it
 // says where it listens.

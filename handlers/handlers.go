@@ -86,6 +86,10 @@ type Config struct {
 	// after its redirect (browsers check CSP form-action on redirects): the
 	// providers' pages.
 	FormActionOrigins []string
+	// SandboxURL is the sandbox's index page, which the footer links to
+	// in an all-sandbox demo: another origin for a sandbox in its own
+	// process; "" → /sandbox/ on this listener.
+	SandboxURL string
 	// SetupLifetime is how long an unfinished setup stays open at a
 	// provider that takes an expiry (Stripe); 0 leaves the provider's.
 	SetupLifetime time.Duration
@@ -140,6 +144,7 @@ type handler struct {
 	log            *slog.Logger
 	csp            string
 	homePage       []byte // GET / as a new visitor sees it
+	sandboxURL     string
 }
 
 // New returns the storefront's handler with its middleware.
@@ -189,6 +194,7 @@ func New(cfg Config) (http.Handler, error) {
 		now:            cfg.Now,
 		log:            logger,
 		csp:            contentSecurityPolicy(cfg.FormActionOrigins),
+		sandboxURL:     cmp.Or(cfg.SandboxURL, "/sandbox/"),
 	}
 	if h.draining == nil {
 		h.draining = func() bool { return false }
@@ -212,7 +218,7 @@ func New(cfg Config) (http.Handler, error) {
 
 // chrome is the layout data for a page.
 func (h *handler) chrome(title string, step views.Step) views.Chrome {
-	c := views.Chrome{Title: title, Merchant: h.merchant, Step: step, Contact: h.merchantEmail, Sandbox: true}
+	c := views.Chrome{Title: title, Merchant: h.merchant, Step: step, Contact: h.merchantEmail, Sandbox: true, SandboxURL: h.sandboxURL}
 	for _, p := range h.order {
 		c.Badges = append(c.Badges, views.Badge{Provider: providerLabel(p.Name()), Mode: string(p.Mode())})
 		c.Sandbox = c.Sandbox && p.Mode() == payments.ModeSandbox

@@ -294,3 +294,16 @@ func (s *Sandbox) routes() http.Handler {
 	}
 	return mux
 }
+
+// ClockOffset is the demo clock's offset stored in the sandbox's database
+// (see SetClockOffset).
+func (s *Sandbox) ClockOffset(ctx context.Context) (time.Duration, error) {
+	return s.host.ClockOffset(ctx)
+}
+
+// SetClockOffset stores the demo clock's offset in the sandbox's database,
+// for a sandbox run as its own process: its clock (Config.Now) is the
+// caller's, which restores it from here when it starts.
+func (s *Sandbox) SetClockOffset(ctx context.Context, d time.Duration) error {
+	return s.host.SetClockOffset(ctx, d)
+}

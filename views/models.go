@@ -21,6 +21,9 @@ type Chrome struct {
 	Contact string
 	// Sandbox links the footer to the payment sandbox (all-sandbox demo).
 	Sandbox bool
+	// SandboxURL is the sandbox's index page ("/sandbox/", or another
+	// origin's for a sandbox in its own process).
+	SandboxURL string
 }
 
 // Badge names how real one provider is on every page.

@@ -17,6 +17,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -235,12 +236,25 @@ func (w *Worker) prune(ctx context.Context) error {
 // The offset lives in the database (demo_clock), shared by every process
 // on it: a move is an increment there, and each process follows the
 // stored offset (Follow), so a move made on one is seen by all.
+//
+// With the sandbox in a process of its own, Remote is that sandbox's
+// clock: every offset this process sets is pushed to it, so the provider
+// dates a payment as billing does.
 type Demo struct {
 	Clock  *clock.Clock
 	Store  *store.Store
 	Worker *Worker
+	Remote RemoteClock // nil: the sandbox (if any) runs on Clock itself
 
-	mu sync.Mutex // orders this process's reads and moves of the offset
+	mu     sync.Mutex    // orders this process's reads, moves and pushes of the offset
+	pushed time.Duration // the offset Remote last accepted
+	synced bool          // whether Remote has accepted one yet
+}
+
+// RemoteClock is a sandbox's clock in another process. The offset pushed
+// is absolute, so several instances pushing the same one is harmless.
+type RemoteClock interface {
+	SetOffset(ctx context.Context, offset time.Duration) error
 }
 
 func (d *Demo) Now() time.Time        { return d.Clock.Now() }
@@ -252,7 +266,9 @@ func (d *Demo) Offset() time.Duration { return d.Clock.Offset() }
 // never reads the database: it is called for every row stamped.
 const DemoFollowEvery = 500 * time.Millisecond
 
-// Sync sets the clock to the stored offset.
+// Sync sets the clock to the stored offset, and pushes it to Remote when
+// Remote has not accepted it yet (at start, after another process's move,
+// after a failed push).
 func (d *Demo) Sync(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -260,7 +276,20 @@ func (d *Demo) Sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return d.set(ctx, off)
+}
+
+// set sets the clock to off and pushes it; d.mu is held.
+func (d *Demo) set(ctx context.Context, off time.Duration) error {
 	d.Clock.Set(off)
+	if d.Remote == nil || (d.synced && d.pushed == off) {
+		return nil
+	}
+	if err := d.Remote.SetOffset(ctx, off); err != nil {
+		d.synced = false
+		return fmt.Errorf("push the demo clock to the sandbox: %w", err)
+	}
+	d.pushed, d.synced = off, true
 	return nil
 }
 
@@ -276,7 +305,7 @@ func (d *Demo) Follow(ctx context.Context, every time.Duration, log *slog.Logger
 		case <-t.C:
 		}
 		if err := d.Sync(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("could not read the demo clock", "error", err)
+			log.Warn("could not sync the demo clock", "error", err)
 		}
 	}
 }
@@ -303,7 +332,10 @@ func (d *Demo) Advance(ctx context.Context, by time.Duration) error {
 	d.mu.Lock()
 	off, err := d.Store.AdvanceDemoClock(ctx, by)
 	if err == nil {
-		d.Clock.Set(off)
+		// Pushed before the passes below charge: the sandbox must date
+		// those payments on the new day too. When it cannot be told, no
+		// pass runs here (Follow keeps pushing).
+		err = d.set(ctx, off)
 	}
 	d.mu.Unlock()
 	if err != nil {
@@ -330,8 +362,7 @@ func (d *Demo) Reset(ctx context.Context) error {
 	if err := d.Store.ResetDemoClock(ctx); err != nil {
 		return err
 	}
-	d.Clock.Set(0)
-	return nil
+	return d.set(ctx, 0)
 }
 
 // isTransient reports a provider outage (see service.Transient).

@@ -1,0 +1,208 @@
+package standalone_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"example.com/storefront/sandbox"
+	"example.com/storefront/sandbox/standalone"
+)
+
+// config is a sandbox with both parts on, its data in dir, served at base.
+func config(dir, base string) sandbox.Config {
+	return sandbox.Config{
+		DBPath:       filepath.Join(dir, "sandbox.db"),
+		PublicURL:    base + "/sandbox",
+		MerchantName: "Acme Coffee Club",
+		Stripe:       sandbox.StripeConfig{SecretKey: "sk_test_sandbox_standalone", WebhookSecret: "whsec_standalone", WebhookURL: "http://127.0.0.1:1/webhooks/stripe"},
+		PPRO: sandbox.PPROConfig{APIToken: "ppro_sandbox_standalone", MerchantID: "merch_sandbox",
+			WebhookURL: "http://127.0.0.1:1/webhooks/ppro", WebhookSecret: "ppro_whsec_standalone"},
+	}
+}
+
+// served is a Server on a loopback address.
+type served struct {
+	*standalone.Server
+	URL  string
+	stop func()
+}
+
+// serve opens a Server on dir and serves it on a loopback address until
+// stop (or the test's end).
+func serve(t *testing.T, dir string) *served {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	base := "http://" + srv.Listener.Addr().String()
+	s, err := standalone.Open(context.Background(), config(dir, base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = s
+	srv.Start()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			srv.Close()
+			if err := s.Close(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return &served{Server: s, URL: base, stop: stop}
+}
+
+func TestKeysAreWhatTheSandboxAccepts(t *testing.T) {
+	t.Parallel()
+	base := serve(t, t.TempDir()).URL
+	keys, err := standalone.FetchKeys(context.Background(), nil, base, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := standalone.Keys{
+		StripeSecretKey: "sk_test_sandbox_standalone", StripeWebhookSecret: "whsec_standalone",
+		PPROToken: "ppro_sandbox_standalone", PPROMerchantID: "merch_sandbox", PPROWebhookSecret: "ppro_whsec_standalone",
+		PublicURL: base,
+	}
+	if keys != want {
+		t.Fatalf("keys %+v, want %+v", keys, want)
+	}
+	// The Stripe key is the one its API takes.
+	req, _ := http.NewRequest(http.MethodGet, base+"/sandbox/stripe/v1/account", nil)
+	req.SetBasicAuth(keys.StripeSecretKey, "")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the Stripe API answers the key with %s", resp.Status)
+	}
+}
+
+// An instance may start before the sandbox: FetchKeys tries again until
+// the sandbox answers, and gives up after its wait.
+func TestFetchKeysWaitsForTheSandbox(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens: connections are refused
+	if _, err := standalone.FetchKeys(context.Background(), nil, "http://"+addr, 300*time.Millisecond); err == nil {
+		t.Fatal("keys from nowhere")
+	}
+
+	s, err := standalone.Open(context.Background(), config(t.TempDir(), "http://"+addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		srv := &http.Server{Handler: s}
+		t.Cleanup(func() { srv.Close() })
+		srv.Serve(ln)
+	}()
+	keys, err := standalone.FetchKeys(context.Background(), nil, "http://"+addr, 20*time.Second)
+	if err != nil || keys.StripeSecretKey == "" {
+		t.Fatalf("keys %+v, %v", keys, err)
+	}
+}
+
+// The clock takes the Stripe secret key; its offset is kept in the
+// sandbox's database and is the sandbox's time after a restart.
+func TestClockNeedsTheKeyAndSurvivesARestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := serve(t, dir)
+	base := s.URL
+	ctx := context.Background()
+
+	for _, tc := range []struct{ method, auth string }{
+		{http.MethodGet, ""},
+		{http.MethodPut, ""},
+		{http.MethodPut, "Bearer sk_test_wrong"},
+		{http.MethodPut, "Basic " + "c2tfdGVzdF9zYW5kYm94X3N0YW5kYWxvbmU6"}, // the key, but not as a bearer token
+	} {
+		req, _ := http.NewRequest(tc.method, base+"/sandbox/clock", strings.NewReader(`{"offset_seconds": 86400}`))
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s with %q: %s, want 401", tc.method, tc.auth, resp.Status)
+		}
+	}
+	if d := time.Until(s.Now()); d > time.Minute {
+		t.Fatalf("a refused push moved the clock %v", d)
+	}
+
+	wrong := &standalone.Clock{URL: base, Key: "sk_test_wrong"}
+	if err := wrong.SetOffset(ctx, time.Hour); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("a push with the wrong key: %v", err)
+	}
+	c := &standalone.Clock{URL: base, Key: "sk_test_sandbox_standalone"}
+	for _, body := range []string{`{"offset_seconds": -5}`, `{}`, `{"offset": 5}`, `five`} {
+		req, _ := http.NewRequest(http.MethodPut, base+"/sandbox/clock", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+c.Key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("PUT %s: %s, want 400", body, resp.Status)
+		}
+	}
+
+	const month = 31 * 24 * time.Hour
+	if err := c.SetOffset(ctx, month); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetOffset(ctx, month); err != nil { // a second instance, the same offset
+		t.Fatal(err)
+	}
+	if got, err := c.Offset(ctx); err != nil || got != month {
+		t.Fatalf("offset %v (%v), want %v", got, err, month)
+	}
+	if d := time.Until(s.Now()); d < month-time.Minute || d > month+time.Minute {
+		t.Errorf("the sandbox's time is %v ahead, want %v", d, month)
+	}
+
+	// Restarted on the same database: the same month ahead.
+	s.stop()
+	again := serve(t, dir)
+	base2 := again.URL
+	if d := time.Until(again.Now()); d < month-time.Minute || d > month+time.Minute {
+		t.Errorf("after a restart the sandbox's time is %v ahead, want %v", d, month)
+	}
+	c2 := &standalone.Clock{URL: base2, Key: c.Key}
+	if got, err := c2.Offset(ctx); err != nil || got != month {
+		t.Errorf("after a restart the offset is %v (%v), want %v", got, err, month)
+	}
+	// Back to real time.
+	if err := c2.SetOffset(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Until(again.Now()); d > time.Minute {
+		t.Errorf("after a reset the sandbox's time is %v ahead", d)
+	}
+}
