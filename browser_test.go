@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"example.com/storefront/internal/pgtest"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -48,9 +49,10 @@ var browser struct {
 	err    error
 }
 
-// TestMain stops the shared browser once every test has run.
+// TestMain stops the shared browser and the PostgreSQL server (pgtest)
+// once every test has run.
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := pgtest.Run(m)
 	if browser.cancel != nil {
 		browser.cancel()
 	}

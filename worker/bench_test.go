@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"example.com/storefront/internal/pgtest"
 	"fmt"
 	"io"
 	"net"
@@ -41,7 +42,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Run(m)) // stops the PostgreSQL server the tests started
 }
 
 // serveSandbox serves a sandbox on a free loopback port, prints its URL,

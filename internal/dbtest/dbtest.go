@@ -1,18 +1,13 @@
 // Package dbtest runs a test on each database the store supports: a
-// SQLite file in a temporary folder, and a fresh PostgreSQL database.
+// SQLite file in a temporary folder, and a fresh PostgreSQL database (a
+// package using it calls pgtest.Main from its TestMain).
 package dbtest
 
 import (
-	"context"
-	"database/sql"
-	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
+	"example.com/storefront/internal/pgtest"
 )
 
 // Kind is a database the store supports.
@@ -44,26 +39,6 @@ func Each(t *testing.T, test func(t *testing.T, db Kind)) {
 // SQLite is a new SQLite file's path.
 func SQLite(t testing.TB) string { return filepath.Join(t.TempDir(), "app.db") }
 
-// Postgres is the URL of a new, empty PostgreSQL database (TEMPORARY: on PG_TEST_URL).
-func Postgres(t testing.TB) string {
-	base := os.Getenv("PG_TEST_URL")
-	if base == "" {
-		t.Skip("PG_TEST_URL not set")
-	}
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	name := fmt.Sprintf("t_%d", time.Now().UnixNano())
-	if _, err := db.ExecContext(context.Background(), "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		db, _ := sql.Open("pgx", base)
-		db.Exec("DROP DATABASE " + name + " WITH (FORCE)")
-		db.Close()
-	})
-	i := strings.LastIndex(base, "/")
-	return base[:i+1] + name
-}
+// Postgres is the URL of a new, empty PostgreSQL database (see pgtest.URL:
+// the test is skipped without PostgreSQL, and fails in CI).
+func Postgres(t testing.TB) string { return pgtest.URL(t) }
