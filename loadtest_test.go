@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -152,5 +153,36 @@ func TestLoadTestRefusesAProviderNotOffered(t *testing.T) {
 	}
 	if rep.Started != 0 {
 		t.Errorf("%d flows started", rep.Started)
+	}
+}
+
+// Given two instances (each with its own SQLite and built-in sandbox), the
+// driver deals flows to them in turn and each flow stays on its instance:
+// a flow that strayed would find no checkout there and fail. The report
+// counts each instance's flows, and each instance's database holds them.
+func TestLoadTestSpreadsFlowsOverSeveralURLs(t *testing.T) {
+	dirs := []string{t.TempDir(), t.TempDir()}
+	a := start(t, map[string]string{"DATA_DIR": dirs[0]})
+	b := start(t, map[string]string{"DATA_DIR": dirs[1]})
+	var out strings.Builder
+	rep, err := loadtest.Run(context.Background(), loadtestOptions(t, a.URL+","+b.URL, 12, 4), &out)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	if rep.Completed != 12 || len(rep.Instances) != 2 {
+		t.Fatalf("%d completed over %d instances, want 12 over 2\n%s", rep.Completed, len(rep.Instances), out.String())
+	}
+	for i, app := range []*started{a, b} {
+		s := rep.Instances[i]
+		if s.URL != app.URL || s.Started != 6 || s.Completed != 6 || s.Failed != 0 || s.FlowsPerSecond <= 0 {
+			t.Errorf("instance %d: %+v, want 6 flows completed on %s", i, s, app.URL)
+		}
+		db := readOnly(t, filepath.Join(dirs[i], "storefront.db"))
+		if n := scalar(db, "SELECT COUNT(*) FROM mandates"); n != "6" {
+			t.Errorf("%s holds %s mandates, want its 6", app.URL, n)
+		}
+		if !strings.Contains(out.String(), app.URL) {
+			t.Errorf("the printed report does not name %s:\n%s", app.URL, out.String())
+		}
 	}
 }

@@ -16,7 +16,8 @@ type collector struct {
 	flows  []time.Duration
 	cases  map[Case]*CaseStats
 	groups map[groupKey]*ErrorGroup
-	order  []groupKey // first-seen order of groups
+	order  []groupKey      // first-seen order of groups
+	insts  []InstanceStats // by -url entry; URL and rate are filled by report
 
 	started, completed, failed, interrupted atomic.Int64
 	opened, reused                          atomic.Int64
@@ -28,8 +29,9 @@ type groupKey struct {
 	status int
 }
 
-func newCollector() *collector {
+func newCollector(instances int) *collector {
 	c := &collector{
+		insts:  make([]InstanceStats, instances),
 		steps:  map[string][]time.Duration{},
 		cases:  map[Case]*CaseStats{},
 		groups: map[groupKey]*ErrorGroup{},
@@ -69,6 +71,7 @@ func (c *collector) flowStarted(spec flowSpec) {
 	c.mu.Lock()
 	s := c.caseStats(spec)
 	s.Started++
+	c.insts[spec.Instance].Started++
 	if spec.PayNow {
 		s.PayNow++
 	}
@@ -80,6 +83,7 @@ func (c *collector) flowCompleted(spec flowSpec, d time.Duration) {
 	c.mu.Lock()
 	c.flows = append(c.flows, d)
 	c.caseStats(spec).Completed++
+	c.insts[spec.Instance].Completed++
 	c.mu.Unlock()
 }
 
@@ -89,6 +93,7 @@ func (c *collector) flowInterrupted(spec flowSpec) {
 	c.interrupted.Add(1)
 	c.mu.Lock()
 	c.caseStats(spec).Interrupted++
+	c.insts[spec.Instance].Interrupted++
 	c.mu.Unlock()
 }
 
@@ -105,6 +110,7 @@ func (c *collector) flowFailed(spec flowSpec, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.caseStats(spec).Failed++
+	c.insts[spec.Instance].Failed++
 	g := c.groups[key]
 	if g == nil {
 		g = &ErrorGroup{Kind: key.kind, Status: key.status, Example: (&flowError{spec: spec, err: se}).Error()}

@@ -29,23 +29,31 @@ func stepNames() []string {
 	return []string{StepHome, StepCreate, StepProviderPage, StepChooseMethod, StepApprovalPage, StepDecision, StepReturnPage}
 }
 
+// target is one instance a run drives: its root and, when its sandbox is
+// a process of its own, that sandbox's origin (else nil).
+type target struct {
+	origin, sandbox *url.URL
+}
+
 // runner holds what every flow of a run shares.
 type runner struct {
 	opts      Options
-	origin    *url.URL
+	targets   []target // one per -url entry; a flow goes to targets[spec.Instance]
 	transport http.RoundTripper
 	rec       *collector
 	run       string // this run's id, in names, emails and the User-Agent
 }
 
 // flow drives one shopper from the home page to the outcome page and checks
-// the outcome. The error, if any, is a *stepError.
+// the outcome, all on the instance it was dealt to (and that instance's
+// sandbox). The error, if any, is a *stepError.
 func (r *runner) flow(ctx context.Context, spec flowSpec) error {
-	b, err := newBrowser(r.transport, r.origin, r.opts.RequestTimeout, userAgent(r.run, spec.N), r.rec)
+	t := r.targets[spec.Instance]
+	b, err := newBrowser(r.transport, t.origin, t.sandbox, r.opts.RequestTimeout, userAgent(r.run, spec.N), r.rec)
 	if err != nil {
 		return &stepError{Kind: KindTransport, Step: StepHome, Err: err}
 	}
-	home, err := b.get(ctx, StepHome, r.origin.JoinPath("/"), http.StatusOK)
+	home, err := b.get(ctx, StepHome, t.origin.JoinPath("/"), http.StatusOK)
 	if err != nil {
 		return err
 	}

@@ -94,8 +94,8 @@ func TestPostRedirectFormIsSubmitted(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	origin, _ := url.Parse(srv.URL)
-	rec := newCollector()
-	b, err := newBrowser(srv.Client().Transport, origin, 5*time.Second, "test", rec)
+	rec := newCollector(1)
+	b, err := newBrowser(srv.Client().Transport, origin, nil, 5*time.Second, "test", rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,5 +116,57 @@ func TestPostRedirectFormIsSubmitted(t *testing.T) {
 	}
 	if len(rec.steps[StepProviderPage]) != 1 {
 		t.Errorf("provider page timed %d times", len(rec.steps[StepProviderPage]))
+	}
+}
+
+// -url takes a comma-separated list of roots; each entry is checked as a
+// single -url is, the loopback refusal included.
+func TestParseURLs(t *testing.T) {
+	urls, err := ParseURLs(" http://localhost:8081/, http://127.0.0.1:8082,http://[::1]:8083", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, u := range urls {
+		got = append(got, u.String())
+	}
+	if want := []string{"http://localhost:8081", "http://127.0.0.1:8082", "http://[::1]:8083"}; !slices.Equal(got, want) {
+		t.Errorf("parsed %q, want %q", got, want)
+	}
+	for list, want := range map[string]string{
+		"http://localhost:8081,http://example.com:8080": "not loopback",
+		"http://localhost:8081,":                        "entry 2",
+		"":                                              "entry 1",
+		"http://localhost:8081,http://localhost:8081/":  "given twice",
+		"http://localhost:8081,http://localhost:8082/x": "root",
+	} {
+		if _, err := ParseURLs(list, false); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want one saying %q", list, err, want)
+		}
+	}
+	if _, err := ParseURLs("http://localhost:8081,http://example.com:8080", true); err != nil {
+		t.Errorf("a remote entry with allowRemote: %v", err)
+	}
+}
+
+// Flows go round-robin over the instances in dealing order, so each gets
+// an equal share (within one) whatever the concurrency.
+func TestFlowsGoRoundRobinToInstances(t *testing.T) {
+	for _, instances := range []int{1, 2, 3} {
+		counts := make([]int, instances)
+		var order []int
+		for n := 1; n <= 10; n++ {
+			i := instanceFor(n, instances)
+			counts[i]++
+			order = append(order, i)
+		}
+		for i, c := range counts {
+			if c < 10/instances || c > 10/instances+1 {
+				t.Errorf("%d instances: instance %d got %d of 10 flows", instances, i, c)
+			}
+		}
+		if instances == 3 && !slices.Equal(order, []int{0, 1, 2, 0, 1, 2, 0, 1, 2, 0}) {
+			t.Errorf("3 instances: order %v", order)
+		}
 	}
 }

@@ -96,9 +96,10 @@ func (m Mix) check(flag string, known []string) error {
 
 // flowSpec is what one flow will do, decided before it starts.
 type flowSpec struct {
-	N      int // 1-based, in dealing order
-	Case   Case
-	PayNow bool
+	N        int // 1-based, in dealing order
+	Case     Case
+	PayNow   bool
+	Instance int // index into the -url list (instanceFor), set when dealt to a run
 }
 
 // dealer hands out flows from a shuffled deck holding every provider and

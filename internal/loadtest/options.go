@@ -14,7 +14,9 @@ import (
 // cmd/loadtest, and validation errors name those flags, because that is
 // where a person reading them set the value.
 type Options struct {
-	// URL is the storefront's root, for example http://localhost:8080.
+	// URL is the storefront's root, for example http://localhost:8080, or
+	// a comma-separated list of roots, one per instance: flows go to them
+	// in turn (see ParseURLs).
 	URL string
 	// Flows is how many flows to run in all; 0 runs until Duration ends.
 	Flows int
@@ -54,7 +56,7 @@ const maxDeck = 1_000_000
 
 // Validate checks the options before any request is sent.
 func (o Options) Validate() error {
-	if err := checkURL(o.URL, o.AllowRemote); err != nil {
+	if _, err := ParseURLs(o.URL, o.AllowRemote); err != nil {
 		return err
 	}
 	var errs []error
@@ -93,6 +95,41 @@ func (o Options) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ParseURLs reads -url: one storefront root, or several separated by
+// commas (instances of one storefront behind no load balancer), each
+// checked as checkURL does. A root given twice is refused: it would
+// silently double that instance's share of the flows.
+func ParseURLs(list string, allowRemote bool) ([]*url.URL, error) {
+	var urls []*url.URL
+	seen := map[string]bool{}
+	for i, raw := range strings.Split(list, ",") {
+		raw = strings.TrimSuffix(strings.TrimSpace(raw), "/")
+		if raw == "" {
+			return nil, fmt.Errorf("-url: entry %d of %q is empty", i+1, list)
+		}
+		if err := checkURL(raw, allowRemote); err != nil {
+			return nil, err
+		}
+		if seen[raw] {
+			return nil, fmt.Errorf("-url: %q is given twice", raw)
+		}
+		seen[raw] = true
+		u, err := url.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("-url: %w", err)
+		}
+		urls = append(urls, u)
+	}
+	return urls, nil
+}
+
+// instanceFor is the instance (an index into the -url list) that flow n
+// (1-based, in dealing order) goes to: round-robin, so each instance gets
+// an equal share whatever the concurrency, and the same flows for a seed.
+func instanceFor(n, instances int) int {
+	return (n - 1) % instances
 }
 
 // checkURL accepts an absolute http(s) URL of a storefront's root, on a
@@ -136,6 +173,5 @@ func (o Options) withDefaults() Options {
 		merged[c] = e
 	}
 	o.Expectations = merged
-	o.URL = strings.TrimSuffix(o.URL, "/")
 	return o
 }

@@ -18,23 +18,61 @@ type offer struct {
 	unavailable string // why the plan does not fit it, or ""
 }
 
-// preflight reads the home page once, before any flow, and refuses a mix
-// the storefront cannot serve: a provider it does not offer (or not for
-// this plan), a provider that is not on the built-in sandbox (the driver
-// must never load a real provider), or pay-now when there is no such box.
-func preflight(ctx context.Context, t http.RoundTripper, origin *url.URL, opts Options) error {
-	b, err := newBrowser(t, origin, opts.RequestTimeout, "storefront-loadtest/1 (preflight)", nil)
+// preflight reads an instance's home page once, before any flow, and
+// refuses a mix it cannot serve: a provider it does not offer (or not for
+// this plan), a provider that is not on the sandbox (the driver must never
+// load a real provider), or pay-now when there is no such box. It answers
+// the origin of the instance's sandbox when that is a process of its own
+// (SANDBOX_URL), nil when the sandbox is the instance's own /sandbox/.
+func preflight(ctx context.Context, t http.RoundTripper, origin *url.URL, opts Options) (*url.URL, error) {
+	b, err := newBrowser(t, origin, nil, opts.RequestTimeout, "storefront-loadtest/1 (preflight)", nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	home, err := b.get(ctx, StepHome, origin.JoinPath("/"), http.StatusOK)
 	if err != nil {
-		return fmt.Errorf("the storefront at %s (is it running?): %w", origin, err)
+		return nil, fmt.Errorf("the storefront at %s (is it running?): %w", origin, err)
 	}
 	doc, err := home.root()
 	if err != nil {
-		return fmt.Errorf("the storefront's home page: %w", err)
+		return nil, fmt.Errorf("the storefront's home page: %w", err)
 	}
+	sandbox, err := sandboxOrigin(home, origin, opts.AllowRemote)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkOffers(home, doc, origin, opts); err != nil {
+		return nil, err
+	}
+	return sandbox, nil
+}
+
+// sandboxOrigin reads the footer's link to the sandbox: a path on the
+// instance for the built-in sandbox (nil), or another origin for a sandbox
+// process, which must be loopback as -url must.
+func sandboxOrigin(home *page, origin *url.URL, allowRemote bool) (*url.URL, error) {
+	link := home.byTestID("sandbox-link")
+	if link == nil {
+		return nil, nil // no link: only the instance's own origin is followed
+	}
+	href, _ := attr(link, "href")
+	u, err := origin.Parse(href)
+	if err != nil {
+		return nil, fmt.Errorf("the storefront at %s links to its sandbox at %q: %w", origin, href, err)
+	}
+	if sameOrigin(u, origin) {
+		return nil, nil
+	}
+	sandbox := &url.URL{Scheme: u.Scheme, Host: u.Host}
+	if err := checkURL(sandbox.String(), allowRemote); err != nil {
+		return nil, fmt.Errorf("the sandbox the storefront at %s uses: %w", origin, err)
+	}
+	return sandbox, nil
+}
+
+// checkOffers refuses providers and pay-now that the home page does not
+// offer on the sandbox.
+func checkOffers(home *page, doc *html.Node, origin *url.URL, opts Options) error {
 	offers := homeOffers(home, doc)
 	var names []string
 	for _, o := range offers {

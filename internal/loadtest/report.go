@@ -12,7 +12,7 @@ import (
 
 // Report is a run's figures.
 type Report struct {
-	URL         string
+	URL         string // as given: one root, or several separated by commas
 	Concurrency int
 	Seed        uint64
 
@@ -25,6 +25,8 @@ type Report struct {
 	FlowsPerSecond float64 // completed flows per second of Elapsed
 
 	Cases map[Case]CaseStats
+	// Instances has the flows of each -url entry, in the order given.
+	Instances []InstanceStats
 	// Steps has one entry per step any flow took, in flow order; Flow is
 	// the whole of each completed flow. Only steps that answered as the
 	// flow wanted are timed.
@@ -46,6 +48,13 @@ type Report struct {
 type CaseStats struct {
 	Started, Completed, Failed, Interrupted int
 	PayNow                                  int // of Started, those that asked to pay now
+}
+
+// InstanceStats counts the flows dealt to one instance (-url entry).
+type InstanceStats struct {
+	URL                                     string
+	Started, Completed, Failed, Interrupted int
+	FlowsPerSecond                          float64 // completed flows per second of the run's Elapsed
 }
 
 // StepStats are one step's latencies, nearest-rank percentiles.
@@ -92,7 +101,7 @@ func (r Report) Count(kind Kind) int {
 }
 
 // report turns the collector's samples into figures.
-func (c *collector) report(opts Options, elapsed time.Duration) Report {
+func (c *collector) report(opts Options, urls []string, elapsed time.Duration) Report {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r := Report{
@@ -118,6 +127,13 @@ func (c *collector) report(opts Options, elapsed time.Duration) Report {
 	}
 	for k, v := range c.cases {
 		r.Cases[k] = *v
+	}
+	for i, s := range c.insts {
+		s.URL = urls[i]
+		if elapsed > 0 {
+			s.FlowsPerSecond = float64(s.Completed) / elapsed.Seconds()
+		}
+		r.Instances = append(r.Instances, s)
 	}
 	for _, name := range stepNames() {
 		if samples := c.steps[name]; len(samples) > 0 {
@@ -155,6 +171,13 @@ func (r Report) Print(w io.Writer) error {
 
 	// Names are padded so that, in right-aligned columns, they still read
 	// left-aligned.
+	if len(r.Instances) > 1 {
+		fmt.Fprintf(tw, "%-25s\tstarted\tcompleted\tfailed\tinterrupted\tflows/s\t\n", "instance")
+		for _, s := range r.Instances {
+			fmt.Fprintf(tw, "%-25s\t%d\t%d\t%d\t%d\t%.1f\t\n", s.URL, s.Started, s.Completed, s.Failed, s.Interrupted, s.FlowsPerSecond)
+		}
+		fmt.Fprintln(tw)
+	}
 	fmt.Fprintf(tw, "%-15s\tstarted\tcompleted\tfailed\tinterrupted\tpay now\t\n", "case")
 	for _, c := range r.caseOrder {
 		s := r.Cases[c]

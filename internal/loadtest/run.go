@@ -14,7 +14,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,25 +30,34 @@ func Run(ctx context.Context, opts Options, w io.Writer) (Report, error) {
 		return Report{}, err
 	}
 	opts = opts.withDefaults()
-	origin, err := url.Parse(opts.URL)
+	urls, err := ParseURLs(opts.URL, opts.AllowRemote)
 	if err != nil {
-		return Report{}, fmt.Errorf("-url: %w", err)
+		return Report{}, err
 	}
-	transport := newTransport(opts.Concurrency)
+	transport := newTransport(opts.Concurrency, len(urls))
 	defer transport.CloseIdleConnections()
-	if err := preflight(ctx, transport, origin, opts); err != nil {
-		return Report{}, fmt.Errorf("before any flow: %w", err)
+	targets := make([]target, len(urls))
+	for i, u := range urls {
+		sandbox, err := preflight(ctx, transport, u, opts)
+		if err != nil {
+			return Report{}, fmt.Errorf("before any flow: %w", err)
+		}
+		targets[i] = target{origin: u, sandbox: sandbox}
 	}
 
 	r := &runner{
 		opts:      opts,
-		origin:    origin,
+		targets:   targets,
 		transport: transport,
-		rec:       newCollector(),
+		rec:       newCollector(len(targets)),
 		run:       strconv.FormatInt(time.Now().UnixMilli(), 36),
 	}
+	var roots []string
+	for _, u := range urls {
+		roots = append(roots, u.String())
+	}
 	fmt.Fprintf(w, "loadtest %s: %s against %s, concurrency %d, providers %s, decisions %s, pay-now %g, seed %d\n",
-		r.run, describeLimit(opts), opts.URL, opts.Concurrency, opts.Providers, opts.Decisions, opts.PayNow, opts.Seed)
+		r.run, describeLimit(opts), strings.Join(roots, ", "), opts.Concurrency, opts.Providers, opts.Decisions, opts.PayNow, opts.Seed)
 
 	start := time.Now()
 	stopProgress := r.progress(w, start)
@@ -57,7 +65,7 @@ func Run(ctx context.Context, opts Options, w io.Writer) (Report, error) {
 	elapsed := time.Since(start)
 	stopProgress()
 
-	rep := r.rec.report(opts, elapsed)
+	rep := r.rec.report(opts, roots, elapsed)
 	if err := rep.Print(w); err != nil {
 		return rep, err
 	}
@@ -91,6 +99,7 @@ func (r *runner) drive(ctx context.Context) {
 		d := newDealer(r.opts.Providers, r.opts.Decisions, r.opts.PayNow, r.opts.Seed)
 		for n := 0; r.opts.Flows == 0 || n < r.opts.Flows; n++ {
 			spec := d.deal()
+			spec.Instance = instanceFor(spec.N, len(r.targets))
 			select { // the time limit wins over a free worker
 			case <-deadline:
 				return
@@ -177,12 +186,13 @@ func describeLimit(o Options) string {
 // newTransport is the one transport every browser shares: each flow makes
 // one request at a time, so as many idle connections as flows in flight
 // lets every request reuse a connection (the default of 2 per host would
-// make most of them dial anew under load).
-func newTransport(concurrency int) *http.Transport {
+// make most of them dial anew under load); each instance, and a sandbox
+// process, is a host of its own.
+func newTransport(concurrency, instances int) *http.Transport {
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          concurrency + 1, // +1: the preflight's
+		MaxIdleConns:          (concurrency + 1) * (instances + 1), // +1: the preflight's; +1: a sandbox process
 		MaxIdleConnsPerHost:   concurrency + 1,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
