@@ -141,9 +141,13 @@ func (d dialect) listQuery(f ListFilter) (string, []any, error) {
 		where = append(where, "("+created+", "+id+") < (?, ?)")
 		args = append(args, at, after)
 	}
+	// Whether the mandate was disputed is a scalar subquery, looked up per
+	// row of the page: PostgreSQL turned the EXISTS it was into a hash of
+	// every disputed mandate (its estimate of the calls ignores LIMIT),
+	// which read all of them for each page.
 	q := `SELECT m.id, c.email, c.name, m.provider, m.mode, m.status, m.plan_name, m.amount, m.currency, m.interval,
 			m.created_at, coalesce(b.state, ''), b.next_due_at,
-			EXISTS (SELECT 1 FROM disputed_mandates x WHERE x.mandate_id = m.id)
+			(SELECT count(*) FROM disputed_mandates x WHERE x.mandate_id = m.id) > 0
 		FROM ` + from
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
