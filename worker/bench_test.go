@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"example.com/storefront/internal/pgtest"
 	"fmt"
 	"io"
 	"net"
@@ -23,7 +22,9 @@ import (
 
 	"example.com/storefront/internal/apptest"
 	"example.com/storefront/internal/cputime"
+	"example.com/storefront/internal/dbtest"
 	"example.com/storefront/internal/pagetest"
+	"example.com/storefront/internal/pgtest"
 	"example.com/storefront/payments"
 	"example.com/storefront/sandbox"
 )
@@ -220,8 +221,15 @@ func (h *harness) stripeFlow(form url.Values) error {
 // the provider's. Each iteration moves the clock a day on (a day plan),
 // making the next period of every mandate due. It reports charges per
 // second, and the CPU time per charge of the worker's process and of the
-// sandbox's.
+// sandbox's. It runs on each database (sub-benchmarks sqlite and
+// postgres), with the same checks, for the README's ratio.
 func BenchmarkBillingDuePeriods(b *testing.B) {
+	for _, db := range []dbtest.Kind{dbtest.KindSQLite, dbtest.KindPostgres} {
+		b.Run(string(db), func(b *testing.B) { benchmarkBillingDuePeriods(b, db) })
+	}
+}
+
+func benchmarkBillingDuePeriods(b *testing.B, db dbtest.Kind) {
 	n := 10_000
 	if v := os.Getenv("BENCH_DUE_PERIODS"); v != "" {
 		var err error
@@ -231,7 +239,7 @@ func BenchmarkBillingDuePeriods(b *testing.B) {
 	}
 	sb := startSandboxProcess(b)
 	// The sandbox keeps real time; the app starts there too.
-	h := newHarness(b, apptest.RemoteSandbox(sb.URL, sb.DBFile), apptest.WithPlan(plan(1200, payments.Day)), apptest.StartingAt(time.Now()))
+	h := newHarness(b, apptest.On(db), apptest.RemoteSandbox(sb.URL, sb.DBFile), apptest.WithPlan(plan(1200, payments.Day)), apptest.StartingAt(time.Now()))
 	setup := time.Now()
 	if err := h.stripeMandates(n, 4); err != nil {
 		b.Fatal(err)
