@@ -359,22 +359,31 @@ func (p queryPlanPG) readsOnlyWhatItCounts(bound float64) string {
 	return ""
 }
 
-// The list's first page, a page further down, past due and disputed, on PostgreSQL at 1,000
-// and 100,000 mandates: the ratio of the two is the README's.
+// The list's first page, a page further down, past due and disputed, on
+// PostgreSQL at 1,000 and 100,000 mandates (sub-benchmarks 1k and 100k,
+// each with one per page): the ratio of the two is the README's. Not the
+// counts: they read every row they count, a fifth of the table here.
 func BenchmarkListMandatesPostgres(b *testing.B) {
 	for _, n := range listPlanSizes {
 		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
 			s, mid := filledPostgres(b, n)
 			ctx := context.Background()
-			for b.Loop() {
-				for _, f := range []ListFilter{{Limit: 50}, {Limit: 50, After: mid}, {Limit: 50, Billing: BillingPastDue}, {Limit: 50, Disputed: true}} {
-					if _, _, err := s.ListMandates(ctx, f); err != nil {
-						b.Fatal(err)
+			for _, page := range []struct {
+				name string
+				f    ListFilter
+			}{
+				{"first", ListFilter{Limit: 50}},
+				{"after", ListFilter{Limit: 50, After: mid}},
+				{"past_due", ListFilter{Limit: 50, Billing: BillingPastDue}},
+				{"disputed", ListFilter{Limit: 50, Disputed: true}},
+			} {
+				b.Run(page.name, func(b *testing.B) {
+					for b.Loop() {
+						if _, _, err := s.ListMandates(ctx, page.f); err != nil {
+							b.Fatal(err)
+						}
 					}
-				}
-				if _, err := s.CountMandates(ctx, ""); err != nil {
-					b.Fatal(err)
-				}
+				})
 			}
 		})
 	}
