@@ -33,7 +33,7 @@ var listPlanSizes = []int{1_000, 100_000}
 // walk. The counts read only the rows they count.
 func TestListMandatesPlanOnPostgresDoesNotGrowWithTheTable(t *testing.T) {
 	t.Parallel()
-	type cost struct{ rows, buffers, descents float64 }
+	type cost struct{ rows, buffers, descents, ms, planMS float64 }
 	costs := map[string][]cost{} // by filter, one per size
 	plans := map[string][]string{}
 	var names []string
@@ -52,7 +52,7 @@ func TestListMandatesPlanOnPostgresDoesNotGrowWithTheTable(t *testing.T) {
 			if len(costs[name]) == 0 {
 				names = append(names, name)
 			}
-			costs[name] = append(costs[name], cost{p.rowsRead(), p.buffers(), p.descents()})
+			costs[name] = append(costs[name], cost{p.rowsRead(), p.buffers(), p.descents(), p.ms, p.planMS})
 			plans[name] = append(plans[name], p.pretty)
 		}
 		for name, c := range countQueries(t, s) {
@@ -68,8 +68,8 @@ func TestListMandatesPlanOnPostgresDoesNotGrowWithTheTable(t *testing.T) {
 		if testing.Verbose() {
 			t.Logf("%s plans:\n%s\n%s", name, plans[name][0], plans[name][1])
 		}
-		t.Logf("%-30s rows read %4.0f → %4.0f, buffers %4.0f → %4.0f (%.2fx; %3.0f index descents)",
-			name, small.rows, large.rows, small.buffers, large.buffers, large.buffers/small.buffers, large.descents)
+		t.Logf("%-30s rows read %4.0f → %4.0f, buffers %4.0f → %4.0f (%.2fx; %3.0f index descents), executed in %.2f → %.2f ms, planned in %.2f → %.2f ms",
+			name, small.rows, large.rows, small.buffers, large.buffers, large.buffers/small.buffers, large.descents, small.ms, large.ms, small.planMS, large.planMS)
 		if large.rows > 1.2*small.rows || large.buffers > small.buffers+large.descents {
 			t.Errorf("%s: at %d mandates it reads %.0f rows in %.0f buffers, at %d %.0f rows in %.0f buffers (%.0f index descents): "+
 				"more than 1.2x the rows, or more than one buffer more per descent",
@@ -213,7 +213,9 @@ type planNode struct {
 
 type queryPlanPG struct {
 	root   planNode
-	pretty string // for messages
+	ms     float64 // execution time, for the log
+	planMS float64 // planning time, for the log
+	pretty string  // for messages
 }
 
 // explain runs q under EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON); indexed
@@ -241,12 +243,14 @@ func explain(t testing.TB, s *Store, indexed bool, q string, args ...any) queryP
 		t.Fatalf("explain %s: %v", q, err)
 	}
 	var out []struct {
-		Plan planNode `json:"Plan"`
+		Plan     planNode `json:"Plan"`
+		Planning float64  `json:"Planning Time"`
+		Exec     float64  `json:"Execution Time"`
 	}
 	if err := json.Unmarshal(raw, &out); err != nil || len(out) != 1 {
 		t.Fatalf("explain's JSON: %v: %s", err, raw)
 	}
-	p := queryPlanPG{root: out[0].Plan}
+	p := queryPlanPG{root: out[0].Plan, ms: out[0].Exec, planMS: out[0].Planning}
 	var sb strings.Builder
 	var show func(n planNode, depth int)
 	show = func(n planNode, depth int) {
