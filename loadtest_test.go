@@ -186,3 +186,34 @@ func TestLoadTestSpreadsFlowsOverSeveralURLs(t *testing.T) {
 		}
 	}
 }
+
+// With a sandbox process (SANDBOX_URL), the provider's pages are on the
+// sandbox's origin: the driver learns it from each instance's footer,
+// follows each flow there and back to the instance it started on, and
+// refuses no other origin than before.
+func TestLoadTestFollowsFlowsThroughASandboxProcess(t *testing.T) {
+	bin := storefrontBinary(t)
+	gw := newGateway(t)
+	sb := startSandbox(t, bin, gw.URL, nil)
+	off := map[string]string{"RATE_LIMIT": "off"}
+	i1, i2 := startInstance(t, bin, sb.URL, off), startInstance(t, bin, sb.URL, off)
+	gw.SetTargets(t, i1.URL)
+
+	var out strings.Builder
+	rep, err := loadtest.Run(context.Background(), loadtestOptions(t, i1.URL+","+i2.URL, 12, 4), &out)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	for i, inst := range []*process{i1, i2} {
+		if s := rep.Instances[i]; s.URL != inst.URL || s.Completed != 6 || s.Failed != 0 {
+			t.Errorf("instance %d: %+v, want 6 flows completed on %s", i, s, inst.URL)
+		}
+		db := readOnly(t, filepath.Join(inst.Env["DATA_DIR"], "storefront.db"))
+		if n := scalar(db, "SELECT COUNT(*) FROM mandates"); n != "6" {
+			t.Errorf("%s holds %s mandates, want its 6", inst.URL, n)
+		}
+	}
+	if rep.Steps[2].Name != loadtest.StepProviderPage || rep.Steps[2].Count != 14 {
+		t.Errorf("provider pages: %+v, want 14 (12 flows and 2 Stripe retries)", rep.Steps[2])
+	}
+}

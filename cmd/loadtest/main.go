@@ -4,6 +4,8 @@
 //
 //	go run ./cmd/loadtest -flows 200 -concurrency 8
 //
+// With several instances, -url lists them: -url http://localhost:8081,http://localhost:8082.
+//
 // It exits 0 when every flow ended as its decision should, 1 when any did
 // not (or the run could not start, or was interrupted), 2 for bad flags.
 package main
@@ -59,7 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (loadtest.Options, error) {
 		providers string
 		decisions string
 	)
-	fs.StringVar(&opts.URL, "url", "http://localhost:8080", "the storefront's root URL")
+	fs.StringVar(&opts.URL, "url", "http://localhost:8080", "the storefront's root URL, or several instances' separated by commas (flows go to them in turn)")
 	fs.IntVar(&opts.Flows, "flows", 100, "flows to run in all; 0 runs until -duration ends")
 	fs.IntVar(&opts.Concurrency, "concurrency", 4, "flows at once, each with its own cookie jar")
 	fs.DurationVar(&opts.Duration, "duration", 0, "stop starting flows after this long (e.g. 60s) and wait for those in flight; 0: no limit")
