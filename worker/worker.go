@@ -40,6 +40,11 @@ type Config struct {
 	// kind taken per pass.
 	Interval time.Duration
 	Batch    int
+	// Lease is how long a claim on a mandate's billing lasts: far longer
+	// than one charge takes, short enough that the periods of a worker
+	// that died (a process killed, an instance gone) are taken up by
+	// another soon. Default 2 minutes.
+	Lease time.Duration
 	// WebhookRetention is how long processed webhook events are kept.
 	WebhookRetention time.Duration
 	// Retries are the waits, from a period's due time, before each retry
@@ -77,6 +82,9 @@ func New(cfg Config) *Worker {
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 50
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 2 * time.Minute
 	}
 	if cfg.WebhookRetention <= 0 {
 		cfg.WebhookRetention = 30 * 24 * time.Hour
