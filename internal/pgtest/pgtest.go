@@ -65,7 +65,11 @@ type cluster struct {
 // CI=true) with a message saying what to install.
 func URL(t testing.TB) string {
 	t.Helper()
-	c := &shared
+	return shared.url(t)
+}
+
+func (c *cluster) url(t testing.TB) string {
+	t.Helper()
 	c.once.Do(c.start)
 	if errors.Is(c.err, errNoBinaries) {
 		unavailable(t, c.err)
