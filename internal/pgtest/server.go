@@ -25,8 +25,9 @@ import (
 // no TCP address, and each server has its own socket folder.
 const port = 5432
 
-// Server is a throwaway PostgreSQL server: a data folder under
-// os.TempDir, listening only on a Unix socket there.
+// Server is a throwaway PostgreSQL server: a fresh folder (see
+// baseFolder) holding its data, its log and the Unix socket it listens on,
+// its only address.
 type Server struct {
 	bin  string              // folder of initdb and postgres
 	dir  string              // the server's folder: data/, the socket, server.log
