@@ -260,3 +260,96 @@ func TestThreeInstancesOnPostgreSQLShareTheWorkAcrossKill9(t *testing.T) {
 		guess.Post(in.URL+"/admin/login", url.Values{"password": {in.Env["ADMIN_PASSWORD"]}}).Expect(http.StatusTooManyRequests)
 	}
 }
+
+// PostgreSQL restarts in the middle of a billing run. The instance runs
+// as a real process on a server of its own (the built-in sandbox beside
+// it, every API answer held back). While the server is down, pages answer
+// 503 with a message and /healthz says why; the worker backs off. Once the
+// server is back, both recover by themselves, and the run ends with every
+// period due paid exactly once, counted in the sandbox's records, and
+// nothing pending.
+func TestPostgreSQLRestartDuringABillingRun(t *testing.T) {
+	bin := storefrontBinary(t)
+	srv := pgtest.Start(t)
+	env := billingEnv(t.TempDir())
+	for k, v := range instancesEnv(srv.URL()) {
+		env[k] = v
+	}
+	env["SESSION_KEYS"] = testSessionKeys
+	env["SANDBOX_LATENCY"] = "100ms"
+	app := startProcess(t, bin, env)
+	db := openPostgres(t, srv.URL())
+	sandboxDB := readOnly(t, filepath.Join(env["DATA_DIR"], "sandbox.db"))
+
+	for i := range 6 {
+		provider := []string{"stripe", "ppro"}[i%2]
+		subscribe(t, app, app, provider, fmt.Sprintf("shopper%d@example.com", i))
+	}
+	waitFor(t, "period 1 of every mandate paid", func() bool {
+		return scalar(db, `SELECT count(*) FROM billing WHERE next_period = 2`) == "6"
+	})
+	b := pagetest.NewBrowser(t)
+	b.Post(app.URL+"/admin/login", url.Values{"password": {env["ADMIN_PASSWORD"]}}).Expect(http.StatusSeeOther)
+	b.Get(app.URL + "/admin").Expect(http.StatusOK)
+
+	// Six days on: 36 periods to charge, four at a time.
+	paidBefore, _ := strconv.Atoi(scalar(sandboxDB, `SELECT (SELECT count(*) FROM stripe_payment_intents) + (SELECT count(*) FROM ppro_charges)`))
+	if _, err := db.Exec(`UPDATE demo_clock SET offset_seconds = offset_seconds + 518400`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the billing run under way", func() bool {
+		n, _ := strconv.Atoi(scalar(sandboxDB, `SELECT (SELECT count(*) FROM stripe_payment_intents) + (SELECT count(*) FROM ppro_charges)`))
+		return n >= paidBefore+6
+	})
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	paidAtStop, _ := strconv.Atoi(scalar(sandboxDB, `SELECT (SELECT count(*) FROM stripe_payment_intents) + (SELECT count(*) FROM ppro_charges)`))
+
+	// Down: a page that needs the database says so, and so does /healthz.
+	page := b.Get(app.URL + "/admin").Expect(http.StatusServiceUnavailable)
+	if page.Header.Get("Retry-After") == "" || !strings.Contains(page.Text(), "cannot reach its records") {
+		t.Errorf("the dashboard while the database is down: %s\n%s", page.Header, page.Text())
+	}
+	health := b.Get(app.URL + "/healthz").Expect(http.StatusServiceUnavailable)
+	if !strings.Contains(health.Body, "database unavailable") {
+		t.Errorf("/healthz while the database is down: %q", health.Body)
+	}
+	time.Sleep(3 * time.Second) // a few of the worker's passes fail meanwhile
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Back: the same pages work again, without a restart of the app.
+	waitFor(t, "the dashboard back", func() bool { return b.Get(app.URL+"/admin").Status == http.StatusOK })
+	b.Get(app.URL + "/healthz").Expect(http.StatusOK)
+	waitFor(t, "the run finished", func() bool {
+		offset, _ := strconv.Atoi(scalar(db, `SELECT offset_seconds FROM demo_clock`))
+		now := time.Now().UTC().Add(time.Duration(offset) * time.Second).Format("2006-01-02T15:04:05.000000Z")
+		return scalar(db, `SELECT (SELECT count(*) FROM billing WHERE state IN ('active', 'past_due') AND next_due_at <= $1)
+			+ (SELECT count(*) FROM billing WHERE lease_owner IS NOT NULL)
+			+ (SELECT count(*) FROM charges WHERE status = 'pending')`, now) == "0"
+	})
+	paidAfter, _ := strconv.Atoi(scalar(sandboxDB, `SELECT (SELECT count(*) FROM stripe_payment_intents) + (SELECT count(*) FROM ppro_charges)`))
+	t.Logf("the sandbox holds %d payments: %d before the six days, %d when the database stopped", paidAfter, paidBefore, paidAtStop)
+	if paidAtStop >= paidAfter {
+		t.Errorf("the database stopped after the run: %d payments then, %d at the end", paidAtStop, paidAfter)
+	}
+	if !strings.Contains(app.Logs(), "the database is unavailable; trying again") {
+		t.Errorf("the worker did not back off while the database was down")
+	}
+	// One succeeded payment per period and mandate, by the sandbox.
+	if got := scalar(sandboxDB, `SELECT count(*) FROM (SELECT ref FROM (
+			SELECT substr(json_extract(metadata, '$.charge_ref'), 1, instr(json_extract(metadata, '$.charge_ref'), '/attempt/')) AS ref
+				FROM stripe_payment_intents WHERE status = 'succeeded'
+			UNION ALL SELECT substr(merchant_reference, 1, instr(merchant_reference, '/attempt/')) FROM ppro_charges WHERE status = 'CAPTURED')
+		GROUP BY ref HAVING count(*) > 1)`); got != "0" {
+		t.Errorf("%s periods paid more than once", got)
+	}
+	if got, want := scalar(db, `SELECT sum(next_period - 1) FROM billing`), strconv.Itoa(paidAfter); got != want {
+		t.Errorf("the app's billing has passed %s periods; the sandbox holds %s payments", got, want)
+	}
+	if got := scalar(db, `SELECT min(next_period) FROM billing`); got != "8" {
+		t.Errorf("a mandate's next period is %s, want 8 after seven days of a daily plan", got)
+	}
+}
