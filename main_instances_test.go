@@ -46,7 +46,8 @@ func openPostgres(t *testing.T, databaseURL string) *sql.DB {
 // and comes back to instance to: the sandbox returns the shopper to from
 // (its BASE_URL), and the shopper's browser is sent to the same path on to
 // instead, as a load balancer may. The session cookie and the signed
-// return link work there because the instances share SESSION_KEYS.
+// return link work there, and the signed link to the shopper's own page
+// back on the first, because the instances share SESSION_KEYS.
 func subscribe(t *testing.T, from, to *process, provider, email string) {
 	t.Helper()
 	b := pagetest.NewBrowser(t)
@@ -71,6 +72,20 @@ func subscribe(t *testing.T, from, to *process, provider, email string) {
 	// The outcome page (not a "session expired" page) says it is active.
 	if got := p.TestIDAttr("outcome", "data-status"); got != "active" {
 		t.Fatalf("%s: the return on another instance shows %q, want active:\n%s", provider, got, p.Text())
+	}
+	// The signed link to the shopper's own page, made by one instance,
+	// opens it on the other from any browser.
+	link := p.TestIDAttr("signed-link", "href")
+	if !strings.HasPrefix(link, to.URL+"/") {
+		t.Fatalf("the signed link %q is not on %s", link, to.URL)
+	}
+	other := pagetest.NewBrowser(t)
+	own := other.Get(from.URL + strings.TrimPrefix(link, to.URL))
+	for own.Status == http.StatusSeeOther {
+		own = other.Follow(own)
+	}
+	if own.Expect(http.StatusOK); !strings.Contains(own.Text(), email) {
+		t.Fatalf("the signed link opened on another instance does not show %s's subscription:\n%s", email, own.Text())
 	}
 }
 
