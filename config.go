@@ -69,6 +69,9 @@ type config struct {
 	// WorkerBatch bounds each kind of its work per pass.
 	WorkerInterval time.Duration
 	WorkerBatch    int
+	// WorkerLease is how long a worker's claim on a mandate's billing
+	// lasts (another instance takes a dead one's work after it).
+	WorkerLease time.Duration
 	// Retries are the waits before the retries of a declined scheduled
 	// payment, counted from its due time.
 	Retries []time.Duration
@@ -283,6 +286,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 	if c.WorkerInterval, err2 = durationVar(env, "WORKER_INTERVAL", "30s", time.Second, 24*time.Hour); err2 != nil {
+		return c, err2
+	}
+	if c.WorkerLease, err2 = durationVar(env, "WORKER_LEASE", "2m", 10*time.Second, time.Hour); err2 != nil {
 		return c, err2
 	}
 	if c.ReconcileAfter, err2 = durationVar(env, "RECONCILE_AFTER", "10m", time.Minute, 0); err2 != nil {

@@ -130,6 +130,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	defer built.close()
 	providers := built.providers
+	if cfg.DatabaseURL != "" && !cfg.Live() && cfg.SandboxURL == "" {
+		// Each built-in sandbox is its own provider, with its own
+		// customers: a second instance could not charge the first's.
+		logger.Warn("DATABASE_URL with the built-in sandbox: right for one instance only; several instances must share one sandbox process (storefront sandbox, and SANDBOX_URL on each)")
+	}
 
 	// A mandate that becomes active, however, wakes the worker: period 1 is
 	// due at once. work is set before anything can activate a mandate.
@@ -141,7 +146,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	work = worker.New(worker.Config{
 		Store: st, Service: svc, Providers: providers, Now: clk.Now,
-		Interval: cfg.WorkerInterval, Batch: cfg.WorkerBatch, Retries: cfg.Retries,
+		Interval: cfg.WorkerInterval, Batch: cfg.WorkerBatch, Lease: cfg.WorkerLease, Retries: cfg.Retries,
 		ReconcileAfter: cfg.ReconcileAfter, SetupLifetime: cfg.SetupLifetime,
 		WebhookRetention: cfg.WebhookRetention, Logger: logger.With("component", "worker"),
 	})

@@ -69,7 +69,13 @@ func (h *handler) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		log.Error("webhook: store", "error", err)
-		http.Error(w, "try again", http.StatusInternalServerError)
+		// Not stored: the provider delivers it again (a 503 when our
+		// database is briefly away, as after a restart).
+		status := http.StatusInternalServerError
+		if store.Unavailable(err) {
+			status = http.StatusServiceUnavailable
+		}
+		http.Error(w, "try again", status)
 		return
 	}
 	if !isNew && e.Status != store.EventPending {

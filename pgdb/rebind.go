@@ -10,8 +10,6 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
-var driverBadConn = driver.ErrBadConn
-
 // connector hands out connections that read ? as $n. The store writes its
 // SQL once, with ?, for both databases; SQLite reads ? natively.
 type connector struct {

@@ -169,6 +169,18 @@ func (s *Store) ClaimDueBilling(ctx context.Context, owner string, now time.Time
 	return out, rows.Err()
 }
 
+// BillingInProgress counts the billings due at now that a worker holds
+// right now (its lease not expired): periods another process is charging.
+func (s *Store) BillingInProgress(ctx context.Context, now time.Time) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM billing WHERE state IN ('active', 'past_due')
+		AND next_due_at <= ? AND lease_owner IS NOT NULL AND lease_until >= ?`,
+		now.UTC().Format(timeLayout), s.real().UTC().Format(timeLayout)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("billing in progress: %w", err)
+	}
+	return n, nil
+}
+
 // BillingOutcome is what a worker learned about a claimed billing's due
 // period.
 type BillingOutcome struct {

@@ -14,14 +14,9 @@ import (
 	"example.com/storefront/store"
 )
 
-// billingLease is how long a claim on a mandate's billing lasts: far
-// longer than one charge takes, short enough that a dead worker's periods
-// are taken up soon.
-const billingLease = 2 * time.Minute
-
 // bill charges the billing periods that are due.
 func (w *Worker) bill(ctx context.Context) (int, error) {
-	claimed, err := w.cfg.Store.ClaimDueBilling(ctx, w.owner, w.cfg.Now(), billingLease, w.cfg.Batch)
+	claimed, err := w.cfg.Store.ClaimDueBilling(ctx, w.owner, w.cfg.Now(), w.cfg.Lease, w.cfg.Batch)
 	if err != nil {
 		return 0, err
 	}

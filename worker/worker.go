@@ -40,6 +40,11 @@ type Config struct {
 	// kind taken per pass.
 	Interval time.Duration
 	Batch    int
+	// Lease is how long a claim on a mandate's billing lasts: far longer
+	// than one charge takes, short enough that the periods of a worker
+	// that died (a process killed, an instance gone) are taken up by
+	// another soon. Default 2 minutes.
+	Lease time.Duration
 	// WebhookRetention is how long processed webhook events are kept.
 	WebhookRetention time.Duration
 	// Retries are the waits, from a period's due time, before each retry
@@ -77,6 +82,9 @@ func New(cfg Config) *Worker {
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 50
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 2 * time.Minute
 	}
 	if cfg.WebhookRetention <= 0 {
 		cfg.WebhookRetention = 30 * 24 * time.Hour
@@ -344,12 +352,33 @@ func (d *Demo) Advance(ctx context.Context, by time.Duration) error {
 	return errors.Join(before, d.settle(ctx))
 }
 
-// settle runs passes until one charges nothing.
+// maxDemoWait bounds how long an advance waits for other processes'
+// charges of what fell due.
+const maxDemoWait = 30 * time.Second
+
+// settle runs passes until one charges nothing and no other process on
+// the database is still charging a period that is due: with several
+// instances, the others (which follow the clock) take their share of the
+// due periods, and the press's page comes back once all are charged.
 func (d *Demo) settle(ctx context.Context) error {
-	for range maxDemoPasses {
+	passes, deadline := 0, time.Now().Add(maxDemoWait)
+	for passes < maxDemoPasses {
 		r, err := d.Worker.Pass(ctx)
-		if err != nil || r.Charged == 0 {
+		if err != nil {
 			return err
+		}
+		if r.Charged > 0 {
+			passes++
+			continue
+		}
+		busy, err := d.Store.BillingInProgress(ctx, d.Clock.Now())
+		if err != nil || busy == 0 || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 	return nil

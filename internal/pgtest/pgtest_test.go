@@ -144,6 +144,8 @@ func (f *fakeTB) Fatalf(format string, args ...any) {
 	runtime.Goexit()
 }
 
+func (f *fakeTB) Fatal(args ...any) { f.Fatalf("%s", fmt.Sprint(args...)) }
+
 // run calls fn in its own goroutine, so that Skip and Fatal can end it.
 func (f *fakeTB) run(fn func()) {
 	done := make(chan struct{})
@@ -152,4 +154,14 @@ func (f *fakeTB) run(fn func()) {
 		fn()
 	}()
 	<-done
+}
+
+func TestPGTestURLNotAURL(t *testing.T) {
+	t.Setenv(EnvURL, "host=/tmp dbname=storefront")
+	t.Setenv("CI", "")
+	f := &fakeTB{TB: t}
+	f.run(func() { (&cluster{}).url(f) })
+	if len(f.fatals) != 1 || len(f.skipped) != 0 || !strings.Contains(f.fatals[0], EnvURL) {
+		t.Fatalf("skipped %q, fatal %q; want one fatal naming %s", f.skipped, f.fatals, EnvURL)
+	}
 }

@@ -25,8 +25,9 @@ import (
 // no TCP address, and each server has its own socket folder.
 const port = 5432
 
-// Server is a throwaway PostgreSQL server: a data folder under
-// os.TempDir, listening only on a Unix socket there.
+// Server is a throwaway PostgreSQL server: a fresh folder (see
+// baseFolder) holding its data, its log and the Unix socket it listens on,
+// its only address.
 type Server struct {
 	bin  string              // folder of initdb and postgres
 	dir  string              // the server's folder: data/, the socket, server.log
@@ -151,7 +152,12 @@ func (s *Server) startOnce() (*postmaster, error) {
 		// is lost" would rightly report.)
 		"-c", "fsync=off", "-c", "full_page_writes=off",
 		// Several instances, each with a pool, share one server.
-		"-c", "max_connections=300")
+		"-c", "max_connections=300",
+		// Bounds the write-ahead log, which may be in memory (baseFolder).
+		"-c", "max_wal_size=256MB",
+		// Dynamic shared memory in files of the data folder, not in
+		// /dev/shm, where a killed server would leave them behind.
+		"-c", "dynamic_shared_memory_type=mmap")
 	cmd.Dir = s.dir
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = procAttr(s.cred)
@@ -299,14 +305,9 @@ func serverCredential() (*syscall.Credential, error) {
 const folderPrefix = "pgtest-"
 
 // makeFolder makes a fresh folder for one server, owned by whom the server
-// runs as. It is directly under os.TempDir, whose path is short (a socket's
-// path is limited to about 100 bytes) and, under root, traversable by that
-// user; otherwise under /tmp.
+// runs as, under baseFolder.
 func makeFolder(cred *syscall.Credential) (string, error) {
-	base := os.TempDir()
-	if len(base) > 60 || (cred != nil && !traversable(base)) {
-		base = "/tmp"
-	}
+	base := baseFolder(cred)
 	sweep(base)
 	dir, err := os.MkdirTemp(base, folderPrefix)
 	if err != nil {
@@ -324,6 +325,26 @@ func makeFolder(cred *syscall.Credential) (string, error) {
 		return "", fmt.Errorf("pgtest: server folder: %w", err)
 	}
 	return dir, nil
+}
+
+// baseFolder is where servers' folders go: in memory (/dev/shm) when it
+// has room, since a server on disk spends most of its time creating and
+// opening files (a CREATE DATABASE took 220 ms on this project's ext4
+// disk, 15 ms in /dev/shm); otherwise os.TempDir. Either path is short (a
+// socket's path is limited to about 100 bytes) and, under root,
+// traversable by the server's user; /tmp when os.TempDir is not.
+func baseFolder(cred *syscall.Credential) string {
+	const shm, room = "/dev/shm", 2 << 30
+	var fs syscall.Statfs_t
+	if syscall.Statfs(shm, &fs) == nil && uint64(fs.Bavail)*uint64(fs.Bsize) >= room && traversable(shm) &&
+		syscall.Access(shm, 2 /* W_OK */) == nil {
+		return shm
+	}
+	base := os.TempDir()
+	if len(base) > 60 || (cred != nil && !traversable(base)) {
+		return "/tmp"
+	}
+	return base
 }
 
 // traversable reports whether everyone may pass through dir and each of

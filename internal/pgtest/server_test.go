@@ -5,6 +5,7 @@ package pgtest
 import (
 	"context"
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,5 +90,35 @@ func TestStopLeavesNoProcess(t *testing.T) {
 	}
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestURLOnTheServerAtPGTestURL(t *testing.T) {
+	srv := Start(t)
+	t.Setenv(EnvURL, srv.URL())
+	c := &cluster{}
+	t.Cleanup(func() {
+		if err := c.close(); err != nil {
+			t.Error(err)
+		}
+	})
+	admin := connect(t, srv.urlOf("postgres"))
+	var name string
+	t.Run("database", func(t *testing.T) {
+		u, err := url.Parse(c.url(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.srv != nil {
+			t.Errorf("started a server of its own with %s set", EnvURL)
+		}
+		name = strings.TrimPrefix(u.Path, "/")
+		mustExec(t, connect(t, u.String()), `CREATE TABLE mandates (id text)`)
+		if n := count(t, admin, `SELECT count(*) FROM pg_database WHERE datname = $1`, name); n != 1 {
+			t.Errorf("database %s is not on the server at %s", name, EnvURL)
+		}
+	})
+	if n := count(t, admin, `SELECT count(*) FROM pg_database WHERE datname = $1`, name); n != 0 {
+		t.Errorf("database %s outlived its test", name)
 	}
 }
