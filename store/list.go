@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -152,8 +153,12 @@ func (d dialect) listQuery(f ListFilter) (string, []any, error) {
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY " + created + " DESC, " + id + " DESC LIMIT ?"
-	args = append(args, f.Limit+1)
+	// The page size is written into the query, not bound: PostgreSQL then
+	// plans it knowing that a page is read (an index walk under the Limit)
+	// once for all the statement's runs, instead of planning each run anew
+	// (a generic plan for an unknown limit reads the whole table and sorts
+	// it). Limit is bounded above, so the query texts are few.
+	q += " ORDER BY " + created + " DESC, " + id + " DESC LIMIT " + strconv.Itoa(f.Limit+1)
 	return q, args, nil
 }
 
@@ -290,7 +295,7 @@ func (s *Store) consentPage(ctx context.Context, afterCreated, afterID string) (
 			m.currency, m.interval, m.merchant, m.merchant_email, m.terms_version, m.terms_sha256, m.authorization_text, m.accepted_at, m.client_ip,
 			m.user_agent, m.confirmed_at, m.revoked_by, m.created_at, (SELECT count(*) FROM disputes d WHERE d.mandate_id = m.id)
 		FROM mandates m JOIN customers c ON c.id = m.customer_id
-		WHERE (m.created_at, m.id) > (?, ?) ORDER BY m.created_at, m.id LIMIT ?`, afterCreated, afterID, consentPage)
+		WHERE (m.created_at, m.id) > (?, ?) ORDER BY m.created_at, m.id LIMIT `+strconv.Itoa(consentPage), afterCreated, afterID)
 	if err != nil {
 		return consentRows{}, fmt.Errorf("export consents: %w", err)
 	}
