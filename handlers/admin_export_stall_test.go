@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -54,9 +55,10 @@ func TestStalledExportsHoldNoDatabaseConnection(t *testing.T) {
 	if err != nil {
 		t.Fatalf("checkout during ten stalled exports: %v after %v", err, time.Since(start))
 	}
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther {
-		t.Errorf("checkout during ten stalled exports answered %d", resp.StatusCode)
+		t.Errorf("checkout during ten stalled exports answered %d after %v:\n%s", resp.StatusCode, time.Since(start), body)
 	}
 	admin.Client.Timeout = bound
 	start = time.Now()
