@@ -67,12 +67,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	logger := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: logLevel(cfg.LogLevel)}))
 
 	// The data directory holds secrets (the session key, customers'
-	// consent evidence): private to its owner, even if it existed.
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("DATA_DIR: %w", err)
-	}
-	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("DATA_DIR: %w", err)
+	// consent evidence).
+	if err := privateDir(cfg.DataDir); err != nil {
+		return err
 	}
 	sessionKeys := cfg.SessionKeys
 	if sessionKeys == nil {
@@ -192,14 +189,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	root.Handle("/", app)
 
-	srv := &http.Server{
-		Handler:           handlers.RequestLog(logger, handlers.Harden(root, allowedHosts(cfg.BaseURL, baseURL, loopback), https)),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      90 * time.Second, // provider calls may take a while
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := newServer(handlers.RequestLog(logger, handlers.Harden(root, allowedHosts(cfg.BaseURL, baseURL, loopback), https)), logger)
 	attrs := []any{"url", baseURL, "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "database", "sqlite"}
 	if cfg.DatabaseURL != "" {
 		attrs[len(attrs)-1] = pgdb.Redact(cfg.DatabaseURL)
@@ -230,27 +220,16 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}()
 	defer func() { stopWork(); <-workDone }() // before the store closes
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	if cfg.ShutdownDrain > 0 {
-		// Still serving, but unhealthy: the load balancer notices within
-		// its check interval and sends the next requests elsewhere.
-		draining.Store(true)
-		logger.Info("draining before shutdown", "for", cfg.ShutdownDrain)
-		time.Sleep(cfg.ShutdownDrain)
-	}
-	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	return nil
+	return serveUntil(ctx, srv, ln, logger, func() {
+		if cfg.ShutdownDrain > 0 {
+			// Still serving, but unhealthy: the load balancer notices
+			// within its check interval and sends the next requests
+			// elsewhere.
+			draining.Store(true)
+			logger.Info("draining before shutdown", "for", cfg.ShutdownDrain)
+			time.Sleep(cfg.ShutdownDrain)
+		}
+	})
 }
 
 // allowedHosts are the Host header values the listener answers: BASE_URL's

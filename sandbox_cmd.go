@@ -5,14 +5,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -134,11 +132,8 @@ func runSandbox(ctx context.Context, getenv func(string) string, stdout io.Write
 	}
 	logger := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: logLevel(s.LogLevel)}))
 	// sandbox.key and the database: private to their owner, as the app's.
-	if err := os.MkdirAll(s.DataDir, 0o700); err != nil {
-		return fmt.Errorf("DATA_DIR: %w", err)
-	}
-	if err := os.Chmod(s.DataDir, 0o700); err != nil {
-		return fmt.Errorf("DATA_DIR: %w", err)
+	if err := privateDir(s.DataDir); err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
@@ -167,29 +162,9 @@ func runSandbox(ctx context.Context, getenv func(string) string, stdout io.Write
 	// The Host header is checked as the app's is: BASE_URL's host (or the
 	// loopback names without one) and the loopback address. Instances name
 	// the sandbox in SANDBOX_URL as browsers do, by BASE_URL.
-	hs := &http.Server{
-		Handler:           handlers.RequestLog(logger, handlers.Harden(srv, allowedHosts(s.BaseURL, baseURL, loopback), https)),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      90 * time.Second, // SANDBOX_LATENCY holds answers back
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	hs := newServer(handlers.RequestLog(logger, handlers.Harden(srv, allowedHosts(s.BaseURL, baseURL, loopback), https)), logger)
 	logger.Info("sandbox listening", "url", baseURL, "addr", ln.Addr().String(), "data_dir", s.DataDir,
 		"webhook_url", s.WebhookURL, "clock_offset", time.Until(srv.Now()).Round(time.Second))
 
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	return nil
+	return serveUntil(ctx, hs, ln, logger, nil)
 }

@@ -78,8 +78,8 @@ func TestListMandatesPlanOnPostgresDoesNotGrowWithTheTable(t *testing.T) {
 	}
 }
 
-// listPlanFilters are TestListMandatesWalksAnIndexInOrder's filters, with
-// cursor a quarter of the way down the list. Limit is the dashboard's page.
+// listPlanFilters are the list's filters whose plans both plan tests read,
+// with cursor somewhere down the list. Limit is the dashboard's page.
 func listPlanFilters(cursor string) map[string]ListFilter {
 	fs := map[string]ListFilter{
 		"first page":                    {},

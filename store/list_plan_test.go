@@ -4,8 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-
-	"example.com/storefront/mandate"
 )
 
 // The merchant's list reads only a page's worth of mandates however many
@@ -27,25 +25,7 @@ func TestListMandatesWalksAnIndexInOrder(t *testing.T) {
 	if err != nil || cursor == "" {
 		t.Fatalf("no cursor: %v", err)
 	}
-	for name, f := range map[string]ListFilter{
-		"first page":                    {},
-		"after a cursor":                {After: cursor},
-		"by status":                     {Status: mandate.Active},
-		"by status, after a cursor":     {Status: mandate.Active, After: cursor},
-		"by provider":                   {Provider: "ppro"},
-		"by provider, after":            {Provider: "ppro", After: cursor},
-		"by provider and status":        {Provider: "ppro", Status: mandate.Revoked},
-		"by provider, status, after":    {Provider: "ppro", Status: mandate.Revoked, After: cursor},
-		"by billing":                    {Billing: BillingPastDue},
-		"by billing, after":             {Billing: BillingPastDue, After: cursor},
-		"by billing and provider":       {Billing: BillingPastDue, Provider: "ppro"},
-		"by billing, provider, after":   {Billing: BillingPastDue, Provider: "ppro", After: cursor},
-		"disputed":                      {Disputed: true},
-		"disputed, after":               {Disputed: true, After: cursor},
-		"disputed of a provider":        {Disputed: true, Provider: "ppro"},
-		"disputed of a provider, after": {Disputed: true, Provider: "ppro", After: cursor},
-	} {
-		f.Limit = 50
+	for name, f := range listPlanFilters(cursor) {
 		q, args, err := s.d.listQuery(f)
 		if err != nil {
 			t.Fatal(err)
