@@ -108,16 +108,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	// Listen before building the rest, so a busy port fails at once and the
 	// real port (ADDR may end in :0) is known for the URLs.
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, baseURL, loopback, err := listen(cfg.Addr, cfg.BaseURL)
 	if err != nil {
-		return fmt.Errorf("ADDR: %w", err)
+		return err
 	}
 	defer ln.Close()
-	baseURL := cfg.BaseURL
-	if baseURL == "" {
-		baseURL = defaultBaseURL(cfg.Addr, ln.Addr())
-	}
-	loopback := loopbackAddr(ln.Addr())
 	https := strings.HasPrefix(baseURL, "https://")
 
 	root := http.NewServeMux()

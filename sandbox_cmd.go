@@ -135,16 +135,11 @@ func runSandbox(ctx context.Context, getenv func(string) string, stdout io.Write
 	if err := privateDir(s.DataDir); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", s.Addr)
+	ln, baseURL, loopback, err := listen(s.Addr, s.BaseURL)
 	if err != nil {
-		return fmt.Errorf("ADDR: %w", err)
+		return err
 	}
 	defer ln.Close()
-	baseURL := s.BaseURL
-	if baseURL == "" {
-		baseURL = defaultBaseURL(s.Addr, ln.Addr())
-	}
-	loopback := loopbackAddr(ln.Addr())
 	https := strings.HasPrefix(baseURL, "https://")
 
 	keys, err := sandboxKeys(s.DataDir, baseURL)

@@ -23,6 +23,21 @@ func privateDir(dir string) error {
 	return nil
 }
 
+// listen listens on addr, and says the base URL (configured, or made of
+// addr's host and the port really got: ADDR may end in :0) and the
+// loopback address the process reaches itself on.
+func listen(addr, configured string) (ln net.Listener, baseURL, loopback string, err error) {
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("ADDR: %w", err)
+	}
+	baseURL = configured
+	if baseURL == "" {
+		baseURL = defaultBaseURL(addr, ln.Addr())
+	}
+	return ln, baseURL, loopbackAddr(ln.Addr()), nil
+}
+
 // newServer is the HTTP server both commands run: timeouts against slow
 // clients, and a write timeout long enough for a provider call (or the
 // sandbox's SANDBOX_LATENCY) inside a request.
