@@ -17,7 +17,8 @@ import (
 type Header = mail.Header
 
 // parse fills the header, subject and text parts of r from r.Raw, as a mail
-// reader would show them: transfer encodings and encoded words decoded.
+// reader would show them: transfer encodings and encoded words decoded, lines
+// ending in "\n".
 func parse(r *Received) error {
 	msg, err := mail.ReadMessage(bytes.NewReader(r.Raw))
 	if err != nil {
@@ -71,11 +72,13 @@ func walk(r *Received, h textproto.MIMEHeader, body io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("decode %s part: %w", mediaType, err)
 	}
+	// SMTP carries lines ending in CRLF; a reader shows plain lines.
+	text := strings.ReplaceAll(string(b), "\r\n", "\n")
 	switch {
 	case mediaType == "text/plain" && r.Text == "":
-		r.Text = string(b)
+		r.Text = text
 	case mediaType == "text/html" && r.HTML == "":
-		r.HTML = string(b)
+		r.HTML = text
 	}
 	return nil
 }

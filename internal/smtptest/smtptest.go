@@ -70,8 +70,10 @@ type Server struct {
 	tlsConf *tls.Config
 	roots   *x509.CertPool
 
-	mu        sync.Mutex
-	srv       *smtp.Server
+	mu  sync.Mutex
+	srv *smtp.Server
+	// l is closed by Stop too: go-smtp only learns of it once Serve runs.
+	l         net.Listener
 	received  []Received
 	failN     int
 	failCode  int
@@ -133,7 +135,7 @@ func (s *Server) listen(addr string) error {
 	srv.AllowInsecureAuth = true
 
 	s.mu.Lock()
-	s.srv = srv
+	s.srv, s.l = srv, l
 	s.Addr = l.Addr().String()
 	s.mu.Unlock()
 	go func() { _ = srv.Serve(l) }()
@@ -213,10 +215,11 @@ func (s *Server) FailNext(n, code int) {
 // Stopping a stopped server does nothing.
 func (s *Server) Stop() {
 	s.mu.Lock()
-	srv := s.srv
-	s.srv = nil
+	srv, l := s.srv, s.l
+	s.srv, s.l = nil, nil
 	s.mu.Unlock()
 	if srv != nil {
+		_ = l.Close()
 		_ = srv.Close()
 	}
 }
