@@ -102,19 +102,25 @@ type invalidError struct{ err error }
 func (e *invalidError) Error() string { return "invalid message: " + e.err.Error() }
 func (e *invalidError) Unwrap() error { return e.err }
 
-// Permanent reports whether err means the message can never be delivered as
-// it is, so retrying is pointless: a 5xx reply to the sender, a recipient or
-// the message (e.g. no such mailbox), or a message Send refused to build.
-// Anything else is temporary: the server down or unreachable, a timeout, a
-// 4xx reply, and also a failed login or TLS handshake, which are mistakes in
-// the configuration that an operator fixes, after which the message goes.
+// Permanent reports whether err means this message can never be delivered
+// as it is, so retrying is pointless: a 5xx reply to its recipient or its
+// content (no such mailbox, message refused), or a message Send refused to
+// build. Anything else is temporary: the server down or unreachable, a
+// timeout, a 4xx reply, and also what every message would meet alike (a
+// failed login, a TLS failure, a 5xx reply to MAIL FROM such as "530
+// authentication required" or "553 sender not allowed"): mistakes in the
+// configuration, which an operator fixes, after which the message goes.
 func Permanent(err error) bool {
 	var inv *invalidError
 	if errors.As(err, &inv) {
 		return true
 	}
 	var se *gomail.SendError
-	if errors.As(err, &se) {
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Reason {
+	case gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrSMTPDataClose, gomail.ErrWriteContent:
 		code := se.ErrorCode()
 		return code >= 500 && code < 600
 	}
@@ -188,6 +194,7 @@ func (s *Sender) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("send to %s: configure client: %w", s.cfg, err)
 	}
 	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
+		// go-mail has no error value for this; its words are pinned by a test.
 		if !IsLoopback(s.cfg.Host) && !s.cfg.ImplicitTLS && strings.Contains(err.Error(), "does not support STARTTLS") {
 			return fmt.Errorf("send to %s: the server does not offer STARTTLS, and mail to a remote host is never sent in clear (use smtps:// or a server with STARTTLS): %w", s.cfg, err)
 		}

@@ -154,6 +154,17 @@ func TestSendAuthenticates(t *testing.T) {
 			t.Errorf("%d messages, want %d", got, n)
 		}
 	})
+
+	t.Run("no credentials", func(t *testing.T) {
+		// The server answers MAIL FROM with 530: every message would meet it.
+		err := send(t, newSender(t, configFor(t, srv, "", "")), testMessage("auth:none"))
+		if err == nil || !strings.Contains(err.Error(), "530") {
+			t.Fatalf("Send without credentials: %v, want a 530 reply", err)
+		}
+		if Permanent(err) {
+			t.Errorf("530 to MAIL FROM is Permanent (%v); it is the configuration's fault, and the message must wait for it to be fixed", err)
+		}
+	})
 }
 
 func TestSendUsesSTARTTLSAndVerifiesTheCertificate(t *testing.T) {
