@@ -266,6 +266,16 @@ func TestSendClassifiesRefusals(t *testing.T) {
 	if err == nil || !Permanent(err) {
 		t.Errorf("550 reply: error %v, Permanent %v; want a permanent error", err, Permanent(err))
 	}
+	srv.FailNextData(1, 452)
+	err = send(t, s, testMessage("fail:data452"))
+	if err == nil || Permanent(err) {
+		t.Errorf("452 reply to the content: error %v, Permanent %v; want a temporary error", err, Permanent(err))
+	}
+	srv.FailNextData(1, 554)
+	err = send(t, s, testMessage("fail:data554"))
+	if err == nil || !Permanent(err) {
+		t.Errorf("554 reply to the content: error %v, Permanent %v; want a permanent error", err, Permanent(err))
+	}
 	if err := send(t, s, testMessage("fail:after")); err != nil {
 		t.Fatalf("Send after the planned failures: %v", err)
 	}

@@ -73,13 +73,13 @@ type Server struct {
 	mu  sync.Mutex
 	srv *smtp.Server
 	// l is closed by Stop too: go-smtp only learns of it once Serve runs.
-	l         net.Listener
-	received  []Received
-	failN     int
-	failCode  int
-	authTries int
-	sessions  int
-	arrived   chan struct{}
+	l                       net.Listener
+	received                []Received
+	failN, failCode         int // FailNext
+	failDataN, failDataCode int // FailNextData
+	authTries               int
+	sessions                int
+	arrived                 chan struct{}
 }
 
 // Start starts a server on a free port and stops it when the test ends.
@@ -194,6 +194,7 @@ func (s *Server) WaitFor(t testing.TB, n int) []Received {
 		}
 		select {
 		case <-s.arrived:
+		case <-time.After(50 * time.Millisecond): // another waiter may have taken the signal
 		case <-deadline:
 			t.Fatalf("smtptest: waited 30s for %d messages, have %d", n, len(s.Messages()))
 		}
@@ -201,14 +202,28 @@ func (s *Server) WaitFor(t testing.TB, n int) []Received {
 }
 
 // FailNext makes the server answer code (4xx: try again later, 5xx: never)
-// to the recipient of the next n messages, which are then not accepted.
+// to the recipient (RCPT TO) of the next n messages, which are then not
+// accepted.
 func (s *Server) FailNext(n, code int) {
-	if code < 400 || code > 599 {
-		panic(fmt.Sprintf("smtptest: FailNext code %d is not a 4xx or 5xx reply", code))
-	}
+	checkCode(code)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failN, s.failCode = n, code
+}
+
+// FailNextData makes the server answer code to the content of the next n
+// messages, after receiving it (as a spam filter would), and not accept them.
+func (s *Server) FailNextData(n, code int) {
+	checkCode(code)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failDataN, s.failDataCode = n, code
+}
+
+func checkCode(code int) {
+	if code < 400 || code > 599 {
+		panic(fmt.Sprintf("smtptest: code %d is not a 4xx or 5xx reply", code))
+	}
 }
 
 // Stop closes the listener and every open session: the mail server is down.
@@ -246,18 +261,23 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	return &session{srv: s, conn: c}, nil
 }
 
-// failRecipient consumes one planned failure, if any.
-func (s *Server) failRecipient() error {
+// plannedFailure consumes one failure planned by FailNext (data false) or
+// FailNextData (data true), if any.
+func (s *Server) plannedFailure(data bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.failN == 0 {
+	n, code, by := &s.failN, s.failCode, "FailNext"
+	if data {
+		n, code, by = &s.failDataN, s.failDataCode, "FailNextData"
+	}
+	if *n == 0 {
 		return nil
 	}
-	s.failN--
+	*n--
 	return &smtp.SMTPError{
-		Code:         s.failCode,
-		EnhancedCode: smtp.EnhancedCode{s.failCode / 100, 0, 0},
-		Message:      "smtptest: failure planned by FailNext",
+		Code:         code,
+		EnhancedCode: smtp.EnhancedCode{code / 100, 0, 0},
+		Message:      "smtptest: failure planned by " + by,
 	}
 }
 
@@ -315,7 +335,7 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if err := ss.srv.failRecipient(); err != nil {
+	if err := ss.srv.plannedFailure(false); err != nil {
 		return err
 	}
 	ss.to = append(ss.to, to)
@@ -326,6 +346,9 @@ func (ss *session) Data(r io.Reader) error {
 	raw, err := io.ReadAll(r)
 	if err != nil {
 		return fmt.Errorf("read message: %w", err)
+	}
+	if err := ss.srv.plannedFailure(true); err != nil {
+		return err
 	}
 	_, tlsOn := ss.conn.TLSConnectionState()
 	rec := Received{From: ss.from, To: ss.to, Raw: raw, User: ss.user, TLS: tlsOn}
