@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -341,4 +342,31 @@ func TestMailMessagePage(t *testing.T) {
 	e.Get(fmt.Sprintf("/sandbox/mail/%d/html", dp.ID)).Expect(http.StatusNotFound)
 	e.Get("/sandbox/mail/999999").Expect(http.StatusNotFound)
 	e.Get("/sandbox/mail/abc").Expect(http.StatusNotFound)
+}
+
+// A long demo does not grow the mailbox for ever: it keeps the newest
+// mailbox.Keep messages.
+func TestMailKeepsTheNewest(t *testing.T) {
+	t.Parallel()
+	e := sandboxtest.New(t)
+	mb := e.Sandbox.Mailbox()
+	ctx := context.Background()
+	var ids []int64
+	for i := range mailbox.Keep + 2 {
+		d, err := mb.Deliver(ctx, receipt(fmt.Sprintf("m%d", i), "ada@example.com"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, d.ID)
+	}
+	for _, id := range ids[:2] {
+		if _, err := mb.Get(ctx, id); !errors.Is(err, mailbox.ErrNotFound) {
+			t.Errorf("message %d, among the oldest, is still there (%v)", id, err)
+		}
+	}
+	p, err := mb.List(ctx, mailbox.Query{Limit: mailbox.Keep + 10})
+	if err != nil || len(p.Messages) != mailbox.Keep || p.Messages[len(p.Messages)-1].ID != ids[2] {
+		t.Errorf("the mailbox holds %d messages (%v), want the newest %d", len(p.Messages), err, mailbox.Keep)
+	}
+	e.Get(fmt.Sprintf("/sandbox/mail/%d", ids[0])).Expect(http.StatusNotFound)
 }
