@@ -5,7 +5,8 @@
 // authentication, so the providers' own client libraries run unchanged
 // against it. It also serves the provider-side pages a shopper sees (a
 // hosted checkout page and Amazon-Pay-style approval pages) and delivers
-// webhooks to the app (signed where the provider signs).
+// webhooks to the app (signed where the provider signs). Its mailbox
+// (package mailbox, /sandbox/mail) shows the emails the app sends.
 //
 // It is a faithful stand-in, not a shortcut: wherever the real API would
 // reject a request, so does the sandbox.

@@ -69,7 +69,10 @@ type InvalidError struct{ Reason string }
 
 func (e *InvalidError) Error() string { return "invalid message: " + e.Reason }
 
-// Box is the mailbox, on the sandbox's database.
+// Box is the mailbox, on the sandbox's database. It does not take the
+// host's lock, which orders the providers' requests: its state is its own
+// table, and each call is one transaction (host.Write, the host's one way
+// into the database, for reads too).
 type Box struct {
 	host *simkit.Host
 }
