@@ -29,6 +29,7 @@ func receipt(key, to string) mailbox.Message {
 		HTML: `<!DOCTYPE html><html><head><title>Receipt</title></head><body style="font-family:sans-serif">` +
 			`<h1 style="color:#333">Thank you, Ada</h1><p>We took <strong>€12.00</strong> on 6 Dec 2026.</p>` +
 			`<script>parent.document.title = "pwned"</script><a href="http://shop.example/mandates/x">Your page</a></body></html>`,
+		Headers: map[string]string{"Auto-Submitted": "auto-generated", "List-Unsubscribe": "<http://shop.example/mandates/x>"},
 	}
 }
 
@@ -147,6 +148,9 @@ func TestMailRefusesBadInput(t *testing.T) {
 		{"two recipients", with(func(m *mailbox.Message) { m.To = "a@example.com, b@example.com" }), "not one email address", 400},
 		{"not an address", with(func(m *mailbox.Message) { m.To = "ada" }), "not one email address", 400},
 		{"header injection", with(func(m *mailbox.Message) { m.Subject = "Hi\r\nBcc: eve@example.com" }), "subject contains a line break", 400},
+		{"injection in a header", with(func(m *mailbox.Message) { m.Headers = map[string]string{"X-A": "b\r\nBcc: eve@example.com"} }), "header X-A contains a line break", 400},
+		{"bad header name", with(func(m *mailbox.Message) { m.Headers = map[string]string{"X A:": "b"} }), "not a header field name", 400},
+		{"Date as a header", with(func(m *mailbox.Message) { m.Headers = map[string]string{"date": "yesterday"} }), "send it as its own field", 400},
 		{"too long a key", with(func(m *mailbox.Message) { m.Key = strings.Repeat("k", 256) }), "key is longer than 255", 400},
 		{"bodies over 1 MiB", with(func(m *mailbox.Message) { m.Text = strings.Repeat("a", 600<<10); m.HTML = strings.Repeat("b", 500<<10) }), "more than 1048576", 400},
 		{"not JSON", "key=k", "want a JSON object", 400},
@@ -271,7 +275,8 @@ func TestMailMessagePage(t *testing.T) {
 		t.Errorf("subject %q", s)
 	}
 	headers, _ := page.TestID("mail-headers")
-	for _, want := range []string{"From Acme Coffee Club <shop@acme.example>", "To Ada Lovelace <ada@example.com>", "Date " + d.ReceivedAt.Format("2 Jan 2006, 15:04 UTC")} {
+	for _, want := range []string{"From Acme Coffee Club <shop@acme.example>", "To Ada Lovelace <ada@example.com>", "Date " + d.ReceivedAt.Format("2 Jan 2006, 15:04 UTC"),
+		"Auto-Submitted auto-generated List-Unsubscribe <http://shop.example/mandates/x>"} {
 		if !strings.Contains(headers, want) {
 			t.Errorf("headers %q lack %q", headers, want)
 		}

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -52,7 +54,7 @@ func (b *Box) handleDeliver(w http.ResponseWriter, r *http.Request, authorized f
 			writeJSON(w, http.StatusRequestEntityTooLarge, apiError{fmt.Sprintf("the request is larger than %d bytes", maxRequestBytes)})
 			return
 		}
-		writeJSON(w, http.StatusBadRequest, apiError{`want a JSON object {"key", "from", "to", "subject", "text", "html"}: ` + err.Error()})
+		writeJSON(w, http.StatusBadRequest, apiError{`want a JSON object {"key", "from", "to", "subject", "text", "html", "headers"}: ` + err.Error()})
 		return
 	}
 	d, err := b.Deliver(r.Context(), msg)
@@ -130,6 +132,9 @@ func (b *Box) handleMessage(w http.ResponseWriter, r *http.Request) {
 		HTMLTabURL: b.messageURL(m.ID, "html"), TextTabURL: b.messageURL(m.ID, "text"),
 		HTMLPartURL: fmt.Sprintf("%s/mail/%d/html", b.host.BasePath(), m.ID),
 		ListURL:     b.listURL("", 0), RecipientURL: b.listURL(recipient(m.To), 0),
+	}
+	for _, name := range slices.Sorted(maps.Keys(m.Headers)) {
+		v.Extra = append(v.Extra, header{name, m.Headers[name]})
 	}
 	// The page frames the message's HTML part, which only this page may do.
 	simkit.AllowSelfFrames(w)

@@ -13,6 +13,7 @@ package mailbox // import "example.com/storefront/sandbox/mailbox"
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -30,6 +31,7 @@ const (
 	MaxBodyBytes   = 1 << 20 // text and HTML parts together
 	maxHeaderChars = 998     // RFC 5322's line limit
 	maxKeyChars    = 255
+	maxHeaders     = 30
 	// Keep is how many messages the mailbox keeps; older ones are dropped
 	// as new ones arrive (and their keys with them).
 	Keep = 1000
@@ -45,6 +47,10 @@ type Message struct {
 	Subject string `json:"subject"`
 	Text    string `json:"text"`           // the plain-text part (required: every message has one)
 	HTML    string `json:"html,omitempty"` // the HTML part, or "" for none
+	// Headers are the other header fields the sender set (Auto-Submitted,
+	// List-Unsubscribe, …), shown with the message; not From, To, Subject
+	// or Date, which are the fields above and the mailbox's clock.
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // Delivery is the mailbox's answer to a delivery.
@@ -87,12 +93,20 @@ func (b *Box) Deliver(ctx context.Context, msg Message) (Delivery, error) {
 	if err != nil {
 		return Delivery{}, err
 	}
+	extra := msg.Headers
+	if extra == nil {
+		extra = map[string]string{} // "{}", not "null"
+	}
+	headers, err := simkit.JSONText(extra)
+	if err != nil {
+		return Delivery{}, fmt.Errorf("mailbox: %w", err)
+	}
 	var d Delivery
 	err = b.host.Write(ctx, func(tx *simkit.WriteTx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO mail
-			(key, from_header, to_header, to_address, subject, text_body, html_body, received_at_ms)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
-			msg.Key, msg.From, msg.To, toAddr, msg.Subject, msg.Text, msg.HTML, b.host.Now().UnixMilli())
+			(key, from_header, to_header, to_address, subject, text_body, html_body, headers, received_at_ms)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
+			msg.Key, msg.From, msg.To, toAddr, msg.Subject, msg.Text, msg.HTML, headers, b.host.Now().UnixMilli())
 		if err != nil {
 			return fmt.Errorf("store message: %w", err)
 		}
@@ -137,7 +151,21 @@ func validate(msg Message) (string, error) {
 	if utf8.RuneCountInString(msg.Key) > maxKeyChars {
 		return invalid("key is longer than %d characters", maxKeyChars)
 	}
-	for _, f := range []struct{ name, value string }{{"from", msg.From}, {"to", msg.To}, {"subject", msg.Subject}} {
+	fields := []struct{ name, value string }{{"from", msg.From}, {"to", msg.To}, {"subject", msg.Subject}}
+	if len(msg.Headers) > maxHeaders {
+		return invalid("more than %d headers", maxHeaders)
+	}
+	for name, value := range msg.Headers {
+		if !headerName(name) {
+			return invalid("header name %q is not a header field name (letters, digits and dashes)", name)
+		}
+		switch strings.ToLower(name) {
+		case "from", "to", "subject", "date":
+			return invalid("header %s: send it as its own field (Date is the mailbox's clock)", name)
+		}
+		fields = append(fields, struct{ name, value string }{"header " + name, value})
+	}
+	for _, f := range fields {
 		if utf8.RuneCountInString(f.value) > maxHeaderChars {
 			return invalid("%s is longer than %d characters", f.name, maxHeaderChars)
 		}
@@ -164,6 +192,20 @@ func validate(msg Message) (string, error) {
 	return strings.ToLower(to.Address), nil
 }
 
+// headerName reports whether s is a header field name this mailbox keeps:
+// RFC 5322 allows more, senders use these.
+func headerName(s string) bool {
+	if s == "" || len(s) > 76 {
+		return false
+	}
+	for _, c := range s {
+		if !(c == '-' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
+			return false
+		}
+	}
+	return true
+}
+
 // ErrNotFound is what Get returns for an id the mailbox does not have.
 var ErrNotFound = errors.New("mailbox: no such message")
 
@@ -172,13 +214,20 @@ func (b *Box) Get(ctx context.Context, id int64) (Stored, error) {
 	var m Stored
 	err := b.host.Write(ctx, func(tx *simkit.WriteTx) error {
 		var ms int64
-		err := tx.QueryRowContext(ctx, `SELECT id, key, from_header, to_header, subject, text_body, html_body, received_at_ms
-			FROM mail WHERE id = ?`, id).Scan(&m.ID, &m.Key, &m.From, &m.To, &m.Subject, &m.Text, &m.HTML, &ms)
+		var headers string
+		err := tx.QueryRowContext(ctx, `SELECT id, key, from_header, to_header, subject, text_body, html_body, headers, received_at_ms
+			FROM mail WHERE id = ?`, id).Scan(&m.ID, &m.Key, &m.From, &m.To, &m.Subject, &m.Text, &m.HTML, &headers, &ms)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
 		if err != nil {
 			return fmt.Errorf("mailbox: read message %d: %w", id, err)
+		}
+		if err := json.Unmarshal([]byte(headers), &m.Headers); err != nil {
+			return fmt.Errorf("mailbox: message %d's headers: %w", id, err)
+		}
+		if len(m.Headers) == 0 {
+			m.Headers = nil // as delivered without any
 		}
 		m.ReceivedAt = time.UnixMilli(ms).UTC()
 		return nil

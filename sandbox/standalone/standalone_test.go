@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -220,7 +221,8 @@ func TestMailboxClientDelivers(t *testing.T) {
 	msg := mailbox.Message{
 		Key: "mandate-confirmed/1", From: "Acme Coffee Club <shop@acme.example>", To: "ada@example.com",
 		Subject: "Your coffee subscription is confirmed", Text: "Hello Ada,\nyour mandate is confirmed.",
-		HTML: `<p>Hello Ada,</p><p>your mandate is <strong>confirmed</strong> &amp; signed.</p>`,
+		HTML:    `<p>Hello Ada,</p><p>your mandate is <strong>confirmed</strong> &amp; signed.</p>`,
+		Headers: map[string]string{"Auto-Submitted": "auto-generated"},
 	}
 
 	wrong := &standalone.Mailbox{URL: s.URL, Key: "sk_test_wrong"}
@@ -247,7 +249,7 @@ func TestMailboxClientDelivers(t *testing.T) {
 	}
 
 	got, err := s.Sandbox().Mailbox().Get(ctx, d.ID)
-	if err != nil || got.Message != msg {
+	if err != nil || !reflect.DeepEqual(got.Message, msg) {
 		t.Errorf("stored %+v (%v), want %+v", got.Message, err, msg)
 	}
 	page, err := s.Sandbox().Mailbox().List(ctx, mailbox.Query{})

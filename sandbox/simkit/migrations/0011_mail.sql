@@ -11,6 +11,7 @@ CREATE TABLE mail (
     subject        TEXT    NOT NULL,
     text_body      TEXT    NOT NULL,
     html_body      TEXT    NOT NULL, -- '' when the message has no HTML part
+    headers        TEXT    NOT NULL, -- the other header fields the sender set, a JSON object of strings
     received_at_ms INTEGER NOT NULL
 );
 
