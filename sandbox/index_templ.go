@@ -98,12 +98,25 @@ func indexPage(m simkit.PageMeta, shopURL string, stripe, ppro templ.Component) 
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<h1>Payment sandbox</h1><p>The storefront runs against this sandbox when it has no provider credentials. It keeps its own state in SQLite, answers the provider APIs the storefront calls, and serves the pages a shopper sees at the provider. Nothing here talks to a real payment provider, and no money moves.</p><h2>Stripe</h2>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<h1>Payment sandbox</h1><p>The storefront runs against this sandbox when it has no provider credentials. It keeps its own state in SQLite, answers the provider APIs the storefront calls, and serves the pages a shopper sees at the provider. Nothing here talks to a real payment provider, and no money moves.</p><h2>Mailbox</h2><p><a href=\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var6 templ.SafeURL
+			templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinURLErrs(templ.SafeURL(m.Base + "/mail"))
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `sandbox/index.templ`, Line: 22, Col: 45}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "\" data-testid=\"mailbox-link\">The mailbox</a> shows every email the storefront sends to shoppers in the all-sandbox demo, as they receive it: HTML and plain text.</p><h2>Stripe</h2>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			if stripe == nil {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<p>The Stripe part is off: the storefront was started with Stripe credentials and talks to Stripe itself.</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<p>The Stripe part is off: the storefront was started with Stripe credentials and talks to Stripe itself.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -113,7 +126,7 @@ func indexPage(m simkit.PageMeta, shopURL string, stripe, ppro templ.Component) 
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<h2>PPRO</h2>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<h2>PPRO</h2>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -123,12 +136,12 @@ func indexPage(m simkit.PageMeta, shopURL string, stripe, ppro templ.Component) 
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<p>The PPRO part is off: the storefront was started with PPRO credentials and talks to PPRO itself.</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<p>The PPRO part is off: the storefront was started with PPRO credentials and talks to PPRO itself.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</main>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "</main>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -5,7 +5,8 @@
 // authentication, so the providers' own client libraries run unchanged
 // against it. It also serves the provider-side pages a shopper sees (a
 // hosted checkout page and Amazon-Pay-style approval pages) and delivers
-// webhooks to the app (signed where the provider signs).
+// webhooks to the app (signed where the provider signs). Its mailbox
+// (package mailbox, /sandbox/mail) shows the emails the app sends.
 //
 // It is a faithful stand-in, not a shortcut: wherever the real API would
 // reject a request, so does the sandbox.
@@ -20,6 +21,7 @@ package sandbox // import "example.com/storefront/sandbox"
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"example.com/storefront/sandbox/mailbox"
 	"example.com/storefront/sandbox/pprosim"
 	"example.com/storefront/sandbox/simkit"
 	"example.com/storefront/sandbox/stripesim"
@@ -99,6 +102,8 @@ type Sandbox struct {
 	shopURL string
 	stripe  *stripesim.Sim // nil when the Stripe part is off
 	ppro    *pprosim.Sim   // nil when the PPRO part is off
+	mailbox *mailbox.Box
+	apiKey  string // what the sandbox's own endpoints (the mailbox's deliveries) take as a bearer token
 	handler http.Handler
 }
 
@@ -131,7 +136,7 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 
-	s := &Sandbox{host: host, shopURL: cfg.ShopURL}
+	s := &Sandbox{host: host, shopURL: cfg.ShopURL, mailbox: mailbox.New(host), apiKey: cfg.apiKey()}
 	if cfg.Stripe.enabled() {
 		s.stripe = stripesim.New(host, cfg.Stripe.stripesim())
 	}
@@ -148,6 +153,16 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 	return s, nil
+}
+
+// apiKey is the bearer token of the sandbox's own endpoints: the Stripe
+// secret key, as for a standalone sandbox's clock, or the PPRO API token
+// when the Stripe part is off. The storefront holds either.
+func (c Config) apiKey() string {
+	if c.Stripe.enabled() {
+		return c.Stripe.SecretKey
+	}
+	return c.PPRO.APIToken
 }
 
 func validateConfig(cfg *Config) error {
@@ -286,6 +301,7 @@ func (s *Sandbox) routes() http.Handler {
 	mux.Handle("GET /sandbox/static/", pages.Headers(simkit.StaticHandler()))
 	mux.Handle("/sandbox/", pages.Page(s.handlePageNotFound))
 
+	s.mailbox.Routes(mux, pages, s.authorized)
 	if s.stripe != nil {
 		s.stripe.Routes(mux, pages)
 	}
@@ -294,6 +310,18 @@ func (s *Sandbox) routes() http.Handler {
 	}
 	return mux
 }
+
+// authorized reports whether r carries the sandbox's API key (see
+// Config.apiKey) as a bearer token.
+func (s *Sandbox) authorized(r *http.Request) bool {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(token), []byte(s.apiKey)) == 1
+}
+
+// Mailbox is the sandbox's mailbox, where the storefront delivers the
+// messages it sends in the all-sandbox demo (in process; a standalone
+// sandbox takes them at POST /sandbox/mail/messages).
+func (s *Sandbox) Mailbox() *mailbox.Box { return s.mailbox }
 
 // ClockOffset is the demo clock's offset stored in the sandbox's database
 // (see SetClockOffset).

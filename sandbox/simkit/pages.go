@@ -23,6 +23,13 @@ import (
 const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self' http: https:; " +
 	"frame-ancestors 'none'; base-uri 'none'"
 
+// AllowSelfFrames lets the page being served embed the sandbox's own
+// pages in an iframe, on top of the policy every page has: the mailbox's
+// message page frames the message's HTML part so.
+func AllowSelfFrames(w http.ResponseWriter) {
+	w.Header().Set("Content-Security-Policy", pageCSP+"; frame-src 'self'")
+}
+
 // pageHeaders sets the headers every sandbox page carries.
 func pageHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"example.com/storefront/sandbox/mailbox"
 )
 
 // FetchKeys asks the sandbox at sandboxURL ("http://localhost:8090") for
@@ -82,7 +84,41 @@ func (c *Clock) Offset(ctx context.Context) (time.Duration, error) {
 	return time.Duration(*body.OffsetSeconds) * time.Second, nil
 }
 
-// do sends req and decodes a 200 answer's JSON into out (if not nil).
+// Mailbox delivers messages to the mailbox of the sandbox at URL, for an
+// instance whose sandbox is its own process (SANDBOX_URL); an instance
+// with the sandbox built in calls (*sandbox.Sandbox).Mailbox() instead.
+type Mailbox struct {
+	URL    string // "http://localhost:8090"
+	Key    string // the sandbox's Stripe secret key (Keys.StripeSecretKey)
+	Client *http.Client
+}
+
+// Deliver hands msg to the sandbox's mailbox, which keeps one copy per
+// msg.Key: delivering again after a lost answer is safe.
+func (m *Mailbox) Deliver(ctx context.Context, msg mailbox.Message) (mailbox.Delivery, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // the HTML part as it is, not three times larger
+	if err := enc.Encode(msg); err != nil {
+		return mailbox.Delivery{}, fmt.Errorf("encode message: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(m.URL, "/")+"/sandbox/mail/messages", &buf)
+	if err != nil {
+		return mailbox.Delivery{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+m.Key)
+	var d mailbox.Delivery
+	if err := do(m.Client, req, &d); err != nil {
+		return mailbox.Delivery{}, err
+	}
+	if d.ID == 0 {
+		return mailbox.Delivery{}, fmt.Errorf("POST %s: the answer has no message id", req.URL)
+	}
+	return d, nil
+}
+
+// do sends req and decodes a 200 or 201 answer's JSON into out (if not nil).
 func do(client *http.Client, req *http.Request, out any) error {
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
@@ -96,7 +132,7 @@ func do(client *http.Client, req *http.Request, out any) error {
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", req.Method, req.URL, err)
 	}
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
 		return fmt.Errorf("%s %s: %s: %s", req.Method, req.URL, resp.Status, bytes.TrimSpace(b))
 	}
 	if out == nil {

@@ -13,6 +13,9 @@
 //     absolute, so that the same push from several instances is harmless;
 //     GET reads it. Both need the Stripe secret key as a bearer token.
 //
+// Its mailbox takes the instances' messages at POST /sandbox/mail/messages
+// (see package mailbox and Mailbox, its client), with the same key.
+//
 // The offset is kept in the sandbox's database, so a restarted sandbox
 // keeps the date its payments were made on.
 package standalone // import "example.com/storefront/sandbox/standalone"

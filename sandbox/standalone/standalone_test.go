@@ -2,16 +2,20 @@ package standalone_test
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"example.com/storefront/sandbox"
+	"example.com/storefront/sandbox/mailbox"
 	"example.com/storefront/sandbox/standalone"
 )
 
@@ -204,5 +208,62 @@ func TestClockNeedsTheKeyAndSurvivesARestart(t *testing.T) {
 	}
 	if d := time.Until(again.Now()); d > time.Minute {
 		t.Errorf("after a reset the sandbox's time is %v ahead", d)
+	}
+}
+
+// An instance on SANDBOX_URL delivers its messages to the sandbox
+// process's mailbox with the Stripe secret key; a delivery repeated after
+// a lost answer is kept once.
+func TestMailboxClientDelivers(t *testing.T) {
+	t.Parallel()
+	s := serve(t, t.TempDir())
+	ctx := context.Background()
+	msg := mailbox.Message{
+		Key: "mandate-confirmed/1", From: "Acme Coffee Club <shop@acme.example>", To: "ada@example.com",
+		Subject: "Your coffee subscription is confirmed", Text: "Hello Ada,\nyour mandate is confirmed.",
+		HTML:    `<p>Hello Ada,</p><p>your mandate is <strong>confirmed</strong> &amp; signed.</p>`,
+		Headers: map[string]string{"Auto-Submitted": "auto-generated"},
+	}
+
+	wrong := &standalone.Mailbox{URL: s.URL, Key: "sk_test_wrong"}
+	if _, err := wrong.Deliver(ctx, msg); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("a delivery with the wrong key: %v", err)
+	}
+	mb := &standalone.Mailbox{URL: s.URL, Key: "sk_test_sandbox_standalone"}
+	d, err := mb.Deliver(ctx, msg)
+	if err != nil || d.Duplicate || d.ID == 0 {
+		t.Fatalf("delivery: %+v, %v", d, err)
+	}
+	if want := fmt.Sprintf("%s/sandbox/mail/%d", s.URL, d.ID); d.URL != want {
+		t.Errorf("url %q, want %q", d.URL, want)
+	}
+	again, err := mb.Deliver(ctx, msg)
+	if err != nil || !again.Duplicate || again.ID != d.ID {
+		t.Errorf("the same delivery again: %+v, %v", again, err)
+	}
+	bad := msg
+	bad.Key = "other"
+	bad.To = ""
+	if _, err := mb.Deliver(ctx, bad); err == nil || !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), "to is required") {
+		t.Errorf("a message without a recipient: %v", err)
+	}
+
+	got, err := s.Sandbox().Mailbox().Get(ctx, d.ID)
+	if err != nil || !reflect.DeepEqual(got.Message, msg) {
+		t.Errorf("stored %+v (%v), want %+v", got.Message, err, msg)
+	}
+	page, err := s.Sandbox().Mailbox().List(ctx, mailbox.Query{})
+	if err != nil || len(page.Messages) != 1 {
+		t.Errorf("the mailbox holds %d messages (%v), want 1", len(page.Messages), err)
+	}
+	// The shopper's view is served by the sandbox process.
+	resp, err := http.Get(d.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "Your coffee subscription is confirmed") {
+		t.Errorf("GET %s: %s\n%s", d.URL, resp.Status, body)
 	}
 }
