@@ -240,7 +240,14 @@ func reloadUntil(selector string, limit time.Duration) chromedp.Action {
 		for {
 			var found bool
 			if err := chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q) !== null`, selector), &found).Do(ctx); err != nil {
-				return err
+				// A navigation the previous step started (a form sent, a
+				// reload) may still be under way: the page is asked again
+				// once it has settled. A loaded machine showed it once.
+				if time.Now().After(deadline) || ctx.Err() != nil {
+					return err
+				}
+				time.Sleep(200 * time.Millisecond)
+				continue
 			}
 			if found {
 				return nil
