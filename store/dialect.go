@@ -8,10 +8,15 @@ import "fmt"
 type dialect struct {
 	name string
 	// lockRows ends a SELECT, in a write transaction, of rows the
-	// transaction then changes on what it read. PostgreSQL locks them
-	// (FOR UPDATE), so that concurrent transactions on the same rows take
-	// turns; SQLite needs nothing, its write transactions already run one
-	// at a time (BEGIN IMMEDIATE).
+	// transaction then changes on what it read. PostgreSQL locks them, so
+	// that concurrent transactions on the same rows take turns; SQLite
+	// needs nothing, its write transactions already run one at a time
+	// (BEGIN IMMEDIATE). The lock is FOR NO KEY UPDATE, the one an UPDATE
+	// of other columns than the key takes: FOR UPDATE would also block the
+	// foreign-key check of a row inserted elsewhere that refers to the
+	// locked one (a history row of the mandate), and two transactions
+	// taking the mandate and its billing in turn deadlocked on it
+	// (TestRevocationsRacingBillingNeverDeadlock).
 	lockRows string
 	// skipLocked ends the SELECT of a claim: PostgreSQL skips rows another
 	// instance is claiming right now rather than wait for it.
@@ -37,8 +42,8 @@ var (
 	}
 	postgres = dialect{
 		name:           "postgres",
-		lockRows:       " FOR UPDATE",
-		skipLocked:     " FOR UPDATE SKIP LOCKED",
+		lockRows:       " FOR NO KEY UPDATE",
+		skipLocked:     " FOR NO KEY UPDATE SKIP LOCKED",
 		orderedJoin:    "JOIN",
 		greatest:       "greatest",
 		least:          "least",
