@@ -91,6 +91,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	st, err := store.Open(ctx, db, clk.Now, store.LeaseClock(clk.Real))
 	if err != nil {
+		if cfg.DatabaseURL != "" {
+			return fmt.Errorf("DATABASE_URL: %w", err)
+		}
 		return err
 	}
 	defer st.Close()

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -366,5 +368,59 @@ func TestPostgreSQLRestartDuringABillingRun(t *testing.T) {
 	}
 	if got := scalar(db, `SELECT min(next_period) FROM billing`); got != "8" {
 		t.Errorf("a mandate's next period is %s, want 8 after seven days of a daily plan", got)
+	}
+}
+
+// A wrong or unreachable DATABASE_URL stops start-up with an error that
+// names it, and never its password.
+func TestRunRefusesAWrongDatabaseURL(t *testing.T) {
+	base := pgtest.URL(t)
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := *u
+	missing.Path = "/no_such_database"
+	for name, databaseURL := range map[string]string{
+		"unreachable":      "postgres://shop:s3cret-pw@127.0.0.1:1/shop?sslmode=disable&connect_timeout=5",
+		"no such database": missing.String(),
+	} {
+		err := run(context.Background(), envFrom(map[string]string{
+			"DATABASE_URL": databaseURL, "SESSION_KEYS": testSessionKeys, "ADMIN_PASSWORD": "correct horse battery staple",
+			"ADDR": "127.0.0.1:0", "DATA_DIR": t.TempDir(),
+		}), io.Discard)
+		if err == nil || !strings.HasPrefix(err.Error(), "DATABASE_URL: ") || strings.Contains(err.Error(), "s3cret-pw") {
+			t.Errorf("%s: run returned %v, want an error naming DATABASE_URL without the password", name, err)
+		}
+	}
+}
+
+// After SIGTERM with SHUTDOWN_DRAIN, the instance serves on while its
+// /healthz answers 503, so that a load balancer sends it nothing new, then
+// stops.
+func TestShutdownDrainsBehindALoadBalancer(t *testing.T) {
+	app := start(t, map[string]string{"SHUTDOWN_DRAIN": "2s"})
+	if resp, err := http.Get(app.URL + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz before the signal: %v %v", resp, err)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- app.stop() }()
+	waitFor(t, "/healthz answering 503 while draining", func() bool {
+		resp, err := http.Get(app.URL + "/healthz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(string(body), "draining")
+	})
+	if resp, err := http.Get(app.URL + "/"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("the shop while draining: %v %v, want it still served", resp, err)
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("run after draining: %v", err)
+	}
+	if _, err := http.Get(app.URL + "/healthz"); err == nil {
+		t.Error("the listener is still open after the shutdown")
 	}
 }

@@ -29,11 +29,12 @@ const migrationLock = 7_140_217_017
 
 // Open connects to the database at rawURL (postgres://… or
 // postgresql://…), checks that it answers, and applies every migration in
-// migrations that it lacks. Errors name the database without its password.
+// migrations that it lacks. Errors name the database without its password;
+// the caller says which setting it came from.
 func Open(ctx context.Context, rawURL string, migrations fs.FS) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("DATABASE_URL %s: %w", Redact(rawURL), err)
+		return nil, fmt.Errorf("%s: %w", Redact(rawURL), err)
 	}
 	db := sql.OpenDB(connector{Connector: stdlib.GetConnector(*cfg), rebound: newRebindCache()})
 	// Instances share the server's connections (100 by default): a few
@@ -45,7 +46,7 @@ func Open(ctx context.Context, rawURL string, migrations fs.FS) (*sql.DB, error)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("DATABASE_URL %s does not answer: %w", Redact(rawURL), err)
+		return nil, fmt.Errorf("%s does not answer: %w", Redact(rawURL), err)
 	}
 	if err := migrate(ctx, db, migrations); err != nil {
 		db.Close()

@@ -16,22 +16,8 @@ import (
 func TestLoginAttemptsAreLimitedInTheDatabase(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db dbtest.Kind) {
 		ctx := context.Background()
-		where := db.New(t)
-		var now time.Time
-		var mu sync.Mutex
-		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-		now = time.Date(2027, 1, 1, 12, 0, 0, 0, time.UTC)
 		// Two stores on one database: two instances.
-		a, err := Open(ctx, where, nil, LeaseClock(clock))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.Close()
-		b, err := Open(ctx, where, nil, LeaseClock(clock))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer b.Close()
+		a, b, clock := twoInstances(t, db, time.Date(2027, 1, 1, 12, 0, 0, 0, time.UTC))
 
 		var wg sync.WaitGroup
 		var allowed, refused int
@@ -71,9 +57,7 @@ func TestLoginAttemptsAreLimitedInTheDatabase(t *testing.T) {
 		}
 
 		// In a fresh window: a correct password gives its attempt back.
-		mu.Lock()
-		now = now.Add(16 * time.Minute)
-		mu.Unlock()
+		clock.Advance(16 * time.Minute)
 		for range 10 {
 			id, ok, _, err := a.TakeLoginAttempt(ctx, "203.0.113.7", 5, 15*time.Minute)
 			if err != nil || !ok {

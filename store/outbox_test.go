@@ -17,21 +17,7 @@ import (
 func TestOutbox(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db dbtest.Kind) {
 		ctx := context.Background()
-		where := db.New(t)
-		var mu sync.Mutex
-		real := time.Date(2027, 3, 10, 9, 0, 0, 0, time.UTC)
-		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return real }
-		advance := func(d time.Duration) { mu.Lock(); real = real.Add(d); mu.Unlock() }
-		a, err := Open(ctx, where, nil, LeaseClock(clock))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.Close()
-		b, err := Open(ctx, where, nil, LeaseClock(clock))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer b.Close()
+		a, b, clock := twoInstances(t, db, time.Date(2027, 3, 10, 9, 0, 0, 0, time.UTC))
 		md, err := a.CreateMandate(ctx, newMandate("ada@example.com"))
 		if err != nil {
 			t.Fatal(err)
@@ -82,7 +68,7 @@ func TestOutbox(t *testing.T) {
 		}
 
 		// The deliverer of one died: its lease ends, another takes it.
-		advance(2 * time.Minute)
+		clock.Advance(2 * time.Minute)
 		retaken, err := b.ClaimMessages(ctx, time.Minute, 10)
 		if err != nil || len(retaken) != 2 || retaken[0].Attempts != 2 {
 			t.Fatalf("after the leases ended: %+v (%v)", retaken, err)
@@ -95,13 +81,13 @@ func TestOutbox(t *testing.T) {
 		if err := b.MessageWasSent(ctx, receiptID); err != nil {
 			t.Fatal(err)
 		}
-		if err := b.RetryMessage(ctx, linkID, "421 try later", clock().Add(5*time.Minute)); err != nil {
+		if err := b.RetryMessage(ctx, linkID, "421 try later", clock.Now().Add(5*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := a.ClaimMessages(ctx, time.Minute, 10); len(got) != 0 {
 			t.Errorf("a message was claimed before its retry was due: %+v", got)
 		}
-		advance(5 * time.Minute)
+		clock.Advance(5 * time.Minute)
 		due, err := a.ClaimMessages(ctx, time.Minute, 10)
 		if err != nil || len(due) != 1 || due[0].ID != linkID || due[0].LastError != "421 try later" {
 			t.Fatalf("the retry: %+v (%v)", due, err)
@@ -118,7 +104,7 @@ func TestOutbox(t *testing.T) {
 		}
 		// A sent message stays sent: a late retry of a stale deliverer
 		// changes nothing.
-		if err := a.RetryMessage(ctx, receiptID, "stale", clock()); err != nil {
+		if err := a.RetryMessage(ctx, receiptID, "stale", clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if m, _ := a.MessageByKey(ctx, "charge/1/receipt"); m.Status != MessageSent {

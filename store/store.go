@@ -84,9 +84,6 @@ func Open(ctx context.Context, where string, now func() time.Time, opts ...Optio
 	return s, nil
 }
 
-// Postgres reports whether the store is on PostgreSQL.
-func (s *Store) Postgres() bool { return s.d.name == postgres.name }
-
 // Unavailable reports whether err means the database could not be reached
 // (PostgreSQL restarting, a dropped connection): a request may be tried
 // again later, unlike one the database refused.

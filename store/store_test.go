@@ -19,15 +19,34 @@ func mustOpen(t testing.TB) (*Store, string) {
 }
 
 // mustOpenAt opens the store at where (see dbtest.Each).
-func mustOpenAt(t testing.TB, where string) (*Store, string) {
+func mustOpenAt(t testing.TB, where string, opts ...Option) (*Store, string) {
 	t.Helper()
-	file := where
-	s, err := Open(context.Background(), file, nil)
+	s, err := Open(context.Background(), where, nil, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return s, file
+	return s, where
+}
+
+// realClock is a real time a test moves by hand (leases, login windows,
+// retries are measured on it).
+type realClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *realClock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *realClock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
+
+// twoInstances opens two stores on one new database of kind db, as two
+// instances would, both measuring real time on one clock starting at start.
+func twoInstances(t *testing.T, db dbtest.Kind, start time.Time) (a, b *Store, clock *realClock) {
+	t.Helper()
+	where, clock := db.New(t), &realClock{t: start}
+	a, _ = mustOpenAt(t, where, LeaseClock(clock.Now))
+	b, _ = mustOpenAt(t, where, LeaseClock(clock.Now))
+	return a, b, clock
 }
 
 var plan = payments.Plan{Name: "Coffee Club", Price: payments.Money{Amount: 1200, Currency: "USD"}, Interval: payments.Month}
