@@ -71,3 +71,42 @@ func TestRevocationsRacingBillingNeverDeadlock(t *testing.T) {
 		}
 	})
 }
+
+// Refunds asked of one charge at once, as from two instances' dashboards,
+// never take more than it: the charge is locked while what is left is
+// counted (on SQLite each write transaction runs alone anyway).
+func TestConcurrentRefundsNeverExceedTheCharge(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db dbtest.Kind) {
+		ctx := context.Background()
+		a, b, _ := twoInstances(t, db, time.Now())
+		m, err := a.CreateMandate(ctx, newMandate("refunds@example.com"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := mustCharge(t, a, m.ID, 1200)
+		if _, _, err := a.ApplyCharge(ctx, c.ID, payments.ChargeResult{Ref: "pi_1", State: payments.ChargeSucceeded}); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		made := 0
+		for i := range 20 {
+			wg.Go(func() {
+				s := []*Store{a, b}[i%2]
+				_, err := s.CreateRefund(ctx, c.ID, 700, "")
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					made++
+				case !errors.Is(err, ErrTooMuch):
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if made != 1 {
+			t.Errorf("%d refunds of 7.00 made of a 12.00 charge at once, want 1", made)
+		}
+	})
+}
