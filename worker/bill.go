@@ -83,9 +83,18 @@ func (w *Worker) billOne(ctx context.Context, b store.Billing) (charged int, err
 		case m.Status != mandate.Active:
 			return charged, nil // revoked meanwhile: billing stopped with it
 		}
+		// The period's price is the one in effect on its due date, so a
+		// retry after a price change still charges the period's own price.
+		price, err := w.cfg.Store.PriceFor(ctx, m, due)
+		if err != nil {
+			return charged, err
+		}
+		if price.EndsAgreement {
+			return charged, w.endAgreement(ctx, m, b, price)
+		}
 		// Due, or due for a retry: a new attempt, written before it is sent.
 		c, _, err := w.cfg.Store.CreateCharge(ctx, store.NewCharge{MandateID: m.ID, Kind: store.KindScheduled,
-			InitiatedBy: store.BySchedule, Period: period, Attempt: len(attempts) + 1, Amount: m.Plan.Price})
+			InitiatedBy: store.BySchedule, Period: period, Attempt: len(attempts) + 1, Amount: price.Money})
 		if errors.Is(err, store.ErrMandateInactive) {
 			return charged, nil
 		}
@@ -141,6 +150,21 @@ func (w *Worker) declined(ctx context.Context, m store.Mandate, b store.Billing,
 	return w.revokeEnded(ctx, m)
 }
 
+// endAgreement ends the billing of a mandate whose agreement states its
+// amount exactly (PPRO's amountType EXACT, which no call can change) when
+// its next period is due at a new price: that period is not charged, and
+// the agreement is revoked at the provider, as after non-payment. The
+// shopper was told so in the price change's notice, and subscribes again
+// at the new price through the checkout (a new agreement they approve).
+func (w *Worker) endAgreement(ctx context.Context, m store.Mandate, b store.Billing, price store.Price) error {
+	if err := w.settle(ctx, m, b, store.BillingOutcome{To: store.BillingEnded, Period: b.NextPeriod, NextDueAt: b.NextDueAt,
+		Failures: b.Failures, Detail: fmt.Sprintf("ended by a price change: the agreement states %s exactly; the price changed to %s from period %d",
+			m.Plan.Price, price.Money, b.NextPeriod)}); err != nil {
+		return err
+	}
+	return w.revokeEnded(ctx, m)
+}
+
 // revokeEnded tells the provider that a mandate whose billing ended will
 // not be charged again. If the provider cannot be reached, reconciliation
 // tries again.
@@ -149,9 +173,9 @@ func (w *Worker) revokeEnded(ctx context.Context, m store.Mandate) error {
 		return nil
 	}
 	if _, err := w.cfg.Service.Revoke(ctx, m, payments.RevokedByMerchant, mandate.SourceWorker); err != nil {
-		return fmt.Errorf("revoke %s after non-payment: %w", m.ID, err)
+		return fmt.Errorf("revoke %s, whose billing ended: %w", m.ID, err)
 	}
-	w.log.Info("mandate revoked after non-payment", "mandate_id", m.ID)
+	w.log.Info("mandate revoked: its billing ended", "mandate_id", m.ID)
 	return nil
 }
 
