@@ -23,7 +23,7 @@ import (
 var versions embed.FS
 
 // Current is the version shown to new shoppers.
-const Current = "v2"
+const Current = "v3"
 
 // Document is a filled version of the terms.
 type Document struct {

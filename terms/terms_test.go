@@ -17,6 +17,7 @@ import (
 var published = map[string]string{
 	"v1": "bcbdbcb6cae539d397886ac099e5ebbcc265ed14050fe6f10fdad3c8b1aa5e58",
 	"v2": "e35d0e4342d8aa19e42a4d59094caf7227830a3e4e82bfdd7bccded3b361e855",
+	"v3": "15c74b9b3c9737055373e787839aafd78f910b6de785c5f11eb8694763d7d573",
 }
 
 func TestPublishedVersionsAreImmutable(t *testing.T) {
@@ -98,6 +99,7 @@ func TestRenderedVersionsKeepTheirHashes(t *testing.T) {
 	for version, want := range map[string]string{
 		"v1": "013c55f3d36fe6bdf3bab695d7f9cb2a92fe46fa848961d0796df465096cad15", // the contact is unused before v2
 		"v2": "180f374818dacf22ace7bcdb6b1c0c6b5e555c422c2f1cb2ad80a3b20bbdef79",
+		"v3": "3756e2a12aa23a07267910d8faf3301514661b7fcc6538839f5f295ce5948921",
 	} {
 		doc, err := Render(version, "Northwind Coffee Roasters", "support@northwind-coffee-roasters.example", def)
 		if err != nil {
@@ -155,6 +157,26 @@ func TestParse(t *testing.T) {
 		g, w := blocks[i], want[i]
 		if g.Kind != w.Kind || g.Level != w.Level || g.Text != w.Text || strings.Join(g.Items, "|") != strings.Join(w.Items, "|") {
 			t.Errorf("block %d = %+v, want %+v", i, g, w)
+		}
+	}
+}
+
+// From v3 the terms say what the shopper now gets: the link to their page
+// in every email, and what a price change does to a permission held to an
+// exact amount (PPRO's EXACT agreements, which cannot be changed).
+func TestCurrentTermsSayWhatAPriceChangeDoes(t *testing.T) {
+	doc, err := Render(Current, "M", "support@m.example", plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"at least 14 days before the first payment at the new price, and you may cancel before then",
+		"A payment due before that date is taken at the price before the change",
+		"your subscription then ends before the first payment at the new price",
+		"in every email we send you about your subscription",
+	} {
+		if !strings.Contains(doc.Text, want) {
+			t.Errorf("the terms lack %q", want)
 		}
 	}
 }
