@@ -207,6 +207,19 @@ func (h *handler) mandatePage(r *http.Request, m store.Mandate) (views.AdminMand
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return page, err
 	}
+	prices, err := h.store.MandatePrices(ctx, m.ID)
+	if err != nil {
+		return page, err
+	}
+	for _, p := range prices {
+		v := views.MandatePriceView{Old: p.Old.String(), New: p.Price.String(), Effective: p.EffectiveAt.UTC().Format(dashboardTime),
+			FirstAt: p.FirstAt.UTC().Format(dashboardDay), Notified: p.NotifiedAt.UTC().Format(dashboardTime), Notice: p.MessageStatus,
+			EndsAgreement: p.EndsAgreement}
+		if !p.SentAt.IsZero() {
+			v.SentAt = "sent " + p.SentAt.UTC().Format(dashboardTime)
+		}
+		page.Prices = append(page.Prices, v)
+	}
 	page.CanRevoke = m.Status == mandate.Active
 	if m.Status == mandate.Active {
 		if page.RevokeToken, err = h.store.IssueFormToken(ctx, m.ID, "revoke"); err != nil {

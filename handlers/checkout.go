@@ -27,29 +27,33 @@ func (h *handler) createCheckoutSession(w http.ResponseWriter, r *http.Request) 
 		return &pageError{Status: http.StatusBadRequest, Heading: "Unreadable form",
 			Message: "The form could not be read. Please fill it in again.", Err: err}
 	}
-	f, errs := h.parseForm(r.PostForm)
+	ctx := r.Context()
+	o, err := h.offer(ctx)
+	if err != nil {
+		return err
+	}
+	f, errs := h.parseForm(r.PostForm, o)
 	if len(errs) > 0 {
-		h.renderHome(w, r, http.StatusUnprocessableEntity, f, errs)
+		h.renderHome(w, r, http.StatusUnprocessableEntity, o, f, errs)
 		return nil
 	}
 	p := h.providers[f.Provider]
-	ctx := r.Context()
 
 	n := store.NewMandate{
-		Email: f.Email, Name: f.Name, Country: f.Country, Provider: p.Name(), Mode: p.Mode(), Plan: h.plan,
+		Email: f.Email, Name: f.Name, Country: f.Country, Provider: p.Name(), Mode: p.Mode(), Plan: o.plan,
 		Consent: store.Consent{
 			Merchant:      h.merchant,
 			Contact:       h.merchantEmail,
-			TermsVersion:  h.terms.Version,
-			TermsSHA256:   h.terms.SHA256,
-			Authorization: h.terms.Authorization,
+			TermsVersion:  o.terms.Version,
+			TermsSHA256:   o.terms.SHA256,
+			Authorization: o.terms.Authorization,
 			AcceptedAt:    h.now(),
 			ClientIP:      h.clientIP(r),
 			UserAgent:     truncate(r.UserAgent(), maxUserAgent),
 		},
 	}
 	if f.PayNow {
-		n.FirstPayment = &h.plan.Price
+		n.FirstPayment = &o.plan.Price
 	}
 	m, err := h.store.CreateMandate(ctx, n)
 	if err != nil {

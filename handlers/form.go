@@ -15,7 +15,8 @@ import (
 
 // parseForm reads and validates the checkout form. Values come back as
 // typed (trimmed) so the page can show them again; errors are keyed by field.
-func (h *handler) parseForm(v url.Values) (views.Form, map[string]string) {
+// The terms agreed to must be o's, the ones shown now.
+func (h *handler) parseForm(v url.Values, o offer) (views.Form, map[string]string) {
 	f := views.Form{
 		Name:         strings.TrimSpace(v.Get("name")),
 		Email:        strings.TrimSpace(v.Get("email")),
@@ -67,7 +68,7 @@ func (h *handler) parseForm(v url.Values) (views.Form, map[string]string) {
 	default:
 		// The provider's own limits, checked before any API call.
 		var ie *payments.IneligibleError
-		if err := p.Eligible(f.Country, h.plan.Price); errors.As(err, &ie) {
+		if err := p.Eligible(f.Country, o.plan.Price); errors.As(err, &ie) {
 			field := "provider"
 			if ie.Field == "country" && errs["country"] == "" {
 				field = "country"
@@ -82,7 +83,7 @@ func (h *handler) parseForm(v url.Values) (views.Form, map[string]string) {
 	}
 
 	switch {
-	case f.TermsVersion != h.terms.Version || f.TermsSHA256 != h.terms.SHA256:
+	case f.TermsVersion != o.terms.Version || f.TermsSHA256 != o.terms.SHA256:
 		// The shopper agreed to a text we no longer show: ask again.
 		errs["consent"] = "The terms changed since this page was loaded. Please read the current terms and tick the box again."
 		f.Consent = false

@@ -80,7 +80,7 @@ func FuzzCheckoutForm(f *testing.F) {
 		if err != nil {
 			return // the handler answers 400 before validating
 		}
-		form, errs := h.parseForm(v)
+		form, errs := h.parseForm(v, h.configured())
 		for field, msg := range errs {
 			switch field {
 			case "name", "email", "country", "provider", "pay_now", "consent":

@@ -65,6 +65,11 @@ type Store interface {
 	TakeLoginAttempt(ctx context.Context, client string, limit int, window time.Duration) (int64, bool, time.Duration, error)
 	ReturnLoginAttempt(ctx context.Context, id int64) error
 
+	// Price changes of the plan (the dashboard, new checkouts).
+	CurrentPlan(ctx context.Context, plan payments.Plan) (payments.Plan, error)
+	PriceChanges(ctx context.Context, limit int) ([]store.PriceChange, error)
+	MandatePrices(ctx context.Context, mandateID string) ([]store.MandatePrice, error)
+
 	// Ping says whether the database answers (/healthz).
 	Ping(ctx context.Context) error
 }
@@ -209,7 +214,7 @@ func New(cfg Config) (http.Handler, error) {
 		h.providers[p.Name()] = p
 	}
 	var buf bytes.Buffer
-	if err := h.homeComponent(h.emptyForm(), nil).Render(context.Background(), &buf); err != nil {
+	if err := h.homeComponent(h.configured(), h.emptyForm(h.configured()), nil).Render(context.Background(), &buf); err != nil {
 		return nil, fmt.Errorf("handlers: render home page: %w", err)
 	}
 	h.homePage = buf.Bytes()

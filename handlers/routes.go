@@ -33,6 +33,8 @@ func (h *handler) routes() http.Handler {
 	mux.Handle("POST /admin/logout", h.page(h.adminLogout))
 	mux.Handle("GET /admin", admin(h.adminList))
 	mux.Handle("GET /admin/consents.csv", admin(h.adminConsents))
+	mux.Handle("GET /admin/prices", admin(h.adminPrices))
+	mux.Handle("POST /admin/prices", admin(h.adminSchedulePrice))
 	mux.Handle("GET /admin/mandates/{id}", admin(h.adminMandate))
 	mux.Handle("POST /admin/mandates/{id}/charge", admin(h.adminCharge))
 	mux.Handle("POST /admin/mandates/{id}/charges/{charge}/refund", admin(h.adminRefund))

@@ -121,6 +121,56 @@ type AdminMandate struct {
 	RevokeToken string
 	// ShopperLink is the signed link to the shopper's own page, for an email.
 	ShopperLink string
+	// Prices are the price changes the mandate was told of, oldest first.
+	Prices []MandatePriceView
+}
+
+// MandatePriceView is a price change as one mandate was told of it.
+type MandatePriceView struct {
+	Old, New  string // "12.00 USD"
+	Effective string // the day the new price takes effect
+	FirstAt   string // this mandate's first payment at the new price
+	Notified  string // when the notice was written
+	// Notice is the notice's state in the outbox (pending, sent, failed).
+	Notice string
+	SentAt string
+	// EndsAgreement: the agreement states the old amount exactly (PPRO), so
+	// it ends before FirstAt.
+	EndsAgreement bool
+}
+
+// AdminPrices is the plan's price, the form that schedules a new one and
+// the changes scheduled and past.
+type AdminPrices struct {
+	AdminChrome
+	Plan    string // "Coffee Club, every month"
+	Current string // "12.00 USD", the price new shoppers sign up at
+	Form    PriceForm
+	Changes []PriceChangeView
+}
+
+// PriceForm schedules a new price.
+type PriceForm struct {
+	Token     string
+	Amount    string // as typed, or ""
+	Currency  string
+	Effective string // YYYY-MM-DD, the earliest allowed by default
+	Earliest  string // YYYY-MM-DD
+	Error     string
+	// Rule says what scheduling does and the 14 days' notice, in words.
+	Rule []string
+}
+
+// PriceChangeView is one scheduled or past price change.
+type PriceChangeView struct {
+	ID        int64
+	Old, New  string
+	Effective string
+	Scheduled string
+	State     string // "scheduled" or "in effect"
+	Notified  int    // mandates told
+	Pending   int    // their notices not delivered yet
+	Failed    int    // notices given up
 }
 
 // Person is the shopper.
