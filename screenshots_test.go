@@ -183,6 +183,43 @@ func TestScreenshotTour(t *testing.T) {
 			chromedp.Click(`[data-testid=mandate-row] a`, chromedp.ByQuery),
 			reloadUntil(`[data-testid=dispute][data-status=lost]`, 30*time.Second),
 		}},
+		// The merchant schedules a new price: a day too soon is refused in
+		// words; the earliest day the form offers is taken, every active
+		// shopper is told, and a mandate's page keeps the price and notice.
+		{name: "28a-admin-prices-refused", want: `[data-testid=price-error]`, before: chromedp.Tasks{
+			chromedp.Navigate(app.URL + "/admin/prices"),
+			chromedp.WaitVisible(`[data-testid=price-form]`, chromedp.ByQuery),
+			chromedp.SetValue(`#price-amount`, "15.00", chromedp.ByQuery),
+			chromedp.ActionFunc(func(ctx context.Context) error {
+				var earliest string
+				if err := chromedp.AttributeValue(`#price-effective`, "min", &earliest, nil, chromedp.ByQuery).Do(ctx); err != nil {
+					return err
+				}
+				day, err := time.Parse(time.DateOnly, earliest)
+				if err != nil {
+					return err
+				}
+				return chromedp.SetValue(`#price-effective`, day.AddDate(0, 0, -1).Format(time.DateOnly), chromedp.ByQuery).Do(ctx)
+			}),
+			chromedp.Click(`[data-testid=schedule-price]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid=price-error]`, chromedp.ByQuery),
+		}},
+		{name: "28b-admin-prices-scheduled", want: `[data-testid=price-change]`, before: chromedp.Tasks{
+			chromedp.ActionFunc(func(ctx context.Context) error {
+				var earliest string
+				if err := chromedp.AttributeValue(`#price-effective`, "min", &earliest, nil, chromedp.ByQuery).Do(ctx); err != nil {
+					return err
+				}
+				return chromedp.SetValue(`#price-effective`, earliest, chromedp.ByQuery).Do(ctx)
+			}),
+			chromedp.Click(`[data-testid=schedule-price]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid=flash]`, chromedp.ByQuery),
+		}},
+		{name: "28c-admin-mandate-prices", want: `[data-testid=mandate-price]`, before: chromedp.Tasks{
+			chromedp.Navigate(app.URL + "/admin?status=active&provider=ppro"),
+			chromedp.Click(`[data-testid=mandate-row] a`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid=mandate-prices]`, chromedp.ByQuery),
+		}},
 		// On PPRO the first payment of a 12.04 plan is charged back after the
 		// settle delay. (Last: this app's login replaces the other's cookie,
 		// both being on 127.0.0.1.)

@@ -198,17 +198,17 @@ func (h *handler) mandatePage(r *http.Request, m store.Mandate) (views.AdminMand
 		}
 		page.Charges = append(page.Charges, cv)
 	}
+	prices, err := h.store.MandatePrices(ctx, m.ID)
+	if err != nil {
+		return page, err
+	}
 	if b, err := h.store.Billing(ctx, m.ID); err == nil {
 		events, err := h.store.BillingEvents(ctx, m.ID)
 		if err != nil {
 			return page, err
 		}
-		page.Billing = h.billingView(m, b, events, charges)
+		page.Billing = h.billingView(m, b, events, charges, prices)
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return page, err
-	}
-	prices, err := h.store.MandatePrices(ctx, m.ID)
-	if err != nil {
 		return page, err
 	}
 	for _, p := range prices {
@@ -432,7 +432,8 @@ func consentView(m store.Mandate, merchant string) views.ConsentView {
 
 // billingView shows where an active mandate's payments stand: every period
 // so far with its outcome, and the next few to come.
-func (h *handler) billingView(m store.Mandate, b store.Billing, events []store.BillingEvent, charges []store.Charge) *views.BillingView {
+func (h *handler) billingView(m store.Mandate, b store.Billing, events []store.BillingEvent, charges []store.Charge,
+	prices []store.MandatePrice) *views.BillingView {
 	v := &views.BillingView{State: b.State, Period: b.NextPeriod, Failures: b.Failures}
 	live := b.State == store.BillingActive || b.State == store.BillingPastDue
 	if live {
@@ -477,6 +478,16 @@ func (h *handler) billingView(m store.Mandate, b store.Billing, events []store.B
 			p.Status = "due"
 		default:
 			p.Status = "upcoming"
+		}
+		if p.Status == "due" || p.Status == "upcoming" {
+			// A price change the mandate was told of shows on the periods it
+			// reaches: their price, or that the agreement ends before them.
+			switch price := store.PriceOn(m.Plan.Price, prices, billing.Due(b.AnchorAt, m.Plan.Interval, n)); {
+			case price.EndsAgreement:
+				p.Detail = "not charged: the agreement ends with the price change"
+			case price.Money != m.Plan.Price:
+				p.Detail = "at " + price.Money.String()
+			}
 		}
 		v.Periods = append(v.Periods, p)
 	}

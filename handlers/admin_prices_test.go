@@ -99,7 +99,11 @@ func TestAdminSchedulesAPriceChange(t *testing.T) {
 	} else if status, _ := p.TestID("notice-status"); status != "pending" {
 		t.Errorf("notice %q", status)
 	}
-	if p := e.adminPage(admin, pproMandate.ID); p.Count("ends-agreement") != 1 {
+	if p := e.adminPage(admin, stripeMandate.ID); !strings.Contains(p.Text(), "at 15.00 USD") {
+		t.Errorf("the Stripe mandate's next periods do not show the new price")
+	}
+	if p := e.adminPage(admin, pproMandate.ID); p.Count("ends-agreement") != 1 ||
+		!strings.Contains(p.Text(), "not charged: the agreement ends with the price change") {
 		t.Errorf("the PPRO mandate's page does not say its agreement ends")
 	}
 

@@ -11,7 +11,9 @@ import (
 )
 
 // home shows the plan, the terms, the form and the opt-in. The empty page
-// depends only on the configuration, so it is rendered once, in New.
+// depends only on the configuration, so it is rendered once, in New, and
+// served as such until a price change takes effect (then it is rendered
+// at the price in effect).
 // "Try again" after a failed or cancelled setup comes back with
 // ?again=<mandate id>: the form is filled in with what the shopper typed
 // then (this browser's own mandate only), the opt-in left for them to tick.

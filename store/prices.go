@@ -100,6 +100,19 @@ func (s *Store) PriceFor(ctx context.Context, m Mandate, due time.Time) (Price, 
 	return p, nil
 }
 
+// PriceOn is PriceFor's rule applied to a mandate's prices as MandatePrices
+// returns them (oldest first), for a page that shows many periods: signed
+// is the price the mandate signed up at.
+func PriceOn(signed payments.Money, prices []MandatePrice, due time.Time) Price {
+	p := Price{Money: signed}
+	for _, mp := range prices {
+		if !mp.EffectiveAt.After(due) {
+			p = Price{Money: mp.Price, ChangeID: mp.ChangeID, EndsAgreement: mp.EndsAgreement}
+		}
+	}
+	return p
+}
+
 // CurrentPlan is plan as a new shopper signs up to it now: at the price of
 // the latest change in effect, else at its configured price.
 func (s *Store) CurrentPlan(ctx context.Context, plan payments.Plan) (payments.Plan, error) {

@@ -245,6 +245,14 @@ func TestPriceForEachPeriod(t *testing.T) {
 			if err != nil || got.Money != tc.want {
 				t.Errorf("%s on %s: %v (%v), want %v", tc.m.Customer.Email, tc.due, got, err, tc.want)
 			}
+			// The dashboard's reading of the same rule agrees.
+			prices, err := s.MandatePrices(ctx, tc.m.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if shown := PriceOn(tc.m.Plan.Price, prices, tc.due); shown != got {
+				t.Errorf("%s on %s: the page shows %+v, billing charges %+v", tc.m.Customer.Email, tc.due, shown, got)
+			}
 		}
 		if p, err := s.CurrentPlan(ctx, plan); err != nil || p.Price != usd(1200) {
 			t.Fatalf("before the change: the plan is at %v (%v)", p.Price, err)
