@@ -452,6 +452,7 @@ func (h *handler) billingView(m store.Mandate, b store.Billing, events []store.B
 	if live {
 		last += 2 // the next two after the one being charged
 	}
+	ended := false // by a price change the agreement cannot carry
 	for n := 1; n <= last; n++ {
 		p := views.PeriodView{N: n, Due: billing.Due(b.AnchorAt, m.Plan.Interval, n).Format("2 Jan 2006")}
 		cs := byPeriod[n]
@@ -483,8 +484,10 @@ func (h *handler) billingView(m store.Mandate, b store.Billing, events []store.B
 			// A price change the mandate was told of shows on the periods it
 			// reaches: their price, or that the agreement ends before them.
 			switch price := store.PriceOn(m.Plan.Price, prices, billing.Due(b.AnchorAt, m.Plan.Interval, n)); {
+			case price.EndsAgreement && !ended:
+				p.Detail, ended = "not charged: the agreement ends with the price change", true
 			case price.EndsAgreement:
-				p.Detail = "not charged: the agreement ends with the price change"
+				p.Detail = "none: the agreement has ended"
 			case price.Money != m.Plan.Price:
 				p.Detail = "at " + price.Money.String()
 			}

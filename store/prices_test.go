@@ -123,15 +123,15 @@ func TestPriceChangeNotifiesEveryActiveMandateOnce(t *testing.T) {
 		eff := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
 		c := NewPriceChange{Plan: plan, Price: usd(1500), EffectiveAt: eff, ExactAmount: exactAtPPRO}
 		var wg sync.WaitGroup
-		results := make([]PriceChange, 3)
-		errs := make([]error, 3)
-		created := make([]bool, 3)
-		for i := range 3 { // the form sent three times at once
+		results := make([]PriceChange, 8)
+		errs := make([]error, 8)
+		created := make([]bool, 8)
+		for i := range 8 { // the form sent eight times at once, on as many connections
 			wg.Go(func() { results[i], created[i], errs[i] = s.SchedulePriceChange(ctx, c) })
 		}
 		wg.Wait()
 		n := 0
-		for i := range 3 {
+		for i := range 8 {
 			if errs[i] != nil {
 				t.Fatalf("attempt %d: %v", i, errs[i])
 			}
