@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"example.com/storefront/clock"
+	"example.com/storefront/delivery"
 	"example.com/storefront/handlers"
 	"example.com/storefront/payments"
 	"example.com/storefront/payments/ppro"
@@ -89,7 +90,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if cfg.DatabaseURL != "" {
 		db = cfg.DatabaseURL
 	}
-	st, err := store.Open(ctx, db, clk.Now, store.LeaseClock(clk.Real))
+	opts := []store.Option{store.LeaseClock(clk.Real)}
+	if cfg.MailDisputes {
+		opts = append(opts, store.NotifyDisputes())
+	}
+	st, err := store.Open(ctx, db, clk.Now, opts...)
 	if err != nil {
 		if cfg.DatabaseURL != "" {
 			return fmt.Errorf("DATABASE_URL: %w", err)
@@ -260,7 +265,10 @@ type builtProviders struct {
 	// remoteClock is the clock of a sandbox in its own process; nil
 	// otherwise (a built-in sandbox runs on the app's clock).
 	remoteClock worker.RemoteClock
-	close       func()
+	// mailbox is the sandbox's mailbox in an all-sandbox demo, where every
+	// message to a shopper also lands; nil otherwise.
+	mailbox delivery.Sink
+	close   func()
 }
 
 // buildProviders makes Stripe and PPRO from their credentials. Without any
@@ -351,7 +359,8 @@ func sandboxProviders(ctx context.Context, cfg config, baseURL, loopback string,
 		sb.Close()
 		return builtProviders{}, err
 	}
-	return builtProviders{providers: providers, sandboxURL: "/sandbox/", close: func() { sb.Close() }}, nil
+	return builtProviders{providers: providers, sandboxURL: "/sandbox/", mailbox: delivery.Mailbox{Box: sb.Mailbox()},
+		close: func() { sb.Close() }}, nil
 }
 
 // sandboxKeys are the secrets a sandbox and the app share (the API keys
