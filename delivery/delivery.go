@@ -206,7 +206,7 @@ func (d *Deliverer) wait(attempts int) time.Duration {
 type SMTP struct{ Sender *mailer.Sender }
 
 func (s SMTP) Send(ctx context.Context, m mailer.Message) error { return s.Sender.Send(ctx, m) }
-func (SMTP) Name() string                                        { return "smtp" }
+func (SMTP) Name() string                                       { return "smtp" }
 
 // Mailbox is a sink that puts messages in the sandbox's mailbox, in this
 // process (*mailbox.Box) or in a sandbox process of its own
