@@ -22,6 +22,7 @@ import (
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
 	"example.com/storefront/service"
+	"example.com/storefront/shopperlink"
 	"example.com/storefront/store"
 	"example.com/storefront/terms"
 	"example.com/storefront/views"
@@ -146,7 +147,7 @@ type handler struct {
 	processLater   func()
 	draining       func() bool
 	admin          Admin
-	linkKey        []byte
+	links          shopperlink.Signer
 	adminKey       []byte // signs admin session cookies; changes with the password
 	merchantEmail  string
 	mailDelivery   bool
@@ -198,7 +199,7 @@ func New(cfg Config) (http.Handler, error) {
 		processLater:   cfg.ProcessLater,
 		draining:       cfg.Draining,
 		admin:          cfg.Admin,
-		linkKey:        cfg.LinkKey,
+		links:          shopperlink.New(cfg.LinkKey, shopperLinkTTL),
 		adminKey:       derive(cfg.LinkKey, "admin-session\x00"+cfg.Admin.Password),
 		merchantEmail:  cfg.MerchantEmail,
 		mailDelivery:   cfg.MailDelivery,

@@ -1,14 +1,10 @@
 package handlers
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"time"
 
 	"example.com/storefront/billing"
@@ -24,27 +20,9 @@ const shopperLinkTTL = 30 * 24 * time.Hour
 
 // shopperLink is a signed, expiring link to a mandate's page, for an email:
 // it opens the page without the browser session that made the mandate. It
-// expires in real time, not on the demo clock: a link in someone's inbox
-// must not die because a presenter moved the billing clock.
+// expires in real time, not on the demo clock (see shopperlink).
 func (h *handler) shopperLink(id string) string {
-	e := strconv.FormatInt(time.Now().Add(shopperLinkTTL).Unix(), 10)
-	return "/mandates/" + url.PathEscape(id) + "?e=" + e + "&s=" + h.linkSig(id, e)
-}
-
-func (h *handler) linkSig(id, expires string) string {
-	m := hmac.New(sha256.New, h.linkKey)
-	m.Write([]byte("mandate-page\x00" + id + "\x00" + expires))
-	return hex.EncodeToString(m.Sum(nil)[:20])
-}
-
-// validLink checks a signed link's expiry (real time) and signature, in
-// constant time.
-func (h *handler) validLink(id, expires, sig string) bool {
-	exp, err := strconv.ParseInt(expires, 10, 64)
-	if err != nil || time.Now().Unix() > exp || len(sig) != 40 {
-		return false
-	}
-	return hmac.Equal([]byte(sig), []byte(h.linkSig(id, expires)))
+	return h.links.Path(id, time.Now())
 }
 
 // shopperMandate finds the mandate of a shopper's page: this browser made
@@ -52,7 +30,7 @@ func (h *handler) validLink(id, expires, sig string) bool {
 // so nobody learns whether it exists.
 func (h *handler) shopperMandate(r *http.Request, expires, sig string) (store.Mandate, bool, error) {
 	id := r.PathValue("id")
-	viaLink := sig != "" && h.validLink(id, expires, sig)
+	viaLink, _ := h.links.Check(id, expires, sig, time.Now())
 	if !viaLink && !h.owns(r, id) {
 		if sig != "" {
 			h.log.WarnContext(r.Context(), "a shopper link that is tampered or expired", "request_id", RequestID(r.Context()),
