@@ -31,6 +31,7 @@ import (
 	"example.com/storefront/clock"
 	"example.com/storefront/delivery"
 	"example.com/storefront/handlers"
+	"example.com/storefront/notify"
 	"example.com/storefront/payments"
 	"example.com/storefront/payments/ppro"
 	"example.com/storefront/payments/stripeprovider"
@@ -38,6 +39,7 @@ import (
 	"example.com/storefront/sandbox"
 	"example.com/storefront/sandbox/standalone"
 	"example.com/storefront/service"
+	"example.com/storefront/shopperlink"
 	"example.com/storefront/store"
 	"example.com/storefront/worker"
 )
@@ -164,6 +166,16 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		}
 	}
 
+	// Messages to shoppers: written by the events, delivered here (see
+	// mail.go). Their links are signed as the shopper's pages check them.
+	linkKey := derive(sessionKeys[0], "shopper-link")
+	render := notify.New(notify.Config{Merchant: cfg.Merchant, Contact: cfg.MerchantEmail, BaseURL: baseURL,
+		Links: shopperlink.New(linkKey, handlers.ShopperLinkTTL), Now: clk.Real}).Render
+	deliverer, err := newDeliverer(cfg, st, render, built.mailbox, logger)
+	if err != nil {
+		return err
+	}
+
 	var draining atomic.Bool // set at SIGTERM: /healthz answers 503
 	app, err := handlers.New(handlers.Config{
 		Store:             st,
@@ -181,8 +193,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		ProcessLater:      work.Nudge,
 		Draining:          draining.Load,
 		Admin:             admin,
-		LinkKey:           derive(sessionKeys[0], "shopper-link"),
+		LinkKey:           linkKey,
 		MerchantEmail:     cfg.MerchantEmail,
+		MailDelivery:      deliverer != nil,
 		Retries:           cfg.Retries,
 		Now:               clk.Now,
 		Logger:            logger,
@@ -218,6 +231,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			followDone := make(chan struct{})
 			go func() { defer close(followDone); demo.Follow(workCtx, worker.DemoFollowEvery, logger) }()
 			defer func() { <-followDone }()
+		}
+		if deliverer != nil {
+			mailDone := make(chan struct{})
+			go func() { defer close(mailDone); deliverer.Run(workCtx) }()
+			defer func() { <-mailDone }()
 		}
 		work.Run(workCtx)
 	}()

@@ -199,7 +199,7 @@ func New(cfg Config) (http.Handler, error) {
 		processLater:   cfg.ProcessLater,
 		draining:       cfg.Draining,
 		admin:          cfg.Admin,
-		links:          shopperlink.New(cfg.LinkKey, shopperLinkTTL),
+		links:          shopperlink.New(cfg.LinkKey, ShopperLinkTTL),
 		adminKey:       derive(cfg.LinkKey, "admin-session\x00"+cfg.Admin.Password),
 		merchantEmail:  cfg.MerchantEmail,
 		mailDelivery:   cfg.MailDelivery,

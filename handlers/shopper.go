@@ -15,8 +15,9 @@ import (
 	"example.com/storefront/views"
 )
 
-// shopperLinkTTL is how long a signed link to a shopper's page works.
-const shopperLinkTTL = 30 * 24 * time.Hour
+// ShopperLinkTTL is how long a signed link to a shopper's page works, on
+// a page or in an email.
+const ShopperLinkTTL = 30 * 24 * time.Hour
 
 // shopperLink is a signed, expiring link to a mandate's page, for an email:
 // it opens the page without the browser session that made the mandate. It
