@@ -323,7 +323,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if v := env("SMTP_URL", ""); v != "" {
 		smtp, err := mailer.ParseURL(v, getenv("SMTP_USER"), getenv("SMTP_PASSWORD"))
 		if err != nil {
-			return c, &configError{"SMTP_URL", err.Error()}
+			msg := err.Error() // mailer's words name the variable: say it once
+			if rest, ok := strings.CutPrefix(msg, "SMTP_URL "); ok && !strings.HasPrefix(rest, "or ") {
+				msg = rest
+			}
+			return c, &configError{"SMTP_URL", msg}
 		}
 		c.SMTP = &smtp
 	} else if getenv("SMTP_USER") != "" || getenv("SMTP_PASSWORD") != "" {
@@ -331,7 +335,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	c.MailFrom = env("MAIL_FROM", (&mail.Address{Name: c.Merchant, Address: c.MerchantEmail}).String())
 	if _, err := mailer.ParseFrom(c.MailFrom); err != nil {
-		return c, &configError{"MAIL_FROM", err.Error()}
+		return c, &configError{"MAIL_FROM", strings.TrimPrefix(err.Error(), "MAIL_FROM ")}
 	}
 	switch v := strings.ToLower(env("MAIL_DISPUTES", "off")); v {
 	case "on", "off":
