@@ -44,6 +44,9 @@ type Store interface {
 	ClaimWebhookEvent(ctx context.Context, id int64, lease time.Duration) (bool, error)
 	FinishWebhookEvent(ctx context.Context, id int64, status, outcome, mandateID string) error
 	RetryWebhookEvent(ctx context.Context, id int64, problem string, next time.Time) error
+	// EnqueueMessage writes a message no other change causes (a fresh
+	// link the shopper asked for) to the outbox.
+	EnqueueMessage(ctx context.Context, m store.NewMessage) (bool, error)
 
 	// The merchant's dashboard.
 	CreateAdminSession(ctx context.Context, ttl time.Duration) (string, error)
