@@ -14,13 +14,14 @@ import (
 	"example.com/storefront/billing"
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
+	"example.com/storefront/shopperlink"
 	"example.com/storefront/store"
 	"example.com/storefront/terms"
 	"example.com/storefront/views"
 )
 
 // shopperLinkTTL is how long a signed link to a shopper's page works.
-const shopperLinkTTL = 30 * 24 * time.Hour
+const shopperLinkTTL = shopperlink.DefaultTTL
 
 // shopperLink is a signed, expiring link to a mandate's page, for an email:
 // it opens the page without the browser session that made the mandate. It
@@ -220,7 +221,7 @@ func (h *handler) linkPage(w http.ResponseWriter, r *http.Request, m store.Manda
 	page := views.ShopperLink{
 		Chrome: h.chrome("Your link has expired", views.StepNone), PlanName: m.Plan.Name,
 		MaskedEmail: maskEmail(m.Customer.Email), Action: "/mandates/" + url.PathEscape(m.ID) + "/link",
-		LinkExpires: e, LinkSig: s, Sent: sent, Every: fmt.Sprintf("%d minutes", int(freshLinkEvery.Minutes())),
+		LinkExpires: e, LinkSig: s, Sent: sent, CanCancel: m.Status == mandate.Active, Every: fmt.Sprintf("%d minutes", int(freshLinkEvery.Minutes())),
 	}
 	if sent {
 		page.Chrome.Title = "Check your email"

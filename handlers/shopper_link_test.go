@@ -12,6 +12,8 @@ import (
 
 	"example.com/storefront/internal/pagetest"
 	"example.com/storefront/mandate"
+	"example.com/storefront/notify"
+	"example.com/storefront/shopperlink"
 	"example.com/storefront/store"
 )
 
@@ -65,13 +67,35 @@ func TestExpiredLinkOffersAFreshOne(t *testing.T) {
 		t.Fatalf("%d link messages, want 1: %+v", len(msgs), msgs)
 	}
 	got := msgs[0]
-	if got.To != "ada@example.com" || got.Status != store.MessagePending ||
-		!strings.HasPrefix(got.Key, "mandate/"+m.ID+"/link/") {
+	if got.To != "ada@example.com" || got.Status == store.MessageFailed || !strings.HasPrefix(got.Key, "mandate/"+m.ID+"/link/") {
 		t.Errorf("the message: %+v", got)
 	}
 	var data store.LinkData
 	if err := json.Unmarshal(got.Data, &data); err != nil || time.Since(data.At).Abs() > time.Minute {
 		t.Errorf("its data %s (%v): want the real time it was asked", got.Data, err)
+	}
+
+	// The email it becomes has a link that opens the page, in yet another
+	// browser: the emails sign links as the pages check them.
+	mail, err := notify.New(notify.Config{
+		Merchant: "Northwind Coffee", Contact: "support@northwind.example", BaseURL: e.URL,
+		Links: shopperlink.New([]byte(strings.Repeat("l", 32)), shopperlink.DefaultTTL),
+	}).Render(e.mandate(m.ID, mandate.Active), got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := ""
+	for line := range strings.Lines(mail.Text) {
+		if strings.HasPrefix(line, e.URL+"/mandates/"+m.ID+"?") {
+			fresh = strings.TrimSpace(line)
+		}
+	}
+	if fresh == "" {
+		t.Fatalf("no link in the email:\n%s", mail.Text)
+	}
+	page := pagetest.NewBrowser(t).Get(fresh).Expect(http.StatusOK)
+	if status, _ := page.TestID("shopper-status"); status != "active" || page.Count("cancel-form") != 1 {
+		t.Errorf("the fresh link opens status %q, %d cancel forms", status, page.Count("cancel-form"))
 	}
 }
 

@@ -53,8 +53,8 @@ func TestShopperCancelsOnTheirPage(t *testing.T) {
 }
 
 // The signed link (for an email) opens the shopper's page in any browser,
-// and cancels from there; a tampered or expired link opens nothing and
-// cancels nothing.
+// and cancels from there; a tampered link opens nothing, an expired one
+// only the offer of a fresh link, and neither cancels anything.
 func TestShopperCancelsFromTheSignedLink(t *testing.T) {
 	t.Parallel()
 	for _, provider := range merchantProviders {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"example.com/storefront/mailer"
+	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
 	"example.com/storefront/shopperlink"
 	"example.com/storefront/store"
@@ -505,8 +506,12 @@ func (r *Renderer) link(c *content, m store.Mandate, raw json.RawMessage) error 
 		fmt.Sprintf("A fresh link to your %s subscription's page was asked for on %s, from an expired link. Here it is.",
 			m.Plan.Name, date(d.At)),
 	}
+	page := "On the page you can see your payments."
+	if m.Status == mandate.Active {
+		page = "On the page you can see your payments and cancel at any time."
+	}
 	c.After = []string{
-		"On the page you can see your payments and cancel at any time.",
+		page,
 		"If you did not ask for it, you can ignore this email: it went only to the address your subscription was set up with.",
 	}
 	c.Actions = []action{r.pageAction(m, "Open your subscription")}

@@ -161,6 +161,7 @@ type ShopperLink struct {
 	LinkExpires string
 	LinkSig     string
 	Sent        bool
+	CanCancel   bool // the subscription is active
 	// Every says how often a link is sent at most ("10 minutes").
 	Every string
 }
