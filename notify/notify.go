@@ -322,7 +322,7 @@ func (r *Renderer) ended(c *content, m store.Mandate, raw json.RawMessage) error
 	c.Intro = []string{
 		fmt.Sprintf("We could not take your payment of %s: it was declined %d times. So your %s subscription ended on %s, "+
 			"for non-payment.", d.Amount, d.Failures, m.Plan.Name, date(d.At)),
-		"No further payment will be taken, and nothing is owed for the time after it ended.",
+		"No further payment will be taken.",
 	}
 	c.Facts = []fact{
 		{"Unpaid amount", d.Amount.String()},
@@ -431,7 +431,7 @@ func (r *Renderer) dispute(c *content, m store.Mandate, raw json.RawMessage) err
 	}
 	why := "."
 	if reason != "" {
-		why = ", saying " + reason + "."
+		why = ". The reason given: " + reason + "."
 	}
 	c.Intro = []string{
 		fmt.Sprintf("Your payment of %s taken on %s for %s was disputed with your payment provider%s",
