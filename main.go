@@ -170,7 +170,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	// mail.go). Their links are signed as the shopper's pages check them.
 	linkKey := derive(sessionKeys[0], "shopper-link")
 	render := notify.New(notify.Config{Merchant: cfg.Merchant, Contact: cfg.MerchantEmail, BaseURL: baseURL,
-		Links: shopperlink.New(linkKey, handlers.ShopperLinkTTL), Now: clk.Real}).Render
+		Links: shopperlink.New(linkKey, shopperlink.DefaultTTL), Now: clk.Real}).Render
 	deliverer, err := newDeliverer(cfg, st, render, built.mailbox, logger)
 	if err != nil {
 		return err

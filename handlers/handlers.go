@@ -44,6 +44,9 @@ type Store interface {
 	ClaimWebhookEvent(ctx context.Context, id int64, lease time.Duration) (bool, error)
 	FinishWebhookEvent(ctx context.Context, id int64, status, outcome, mandateID string) error
 	RetryWebhookEvent(ctx context.Context, id int64, problem string, next time.Time) error
+	// EnqueueMessage writes a message no other change causes (a fresh
+	// link the shopper asked for) to the outbox.
+	EnqueueMessage(ctx context.Context, m store.NewMessage) (bool, error)
 
 	// The merchant's dashboard.
 	CreateAdminSession(ctx context.Context, ttl time.Duration) (string, error)
@@ -199,7 +202,7 @@ func New(cfg Config) (http.Handler, error) {
 		processLater:   cfg.ProcessLater,
 		draining:       cfg.Draining,
 		admin:          cfg.Admin,
-		links:          shopperlink.New(cfg.LinkKey, ShopperLinkTTL),
+		links:          shopperlink.New(cfg.LinkKey, shopperLinkTTL),
 		adminKey:       derive(cfg.LinkKey, "admin-session\x00"+cfg.Admin.Password),
 		merchantEmail:  cfg.MerchantEmail,
 		mailDelivery:   cfg.MailDelivery,

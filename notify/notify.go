@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"example.com/storefront/mailer"
+	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
 	"example.com/storefront/shopperlink"
 	"example.com/storefront/store"
@@ -321,7 +322,7 @@ func (r *Renderer) ended(c *content, m store.Mandate, raw json.RawMessage) error
 	c.Intro = []string{
 		fmt.Sprintf("We could not take your payment of %s: it was declined %d times. So your %s subscription ended on %s, "+
 			"for non-payment.", d.Amount, d.Failures, m.Plan.Name, date(d.At)),
-		"No further payment will be taken, and nothing is owed for the time after it ended.",
+		"No further payment will be taken.",
 	}
 	c.Facts = []fact{
 		{"Unpaid amount", d.Amount.String()},
@@ -430,7 +431,7 @@ func (r *Renderer) dispute(c *content, m store.Mandate, raw json.RawMessage) err
 	}
 	why := "."
 	if reason != "" {
-		why = ", saying " + reason + "."
+		why = ". The reason given: " + reason + "."
 	}
 	c.Intro = []string{
 		fmt.Sprintf("Your payment of %s taken on %s for %s was disputed with your payment provider%s",
@@ -505,8 +506,12 @@ func (r *Renderer) link(c *content, m store.Mandate, raw json.RawMessage) error 
 		fmt.Sprintf("A fresh link to your %s subscription's page was asked for on %s, from an expired link. Here it is.",
 			m.Plan.Name, date(d.At)),
 	}
+	page := "On the page you can see your payments."
+	if m.Status == mandate.Active {
+		page = "On the page you can see your payments and cancel at any time."
+	}
 	c.After = []string{
-		"On the page you can see your payments and cancel at any time.",
+		page,
 		"If you did not ask for it, you can ignore this email: it went only to the address your subscription was set up with.",
 	}
 	c.Actions = []action{r.pageAction(m, "Open your subscription")}

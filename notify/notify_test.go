@@ -277,3 +277,20 @@ func squash(s string) string {
 	s = strings.ReplaceAll(s, " :", ":")
 	return s
 }
+
+// A fresh link to a cancelled subscription's page offers what the page
+// offers: its payments, not a cancellation.
+func TestALinkToACancelledSubscription(t *testing.T) {
+	t.Parallel()
+	m := activeMandate(t)
+	for status, want := range map[mandate.Status]bool{mandate.Active: true, mandate.Revoked: false} {
+		m.Status = status
+		out, err := renderer().Render(m, message(t, store.MsgLink, store.LinkData{At: dec9}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(out.Text, "cancel at any time"); got != want {
+			t.Errorf("%s: offers to cancel %v, want %v", status, got, want)
+		}
+	}
+}

@@ -17,6 +17,10 @@ import (
 	"time"
 )
 
+// DefaultTTL is how long the storefront's links work: the handlers and the
+// emails sign with it, so a link says the same wherever it was made.
+const DefaultTTL = 30 * 24 * time.Hour
+
 // sigLen is the length of a signature in hex.
 const sigLen = 40
 
