@@ -183,10 +183,20 @@ func TestScreenshotTour(t *testing.T) {
 			chromedp.Click(`[data-testid=mandate-row] a`, chromedp.ByQuery),
 			reloadUntil(`[data-testid=dispute][data-status=lost]`, 30*time.Second),
 		}},
+		// What the shoppers received, in the sandbox's mailbox: the list,
+		// and Ada's confirmation as she sees it (with the terms agreed).
+		{name: "29-sandbox-mailbox", url: app.URL + "/sandbox/mail", want: `[data-testid=mail-row]`, before: chromedp.Tasks{
+			reloadUntil(`[data-testid=mail-row]`, 30*time.Second),
+		}},
+		{name: "30-sandbox-mail-confirmation", want: `[data-testid=mail-html]`, before: chromedp.Tasks{
+			chromedp.Navigate(app.URL + "/sandbox/mail?to=ada%40example.com"),
+			chromedp.Click(`//a[@data-testid="mail-link"][contains(., "is set up")]`, chromedp.BySearch),
+			chromedp.WaitVisible(`[data-testid=mail-html]`, chromedp.ByQuery),
+		}},
 		// On PPRO the first payment of a 12.04 plan is charged back after the
 		// settle delay. (Last: this app's login replaces the other's cookie,
 		// both being on 127.0.0.1.)
-		{name: "29-admin-ppro-chargeback", want: `[data-testid=dispute]`, before: chromedp.Tasks{
+		{name: "31-admin-ppro-chargeback", want: `[data-testid=dispute]`, before: chromedp.Tasks{
 			fillAndSubmit(disputed.URL, "Annie Easley", "annie@example.com", "ppro", true), decidePPRO("approve"),
 			chromedp.Navigate(disputed.URL + "/admin"),
 			chromedp.WaitVisible(`#password`, chromedp.ByQuery),
@@ -195,7 +205,7 @@ func TestScreenshotTour(t *testing.T) {
 			chromedp.Click(`[data-testid=mandate-row] a`, chromedp.ByQuery),
 			reloadUntil(`[data-testid=dispute]`, 30*time.Second),
 		}},
-		{name: "30-sandbox-ppro-chargebacks", url: disputed.URL + "/sandbox/#ppro-chargebacks", want: `[data-testid=ppro-chargebacks] button`},
+		{name: "32-sandbox-ppro-chargebacks", url: disputed.URL + "/sandbox/#ppro-chargebacks", want: `[data-testid=ppro-chargebacks] button`},
 	}
 	for _, s := range tour {
 		if s.url != "" {

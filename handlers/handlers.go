@@ -69,6 +69,12 @@ type Store interface {
 	TakeLoginAttempt(ctx context.Context, client string, limit int, window time.Duration) (int64, bool, time.Duration, error)
 	ReturnLoginAttempt(ctx context.Context, id int64) error
 
+	// Emails to shoppers, in the outbox.
+	Messages(ctx context.Context, mandateID string) ([]store.Message, error)
+	CountMessages(ctx context.Context) (store.MessageCounts, error)
+	UndeliveredMessages(ctx context.Context, status string, limit int) ([]store.Message, error)
+	ResendMessage(ctx context.Context, id int64) (bool, error)
+
 	// Ping says whether the database answers (/healthz).
 	Ping(ctx context.Context) error
 }
@@ -116,6 +122,10 @@ type Config struct {
 	LinkKey []byte
 	// MerchantEmail is where shoppers write to cancel or ask.
 	MerchantEmail string
+	// MailDelivery says that messages to shoppers are delivered (SMTP_URL,
+	// or the sandbox's mailbox); false: they wait in the outbox, and the
+	// dashboard says so.
+	MailDelivery bool
 	// Retries is the billing worker's retry schedule, for the dashboard.
 	Retries []time.Duration
 	// Now is the clock of records (the demo clock in an all-sandbox demo).
@@ -143,6 +153,7 @@ type handler struct {
 	links          shopperlink.Signer
 	adminKey       []byte // signs admin session cookies; changes with the password
 	merchantEmail  string
+	mailDelivery   bool
 	retries        []time.Duration
 	now            func() time.Time
 	log            *slog.Logger
@@ -191,9 +202,10 @@ func New(cfg Config) (http.Handler, error) {
 		processLater:   cfg.ProcessLater,
 		draining:       cfg.Draining,
 		admin:          cfg.Admin,
-		links:          shopperlink.New(cfg.LinkKey, shopperLinkTTL),
+		links:          shopperlink.New(cfg.LinkKey, ShopperLinkTTL),
 		adminKey:       derive(cfg.LinkKey, "admin-session\x00"+cfg.Admin.Password),
 		merchantEmail:  cfg.MerchantEmail,
+		mailDelivery:   cfg.MailDelivery,
 		retries:        cfg.Retries,
 		now:            cfg.Now,
 		log:            logger,

@@ -43,7 +43,7 @@ func (h *handler) outcome(w http.ResponseWriter, r *http.Request, m store.Mandat
 	case mandate.Active:
 		page.SubscriptionURL = "/mandates/" + url.PathEscape(m.ID)
 		page.SubscriptionLink = h.baseURL + h.shopperLink(m.ID)
-		page.SubscriptionLinkExpires = time.Now().Add(shopperLinkTTL).UTC().Format(shopperDate)
+		page.SubscriptionLinkExpires = time.Now().Add(ShopperLinkTTL).UTC().Format(shopperDate)
 	case mandate.Revoked:
 		page.SubscriptionURL = "/mandates/" + url.PathEscape(m.ID)
 	}

@@ -20,8 +20,9 @@ import (
 	"example.com/storefront/views"
 )
 
-// shopperLinkTTL is how long a signed link to a shopper's page works.
-const shopperLinkTTL = shopperlink.DefaultTTL
+// ShopperLinkTTL is how long a signed link to a shopper's page works, on
+// a page or in an email.
+const ShopperLinkTTL = shopperlink.DefaultTTL
 
 // shopperLink is a signed, expiring link to a mandate's page, for an email:
 // it opens the page without the browser session that made the mandate. It
