@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +12,10 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"example.com/storefront/shopperlink"
 )
 
 // screenshotsDir is where TestScreenshotTour writes its pictures (the README
@@ -36,7 +40,8 @@ type shot struct {
 func TestScreenshotTour(t *testing.T) {
 	ctx := newBrowserFor(t, 3*time.Minute)
 	const password = "tour password 123"
-	app := start(t, map[string]string{"ADMIN_PASSWORD": password, "PLAN_AMOUNT": "1200"})
+	sessionKey := strings.Repeat("5e", 32) // known, so the tour can sign an expired link as the app does
+	app := start(t, map[string]string{"ADMIN_PASSWORD": password, "PLAN_AMOUNT": "1200", "SESSION_KEYS": sessionKey})
 	declining := start(t, map[string]string{"ADMIN_PASSWORD": password, "PLAN_AMOUNT": "1202"}) // every payment declines
 	disputed := start(t, map[string]string{"ADMIN_PASSWORD": password, "PLAN_AMOUNT": "1204"})  // every payment is disputed
 	dir := os.Getenv("SCREENSHOTS_DIR")
@@ -206,6 +211,23 @@ func TestScreenshotTour(t *testing.T) {
 			reloadUntil(`[data-testid=dispute]`, 30*time.Second),
 		}},
 		{name: "32-sandbox-ppro-chargebacks", url: disputed.URL + "/sandbox/#ppro-chargebacks", want: `[data-testid=ppro-chargebacks] button`},
+		// Ada opens the link in an old email, long expired, in a browser
+		// without her session: the page offers to email her a fresh one,
+		// and says it did.
+		{name: "33-link-expired", want: `[data-testid=send-link]`, before: chromedp.Tasks{
+			network.ClearBrowserCookies(),
+			chromedp.ActionFunc(func(ctx context.Context) error {
+				key, err := hex.DecodeString(sessionKey)
+				if err != nil {
+					return err
+				}
+				expired := shopperlink.New(derive(key, "shopper-link"), -time.Hour) // signed, and expired an hour ago
+				return chromedp.Navigate(app.URL + expired.Path(strings.TrimPrefix(subscription, "/mandates/"), time.Now())).Do(ctx)
+			}),
+		}},
+		{name: "34-link-sent", want: `[data-testid=link-sent]`, before: chromedp.Tasks{
+			chromedp.Click(`[data-testid=send-link]`, chromedp.ByQuery), chromedp.WaitVisible(`[data-testid=link-sent]`, chromedp.ByQuery),
+		}},
 	}
 	for _, s := range tour {
 		if s.url != "" {
