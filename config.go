@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"example.com/storefront/billing"
+	"example.com/storefront/mailer"
 	"example.com/storefront/payments"
 	"example.com/storefront/payments/ppro"
 )
@@ -83,6 +84,17 @@ type config struct {
 	MerchantEmail string
 	Plan          payments.Plan
 	LogLevel      string
+
+	// SMTP is the mail server messages to shoppers go through (SMTP_URL);
+	// nil without one: in an all-sandbox demo they land in the sandbox's
+	// mailbox only, and with real credentials they wait in the outbox.
+	SMTP *mailer.Config
+	// MailFrom is the sender of every message (MAIL_FROM; by default the
+	// merchant's name and MERCHANT_EMAIL).
+	MailFrom string
+	// MailDisputes: tell the shopper when one of their payments is
+	// disputed (off by default).
+	MailDisputes bool
 }
 
 // Live reports whether a provider has real credentials: then the built-in
@@ -307,6 +319,29 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return c, &configError{"BILLING_RETRIES", err.Error() + " (for example 1d,3d,5d: retries 1, 3 and 5 days after the due date)"}
 		}
 		c.Retries = r
+	}
+	if v := env("SMTP_URL", ""); v != "" {
+		smtp, err := mailer.ParseURL(v, getenv("SMTP_USER"), getenv("SMTP_PASSWORD"))
+		if err != nil {
+			msg := err.Error() // mailer's words name the variable: say it once
+			if rest, ok := strings.CutPrefix(msg, "SMTP_URL "); ok && !strings.HasPrefix(rest, "or ") {
+				msg = rest
+			}
+			return c, &configError{"SMTP_URL", msg}
+		}
+		c.SMTP = &smtp
+	} else if getenv("SMTP_USER") != "" || getenv("SMTP_PASSWORD") != "" {
+		return c, &configError{"SMTP_URL", "is not set, but SMTP_USER or SMTP_PASSWORD is: they are the credentials for SMTP_URL's server"}
+	}
+	c.MailFrom = env("MAIL_FROM", (&mail.Address{Name: c.Merchant, Address: c.MerchantEmail}).String())
+	if _, err := mailer.ParseFrom(c.MailFrom); err != nil {
+		return c, &configError{"MAIL_FROM", strings.TrimPrefix(err.Error(), "MAIL_FROM ")}
+	}
+	switch v := strings.ToLower(env("MAIL_DISPUTES", "off")); v {
+	case "on", "off":
+		c.MailDisputes = v == "on"
+	default:
+		return c, &configError{"MAIL_DISPUTES", fmt.Sprintf("%q is not on or off", v)}
 	}
 	switch c.LogLevel = strings.ToLower(c.LogLevel); c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -42,6 +42,18 @@ func TestConfigValues(t *testing.T) {
 		c.PPROAPIURL != "https://api.sandbox.eu.ppro.com" {
 		t.Fatalf("config = %+v", c)
 	}
+	// Mail goes from the merchant by default.
+	if c.MailFrom != `"Acme" <support@acme.example>` || c.SMTP != nil || c.MailDisputes {
+		t.Fatalf("mail config = %q %v %v", c.MailFrom, c.SMTP, c.MailDisputes)
+	}
+	c, err = loadConfig(envFrom(map[string]string{"SMTP_URL": "smtps://shop:s3cret@mail.example", "MAIL_FROM": "Shop <shop@acme.example>",
+		"MAIL_DISPUTES": "On"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMTP == nil || c.SMTP.String() != "smtps://shop@mail.example:465" || c.MailFrom != "Shop <shop@acme.example>" || !c.MailDisputes {
+		t.Fatalf("mail config = %v %q %v", c.SMTP, c.MailFrom, c.MailDisputes)
+	}
 }
 
 func TestConfigErrorsNameTheVariable(t *testing.T) {
@@ -72,6 +84,11 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"PPRO_MERCHANT_ID": "merch_1"}, "PPRO_API_TOKEN"},
 		{map[string]string{"PPRO_API_URL": "https://api.sandbox.eu.ppro.com"}, "PPRO_API_URL"},
 		{map[string]string{"PPRO_API_TOKEN": "k", "PPRO_MERCHANT_ID": "m", "PPRO_API_URL": "api.ppro.com"}, "PPRO_API_URL"},
+		{map[string]string{"SMTP_URL": "http://mail.example"}, "SMTP_URL"},
+		{map[string]string{"SMTP_URL": "smtp://shop@mail.example"}, "SMTP_URL"},
+		{map[string]string{"SMTP_USER": "shop", "SMTP_PASSWORD": "secret"}, "SMTP_URL"},
+		{map[string]string{"MAIL_FROM": "the shop"}, "MAIL_FROM"},
+		{map[string]string{"MAIL_DISPUTES": "yes"}, "MAIL_DISPUTES"},
 	} {
 		_, err := loadConfig(envFrom(tc.env))
 		if err == nil {

@@ -29,7 +29,9 @@ import (
 	"time"
 
 	"example.com/storefront/clock"
+	"example.com/storefront/delivery"
 	"example.com/storefront/handlers"
+	"example.com/storefront/notify"
 	"example.com/storefront/payments"
 	"example.com/storefront/payments/ppro"
 	"example.com/storefront/payments/stripeprovider"
@@ -37,6 +39,7 @@ import (
 	"example.com/storefront/sandbox"
 	"example.com/storefront/sandbox/standalone"
 	"example.com/storefront/service"
+	"example.com/storefront/shopperlink"
 	"example.com/storefront/store"
 	"example.com/storefront/worker"
 )
@@ -89,7 +92,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if cfg.DatabaseURL != "" {
 		db = cfg.DatabaseURL
 	}
-	st, err := store.Open(ctx, db, clk.Now, store.LeaseClock(clk.Real))
+	opts := []store.Option{store.LeaseClock(clk.Real)}
+	if cfg.MailDisputes {
+		opts = append(opts, store.NotifyDisputes())
+	}
+	st, err := store.Open(ctx, db, clk.Now, opts...)
 	if err != nil {
 		if cfg.DatabaseURL != "" {
 			return fmt.Errorf("DATABASE_URL: %w", err)
@@ -159,6 +166,16 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		}
 	}
 
+	// Messages to shoppers: written by the events, delivered here (see
+	// mail.go). Their links are signed as the shopper's pages check them.
+	linkKey := derive(sessionKeys[0], "shopper-link")
+	render := notify.New(notify.Config{Merchant: cfg.Merchant, Contact: cfg.MerchantEmail, BaseURL: baseURL,
+		Links: shopperlink.New(linkKey, shopperlink.DefaultTTL), Now: clk.Real}).Render
+	deliverer, err := newDeliverer(cfg, st, render, built.mailbox, logger)
+	if err != nil {
+		return err
+	}
+
 	var draining atomic.Bool // set at SIGTERM: /healthz answers 503
 	app, err := handlers.New(handlers.Config{
 		Store:             st,
@@ -176,8 +193,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		ProcessLater:      work.Nudge,
 		Draining:          draining.Load,
 		Admin:             admin,
-		LinkKey:           derive(sessionKeys[0], "shopper-link"),
+		LinkKey:           linkKey,
 		MerchantEmail:     cfg.MerchantEmail,
+		MailDelivery:      deliverer != nil,
 		Retries:           cfg.Retries,
 		Now:               clk.Now,
 		Logger:            logger,
@@ -213,6 +231,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			followDone := make(chan struct{})
 			go func() { defer close(followDone); demo.Follow(workCtx, worker.DemoFollowEvery, logger) }()
 			defer func() { <-followDone }()
+		}
+		if deliverer != nil {
+			mailDone := make(chan struct{})
+			go func() { defer close(mailDone); deliverer.Run(workCtx) }()
+			defer func() { <-mailDone }()
 		}
 		work.Run(workCtx)
 	}()
@@ -260,7 +283,10 @@ type builtProviders struct {
 	// remoteClock is the clock of a sandbox in its own process; nil
 	// otherwise (a built-in sandbox runs on the app's clock).
 	remoteClock worker.RemoteClock
-	close       func()
+	// mailbox is the sandbox's mailbox in an all-sandbox demo, where every
+	// message to a shopper also lands; nil otherwise.
+	mailbox delivery.Sink
+	close   func()
 }
 
 // buildProviders makes Stripe and PPRO from their credentials. Without any
@@ -351,7 +377,8 @@ func sandboxProviders(ctx context.Context, cfg config, baseURL, loopback string,
 		sb.Close()
 		return builtProviders{}, err
 	}
-	return builtProviders{providers: providers, sandboxURL: "/sandbox/", close: func() { sb.Close() }}, nil
+	return builtProviders{providers: providers, sandboxURL: "/sandbox/", mailbox: delivery.Mailbox{Box: sb.Mailbox()},
+		close: func() { sb.Close() }}, nil
 }
 
 // sandboxKeys are the secrets a sandbox and the app share (the API keys

@@ -136,6 +136,11 @@ func TestLiveKeyOffersNoSandbox(t *testing.T) {
 	if err := app.stop(); err != nil {
 		t.Fatal(err)
 	}
+	// Real credentials and no SMTP_URL: the shoppers' emails wait in the
+	// outbox (no sandbox mailbox takes them), and start-up says so.
+	if logs := app.Logs.String(); !strings.Contains(logs, "SMTP_URL is not set: messages to shoppers") {
+		t.Errorf("no warning that emails wait for SMTP_URL:\n%s", logs)
+	}
 	// The mandate records how real it was.
 	db := openSQLite(t, filepath.Join(dataDir, "storefront.db"))
 	var provider_, mode string

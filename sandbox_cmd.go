@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"example.com/storefront/delivery"
 	"fmt"
 	"io"
 	"log/slog"
@@ -40,6 +41,7 @@ func remoteSandboxProviders(ctx context.Context, cfg config, httpClient *http.Cl
 		formActionOrigins: []string{keys.PublicURL},
 		sandboxURL:        keys.PublicURL + "/sandbox/",
 		remoteClock:       &standalone.Clock{URL: cfg.SandboxURL, Key: keys.StripeSecretKey, Client: httpClient},
+		mailbox:           delivery.Mailbox{Box: &standalone.Mailbox{URL: cfg.SandboxURL, Key: keys.StripeSecretKey, Client: httpClient}},
 		close:             func() {},
 	}, nil
 }

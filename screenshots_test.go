@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +12,10 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"example.com/storefront/shopperlink"
 )
 
 // screenshotsDir is where TestScreenshotTour writes its pictures (the README
@@ -36,7 +40,8 @@ type shot struct {
 func TestScreenshotTour(t *testing.T) {
 	ctx := newBrowserFor(t, 3*time.Minute)
 	const password = "tour password 123"
-	app := start(t, map[string]string{"ADMIN_PASSWORD": password, "PLAN_AMOUNT": "1200"})
+	sessionKey := strings.Repeat("5e", 32) // known, so the tour can sign an expired link as the app does
+	app := start(t, map[string]string{"ADMIN_PASSWORD": password, "PLAN_AMOUNT": "1200", "SESSION_KEYS": sessionKey})
 	declining := start(t, map[string]string{"ADMIN_PASSWORD": password, "PLAN_AMOUNT": "1202"}) // every payment declines
 	disputed := start(t, map[string]string{"ADMIN_PASSWORD": password, "PLAN_AMOUNT": "1204"})  // every payment is disputed
 	dir := os.Getenv("SCREENSHOTS_DIR")
@@ -220,10 +225,20 @@ func TestScreenshotTour(t *testing.T) {
 			chromedp.Click(`[data-testid=mandate-row] a`, chromedp.ByQuery),
 			chromedp.WaitVisible(`[data-testid=mandate-prices]`, chromedp.ByQuery),
 		}},
+		// What the shoppers received, in the sandbox's mailbox: the list,
+		// and Ada's confirmation as she sees it (with the terms agreed).
+		{name: "29-sandbox-mailbox", url: app.URL + "/sandbox/mail", want: `[data-testid=mail-row]`, before: chromedp.Tasks{
+			reloadUntil(`[data-testid=mail-row]`, 30*time.Second),
+		}},
+		{name: "30-sandbox-mail-confirmation", want: `[data-testid=mail-html]`, before: chromedp.Tasks{
+			chromedp.Navigate(app.URL + "/sandbox/mail?to=ada%40example.com"),
+			chromedp.Click(`//a[@data-testid="mail-link"][contains(., "is set up")]`, chromedp.BySearch),
+			chromedp.WaitVisible(`[data-testid=mail-html]`, chromedp.ByQuery),
+		}},
 		// On PPRO the first payment of a 12.04 plan is charged back after the
 		// settle delay. (Last: this app's login replaces the other's cookie,
 		// both being on 127.0.0.1.)
-		{name: "29-admin-ppro-chargeback", want: `[data-testid=dispute]`, before: chromedp.Tasks{
+		{name: "31-admin-ppro-chargeback", want: `[data-testid=dispute]`, before: chromedp.Tasks{
 			fillAndSubmit(disputed.URL, "Annie Easley", "annie@example.com", "ppro", true), decidePPRO("approve"),
 			chromedp.Navigate(disputed.URL + "/admin"),
 			chromedp.WaitVisible(`#password`, chromedp.ByQuery),
@@ -232,7 +247,24 @@ func TestScreenshotTour(t *testing.T) {
 			chromedp.Click(`[data-testid=mandate-row] a`, chromedp.ByQuery),
 			reloadUntil(`[data-testid=dispute]`, 30*time.Second),
 		}},
-		{name: "30-sandbox-ppro-chargebacks", url: disputed.URL + "/sandbox/#ppro-chargebacks", want: `[data-testid=ppro-chargebacks] button`},
+		{name: "32-sandbox-ppro-chargebacks", url: disputed.URL + "/sandbox/#ppro-chargebacks", want: `[data-testid=ppro-chargebacks] button`},
+		// Ada opens the link in an old email, long expired, in a browser
+		// without her session: the page offers to email her a fresh one,
+		// and says it did.
+		{name: "33-link-expired", want: `[data-testid=send-link]`, before: chromedp.Tasks{
+			network.ClearBrowserCookies(),
+			chromedp.ActionFunc(func(ctx context.Context) error {
+				key, err := hex.DecodeString(sessionKey)
+				if err != nil {
+					return err
+				}
+				expired := shopperlink.New(derive(key, "shopper-link"), -time.Hour) // signed, and expired an hour ago
+				return chromedp.Navigate(app.URL + expired.Path(strings.TrimPrefix(subscription, "/mandates/"), time.Now())).Do(ctx)
+			}),
+		}},
+		{name: "34-link-sent", want: `[data-testid=link-sent]`, before: chromedp.Tasks{
+			chromedp.Click(`[data-testid=send-link]`, chromedp.ByQuery), chromedp.WaitVisible(`[data-testid=link-sent]`, chromedp.ByQuery),
+		}},
 	}
 	for _, s := range tour {
 		if s.url != "" {

@@ -122,6 +122,9 @@ func (h *handler) adminList(w http.ResponseWriter, r *http.Request) error {
 		v.Del("after")
 		m.FirstURL = "/admin?" + v.Encode()
 	}
+	if m.Messages, err = h.messageAlert(r.Context()); err != nil {
+		return err
+	}
 	h.render(w, r, http.StatusOK, views.AdminListPage(m))
 	return nil
 }
@@ -219,6 +222,13 @@ func (h *handler) mandatePage(r *http.Request, m store.Mandate) (views.AdminMand
 			v.SentAt = "sent " + p.SentAt.UTC().Format(dashboardTime)
 		}
 		page.Prices = append(page.Prices, v)
+	}
+	msgs, err := h.store.Messages(ctx, m.ID)
+	if err != nil {
+		return page, err
+	}
+	for _, msg := range msgs {
+		page.Messages = append(page.Messages, messageView(msg))
 	}
 	page.CanRevoke = m.Status == mandate.Active
 	if m.Status == mandate.Active {

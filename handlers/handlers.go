@@ -22,6 +22,7 @@ import (
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
 	"example.com/storefront/service"
+	"example.com/storefront/shopperlink"
 	"example.com/storefront/store"
 	"example.com/storefront/terms"
 	"example.com/storefront/views"
@@ -43,6 +44,9 @@ type Store interface {
 	ClaimWebhookEvent(ctx context.Context, id int64, lease time.Duration) (bool, error)
 	FinishWebhookEvent(ctx context.Context, id int64, status, outcome, mandateID string) error
 	RetryWebhookEvent(ctx context.Context, id int64, problem string, next time.Time) error
+	// EnqueueMessage writes a message no other change causes (a fresh
+	// link the shopper asked for) to the outbox.
+	EnqueueMessage(ctx context.Context, m store.NewMessage) (bool, error)
 
 	// The merchant's dashboard.
 	CreateAdminSession(ctx context.Context, ttl time.Duration) (string, error)
@@ -69,6 +73,12 @@ type Store interface {
 	CurrentPlan(ctx context.Context, plan payments.Plan) (payments.Plan, error)
 	PriceChanges(ctx context.Context, limit int) ([]store.PriceChange, error)
 	MandatePrices(ctx context.Context, mandateID string) ([]store.MandatePrice, error)
+
+	// Emails to shoppers, in the outbox.
+	Messages(ctx context.Context, mandateID string) ([]store.Message, error)
+	CountMessages(ctx context.Context) (store.MessageCounts, error)
+	UndeliveredMessages(ctx context.Context, status string, limit int) ([]store.Message, error)
+	ResendMessage(ctx context.Context, id int64) (bool, error)
 
 	// Ping says whether the database answers (/healthz).
 	Ping(ctx context.Context) error
@@ -117,6 +127,10 @@ type Config struct {
 	LinkKey []byte
 	// MerchantEmail is where shoppers write to cancel or ask.
 	MerchantEmail string
+	// MailDelivery says that messages to shoppers are delivered (SMTP_URL,
+	// or the sandbox's mailbox); false: they wait in the outbox, and the
+	// dashboard says so.
+	MailDelivery bool
 	// Retries is the billing worker's retry schedule, for the dashboard.
 	Retries []time.Duration
 	// Now is the clock of records (the demo clock in an all-sandbox demo).
@@ -141,9 +155,10 @@ type handler struct {
 	processLater   func()
 	draining       func() bool
 	admin          Admin
-	linkKey        []byte
+	links          shopperlink.Signer
 	adminKey       []byte // signs admin session cookies; changes with the password
 	merchantEmail  string
+	mailDelivery   bool
 	retries        []time.Duration
 	now            func() time.Time
 	log            *slog.Logger
@@ -192,9 +207,10 @@ func New(cfg Config) (http.Handler, error) {
 		processLater:   cfg.ProcessLater,
 		draining:       cfg.Draining,
 		admin:          cfg.Admin,
-		linkKey:        cfg.LinkKey,
+		links:          shopperlink.New(cfg.LinkKey, shopperLinkTTL),
 		adminKey:       derive(cfg.LinkKey, "admin-session\x00"+cfg.Admin.Password),
 		merchantEmail:  cfg.MerchantEmail,
+		mailDelivery:   cfg.MailDelivery,
 		retries:        cfg.Retries,
 		now:            cfg.Now,
 		log:            logger,

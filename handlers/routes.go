@@ -23,6 +23,7 @@ func (h *handler) routes() http.Handler {
 	// The shopper's own page of a mandate (this browser's, or by a signed link).
 	mux.Handle("GET /mandates/{id}", h.limit("shopper", h.page(h.shopperPage)))
 	mux.Handle("POST /mandates/{id}/cancel", h.limit("shopper", h.page(h.shopperCancel)))
+	mux.Handle("POST /mandates/{id}/link", h.limit("shopper", h.page(h.shopperSendLink)))
 
 	// The merchant's dashboard: everything but the login needs a session.
 	admin := func(fn func(http.ResponseWriter, *http.Request) error) http.Handler {
@@ -39,6 +40,8 @@ func (h *handler) routes() http.Handler {
 	mux.Handle("POST /admin/mandates/{id}/charge", admin(h.adminCharge))
 	mux.Handle("POST /admin/mandates/{id}/charges/{charge}/refund", admin(h.adminRefund))
 	mux.Handle("POST /admin/mandates/{id}/revoke", admin(h.adminRevoke))
+	mux.Handle("GET /admin/messages", admin(h.adminMessages))
+	mux.Handle("POST /admin/messages/{id}/resend", admin(h.adminResendMessage))
 	if h.admin.Clock != nil {
 		mux.Handle("POST /admin/clock/advance", admin(h.adminClockAdvance))
 		mux.Handle("POST /admin/clock/reset", admin(h.adminClockReset))

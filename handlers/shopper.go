@@ -1,61 +1,49 @@
 package handlers
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"example.com/storefront/billing"
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
+	"example.com/storefront/shopperlink"
 	"example.com/storefront/store"
 	"example.com/storefront/terms"
 	"example.com/storefront/views"
 )
 
 // shopperLinkTTL is how long a signed link to a shopper's page works.
-const shopperLinkTTL = 30 * 24 * time.Hour
+const shopperLinkTTL = shopperlink.DefaultTTL
 
 // shopperLink is a signed, expiring link to a mandate's page, for an email:
 // it opens the page without the browser session that made the mandate. It
-// expires in real time, not on the demo clock: a link in someone's inbox
-// must not die because a presenter moved the billing clock.
+// expires in real time, not on the demo clock (see shopperlink).
 func (h *handler) shopperLink(id string) string {
-	e := strconv.FormatInt(time.Now().Add(shopperLinkTTL).Unix(), 10)
-	return "/mandates/" + url.PathEscape(id) + "?e=" + e + "&s=" + h.linkSig(id, e)
+	return h.links.Path(id, time.Now())
 }
 
-func (h *handler) linkSig(id, expires string) string {
-	m := hmac.New(sha256.New, h.linkKey)
-	m.Write([]byte("mandate-page\x00" + id + "\x00" + expires))
-	return hex.EncodeToString(m.Sum(nil)[:20])
-}
-
-// validLink checks a signed link's expiry (real time) and signature, in
-// constant time.
-func (h *handler) validLink(id, expires, sig string) bool {
-	exp, err := strconv.ParseInt(expires, 10, 64)
-	if err != nil || time.Now().Unix() > exp || len(sig) != 40 {
-		return false
-	}
-	return hmac.Equal([]byte(sig), []byte(h.linkSig(id, expires)))
-}
+// errLinkExpired is a genuine link to a mandate's page that has expired:
+// its page offers a fresh link instead of the 404.
+var errLinkExpired = errors.New("the shopper's link has expired")
 
 // shopperMandate finds the mandate of a shopper's page: this browser made
-// it, or the request carries a valid signed link. Otherwise the 404 page,
-// so nobody learns whether it exists.
+// it, or the request carries a valid signed link. A genuine but expired
+// link gives the mandate with errLinkExpired. Otherwise the 404 page, so
+// nobody learns whether it exists.
 func (h *handler) shopperMandate(r *http.Request, expires, sig string) (store.Mandate, bool, error) {
 	id := r.PathValue("id")
-	viaLink := sig != "" && h.validLink(id, expires, sig)
-	if !viaLink && !h.owns(r, id) {
+	viaLink, expired := h.links.Check(id, expires, sig, time.Now())
+	if !viaLink && !expired && !h.owns(r, id) {
 		if sig != "" {
-			h.log.WarnContext(r.Context(), "a shopper link that is tampered or expired", "request_id", RequestID(r.Context()),
+			h.log.WarnContext(r.Context(), "a shopper link that is tampered", "request_id", RequestID(r.Context()),
 				"mandate", truncate(id, maxLogged))
 		}
 		return store.Mandate{}, false, errNotFound
@@ -63,6 +51,9 @@ func (h *handler) shopperMandate(r *http.Request, expires, sig string) (store.Ma
 	m, err := h.store.Mandate(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !h.sameMode(m)) {
 		return store.Mandate{}, false, errNotFound
+	}
+	if err == nil && expired && !h.owns(r, id) {
+		return m, false, errLinkExpired
 	}
 	return m, viaLink, err
 }
@@ -72,6 +63,9 @@ func (h *handler) shopperMandate(r *http.Request, expires, sig string) (store.Ma
 func (h *handler) shopperPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	m, viaLink, err := h.shopperMandate(r, q.Get("e"), q.Get("s"))
+	if errors.Is(err, errLinkExpired) {
+		return h.linkPage(w, r, m, q.Get("e"), q.Get("s"), false)
+	}
 	if err != nil {
 		return err
 	}
@@ -159,6 +153,11 @@ func (h *handler) shopperCancel(w http.ResponseWriter, r *http.Request) error {
 	}
 	e, s := r.PostForm.Get("e"), r.PostForm.Get("s")
 	m, _, err := h.shopperMandate(r, e, s)
+	if errors.Is(err, errLinkExpired) {
+		// The page was opened in time and the form sent too late: nothing
+		// is cancelled, and a fresh link is offered.
+		return h.linkPage(w, r, m, e, s, false)
+	}
 	if err != nil {
 		return err
 	}
@@ -174,6 +173,75 @@ func (h *handler) shopperCancel(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
+}
+
+// freshLinkEvery is how often a shopper can have a fresh link emailed at
+// most: presses within one of these windows make one message.
+const freshLinkEvery = 10 * time.Minute
+
+// shopperSendLink emails a fresh link to a mandate's page, to the
+// mandate's own address and no other, for a genuine link (expired or not):
+// whoever holds an old email can reach the page again, and nobody can
+// have a link sent elsewhere.
+func (h *handler) shopperSendLink(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return &pageError{Status: http.StatusBadRequest, Heading: "Unreadable form", Message: "The form could not be read.", Err: err}
+	}
+	id, e, s := r.PathValue("id"), r.PostForm.Get("e"), r.PostForm.Get("s")
+	now := time.Now() // real time, as the links' expiry
+	if ok, expired := h.links.Check(id, e, s, now); !ok && !expired {
+		h.log.WarnContext(r.Context(), "a fresh link asked for with a tampered link", "request_id", RequestID(r.Context()),
+			"mandate", truncate(id, maxLogged))
+		return errNotFound
+	}
+	m, err := h.store.Mandate(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !h.sameMode(m)) {
+		return errNotFound
+	}
+	if err != nil {
+		return err
+	}
+	bucket := now.UTC().Truncate(freshLinkEvery)
+	isNew, err := h.store.EnqueueMessage(r.Context(), store.NewMessage{
+		Key:  "mandate/" + m.ID + "/link/" + strconv.FormatInt(bucket.Unix(), 10),
+		Kind: store.MsgLink, MandateID: m.ID, To: m.Customer.Email,
+		Data: store.LinkData{At: now.UTC()},
+	})
+	if err != nil {
+		return fmt.Errorf("fresh link for %s: %w", m.ID, err)
+	}
+	h.log.InfoContext(r.Context(), "a fresh link asked for by the shopper", "request_id", RequestID(r.Context()),
+		"mandate_id", m.ID, "new", isNew)
+	return h.linkPage(w, r, m, e, s, true)
+}
+
+// linkPage is the page of an expired link: the offer to email a fresh one,
+// or (sent) the word that it was.
+func (h *handler) linkPage(w http.ResponseWriter, r *http.Request, m store.Mandate, e, s string, sent bool) error {
+	page := views.ShopperLink{
+		Chrome: h.chrome("Your link has expired", views.StepNone), PlanName: m.Plan.Name,
+		MaskedEmail: maskEmail(m.Customer.Email), Action: "/mandates/" + url.PathEscape(m.ID) + "/link",
+		LinkExpires: e, LinkSig: s, Sent: sent, CanCancel: m.Status == mandate.Active, Every: fmt.Sprintf("%d minutes", int(freshLinkEvery.Minutes())),
+	}
+	if sent {
+		page.Chrome.Title = "Check your email"
+	}
+	if n, err := strconv.ParseInt(e, 10, 64); err == nil {
+		page.ExpiredOn = time.Unix(n, 0).UTC().Format(shopperDate)
+	}
+	h.render(w, r, http.StatusOK, views.ShopperLinkPage(page))
+	return nil
+}
+
+// maskEmail shows enough of an address for its owner to recognise it and
+// little for anyone else: "a•••@example.com".
+func maskEmail(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 {
+		return "•••"
+	}
+	first, _ := utf8.DecodeRuneInString(addr)
+	return string(first) + "•••" + addr[at:]
 }
 
 func firstNonEmpty(ss ...string) string {

@@ -178,7 +178,7 @@ func TestMailListOrderFilterAndPages(t *testing.T) {
 	t.Parallel()
 	e := sandboxtest.New(t)
 	empty := e.Get("/sandbox/mail").Expect(http.StatusOK)
-	if s, ok := empty.TestID("mail-empty"); !ok || !strings.Contains(s, "No messages yet") || !strings.Contains(s, "does not email shoppers yet") {
+	if s, ok := empty.TestID("mail-empty"); !ok || !strings.Contains(s, "No messages yet") || !strings.Contains(s, "Messages appear here as the shop sends them") {
 		t.Errorf("empty mailbox says %q", s)
 	}
 	index := e.Get("/sandbox/").Expect(http.StatusOK)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -190,6 +191,10 @@ type BillingOutcome struct {
 	NextDueAt time.Time
 	Failures  int
 	Detail    string
+	// Declined is the attempt whose decline this outcome accounts for, if
+	// any: the shopper is told about it (and, when billing ends, of the
+	// end) in the same transaction.
+	Declined *Charge
 }
 
 // SettleBilling records what became of a claimed billing's payment and
@@ -224,6 +229,20 @@ func (s *Store) SettleBilling(ctx context.Context, mandateID, owner string, o Bi
 	if o.To != from || o.Period != period {
 		if err := addBillingEvent(ctx, tx, mandateID, from, o.To, period, o.Detail, ts); err != nil {
 			return err
+		}
+	}
+	if c := o.Declined; c != nil {
+		var err error
+		switch o.To {
+		case BillingPastDue:
+			err = s.notify(ctx, tx, mandateID, MsgDeclined, "charge/"+strconv.FormatInt(c.ID, 10)+"/declined", DeclinedData{
+				ChargeID: c.ID, Period: o.Period, Amount: c.Amount, Failures: o.Failures, Reason: c.FailureReason, RetryAt: o.NextDueAt.UTC()})
+		case BillingEnded:
+			err = s.notify(ctx, tx, mandateID, MsgEnded, "mandate/"+mandateID+"/ended", EndedData{
+				Period: o.Period, Amount: c.Amount, Failures: o.Failures, At: now.UTC()})
+		}
+		if err != nil {
+			return fmt.Errorf("settle billing of %s: %w", mandateID, err)
 		}
 	}
 	return tx.Commit()

@@ -317,6 +317,11 @@ func (s *Store) ApplyCharge(ctx context.Context, id int64, r payments.ChargeResu
 		if err != nil {
 			return Charge{}, false, fmt.Errorf("apply charge %d: %w", id, err)
 		}
+		if next.Status.Paid() && !c.Status.Paid() {
+			if err := s.receipt(ctx, tx, next, s.now().UTC()); err != nil {
+				return Charge{}, false, fmt.Errorf("apply charge %d: %w", id, err)
+			}
+		}
 	}
 	for _, op := range r.Operations {
 		res, err := tx.ExecContext(ctx, `INSERT INTO charge_operations (charge_id, kind, provider_ref, amount, status, updated_at)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"example.com/storefront/payments"
@@ -105,6 +106,12 @@ func (s *Store) ApplyDispute(ctx context.Context, chargeID int64, provider strin
 	out, err := scanDispute(tx.QueryRowContext(ctx, `SELECT `+disputeColumns+` FROM disputes WHERE provider = ? AND provider_ref = ?`, provider, d.Ref))
 	if err != nil {
 		return Dispute{}, false, fmt.Errorf("apply dispute %s: %w", d.Ref, err)
+	}
+	if s.notifyDisputes && old.ID == 0 {
+		if err := s.notify(ctx, tx, c.MandateID, MsgDispute, "dispute/"+strconv.FormatInt(out.ID, 10)+"/opened", DisputeData{
+			DisputeID: out.ID, ChargeID: c.ID, Amount: out.Amount, PaidAt: c.CreatedAt, Reason: out.Reason}); err != nil {
+			return Dispute{}, false, fmt.Errorf("apply dispute %s: %w", d.Ref, err)
+		}
 	}
 	return out, true, tx.Commit()
 }

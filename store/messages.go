@@ -1,8 +1,15 @@
 package store
 
 import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
 	"time"
 
+	"example.com/storefront/billing"
+	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
 )
 
@@ -101,4 +108,91 @@ type PriceChangeData struct {
 // LinkData: the shopper asked for a fresh link at At.
 type LinkData struct {
 	At time.Time `json:"at"`
+}
+
+// NotifyDisputes makes the store write a message to the shopper when one
+// of their payments is disputed. It is off by default: whether to write to
+// a shopper about their chargeback is the merchant's call.
+func NotifyDisputes() Option { return func(s *Store) { s.notifyDisputes = true } }
+
+// notify writes a message about a mandate to its shopper's email, inside
+// tx (the transaction of the event), unless the mandate has no email.
+func (s *Store) notify(ctx context.Context, tx *sql.Tx, mandateID, kind, key string, data any) error {
+	var email string
+	err := tx.QueryRowContext(ctx, `SELECT c.email FROM mandates m JOIN customers c ON c.id = m.customer_id WHERE m.id = ?`,
+		mandateID).Scan(&email)
+	if err != nil {
+		return fmt.Errorf("message %s: %w", key, err)
+	}
+	if email == "" {
+		return nil
+	}
+	_, err = s.enqueue(ctx, tx, NewMessage{Key: key, Kind: kind, MandateID: mandateID, To: email, Data: data})
+	return err
+}
+
+// receipt writes a payment's receipt, in the transaction that recorded the
+// payment as made. The next payment is the following period's, due by the
+// billing's anchor, or the one billing waits for when the payment was the
+// merchant's own; a first payment taken with the setup, before billing
+// starts, dates the next one from itself (billing is anchored moments
+// later, when the provider confirms).
+func (s *Store) receipt(ctx context.Context, tx *sql.Tx, c Charge, paidAt time.Time) error {
+	m, err := findMandate(ctx, tx, `m.id = ?`, c.MandateID)
+	if err != nil {
+		return fmt.Errorf("receipt of charge %d: %w", c.ID, err)
+	}
+	d := ReceiptData{ChargeID: c.ID, Amount: c.Amount, PaidAt: paidAt, Period: c.Period}
+	var state, anchor, nextDue string
+	err = tx.QueryRowContext(ctx, `SELECT state, anchor_at, next_due_at FROM billing WHERE mandate_id = ?`, c.MandateID).
+		Scan(&state, &anchor, &nextDue)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if m.Status == mandate.Pending || m.Status == mandate.Active {
+			d.NextAt = billing.Due(paidAt, m.Plan.Interval, 2)
+		}
+	case err != nil:
+		return fmt.Errorf("receipt of charge %d: %w", c.ID, err)
+	case state != BillingActive && state != BillingPastDue:
+	case c.Period > 0:
+		d.NextAt = billing.Due(parseTime(anchor), m.Plan.Interval, c.Period+1)
+	default:
+		d.NextAt = parseTime(nextDue)
+	}
+	if !d.NextAt.IsZero() {
+		next, err := priceFor(ctx, tx, m, d.NextAt)
+		if err != nil {
+			return fmt.Errorf("receipt of charge %d: %w", c.ID, err)
+		}
+		if next.EndsAgreement {
+			d.NextAt = time.Time{} // the agreement ends before it (the price change's notice said so)
+		} else {
+			d.NextAmount = next.Money
+		}
+	}
+	return s.notify(ctx, tx, c.MandateID, MsgReceipt, "charge/"+strconv.FormatInt(c.ID, 10)+"/receipt", d)
+}
+
+// refundMessage tells the shopper a refund succeeded, in the transaction
+// that recorded it.
+func (s *Store) refundMessage(ctx context.Context, tx *sql.Tx, r Refund) error {
+	c, err := findCharge(ctx, tx, `c.id = ?`, r.ChargeID)
+	if err != nil {
+		return fmt.Errorf("refund message: charge %d: %w", r.ChargeID, err)
+	}
+	return s.notify(ctx, tx, c.MandateID, MsgRefund, "refund/"+strconv.FormatInt(r.ID, 10)+"/succeeded", RefundData{
+		RefundID: r.ID, ChargeID: c.ID, Amount: r.Amount, ChargeAmount: c.Amount, PaidAt: c.CreatedAt, At: s.now().UTC()})
+}
+
+// billingEnded reports whether a mandate's billing ended for non-payment.
+func (s *Store) billingEnded(ctx context.Context, tx *sql.Tx, mandateID string) (bool, error) {
+	var state string
+	err := tx.QueryRowContext(ctx, `SELECT state FROM billing WHERE mandate_id = ?`, mandateID).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("billing of %s: %w", mandateID, err)
+	}
+	return state == BillingEnded, nil
 }

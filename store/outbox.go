@@ -208,3 +208,46 @@ func (s *Store) CountMessages(ctx context.Context) (MessageCounts, error) {
 	}
 	return c, nil
 }
+
+// UndeliveredMessages returns up to limit messages in status (pending or
+// failed), oldest first, from that status's partial index: what the
+// merchant's page of messages waiting or given up shows.
+func (s *Store) UndeliveredMessages(ctx context.Context, status string, limit int) ([]Message, error) {
+	var q string
+	switch status {
+	case MessagePending:
+		q = `SELECT ` + messageColumns + ` FROM outbox WHERE status = 'pending' ORDER BY next_attempt_at, id LIMIT ?`
+	case MessageFailed:
+		q = `SELECT ` + messageColumns + ` FROM outbox WHERE status = 'failed' ORDER BY id LIMIT ?`
+	default:
+		return nil, fmt.Errorf("undelivered messages: no status %q", status)
+	}
+	rows, err := s.db.QueryContext(ctx, q, limit)
+	if err != nil {
+		return nil, fmt.Errorf("%s messages: %w", status, err)
+	}
+	defer rows.Close()
+	var out []Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s messages: %w", status, err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// ResendMessage puts a failed message back in the queue, due now with its
+// attempts counted afresh: the merchant fixed what stopped it (the mail
+// server's settings, the shopper's address at their provider). It reports
+// whether the message was failed.
+func (s *Store) ResendMessage(ctx context.Context, id int64) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, leased_until = NULL
+		WHERE id = ? AND status = 'failed'`, s.real().UTC().Format(timeLayout), id)
+	if err != nil {
+		return false, fmt.Errorf("resend message %d: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}

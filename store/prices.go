@@ -85,9 +85,14 @@ type Price struct {
 // A mandate is told of a change only when it is scheduled, so one that
 // became active afterwards keeps the price it agreed to.
 func (s *Store) PriceFor(ctx context.Context, m Mandate, due time.Time) (Price, error) {
+	return priceFor(ctx, s.db, m, due)
+}
+
+// priceFor is PriceFor in q (a transaction that writes what follows).
+func priceFor(ctx context.Context, q querier, m Mandate, due time.Time) (Price, error) {
 	p := Price{Money: m.Plan.Price}
 	var ends int
-	err := s.db.QueryRowContext(ctx, `SELECT change_id, amount, currency, ends_agreement FROM mandate_prices
+	err := q.QueryRowContext(ctx, `SELECT change_id, amount, currency, ends_agreement FROM mandate_prices
 		WHERE mandate_id = ? AND effective_at <= ? ORDER BY effective_at DESC, change_id DESC LIMIT 1`,
 		m.ID, due.UTC().Format(timeLayout)).Scan(&p.ChangeID, &p.Amount, &p.Currency, &ends)
 	if errors.Is(err, sql.ErrNoRows) {

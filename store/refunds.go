@@ -218,6 +218,11 @@ func (s *Store) ApplyRefund(ctx context.Context, id int64, res payments.RefundRe
 			return Refund{}, false, fmt.Errorf("apply refund %d: %w", id, err)
 		}
 	}
+	if status == payments.RefundSucceeded && r.Status != payments.RefundSucceeded {
+		if err := s.refundMessage(ctx, tx, r); err != nil {
+			return Refund{}, false, fmt.Errorf("apply refund %d: %w", id, err)
+		}
+	}
 	if r, err = findRefund(ctx, tx, `r.id = ?`, id); err != nil {
 		return Refund{}, false, fmt.Errorf("apply refund %d: %w", id, err)
 	}

@@ -41,6 +41,8 @@ type Store struct {
 	// clock, so that a process whose demo clock runs ahead (or that moved
 	// it) does not take over work another process is still doing.
 	real func() time.Time
+	// notifyDisputes: write to the shopper about a disputed payment.
+	notifyDisputes bool
 }
 
 // Option adjusts a Store as it is opened.
@@ -400,11 +402,22 @@ func (s *Store) Transition(ctx context.Context, id string, to mandate.Status, c 
 	// Billing follows permission, in the same transaction: an active
 	// mandate is billed from now (period 1 due at once, unless its first
 	// payment pays it), a revoked one is billed no more.
+	// The shopper hears of it in the same transaction. A mandate revoked
+	// because its billing ended for non-payment was told so already.
 	switch to {
 	case mandate.Active:
 		err = startBilling(ctx, tx, id, s.now().UTC())
+		if err == nil {
+			err = s.notify(ctx, tx, id, MsgConfirmed, "mandate/"+id+"/confirmed", ConfirmedData{At: s.now().UTC()})
+		}
 	case mandate.Revoked:
-		err = s.stopBilling(ctx, tx, id, "mandate revoked by "+string(c.RevokedBy), ts)
+		var ended bool
+		if ended, err = s.billingEnded(ctx, tx, id); err == nil && !ended {
+			err = s.notify(ctx, tx, id, MsgRevoked, "mandate/"+id+"/revoked", RevokedData{By: c.RevokedBy, At: s.now().UTC()})
+		}
+		if err == nil {
+			err = s.stopBilling(ctx, tx, id, "mandate revoked by "+string(c.RevokedBy), ts)
+		}
 	}
 	if err != nil {
 		return Mandate{}, 0, fmt.Errorf("transition %s: %w", id, err)

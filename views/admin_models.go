@@ -45,6 +45,8 @@ type AdminList struct {
 	NextURL  string
 	FirstURL string
 	Error    string // a filter that could not be applied
+	// Messages: emails to shoppers that need the merchant.
+	Messages MessageAlert
 }
 
 // StatusCount is a count with the link that filters by it.
@@ -121,6 +123,8 @@ type AdminMandate struct {
 	RevokeToken string
 	// ShopperLink is the signed link to the shopper's own page, for an email.
 	ShopperLink string
+	// Messages are the emails written to the shopper, oldest first.
+	Messages []MessageView
 	// Prices are the price changes the mandate was told of, oldest first.
 	Prices []MandatePriceView
 }

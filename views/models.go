@@ -146,3 +146,22 @@ type Error struct {
 	Message   string
 	RequestID string
 }
+
+// ShopperLink is the page of a genuine link to a shopper's page that has
+// expired: it offers to email a fresh one to the subscription's own
+// address, shown masked and never editable (Sent false), or says it was
+// sent (Sent true).
+type ShopperLink struct {
+	Chrome
+	PlanName    string
+	ExpiredOn   string // "6 January 2027"
+	MaskedEmail string // "a•••@example.com"
+	// Action is where the offer posts, with the expired link's fields.
+	Action      string
+	LinkExpires string
+	LinkSig     string
+	Sent        bool
+	CanCancel   bool // the subscription is active
+	// Every says how often a link is sent at most ("10 minutes").
+	Every string
+}

@@ -140,11 +140,11 @@ func (w *Worker) declined(ctx context.Context, m store.Mandate, b store.Billing,
 	next, ended := billing.Retry(due, failures, w.cfg.Retries)
 	if !ended {
 		return w.settle(ctx, m, b, store.BillingOutcome{To: store.BillingPastDue, Period: b.NextPeriod, NextDueAt: next,
-			Failures: failures, Detail: fmt.Sprintf("payment %d of period %d declined (%s); retry on %s",
+			Failures: failures, Declined: last, Detail: fmt.Sprintf("payment %d of period %d declined (%s); retry on %s",
 				failures, b.NextPeriod, reason, next.Format("2 Jan 2006"))})
 	}
 	if err := w.settle(ctx, m, b, store.BillingOutcome{To: store.BillingEnded, Period: b.NextPeriod, NextDueAt: due,
-		Failures: failures, Detail: fmt.Sprintf("ended for non-payment: %d declined (%s)", failures, reason)}); err != nil {
+		Failures: failures, Declined: last, Detail: fmt.Sprintf("ended for non-payment: %d declined (%s)", failures, reason)}); err != nil {
 		return err
 	}
 	return w.revokeEnded(ctx, m)

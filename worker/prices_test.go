@@ -2,7 +2,9 @@ package worker_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -29,6 +31,27 @@ func (h *harness) paid(m store.Mandate, n int) payments.Money {
 		h.t.Fatalf("period %d of %s has %d paid charges, want 1", n, m.ID, len(amounts))
 	}
 	return amounts[0]
+}
+
+// receipt is what the receipt of period n's paid charge says.
+func (h *harness) receipt(m store.Mandate, n int) store.ReceiptData {
+	h.t.Helper()
+	for _, c := range apptest.InPeriod(h.Charges(m.ID), n) {
+		if !c.Status.Paid() {
+			continue
+		}
+		msg, err := h.Store.MessageByKey(context.Background(), "charge/"+strconv.FormatInt(c.ID, 10)+"/receipt")
+		if err != nil {
+			h.t.Fatalf("receipt of period %d: %v", n, err)
+		}
+		var d store.ReceiptData
+		if err := json.Unmarshal(msg.Data, &d); err != nil {
+			h.t.Fatal(err)
+		}
+		return d
+	}
+	h.t.Fatalf("period %d of %s is not paid", n, m.ID)
+	return store.ReceiptData{}
 }
 
 // schedule schedules the plan's new price from eff, as the dashboard does.
@@ -94,6 +117,10 @@ func TestPriceChangeChargesTheNewPriceFromTheEffectiveDate(t *testing.T) {
 		if got := h.paid(ada, 2); got != old {
 			t.Errorf("period 2 (due before the change), retried after it: charged %s, want %s", got, old)
 		}
+		// Its receipt names the next payment at the new price.
+		if r := h.receipt(ada, 2); r.NextAmount != newPrice || !r.NextAt.Equal(at(2027, time.March, 31, 10)) {
+			t.Errorf("period 2's receipt: next %s on %s, want %s on 31 March", r.NextAmount, r.NextAt, newPrice)
+		}
 
 		// Period 3, due 31 March: the new price.
 		mar := at(2027, time.March, 31, 10)
@@ -143,6 +170,10 @@ func TestPriceChangeEndsAnExactAmountAgreement(t *testing.T) {
 		h.Pass()
 		if got := h.paid(m, 2); got != old {
 			t.Errorf("period 2 (before the change): charged %s, want %s", got, old)
+		}
+		// Its receipt promises no next payment: the agreement ends first.
+		if r := h.receipt(m, 2); !r.NextAt.IsZero() {
+			t.Errorf("period 2's receipt promises a payment of %s on %s", r.NextAmount, r.NextAt)
 		}
 
 		mar := at(2027, time.March, 31, 10)
