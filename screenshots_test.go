@@ -225,6 +225,33 @@ func TestScreenshotTour(t *testing.T) {
 			chromedp.Click(`[data-testid=mandate-row] a`, chromedp.ByQuery),
 			chromedp.WaitVisible(`[data-testid=mandate-prices]`, chromedp.ByQuery),
 		}},
+		// Katherine's notice, as she receives it: her PPRO agreement states
+		// 12.00 USD exactly, so it ends before the new price.
+		{name: "28d-sandbox-mail-price-change", want: `[data-testid=mail-html]`, before: chromedp.Tasks{
+			chromedp.Navigate(app.URL + "/sandbox/mail?to=katherine%40example.com"),
+			chromedp.ActionFunc(func(ctx context.Context) error {
+				deadline := time.Now().Add(30 * time.Second)
+				for {
+					var found bool
+					if err := chromedp.Evaluate(`[...document.querySelectorAll('[data-testid=mail-link]')].some(a => a.textContent.includes('changes from'))`,
+						&found).Do(ctx); err != nil {
+						return err
+					}
+					if found {
+						return nil
+					}
+					if time.Now().After(deadline) {
+						return fmt.Errorf("no price notice in Katherine's mailbox after 30s")
+					}
+					time.Sleep(200 * time.Millisecond)
+					if err := chromedp.Reload().Do(ctx); err != nil {
+						return err
+					}
+				}
+			}),
+			chromedp.Click(`//a[@data-testid="mail-link"][contains(., "changes from")]`, chromedp.BySearch),
+			chromedp.WaitVisible(`[data-testid=mail-html]`, chromedp.ByQuery),
+		}},
 		// What the shoppers received, in the sandbox's mailbox: the list,
 		// and Ada's confirmation as she sees it (with the terms agreed).
 		{name: "29-sandbox-mailbox", url: app.URL + "/sandbox/mail", want: `[data-testid=mail-row]`, before: chromedp.Tasks{
