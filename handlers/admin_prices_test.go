@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"example.com/storefront/internal/pagetest"
+	"example.com/storefront/payments"
 	"example.com/storefront/store"
 )
 
@@ -21,8 +22,8 @@ import (
 func TestAdminSchedulesAPriceChange(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	stripeMandate, _ := e.activeMandate("stripe")
-	pproMandate, _ := e.activeMandate("ppro")
+	stripeMandate, stripeShopper := e.activeMandate("stripe")
+	pproMandate, pproShopper := e.activeMandate("ppro")
 	admin := e.adminBrowser()
 
 	form := admin.Get(e.URL + "/admin/prices").Expect(http.StatusOK)
@@ -107,6 +108,20 @@ func TestAdminSchedulesAPriceChange(t *testing.T) {
 		t.Errorf("the PPRO mandate's page does not say its agreement ends")
 	}
 
+	// Each shopper's own page says what comes: the next payment (due after
+	// the change) at the new price; on PPRO, none, and why.
+	next := func(b *pagetest.Browser, id string) string {
+		t.Helper()
+		text, _ := b.Get(e.URL + "/mandates/" + id).Expect(http.StatusOK).TestID("next-payment")
+		return text
+	}
+	if got := next(stripeShopper, stripeMandate.ID); !strings.HasPrefix(got, "15.00 USD on ") {
+		t.Errorf("the Stripe shopper's next payment: %q", got)
+	}
+	if got := next(pproShopper, pproMandate.ID); !strings.HasPrefix(got, "none: the price is now 15.00 USD, your approval is for 12.00 USD exactly, so your subscription ends on ") {
+		t.Errorf("the PPRO shopper's next payment: %q", got)
+	}
+
 	// Before the change, a shopper loads the shop; the change takes effect.
 	shopper := pagetest.NewBrowser(t)
 	before := e.validForm(shopper)
@@ -132,5 +147,30 @@ func TestAdminSchedulesAPriceChange(t *testing.T) {
 	}
 	if p := admin.Get(e.URL + "/admin/prices").Expect(http.StatusOK); p.TestIDAttr("price-change", "data-state") != "in effect" {
 		t.Errorf("the change is %q after its day", p.TestIDAttr("price-change", "data-state"))
+	}
+}
+
+// A price change further off than the next payment: the shopper's page
+// names the next payment at today's price, then the new price and the
+// first payment it applies to.
+func TestShopperPageNamesAPriceChangeAfterTheNextPayment(t *testing.T) {
+	e := newEnv(t)
+	m, shopper := e.activeMandate("stripe")
+	b, err := e.Store.Billing(context.Background(), m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	effective := store.EarliestEffective(b.NextDueAt) // after the next payment, 14 days' notice and more
+	if _, _, err := e.Service.SchedulePriceChange(context.Background(), m.Plan, payments.Money{Amount: 1500, Currency: "USD"}, effective); err != nil {
+		t.Fatal(err)
+	}
+	prices, err := e.Store.MandatePrices(context.Background(), m.ID)
+	if err != nil || len(prices) != 1 {
+		t.Fatalf("prices %+v (%v)", prices, err)
+	}
+	got, _ := shopper.Get(e.URL + "/mandates/" + m.ID).Expect(http.StatusOK).TestID("next-payment")
+	want := "12.00 USD on " + b.NextDueAt.UTC().Format("2 January 2006") + "; from " + prices[0].FirstAt.UTC().Format("2 January 2006") + ", 15.00 USD"
+	if got != want {
+		t.Errorf("next payment %q, want %q", got, want)
 	}
 }

@@ -137,9 +137,26 @@ func (h *handler) shopperView(r *http.Request, m store.Mandate) (views.ShopperMa
 		page.Payments = append(page.Payments, d.p)
 	}
 	if billed && (b.State == store.BillingActive || b.State == store.BillingPastDue) {
-		page.NextPayment = m.Plan.Price.String() + " on " + b.NextDueAt.UTC().Format(shopperDate)
-		if !b.NextDueAt.After(h.now()) {
-			page.NextPayment = m.Plan.Price.String() + ", being taken now"
+		// At the price of the period that is due, and saying so when a
+		// price change the shopper was told of comes after it.
+		prices, err := h.store.MandatePrices(r.Context(), m.ID)
+		if err != nil {
+			return page, err
+		}
+		next := store.PriceOn(m.Plan.Price, prices, b.NextDueAt)
+		switch {
+		case next.EndsAgreement:
+			page.NextPayment = "none: the price is now " + next.String() + ", your approval is for " + m.Plan.Price.String() +
+				" exactly, so your subscription ends on " + b.NextDueAt.UTC().Format(shopperDate)
+		case !b.NextDueAt.After(h.now()):
+			page.NextPayment = next.String() + ", being taken now"
+		default:
+			page.NextPayment = next.String() + " on " + b.NextDueAt.UTC().Format(shopperDate)
+		}
+		for _, p := range prices {
+			if p.EffectiveAt.After(b.NextDueAt) && !p.EndsAgreement {
+				page.NextPayment += "; from " + p.FirstAt.UTC().Format(shopperDate) + ", " + p.Price.String()
+			}
 		}
 	}
 	return page, nil

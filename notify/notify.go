@@ -319,6 +319,26 @@ func (r *Renderer) ended(c *content, m store.Mandate, raw json.RawMessage) error
 	}
 	c.Subject = "Your " + m.Plan.Name + " subscription has ended"
 	c.Heading = "Your subscription has ended"
+	if d.NewPrice.Currency != "" {
+		// An agreement stating its amount exactly, at a new price: the
+		// price change's notice announced this end.
+		c.Intro = []string{
+			fmt.Sprintf("As we wrote when the price changed, your Amazon Pay approval is for exactly %s, and the price of %s "+
+				"is now %s. So your subscription ended on %s, without taking a payment at the new price.",
+				d.Amount, m.Plan.Name, d.NewPrice, date(d.At)),
+			"No further payment will be taken.",
+		}
+		c.Facts = []fact{
+			{"Approved amount", d.Amount.String()},
+			{"New price", d.NewPrice.String()},
+			{"Ended on", date(d.At)},
+		}
+		c.After = []string{
+			"To continue at the new price, subscribe again on our shop at " + r.cfg.BaseURL + "/ and approve " + d.NewPrice.String() + ".",
+		}
+		c.Actions = []action{r.shopAction("Subscribe at the new price"), r.pageAction(m, "See your subscription")}
+		return nil
+	}
 	c.Intro = []string{
 		fmt.Sprintf("We could not take your payment of %s: it was declined %d times. So your %s subscription ended on %s, "+
 			"for non-payment.", d.Amount, d.Failures, m.Plan.Name, date(d.At)),

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"example.com/storefront/payments"
 )
 
 // Billing states: active (paid up, or the next period not yet due), past
@@ -195,6 +197,10 @@ type BillingOutcome struct {
 	// any: the shopper is told about it (and, when billing ends, of the
 	// end) in the same transaction.
 	Declined *Charge
+	// EndedBy is the price that ends billing (an exact-amount agreement's
+	// period due at a new price), if that is why it ends: the shopper is
+	// told in the same transaction.
+	EndedBy *Price
 }
 
 // SettleBilling records what became of a claimed billing's payment and
@@ -242,6 +248,16 @@ func (s *Store) SettleBilling(ctx context.Context, mandateID, owner string, o Bi
 				Period: o.Period, Amount: c.Amount, Failures: o.Failures, At: now.UTC()})
 		}
 		if err != nil {
+			return fmt.Errorf("settle billing of %s: %w", mandateID, err)
+		}
+	}
+	if p := o.EndedBy; p != nil && o.To == BillingEnded {
+		var old payments.Money
+		if err := tx.QueryRowContext(ctx, `SELECT amount, currency FROM mandates WHERE id = ?`, mandateID).Scan(&old.Amount, &old.Currency); err != nil {
+			return fmt.Errorf("settle billing of %s: %w", mandateID, err)
+		}
+		if err := s.notify(ctx, tx, mandateID, MsgEnded, "mandate/"+mandateID+"/ended", EndedData{
+			Period: o.Period, Amount: old, At: now.UTC(), NewPrice: p.Money}); err != nil {
 			return fmt.Errorf("settle billing of %s: %w", mandateID, err)
 		}
 	}

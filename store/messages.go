@@ -58,13 +58,16 @@ type DeclinedData struct {
 	RetryAt  time.Time      `json:"retry_at"`
 }
 
-// EndedData: billing ended for non-payment after Failures declined
-// attempts of Period, at At.
+// EndedData: billing ended at At, for non-payment after Failures declined
+// attempts of Period, or, when NewPrice is set, because Period was due at
+// a new price that the mandate's agreement (stating Amount exactly) cannot
+// be charged.
 type EndedData struct {
 	Period   int            `json:"period"`
 	Amount   payments.Money `json:"amount"`
 	Failures int            `json:"failures"`
 	At       time.Time      `json:"at"`
+	NewPrice payments.Money `json:"new_price,omitzero"`
 }
 
 // RevokedData: the mandate was withdrawn by By at At; no payment follows.
@@ -184,7 +187,8 @@ func (s *Store) refundMessage(ctx context.Context, tx *sql.Tx, r Refund) error {
 		RefundID: r.ID, ChargeID: c.ID, Amount: r.Amount, ChargeAmount: c.Amount, PaidAt: c.CreatedAt, At: s.now().UTC()})
 }
 
-// billingEnded reports whether a mandate's billing ended for non-payment.
+// billingEnded reports whether a mandate's billing ended (for non-payment,
+// or at a price its agreement cannot be charged): its own email said so.
 func (s *Store) billingEnded(ctx context.Context, tx *sql.Tx, mandateID string) (bool, error) {
 	var state string
 	err := tx.QueryRowContext(ctx, `SELECT state FROM billing WHERE mandate_id = ?`, mandateID).Scan(&state)

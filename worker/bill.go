@@ -158,7 +158,7 @@ func (w *Worker) declined(ctx context.Context, m store.Mandate, b store.Billing,
 // at the new price through the checkout (a new agreement they approve).
 func (w *Worker) endAgreement(ctx context.Context, m store.Mandate, b store.Billing, price store.Price) error {
 	if err := w.settle(ctx, m, b, store.BillingOutcome{To: store.BillingEnded, Period: b.NextPeriod, NextDueAt: b.NextDueAt,
-		Failures: b.Failures, Detail: fmt.Sprintf("ended by a price change: the agreement states %s exactly; the price changed to %s from period %d",
+		Failures: b.Failures, EndedBy: &price, Detail: fmt.Sprintf("ended by a price change: the agreement states %s exactly; the price changed to %s from period %d",
 			m.Plan.Price, price.Money, b.NextPeriod)}); err != nil {
 		return err
 	}

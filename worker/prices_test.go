@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -206,6 +207,25 @@ func TestPriceChangeEndsAnExactAmountAgreement(t *testing.T) {
 		h.Pass()
 		if n := len(h.Charges(m.ID)); n != 2 {
 			t.Errorf("%d charges in all, want 2", n)
+		}
+		// The shopper heard of it twice: the notice, and the end itself
+		// (why, at which price); the revocation that follows adds nothing.
+		msgs, err := h.Store.Messages(context.Background(), m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for _, msg := range msgs {
+			kinds = append(kinds, msg.Kind)
+		}
+		want := []string{store.MsgConfirmed, store.MsgReceipt, store.MsgPriceChange, store.MsgReceipt, store.MsgEnded}
+		if !slices.Equal(kinds, want) {
+			t.Fatalf("emails %v, want %v", kinds, want)
+		}
+		var ended store.EndedData
+		if err := json.Unmarshal(msgs[len(msgs)-1].Data, &ended); err != nil || ended.NewPrice.Amount != 1500 || ended.Amount != old ||
+			ended.Failures != 0 || ended.Period != 3 {
+			t.Errorf("the end's email says %+v (%v)", ended, err)
 		}
 	})
 }
