@@ -141,3 +141,96 @@ func subjects(ms []smtptest.Received) []string {
 	}
 	return out
 }
+
+// A price change as the terms promise, on a real process with the demo
+// clock. Two shoppers subscribe (Stripe, and PPRO, whose agreement states
+// 12.00 USD exactly); the merchant schedules 15.00 USD from the earliest
+// day the dashboard allows (14 days on), and each shopper gets the notice
+// once. The presenter advances the clock a month, then another: the
+// Stripe mandate pays period 1 at 12.00 and every period due after the
+// change at 15.00; the PPRO agreement is not charged at the new price,
+// ends, and its shopper is told. Nothing else is charged.
+func TestPriceChangeWithTheDemoClock(t *testing.T) {
+	t.Parallel()
+	bin := storefrontBinary(t)
+	smtp := smtptest.Start(t)
+	dataDir := t.TempDir()
+	env := billingEnv(dataDir)
+	env["SMTP_URL"] = smtp.URL()
+	app := startProcess(t, bin, env)
+	appDB := readOnly(t, filepath.Join(dataDir, "storefront.db"))
+
+	var ids []string
+	for _, provider := range []string{"stripe", "ppro"} {
+		b := pagetest.NewBrowser(t)
+		b.Do(sandboxApproval(b, app.URL, provider).Submit("decision", "approve", nil)).Expect(http.StatusSeeOther)
+		id := waitActiveMandate(t, appDB, provider)
+		waitFor(t, provider+"'s period 1 paid", func() bool {
+			return scalar(appDB, `SELECT next_period FROM billing WHERE mandate_id = ?`, id) == "2"
+		})
+		ids = append(ids, id)
+	}
+	stripeID, pproID := ids[0], ids[1]
+
+	admin := pagetest.NewBrowser(t)
+	admin.Post(app.URL+"/admin/login", url.Values{"password": {env["ADMIN_PASSWORD"]}}).Expect(http.StatusSeeOther)
+	prices := admin.Get(app.URL + "/admin/prices").Expect(http.StatusOK)
+	send := prices.Submit("", "/admin/prices", url.Values{"amount": {"15.00"}}) // the date as the form proposes it
+	admin.Do(send).Expect(http.StatusSeeOther)
+	admin.Do(send).Expect(http.StatusSeeOther) // sent twice: one change
+	notices := func() []smtptest.Received {
+		var out []smtptest.Received
+		for _, m := range smtp.Messages() {
+			if strings.Contains(m.Subject, "changes from 12.00 USD to 15.00 USD") {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	waitFor(t, "two price notices", func() bool { return len(notices()) >= 2 })
+
+	for range 2 {
+		page := admin.Get(app.URL + "/admin").Expect(http.StatusOK)
+		admin.Do(page.Submit("", "/admin/clock/advance", url.Values{"by": {"period"}})).Expect(http.StatusSeeOther)
+	}
+	waitFor(t, "Stripe's period 3 paid", func() bool {
+		return scalar(appDB, `SELECT next_period FROM billing WHERE mandate_id = ?`, stripeID) == "4"
+	})
+	if got := scalar(appDB, `SELECT group_concat(period || ':' || amount || ':' || status, ' ') FROM
+		(SELECT period, amount, status FROM charges WHERE mandate_id = ? ORDER BY period, attempt)`, stripeID); got != "1:1200:succeeded 2:1500:succeeded 3:1500:succeeded" {
+		t.Errorf("the Stripe mandate's charges: %s", got)
+	}
+	waitFor(t, "the PPRO agreement revoked", func() bool {
+		return scalar(appDB, `SELECT status FROM mandates WHERE id = ?`, pproID) == "revoked"
+	})
+	if got := scalar(appDB, `SELECT group_concat(period || ':' || amount, ' ') FROM charges WHERE mandate_id = ?`, pproID); got != "1:1200" {
+		t.Errorf("the PPRO mandate's charges: %s", got)
+	}
+	if got := scalar(appDB, `SELECT state FROM billing WHERE mandate_id = ?`, pproID); got != "ended" {
+		t.Errorf("the PPRO mandate's billing is %s", got)
+	}
+	waitFor(t, "the PPRO shopper told of the end", func() bool {
+		for _, m := range smtp.Messages() {
+			if strings.Contains(m.Subject, "has ended") && strings.Contains(m.Text, "approval is for exactly 12.00 USD") {
+				return true
+			}
+		}
+		return false
+	})
+	time.Sleep(time.Second) // time for a second copy, were one coming
+	if n := len(notices()); n != 2 {
+		t.Errorf("%d price notices, want one per shopper", n)
+	}
+	if got := scalar(appDB, `SELECT count(*) FROM price_changes`); got != "1" {
+		t.Errorf("%s price changes, want 1", got)
+	}
+	// Every email's key is unique, whatever was sent.
+	seen := map[string]bool{}
+	for _, m := range smtp.Messages() {
+		id := m.Header.Get("Message-Id")
+		if seen[id] {
+			t.Errorf("%q sent twice", m.Subject)
+		}
+		seen[id] = true
+	}
+}
