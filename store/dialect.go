@@ -30,6 +30,10 @@ type dialect struct {
 	greatest, least string
 	// operationOrder orders a charge's operations as they were recorded.
 	operationOrder string
+	// lockTable, with a table's name, is the statement that makes the
+	// write transactions that take it run one at a time, as SQLite's
+	// always do ("": nothing to run).
+	lockTable string
 }
 
 var (
@@ -48,6 +52,8 @@ var (
 		greatest:       "greatest",
 		least:          "least",
 		operationOrder: "o.seq",
+		// Readers are not blocked; another writer of the table waits.
+		lockTable: "LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE",
 	}
 )
 

@@ -46,6 +46,14 @@ type Message struct {
 	SentAt        time.Time // zero until sent
 }
 
+// insertOutbox and outboxRow write outbox rows, pending and due at once
+// (key, kind, mandate_id, to_email, data, next_attempt_at in real time,
+// created_at): enqueue one, and a price change's notices many at a time.
+const (
+	insertOutbox = `INSERT INTO outbox (key, kind, mandate_id, to_email, data, status, next_attempt_at, created_at) VALUES `
+	outboxRow    = `(?, ?, ?, ?, ?, 'pending', ?, ?)`
+)
+
 // enqueue writes m to the outbox inside tx, the transaction of the event
 // that causes it, so the message exists exactly when the event does. It
 // reports whether m was new.
@@ -61,8 +69,7 @@ func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, m NewMessage) (bool, er
 	if m.MandateID != "" {
 		mandateID = m.MandateID
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (key, kind, mandate_id, to_email, data, status, next_attempt_at, created_at)
-		VALUES (?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (key) DO NOTHING`,
+	res, err := tx.ExecContext(ctx, insertOutbox+outboxRow+` ON CONFLICT (key) DO NOTHING`,
 		m.Key, m.Kind, mandateID, m.To, string(data), s.real().UTC().Format(timeLayout), s.now().UTC().Format(timeLayout))
 	if err != nil {
 		return false, fmt.Errorf("outbox %s: %w", m.Key, err)

@@ -174,11 +174,10 @@ func (s *Store) SchedulePriceChange(ctx context.Context, c NewPriceChange) (Pric
 		return PriceChange{}, false, fmt.Errorf("schedule a price change: %w", err)
 	}
 	defer tx.Rollback()
-	if s.d.name == postgres.name {
+	if s.d.lockTable != "" {
 		// One scheduler at a time, so that two cannot both find nothing
-		// pending (SQLite's write transactions already take turns). Readers
-		// are not blocked.
-		if _, err := tx.ExecContext(ctx, `LOCK TABLE price_changes IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+		// pending (SQLite's write transactions already take turns).
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(s.d.lockTable, "price_changes")); err != nil {
 			return PriceChange{}, false, fmt.Errorf("schedule a price change: %w", err)
 		}
 	}
@@ -325,15 +324,14 @@ func (s *Store) writeNotices(ctx context.Context, tx *sql.Tx, ch PriceChange, ro
 			}
 			pargs = append(pargs, r.target.id, ch.ID, r.target.current, ch.Price.Amount, ch.Price.Currency, eff,
 				r.first.UTC().Format(timeLayout), ends, r.key, ts)
-			notices[i] = "(?, ?, ?, ?, ?, 'pending', ?, ?)"
+			notices[i] = outboxRow
 			nargs = append(nargs, r.key, MsgPriceChange, r.target.id, r.target.email, r.data, real, ts)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO mandate_prices (mandate_id, change_id, old_amount, amount, currency,
 			effective_at, first_at, ends_agreement, message_key, notified_at) VALUES `+strings.Join(prices, ", "), pargs...); err != nil {
 			return fmt.Errorf("the mandates' prices: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (key, kind, mandate_id, to_email, data, status, next_attempt_at, created_at)
-			VALUES `+strings.Join(notices, ", ")+` ON CONFLICT (key) DO NOTHING`, nargs...); err != nil {
+		if _, err := tx.ExecContext(ctx, insertOutbox+strings.Join(notices, ", ")+` ON CONFLICT (key) DO NOTHING`, nargs...); err != nil {
 			return fmt.Errorf("the notices: %w", err)
 		}
 	}
