@@ -118,23 +118,14 @@ func scanMessage(sc interface{ Scan(...any) error }) (Message, error) {
 // Message-ID; it is never lost).
 func (s *Store) ClaimMessages(ctx context.Context, lease time.Duration, limit int) ([]Message, error) {
 	real := s.real().UTC()
-	rows, err := s.db.QueryContext(ctx, `UPDATE outbox SET attempts = attempts + 1, leased_until = ?
+	out, err := s.queryMessages(ctx, `UPDATE outbox SET attempts = attempts + 1, leased_until = ?
 		WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?
 			AND (leased_until IS NULL OR leased_until < ?) ORDER BY next_attempt_at, id LIMIT ?`+s.d.skipLocked+`)
 		RETURNING `+messageColumns, real.Add(lease).Format(timeLayout), real.Format(timeLayout), real.Format(timeLayout), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim messages: %w", err)
 	}
-	defer rows.Close()
-	var out []Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, fmt.Errorf("claim messages: %w", err)
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // MessageWasSent records that the mail server took a message.
@@ -171,16 +162,24 @@ func (s *Store) FailMessage(ctx context.Context, id int64, problem string) error
 
 // Messages returns a mandate's messages, oldest first.
 func (s *Store) Messages(ctx context.Context, mandateID string) ([]Message, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+messageColumns+` FROM outbox WHERE mandate_id = ? ORDER BY id`, mandateID)
+	out, err := s.queryMessages(ctx, `SELECT `+messageColumns+` FROM outbox WHERE mandate_id = ? ORDER BY id`, mandateID)
 	if err != nil {
 		return nil, fmt.Errorf("messages of %s: %w", mandateID, err)
+	}
+	return out, nil
+}
+
+func (s *Store) queryMessages(ctx context.Context, q string, args ...any) ([]Message, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []Message
 	for rows.Next() {
 		m, err := scanMessage(rows)
 		if err != nil {
-			return nil, fmt.Errorf("messages of %s: %w", mandateID, err)
+			return nil, err
 		}
 		out = append(out, m)
 	}
@@ -229,20 +228,11 @@ func (s *Store) UndeliveredMessages(ctx context.Context, status string, limit in
 	default:
 		return nil, fmt.Errorf("undelivered messages: no status %q", status)
 	}
-	rows, err := s.db.QueryContext(ctx, q, limit)
+	out, err := s.queryMessages(ctx, q, limit)
 	if err != nil {
 		return nil, fmt.Errorf("%s messages: %w", status, err)
 	}
-	defer rows.Close()
-	var out []Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, fmt.Errorf("%s messages: %w", status, err)
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ResendMessage puts a failed message back in the queue, due now with its
