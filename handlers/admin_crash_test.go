@@ -148,11 +148,11 @@ func (e *env) restart() *worker.Worker {
 		e.t.Fatal(err)
 	}
 	providers := []payments.Provider{sp, ppro.NewProvider(pc, payments.ModeSandbox, "")}
-	svc, err := service.New(service.Config{Store: st, Providers: providers, Logger: testLogger()})
+	svc, err := service.New(service.Config{Store: st, Providers: providers, Logger: e.Log})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return worker.New(worker.Config{Store: st, Service: svc, Providers: providers, Now: e.Clock.Now, Logger: testLogger()})
+	return worker.New(worker.Config{Store: st, Service: svc, Providers: providers, Now: e.Clock.Now, Logger: e.Log})
 }
 
 // A refund whose answer is lost (the process died, or the connection did)

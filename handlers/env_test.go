@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -52,7 +54,9 @@ type env struct {
 	PPRO    *ppro.Client // and what PPRO would
 	Service *service.Service
 	Worker  *worker.Worker
-	Clock   *clock.Clock
+	// Log is the app's logger (see testLogger).
+	Log   *slog.Logger
+	Clock *clock.Clock
 	// Real is the real time leases and idempotency keys' lives are
 	// measured on: time.Now unless a test moves it on (Real.Advance), to
 	// let a lease or a backoff pass without waiting for it.
@@ -141,7 +145,8 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	e := &env{t: t, DBFile: filepath.Join(dir, "storefront.db"), Clock: clock.New(nil), Real: clock.New(nil)}
 
 	mux := http.NewServeMux()
-	e.server = httptest.NewServer(handlers.RequestLog(testLogger(), mux))
+	e.Log = testLogger(t)
+	e.server = httptest.NewServer(handlers.RequestLog(e.Log, mux))
 	t.Cleanup(e.server.Close)
 	e.URL = e.server.URL
 
@@ -233,13 +238,13 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}
 	// As main: a mandate that becomes active, by any path, wakes the worker.
 	var work *worker.Worker
-	svc, err := service.New(service.Config{Store: st, Providers: providers, Logger: testLogger(), FetchLimit: fetchLimit,
+	svc, err := service.New(service.Config{Store: st, Providers: providers, Logger: e.Log, FetchLimit: fetchLimit,
 		OnActive: func(string) { work.Nudge() }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.Service = svc
-	work = worker.New(worker.Config{Store: st, Service: svc, Providers: providers, Now: e.Clock.Now, Logger: testLogger()})
+	work = worker.New(worker.Config{Store: st, Service: svc, Providers: providers, Now: e.Clock.Now, Logger: e.Log})
 	e.Worker = work
 	workCtx, stopWork := context.WithCancel(context.Background())
 	workDone := make(chan struct{})
@@ -258,6 +263,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		Merchant:      "Northwind Coffee",
 		Plan:          plan,
 		BaseURL:       e.URL,
+		Logger:        e.Log,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -336,9 +342,45 @@ func (e *env) count(query string, args ...any) int {
 	return n
 }
 
-func testLogger() *slog.Logger {
+// logs is where an env's logs go: kept, and printed (the last lines)
+// only if the test fails, so that a failure shows what the app said
+// (a store error behind a 500, say); DEBUG_REQUESTS=1 prints them as they
+// come.
+type logs struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.buf.Len() > 4<<20 { // keep the newest few MB
+		l.buf.Next(l.buf.Len() - 2<<20)
+	}
+	return l.buf.Write(p)
+}
+
+func (l *logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// testLogger is the logger of t's env. A benchmark's logs are discarded,
+// as they always were, so that its figures stay comparable.
+func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("DEBUG_REQUESTS") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	return slog.New(slog.DiscardHandler)
+	if _, bench := t.(*testing.B); bench {
+		return slog.New(slog.DiscardHandler)
+	}
+	l := &logs{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			lines := strings.Split(strings.TrimSpace(l.String()), "\n")
+			t.Logf("the app's last log lines:\n%s", strings.Join(lines[max(0, len(lines)-60):], "\n"))
+		}
+	})
+	return slog.New(slog.NewTextHandler(l, nil))
 }
