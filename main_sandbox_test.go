@@ -219,6 +219,19 @@ func TestSandboxProcessServesSeveralInstances(t *testing.T) {
 			scalar(sandboxDB, `SELECT group_concat(created_ms, ', ') FROM ppro_charges`))
 	}
 
+	// The shoppers' emails land in the sandbox process's mailbox: two
+	// confirmations and four receipts (periods 1 and 2 of each mandate),
+	// each once, from the instance that wrote them.
+	waitFor(t, "six emails in the sandbox's mailbox", func() bool {
+		return scalar(sandboxDB, `SELECT count(*) FROM mail`) == "6"
+	})
+	if got := scalar(appDB, `SELECT count(*) FROM outbox WHERE status = 'sent'`); got != "6" {
+		t.Errorf("instance 1 has %s emails sent, want 6", got)
+	}
+	if got := scalar(sandboxDB, `SELECT count(DISTINCT key) FROM mail WHERE to_address = 'ada@example.com'`); got != "6" {
+		t.Errorf("%s distinct emails to the shopper", got)
+	}
+
 	// The sandbox stops on SIGTERM.
 	if err := sb.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
