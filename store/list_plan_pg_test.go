@@ -11,6 +11,7 @@ import (
 
 	"example.com/storefront/internal/pgtest"
 	"example.com/storefront/mandate"
+	"example.com/storefront/payments"
 )
 
 // listPlanSizes are the table sizes the list is compared at.
@@ -391,4 +392,33 @@ func BenchmarkListMandatesPostgres(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkSchedulePriceChangePostgres schedules a price change on a plan
+// with 100,000 mandates (60,000 of them active and billed): the change,
+// each one's price row and its notice in the outbox, in one transaction.
+//
+//	go test -run '^$' -bench SchedulePriceChangePostgres -benchtime 3x ./store/
+func BenchmarkSchedulePriceChangePostgres(b *testing.B) {
+	s, _ := filledPostgres(b, 100_000)
+	ctx := context.Background()
+	s.now = func() time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) }
+	var notified int
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		for _, q := range []string{`DELETE FROM outbox`, `DELETE FROM mandate_prices`, `DELETE FROM price_changes`} {
+			if _, err := s.db.ExecContext(ctx, q); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		c, created, err := s.SchedulePriceChange(ctx, NewPriceChange{Plan: plan, Price: payments.Money{Amount: 1500, Currency: "USD"},
+			EffectiveAt: time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)})
+		if err != nil || !created {
+			b.Fatalf("schedule: %v (created %v)", err, created)
+		}
+		notified = c.Notified
+	}
+	b.ReportMetric(float64(notified), "mandates_notified")
 }
