@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"example.com/storefront/internal/pagetest"
 )
@@ -150,5 +151,54 @@ func TestClockFormSentTwentyTimesMovesOnce(t *testing.T) {
 	offset, _ := b.Get(app.URL + "/admin").Expect(http.StatusOK).TestID("clock-offset")
 	if offset != "24 hours ahead of real time" {
 		t.Errorf("after 20 presses of one form the clock is %q, want one day ahead", offset)
+	}
+}
+
+// A move of the demo clock says what it did and comes back to where the
+// presenter was, without the last action's word: pressed on a mandate's
+// page that still says "Refunded …", the page comes back at its billing,
+// saying the month moved and one payment was tried, and not "Refunded".
+// The clock's buttons keep their places: "Back to real time" is there
+// (disabled) before the first move.
+func TestClockMoveSaysWhatItDidAndKeepsItsPlace(t *testing.T) {
+	t.Parallel()
+	const password = "clock presser password"
+	app := start(t, map[string]string{"ADMIN_PASSWORD": password})
+	b := pagetest.NewBrowser(t)
+	b.Do(sandboxApproval(b, app.URL, "stripe").Submit("decision", "approve", nil)).Expect(http.StatusSeeOther)
+	b.Follow(b.Post(app.URL+"/admin/login", url.Values{"password": {password}}).Expect(http.StatusSeeOther)).Expect(http.StatusOK)
+	list := b.Get(app.URL + "/admin").Expect(http.StatusOK)
+	if list.TestIDAttr("reset-clock", "disabled") == "" && !strings.Contains(list.Body, `data-testid="reset-clock" disabled`) {
+		t.Errorf("at real time, \"Back to real time\" is not there disabled")
+	}
+	if href := list.TestIDAttr("sandbox-link", "href"); href != "/sandbox/" {
+		t.Errorf("the dashboard links to the sandbox at %q", href)
+	}
+	id := list.TestIDAttr("mandate-row", "data-id")
+	if id == "" {
+		id = regexp.MustCompile(`/admin/mandates/(md_[a-z0-9]+)`).FindStringSubmatch(list.Body)[1]
+	}
+	// Wait for period 1 to be paid, so the month's move finds period 2 due.
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(b.Get(app.URL+"/admin/mandates/"+id).Expect(http.StatusOK).Text(), "period 2") {
+		if time.Now().After(deadline) {
+			t.Fatal("period 1 was not paid within 30 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	page := b.Get(app.URL + "/admin/mandates/" + id + "?refund=1").Expect(http.StatusOK)
+	ret := page.Submit("", "/admin/clock/advance", nil)
+	moved := b.Do(ret).Expect(http.StatusSeeOther)
+	loc := moved.Location()
+	if !strings.HasSuffix(loc, "#billing") || strings.Contains(loc, "refund=") || !strings.Contains(loc, "moved=1") {
+		t.Fatalf("after the move sent to %s, want the mandate's billing, with the move's word and without the refund's", loc)
+	}
+	after := b.Follow(moved).Expect(http.StatusOK)
+	if flash, _ := after.TestID("flash"); !strings.HasPrefix(flash, "The clock moved one month, to ") ||
+		!strings.HasSuffix(flash, ": 1 payment fell due and was tried.") {
+		t.Errorf("after the move the page says %q", flash)
+	}
+	if strings.Contains(after.Body, `data-testid="reset-clock" disabled`) {
+		t.Error("ahead of real time, \"Back to real time\" is disabled")
 	}
 }

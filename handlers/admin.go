@@ -90,6 +90,8 @@ func (h *handler) adminChrome(r *http.Request, title string) views.AdminChrome {
 	c := views.AdminChrome{Title: title, Merchant: h.merchant, Badges: h.chrome("", views.StepNone).Badges, LoggedIn: true}
 	if h.admin.Clock != nil {
 		c.Clock = h.clockView(r)
+		c.Flash = h.movedFlash(r)
+		c.SandboxURL = h.sandboxURL
 	}
 	return c
 }

@@ -308,6 +308,12 @@ func TestAdminRefundPartThenAll(t *testing.T) {
 				!strings.Contains(text, "refund 7.00 USD succeeded "+refunds[1].ProviderRef) {
 				t.Errorf("a refunded charge on the page: %q %q", status, text)
 			}
+			// Each refund once: not again among the provider's operations.
+			for _, rf := range refunds {
+				if n := strings.Count(text, rf.ProviderRef); n != 1 {
+					t.Errorf("refund %s is on its payment's card %d times: %q", rf.ProviderRef, n, text)
+				}
+			}
 			// Even with a form kept from before, nothing more can be refunded.
 			calls = e.recordCalls()
 			late := e.send(admin, refundForm(stale, c.ID, "0.01"))

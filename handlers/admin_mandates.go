@@ -42,7 +42,7 @@ func (h *handler) adminList(w http.ResponseWriter, r *http.Request) error {
 		m.Options.Providers = append(m.Options.Providers, views.Option{Value: p.Name(), Label: providerLabel(p.Name())})
 	}
 	for _, s := range listStatuses {
-		m.Options.Statuses = append(m.Options.Statuses, views.Option{Value: string(s), Label: string(s)})
+		m.Options.Statuses = append(m.Options.Statuses, views.Option{Value: string(s), Label: views.Label(string(s))})
 	}
 	for _, s := range billingStates {
 		m.Options.Billing = append(m.Options.Billing, views.Option{Value: s, Label: views.Label(s)})
@@ -80,7 +80,7 @@ func (h *handler) adminList(w http.ResponseWriter, r *http.Request) error {
 	m.Counts = append(m.Counts, views.StatusCount{Label: "all", Count: counts.Total, URL: link("", "", false), Kind: "all",
 		Current: f.Status == "" && f.Billing == "" && !f.Disputed})
 	for _, s := range listStatuses {
-		m.Counts = append(m.Counts, views.StatusCount{Label: string(s), Count: counts.ByStatus[s], URL: link(string(s), "", false),
+		m.Counts = append(m.Counts, views.StatusCount{Label: views.Label(string(s)), Count: counts.ByStatus[s], URL: link(string(s), "", false),
 			Kind: string(s), Current: f.Status == string(s) && f.Billing == "" && !f.Disputed})
 	}
 	m.Counts = append(m.Counts, views.StatusCount{Label: "past due", Count: counts.PastDue, URL: link("", store.BillingPastDue, false),
@@ -242,7 +242,7 @@ func (h *handler) mandatePage(r *http.Request, m store.Mandate) (views.AdminMand
 		page.ChargeForm, page.NoCharge = form, note
 		page.ShopperLink = h.baseURL + h.shopperLink(m.ID)
 	} else {
-		page.NoCharge = "This mandate is " + string(m.Status) + ": it cannot be charged."
+		page.NoCharge = "This mandate is " + views.Label(string(m.Status)) + ": it cannot be charged."
 	}
 	return page, nil
 }
@@ -290,7 +290,19 @@ func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, a
 	if c.Refunded > 0 {
 		cv.Refunded = payments.Money{Amount: c.Refunded, Currency: c.Amount.Currency}.String()
 	}
+	// A refund the merchant made here is listed once, with its own state
+	// and reason, under Refunds: its operation at the provider (the same
+	// refund, by its reference) is not listed again.
+	ours := map[string]bool{}
+	for _, rf := range refunds {
+		if rf.ChargeID == c.ID && rf.ProviderRef != "" {
+			ours[rf.ProviderRef] = true
+		}
+	}
 	for _, o := range ops {
+		if o.Kind == payments.OpRefund && ours[o.ProviderRef] {
+			continue
+		}
 		cv.Operations = append(cv.Operations, views.OperationView{Kind: string(o.Kind), Ref: o.ProviderRef,
 			Amount: payments.Money{Amount: o.Amount, Currency: c.Amount.Currency}.String(), Status: o.Status})
 	}

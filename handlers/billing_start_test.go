@@ -58,7 +58,7 @@ func TestClockMoveRightAfterWebhookActivationCannotOvertakePeriodOne(t *testing.
 	e := newEnv(t, withWebhooks)
 	b, m, back := e.webhookActivated()
 	demo := &worker.Demo{Clock: e.Clock, Store: e.Store, Worker: e.Worker}
-	if err := demo.Advance(context.Background(), 31*24*time.Hour); err != nil {
+	if _, err := demo.Advance(context.Background(), 31*24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	bl, err := e.Store.Billing(context.Background(), m.ID)

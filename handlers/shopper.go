@@ -107,6 +107,11 @@ func (h *handler) shopperView(r *http.Request, m store.Mandate) (views.ShopperMa
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return page, err
 	}
+	if m.Status == mandate.Revoked {
+		if page.Ended, err = h.whyEnded(r, m, b, billed); err != nil {
+			return page, err
+		}
+	}
 	type dated struct {
 		at time.Time
 		p  views.ShopperPayment
@@ -268,4 +273,38 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// whyEnded says in the shopper's words who or what ended their
+// subscription, and when: "cancelled" alone leaves a shopper whose
+// payments failed, or whose shop stopped it, guessing.
+func (h *handler) whyEnded(r *http.Request, m store.Mandate, b store.Billing, billed bool) (string, error) {
+	on := " on " + m.UpdatedAt.UTC().Format(shopperDate)
+	if billed && b.State == store.BillingEnded {
+		events, err := h.store.BillingEvents(r.Context(), m.ID)
+		if err != nil {
+			return "", err
+		}
+		for _, e := range slices.Backward(events) {
+			if e.To != store.BillingEnded {
+				continue
+			}
+			on = " on " + e.At.UTC().Format(shopperDate)
+			if strings.HasPrefix(e.Detail, "ended by a price change") {
+				return "It ended" + on + ", when the price changed: your approval was for " + m.Plan.Price.String() +
+					" exactly, so no payment was taken at the new price.", nil
+			}
+			break
+		}
+		return "It ended" + on + " because a payment could not be taken after several tries. No further payment will be taken.", nil
+	}
+	switch m.RevokedBy {
+	case payments.RevokedByShopper:
+		return "You cancelled it" + on + ".", nil
+	case payments.RevokedByMerchant:
+		return firstNonEmpty(m.Consent.Merchant, h.merchant) + " cancelled it" + on + ". If you did not expect this, write to " + h.merchantEmail + ".", nil
+	case payments.RevokedByProvider:
+		return "Amazon Pay or the payment provider ended it" + on + ".", nil
+	}
+	return "It ended" + on + ".", nil
 }

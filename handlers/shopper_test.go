@@ -188,3 +188,60 @@ func mustInt(t *testing.T, s string) int64 {
 	}
 	return n
 }
+
+// A cancelled subscription's page says who or what ended it, and when:
+// the shopper, the shop, or payments that kept failing.
+func TestShopperPageSaysWhyItEnded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	why := func(e *env, b *pagetest.Browser, id string) string {
+		t.Helper()
+		text, _ := b.Get(e.URL + "/mandates/" + id).Expect(http.StatusOK).TestID("shopper-ended")
+		return text
+	}
+	t.Run("the shop", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		m, shopper := e.activeMandate("stripe")
+		if got := why(e, shopper, m.ID); got != "" {
+			t.Errorf("an active subscription says why it ended: %q", got)
+		}
+		if _, err := e.Service.Revoke(ctx, m, payments.RevokedByMerchant, mandate.SourceMerchant); err != nil {
+			t.Fatal(err)
+		}
+		if got := why(e, shopper, m.ID); !strings.HasPrefix(got, "Northwind Coffee cancelled it on ") ||
+			!strings.Contains(got, "write to support@northwind.example") {
+			t.Errorf("revoked by the shop: %q", got)
+		}
+	})
+	t.Run("the shopper", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		m, shopper := e.activeMandate("ppro")
+		page := shopper.Get(e.URL + "/mandates/" + m.ID).Expect(http.StatusOK)
+		e.send(shopper, page.Submit("", "/cancel", nil))
+		if got := why(e, shopper, m.ID); got != "You cancelled it on "+e.Clock.Now().UTC().Format("2 January 2006")+"." {
+			t.Errorf("cancelled by the shopper: %q", got)
+		}
+	})
+	t.Run("payments that kept failing", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, withPlan(payments.Plan{Name: "Coffee Club", Price: payments.Money{Amount: 1202, Currency: "USD"}, Interval: payments.Month}))
+		m, shopper := e.activeMandate("stripe") // every payment declines
+		for range 10 {
+			if now, err := e.Store.Mandate(ctx, m.ID); err != nil || now.Status == mandate.Revoked {
+				break
+			}
+			e.Clock.Advance(24 * time.Hour)
+			if _, err := e.Worker.Pass(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := why(e, shopper, m.ID); !strings.HasPrefix(got, "It ended on ") || !strings.Contains(got, "could not be taken after several tries") {
+			t.Errorf("ended for non-payment: %q", got)
+		}
+		if got, _ := shopper.Get(e.URL + "/mandates/" + m.ID).Expect(http.StatusOK).TestID("shopper-status"); got != "cancelled" {
+			t.Errorf("status %q", got)
+		}
+	})
+}

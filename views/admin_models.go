@@ -16,6 +16,10 @@ type AdminChrome struct {
 	FlashError bool
 	// LoggedIn shows the navigation and the logout button.
 	LoggedIn bool
+	// SandboxURL is the sandbox's page in an all-sandbox demo (where a
+	// presenter revokes as the shopper, settles disputes, reads the
+	// mailbox); "" otherwise.
+	SandboxURL string
 }
 
 // DemoClock is the billing clock of an all-sandbox demo.
@@ -316,6 +320,8 @@ type ShopperMandate struct {
 	LinkSig      string
 	Message      string // after cancelling
 	Contact      string // the merchant's email
+	// Ended says who or what ended a cancelled subscription, and when.
+	Ended string
 }
 
 // ShopperPayment is a payment as the shopper sees it.

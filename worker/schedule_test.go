@@ -226,7 +226,7 @@ func TestDemoAdvanceChargesTheNextPeriod(t *testing.T) {
 		h.paidOnce(m, 1)
 		demo := &worker.Demo{Clock: h.Clock, Store: h.Store, Worker: h.Worker}
 		ctx := context.Background()
-		if err := demo.Advance(ctx, 30*24*time.Hour); err != nil { // to 30 September
+		if _, err := demo.Advance(ctx, 30*24*time.Hour); err != nil { // to 30 September
 			t.Fatal(err)
 		}
 		h.paidOnce(m, 2)
@@ -258,7 +258,7 @@ func TestDemoAdvanceRightAfterActivation(t *testing.T) {
 		h := newHarness(t, apptest.On(db), apptest.StartingAt(at(2027, time.August, 31, 9)))
 		m := h.ActiveStripe()
 		demo := &worker.Demo{Clock: h.Clock, Store: h.Store, Worker: h.Worker}
-		if err := demo.Advance(context.Background(), 30*24*time.Hour); err != nil {
+		if _, err := demo.Advance(context.Background(), 30*24*time.Hour); err != nil {
 			t.Fatal(err)
 		}
 		// Period 1 is charged on its own date, before the clock moves: the

@@ -38,10 +38,10 @@ func TestDemoClockIsSharedByProcesses(t *testing.T) {
 		const month = 30 * 24 * time.Hour
 
 		// b has not read the database since it started: a presses, then b.
-		if err := a.Demo.Advance(ctx, month); err != nil {
+		if _, err := a.Demo.Advance(ctx, month); err != nil {
 			t.Fatal(err)
 		}
-		if err := b.Demo.Advance(ctx, month); err != nil {
+		if _, err := b.Demo.Advance(ctx, month); err != nil {
 			t.Fatal(err)
 		}
 		if off, err := h.Store.DemoClockOffset(ctx); err != nil || off != 2*month {
@@ -72,7 +72,7 @@ func TestDemoClockIsSharedByProcesses(t *testing.T) {
 			presses.Add(1)
 			go func() {
 				defer presses.Done()
-				if err := p.Demo.Advance(ctx, 24*time.Hour); err != nil {
+				if _, err := p.Demo.Advance(ctx, 24*time.Hour); err != nil {
 					t.Error(err)
 				}
 			}()

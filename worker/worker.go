@@ -330,13 +330,16 @@ const maxDemoPasses = 20
 // What is due before the move is charged first, at the time it fell due:
 // a mandate that became active a moment ago has period 1 charged on its
 // own date, never overtaken by the move.
-func (d *Demo) Advance(ctx context.Context, by time.Duration) error {
+//
+// It reports how many scheduled payments this process made (attempts,
+// whatever their outcome) once the clock had moved.
+func (d *Demo) Advance(ctx context.Context, by time.Duration) (charged int, err error) {
 	if err := d.Sync(ctx); err != nil {
-		return err
+		return 0, err
 	}
 	// A pass's error (one event that could not be processed, say) does not
 	// hold the clock back; it is reported with the move's.
-	before := d.settle(ctx)
+	_, before := d.settle(ctx)
 	d.mu.Lock()
 	off, err := d.Store.AdvanceDemoClock(ctx, by)
 	if err == nil {
@@ -347,9 +350,10 @@ func (d *Demo) Advance(ctx context.Context, by time.Duration) error {
 	}
 	d.mu.Unlock()
 	if err != nil {
-		return errors.Join(before, err)
+		return 0, errors.Join(before, err)
 	}
-	return errors.Join(before, d.settle(ctx))
+	charged, err = d.settle(ctx)
+	return charged, errors.Join(before, err)
 }
 
 // maxDemoWait bounds how long an advance waits for other processes'
@@ -360,12 +364,13 @@ const maxDemoWait = 30 * time.Second
 // the database is still charging a period that is due: with several
 // instances, the others (which follow the clock) take their share of the
 // due periods, and the press's page comes back once all are charged.
-func (d *Demo) settle(ctx context.Context) error {
+func (d *Demo) settle(ctx context.Context) (charged int, err error) {
 	passes, deadline := 0, time.Now().Add(maxDemoWait)
 	for passes < maxDemoPasses {
 		r, err := d.Worker.Pass(ctx)
+		charged += r.Charged
 		if err != nil {
-			return err
+			return charged, err
 		}
 		if r.Charged > 0 {
 			passes++
@@ -373,15 +378,15 @@ func (d *Demo) settle(ctx context.Context) error {
 		}
 		busy, err := d.Store.BillingInProgress(ctx, d.Clock.Now())
 		if err != nil || busy == 0 || time.Now().After(deadline) {
-			return err
+			return charged, err
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return charged, ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	return nil
+	return charged, nil
 }
 
 // Reset brings the clock back to real time, for every process.

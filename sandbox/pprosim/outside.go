@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"example.com/storefront/sandbox/simkit"
 )
@@ -109,8 +111,25 @@ func (s *Sim) handlePPROOutsideRevocation(w http.ResponseWriter, r *http.Request
 		s.indexRefusal(w, r, http.StatusConflict, "This agreement is not active",
 			fmt.Sprintf("Payment agreement %s is %s, and only an active agreement can be revoked. Nothing was changed.", a.ID, a.Status))
 	default:
-		http.Redirect(w, r, s.host.BasePath()+"/", http.StatusSeeOther)
+		q := url.Values{"ppro_revoked": {a.ID}, "by": {r.PostForm.Get("by")}}
+		http.Redirect(w, r, s.host.BasePath()+"/?"+q.Encode()+"#ppro-agreements", http.StatusSeeOther)
 	}
+}
+
+// revocationNotice confirms a revocation made on the index page, from the
+// query it came back with (an agreement id of PPRO's form, and who).
+func revocationNotice(q url.Values) string {
+	id := q.Get("ppro_revoked")
+	if !strings.HasPrefix(id, "agr_") || len(id) > 40 || strings.ContainsAny(id, " <>\"'&") {
+		return ""
+	}
+	switch q.Get("by") {
+	case "consumer":
+		return "Payment agreement " + id + " is revoked, as the shopper would in their Amazon account. PPRO sends the storefront a webhook; the mandate shows revoked in a moment."
+	case "provider":
+		return "Payment agreement " + id + " is revoked by Amazon Pay. PPRO sends the storefront a webhook; the mandate shows revoked in a moment."
+	}
+	return ""
 }
 
 // Forms posted from the index page's controls are answered with a 303

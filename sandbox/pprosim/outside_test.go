@@ -33,10 +33,14 @@ func TestPPRORevokeAsTheShopperFromTheIndex(t *testing.T) {
 	}
 	wantBody(t, index, "Revoke as the shopper (in their Amazon account)", "Revoke as Amazon Pay", "mandate-42", "Ada Lovelace")
 	back := b.Do(index.Submit("", revocationPath(id), url.Values{"by": {"consumer"}})).Expect(http.StatusSeeOther)
-	if loc := back.Location(); loc != e.Public+"/" {
-		t.Fatalf("answered %s, want back to the index %s/", loc, e.Public)
+	// Back at the agreements, where the button was, saying what it did.
+	if loc := back.Location(); loc != e.Public+"/?by=consumer&ppro_revoked="+id+"#ppro-agreements" {
+		t.Fatalf("answered %s, want back to the index's agreements %s/", loc, e.Public)
 	}
 	index = b.Follow(back).Expect(http.StatusOK)
+	if notice, _ := index.TestID("ppro-notice"); !strings.Contains(notice, "Payment agreement "+id+" is revoked, as the shopper would") {
+		t.Errorf("after the revocation the page says %q", notice)
+	}
 	if got, _ := index.TestID("ppro-status-" + id); got != "REVOKED_BY_CONSUMER" {
 		t.Errorf("index shows %q, want REVOKED_BY_CONSUMER", got)
 	}

@@ -98,6 +98,7 @@ func (s *Sim) IndexSection() templ.Component {
 			Settings:       s.Settings(),
 			SettingsAction: s.host.BasePath() + "/ppro/settings",
 			Chargebacks:    s.indexChargebacks(chargebacks),
+			Notice:         revocationNotice(simkit.PageQuery(ctx)),
 		}).Render(ctx, w)
 	})
 }
@@ -112,4 +113,7 @@ type indexView struct {
 	Settings       Settings
 	SettingsAction string
 	Chargebacks    []indexChargeback // newest first
+	// Notice confirms the last revocation, beside the agreements (the
+	// page comes back there): "" when the page was not reached by one.
+	Notice string
 }
