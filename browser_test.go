@@ -374,8 +374,9 @@ func TestBrowserDemoClockChargesNextPeriod(t *testing.T) {
 	if label != "Advance one month" || before != "upcoming" {
 		t.Errorf("button %q, period 2 %q before advancing; want \"Advance one month\" and upcoming", label, before)
 	}
-	if after != app.URL+"/admin/mandates/"+id || offset == "" {
-		t.Errorf("after advancing: at %s, offset %q; want the mandate's page with the offset shown", after, offset)
+	// Back on the mandate's page, at its billing, saying what the move did.
+	if after != app.URL+"/admin/mandates/"+id+"?moved=1&by=period#billing" || offset == "" {
+		t.Errorf("after advancing: at %s, offset %q; want the mandate's billing with the offset shown", after, offset)
 	}
 }
 
