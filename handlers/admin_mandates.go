@@ -89,13 +89,13 @@ func (h *handler) adminList(w http.ResponseWriter, r *http.Request) error {
 		Kind: "disputed", Current: f.Disputed && f.Billing == "" && f.Status == ""})
 
 	rows, next, err := h.store.ListMandates(r.Context(), store.ListFilter{
-		Provider: f.Provider, Status: mandate.Status(f.Status), Billing: f.Billing, Email: f.Email, Disputed: f.Disputed,
+		Provider: f.Provider, Status: mandate.Status(f.Status), Billing: f.Billing, Query: f.Email, Disputed: f.Disputed,
 		After: q.Get("after"),
 	})
 	if errors.Is(err, store.ErrBadCursor) {
 		m.Error = "That page link is not valid any more; here is the first page."
 		rows, next, err = h.store.ListMandates(r.Context(), store.ListFilter{
-			Provider: f.Provider, Status: mandate.Status(f.Status), Billing: f.Billing, Email: f.Email, Disputed: f.Disputed,
+			Provider: f.Provider, Status: mandate.Status(f.Status), Billing: f.Billing, Query: f.Email, Disputed: f.Disputed,
 		})
 	}
 	if err != nil {

@@ -42,7 +42,7 @@ func TestListMandatesPlanOnPostgresDoesNotGrowWithTheTable(t *testing.T) {
 		s, mid := filledPostgres(t, n)
 		baseline := i == 0
 		for name, f := range listPlanFilters(mid) {
-			q, args, err := s.d.listQuery(f)
+			q, args, err := s.d.listQuery(f, searchTerm{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -26,7 +26,7 @@ func TestListMandatesWalksAnIndexInOrder(t *testing.T) {
 		t.Fatalf("no cursor: %v", err)
 	}
 	for name, f := range listPlanFilters(cursor) {
-		q, args, err := s.d.listQuery(f)
+		q, args, err := s.d.listQuery(f, searchTerm{})
 		if err != nil {
 			t.Fatal(err)
 		}
