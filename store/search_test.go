@@ -20,7 +20,9 @@ type searchShop struct {
 func fillSearchShop(t *testing.T, s *Store) searchShop {
 	t.Helper()
 	ctx := context.Background()
-	at := func(month time.Month) { s.now = func() time.Time { return time.Date(2026, month, 1, 0, 0, 0, 0, time.UTC) } }
+	at := func(month time.Month) {
+		s.now = func() time.Time { return time.Date(2026, month, 1, 0, 0, 0, 0, time.UTC) }
+	}
 	create := func(month time.Month, email, name, provider string, amount int64) string {
 		at(month)
 		n := newMandate(email)
