@@ -144,23 +144,41 @@ func (d dialect) listQuery(f ListFilter, term searchTerm) (string, []any, error)
 	if f.Status != "" {
 		where, args = append(where, "m.status = ?"), append(args, string(f.Status))
 	}
-	if !f.CreatedFrom.IsZero() {
-		where, args = append(where, created+" >= ?"), append(args, f.CreatedFrom.UTC().Format(timeLayout))
-	}
-	if !f.CreatedBefore.IsZero() {
-		where, args = append(where, created+" < ?"), append(args, f.CreatedBefore.UTC().Format(timeLayout))
-	}
 	if f.MinAmount > 0 {
 		where, args = append(where, "m.amount >= ?"), append(args, f.MinAmount)
 	}
 	if f.MaxAmount > 0 {
 		where, args = append(where, "m.amount <= ?"), append(args, f.MaxAmount)
 	}
+	var at, after string
 	if f.After != "" {
-		at, after, err := decodeCursor(f.After)
-		if err != nil {
+		var err error
+		if at, after, err = decodeCursor(f.After); err != nil {
 			return "", nil, err
 		}
+	}
+	if dated := !f.CreatedFrom.IsZero() || !f.CreatedBefore.IsZero(); dated {
+		// One BETWEEN, the cursor folded into its end: SQLite (which has
+		// no statistics here) walks the provider's index and checks the
+		// status per row when a range has two ends of other forms (">= and
+		// <", or with the cursor's row value), rather than the index that
+		// has both. The rows at the cursor's very time that were on the
+		// previous page are skipped per row.
+		lo, hi := "", "9999-12-31T23:59:59.999999Z"
+		if !f.CreatedFrom.IsZero() {
+			lo = f.CreatedFrom.UTC().Format(timeLayout)
+		}
+		if !f.CreatedBefore.IsZero() {
+			hi = f.CreatedBefore.Add(-time.Microsecond).UTC().Format(timeLayout)
+		}
+		if at != "" && at < hi {
+			hi = at
+		}
+		where, args = append(where, created+" BETWEEN ? AND ?"), append(args, lo, hi)
+		if at != "" {
+			where, args = append(where, "NOT ("+created+" = ? AND "+id+" >= ?)"), append(args, at, after)
+		}
+	} else if at != "" {
 		// A row value, not "created_at < ? OR (created_at = ? AND id < ?)":
 		// with bound parameters SQLite cannot use the index for that OR and
 		// scans from the newest (EXPLAIN QUERY PLAN showed it).
