@@ -134,14 +134,14 @@ func listPlanFilters(cursor string) map[string]ListFilter {
 		"disputed of a provider":        {Disputed: true, Provider: "ppro"},
 		"disputed of a provider, after": {Disputed: true, Provider: "ppro", After: cursor},
 		// The first ten minutes of the fill: 600 mandates however big it is.
-		"by date":                       {CreatedFrom: planDay, CreatedBefore: planDay.Add(10 * time.Minute)},
-		"by date, after":                {CreatedFrom: planDay, CreatedBefore: planDay.Add(10 * time.Minute), After: cursor},
-		"by date, provider and status":  {CreatedFrom: planDay, CreatedBefore: planDay.Add(10 * time.Minute), Provider: "ppro", Status: mandate.Active},
-		"by date and billing":           {CreatedFrom: planDay, CreatedBefore: planDay.Add(10 * time.Minute), Billing: BillingPastDue},
-		"by date, disputed":             {CreatedFrom: planDay, CreatedBefore: planDay.Add(10 * time.Minute), Disputed: true},
-		"by price":                      {MinAmount: 1000, MaxAmount: 1500},
-		"by price, after":               {MinAmount: 1000, MaxAmount: 1500, After: cursor},
-		"by price and status":           {MinAmount: 1000, Status: mandate.Active},
+		"by date":                      {CreatedFrom: planDay, CreatedBefore: planDay.Add(10 * time.Minute)},
+		"by date, after":               {CreatedFrom: planDay, CreatedBefore: planDay.Add(10 * time.Minute), After: cursor},
+		"by date, provider and status": {CreatedFrom: planDay, CreatedBefore: planDay.Add(10 * time.Minute), Provider: "ppro", Status: mandate.Active},
+		"by date and billing":          {CreatedFrom: planDay, CreatedBefore: planDay.Add(10 * time.Minute), Billing: BillingPastDue},
+		"by date, disputed":            {CreatedFrom: planDay, CreatedBefore: planDay.Add(10 * time.Minute), Disputed: true},
+		"by price":                     {MinAmount: 1000, MaxAmount: 1500},
+		"by price, after":              {MinAmount: 1000, MaxAmount: 1500, After: cursor},
+		"by price and status":          {MinAmount: 1000, Status: mandate.Active},
 	}
 	for name, f := range fs {
 		f.Limit = 50
