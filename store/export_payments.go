@@ -159,3 +159,44 @@ type andCharge struct {
 }
 
 func (a andCharge) Scan(dest ...any) error { return a.rows.Scan(append(dest, a.c.dest()...)...) }
+
+// EachListedConsent calls fn with the consent evidence of the mandates the
+// list shows for f, newest first (EachConsent is all of them, oldest
+// first). It stops at fn's first error.
+func (s *Store) EachListedConsent(ctx context.Context, f ListFilter, fn func(ConsentRow) error) error {
+	return s.eachListed(ctx, f, func(page []MandateSummary) error {
+		consents, err := s.consentsOf(ctx, page)
+		if err != nil {
+			return err
+		}
+		for _, m := range page {
+			if c, ok := consents[m.ID]; ok {
+				if err := fn(c); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) consentsOf(ctx context.Context, page []MandateSummary) (map[string]ConsentRow, error) {
+	in, args := inList(page)
+	rows, err := s.db.QueryContext(ctx, consentSelect+` WHERE m.id IN `+in, args...)
+	if err != nil {
+		return nil, fmt.Errorf("export consents: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]ConsentRow{}
+	for rows.Next() {
+		r, _, err := scanConsent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("export consents: %w", err)
+		}
+		out[r.MandateID] = r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("export consents: %w", err)
+	}
+	return out, nil
+}

@@ -334,10 +334,7 @@ type consentRows struct {
 }
 
 func (s *Store) consentPage(ctx context.Context, afterCreated, afterID string) (consentRows, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT m.id, c.email, c.name, m.provider, m.mode, m.status, m.plan_name, m.amount,
-			m.currency, m.interval, m.merchant, m.merchant_email, m.terms_version, m.terms_sha256, m.authorization_text, m.accepted_at, m.client_ip,
-			m.user_agent, m.confirmed_at, m.revoked_by, m.created_at, (SELECT count(*) FROM disputes d WHERE d.mandate_id = m.id)
-		FROM mandates m JOIN customers c ON c.id = m.customer_id
+	rows, err := s.db.QueryContext(ctx, consentSelect+`
 		WHERE (m.created_at, m.id) > (?, ?) ORDER BY m.created_at, m.id LIMIT `+strconv.Itoa(consentPage), afterCreated, afterID)
 	if err != nil {
 		return consentRows{}, fmt.Errorf("export consents: %w", err)
@@ -345,17 +342,9 @@ func (s *Store) consentPage(ctx context.Context, afterCreated, afterID string) (
 	defer rows.Close()
 	var out consentRows
 	for rows.Next() {
-		var r ConsentRow
-		var accepted, created string
-		var confirmed sql.NullString
-		if err := rows.Scan(&r.MandateID, &r.Email, &r.Name, &r.Provider, &r.Mode, &r.Status, &r.Plan.Name, &r.Plan.Price.Amount,
-			&r.Plan.Price.Currency, &r.Plan.Interval, &r.Consent.Merchant, &r.Consent.Contact, &r.Consent.TermsVersion, &r.Consent.TermsSHA256, &r.Consent.Authorization,
-			&accepted, &r.Consent.ClientIP, &r.Consent.UserAgent, &confirmed, &r.RevokedBy, &created, &r.Disputes); err != nil {
+		r, created, err := scanConsent(rows)
+		if err != nil {
 			return consentRows{}, fmt.Errorf("export consents: %w", err)
-		}
-		r.Consent.AcceptedAt, r.CreatedAt = parseTime(accepted), parseTime(created)
-		if confirmed.Valid {
-			r.ConfirmedAt = parseTime(confirmed.String)
 		}
 		out.rows, out.lastCreated = append(out.rows, r), created
 	}
@@ -363,4 +352,27 @@ func (s *Store) consentPage(ctx context.Context, afterCreated, afterID string) (
 		return consentRows{}, fmt.Errorf("export consents: %w", err)
 	}
 	return out, nil
+}
+
+// consentSelect reads the columns scanConsent scans, for a WHERE to follow.
+const consentSelect = `SELECT m.id, c.email, c.name, m.provider, m.mode, m.status, m.plan_name, m.amount,
+		m.currency, m.interval, m.merchant, m.merchant_email, m.terms_version, m.terms_sha256, m.authorization_text, m.accepted_at, m.client_ip,
+		m.user_agent, m.confirmed_at, m.revoked_by, m.created_at, (SELECT count(*) FROM disputes d WHERE d.mandate_id = m.id)
+	FROM mandates m JOIN customers c ON c.id = m.customer_id`
+
+// scanConsent scans a row of consentSelect, and its created_at as stored.
+func scanConsent(rows *sql.Rows) (ConsentRow, string, error) {
+	var r ConsentRow
+	var accepted, created string
+	var confirmed sql.NullString
+	if err := rows.Scan(&r.MandateID, &r.Email, &r.Name, &r.Provider, &r.Mode, &r.Status, &r.Plan.Name, &r.Plan.Price.Amount,
+		&r.Plan.Price.Currency, &r.Plan.Interval, &r.Consent.Merchant, &r.Consent.Contact, &r.Consent.TermsVersion, &r.Consent.TermsSHA256, &r.Consent.Authorization,
+		&accepted, &r.Consent.ClientIP, &r.Consent.UserAgent, &confirmed, &r.RevokedBy, &created, &r.Disputes); err != nil {
+		return ConsentRow{}, "", err
+	}
+	r.Consent.AcceptedAt, r.CreatedAt = parseTime(accepted), parseTime(created)
+	if confirmed.Valid {
+		r.ConfirmedAt = parseTime(confirmed.String)
+	}
+	return r, created, nil
 }

@@ -192,5 +192,15 @@ func TestExportsFollowTheListsFilters(t *testing.T) {
 		if got := refunds(ListFilter{MinAmount: 2000}); len(got) != 0 {
 			t.Errorf("refunds of 20.00-plans: %v", got)
 		}
+		var consents []string
+		if err := s.EachListedConsent(ctx, ListFilter{Query: "ada"}, func(c ConsentRow) error {
+			consents = append(consents, c.MandateID+" "+c.Email)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{sh.adam + " adam.smith@example.net", sh.ada + " ada@example.com"}; !slices.Equal(consents, want) {
+			t.Errorf("consents of ada: %v, want %v", consents, want)
+		}
 	})
 }
