@@ -39,7 +39,7 @@ func (h *handler) listFilter(q url.Values) (views.ListFilter, store.ListFilter, 
 		f.Billing, problems = "", append(problems, "There is no billing state "+strconv.Quote(truncate(q.Get("billing"), 40))+".")
 	}
 	sf := store.ListFilter{Provider: f.Provider, Status: mandate.Status(f.Status), Billing: f.Billing, Query: f.Query, Disputed: f.Disputed}
-	date := func(field, label string, v *string) time.Time {
+	date := func(label string, v *string) time.Time {
 		if *v == "" {
 			return time.Time{}
 		}
@@ -50,8 +50,8 @@ func (h *handler) listFilter(q url.Values) (views.ListFilter, store.ListFilter, 
 		}
 		return d
 	}
-	sf.CreatedFrom = date("from", "from", &f.From)
-	if to := date("to", "to", &f.To); !to.IsZero() {
+	sf.CreatedFrom = date("from", &f.From)
+	if to := date("to", &f.To); !to.IsZero() {
 		sf.CreatedBefore = to.AddDate(0, 0, 1) // the whole of the "to" day
 	}
 	price := func(label string, v *string) int64 {

@@ -41,7 +41,7 @@ func searchShop(t *testing.T) (*env, func(q string) []string) {
 	admin := e.adminBrowser()
 	list := func(q string) []string {
 		t.Helper()
-		return admin.Get(e.URL + "/admin?" + q).Expect(http.StatusOK).AllTestIDAttr("mandate-row", "data-id")
+		return admin.Get(e.URL+"/admin?"+q).Expect(http.StatusOK).AllTestIDAttr("mandate-row", "data-id")
 	}
 	return e, list
 }
@@ -70,7 +70,7 @@ func TestAdminListSearch(t *testing.T) {
 		{"q=shopper0000003%40", fills("3")},
 		{"q=shopper0000003%40exa", fills("3")},
 		{"q=SHOPPER0000003%40EXAMPLE.COM", fills("3")},
-		{"email=shopper0000003%40", fills("3")}, // the box's old name
+		{"email=shopper0000003%40", fills("3")},                                 // the box's old name
 		{"q=shopper000000", fills("9", "8", "7", "6", "5", "4", "3", "1", "2")}, // 2 is the oldest
 		{"q=shopper+3", fills("39", "38", "37", "36", "35", "34", "33", "32", "31", "30", "3")},
 		{"q=md_fill0000007", fills("7")},
