@@ -132,6 +132,26 @@ func TestListMandatesSearchesAndFilters(t *testing.T) {
 				t.Errorf("%s (%+v): %v, want %v", tc.name, tc.f, ids, tc.want)
 			}
 		}
+		// A date range's pages follow one another, a mandate a page (the
+		// cursor folds into the range's end).
+		var paged []string
+		f := ListFilter{CreatedFrom: day(3, 1), CreatedBefore: day(6, 2), Limit: 1}
+		for range 5 {
+			page, next, err := s.ListMandates(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range page {
+				paged = append(paged, m.ID)
+			}
+			if next == "" {
+				break
+			}
+			f.After = next
+		}
+		if want := []string{sh.emile, sh.adam, sh.grace, sh.ada}; !slices.Equal(paged, want) {
+			t.Errorf("a date range page by page: %v, want %v", paged, want)
+		}
 		// A search's pages follow one another.
 		first, next, err := s.ListMandates(ctx, ListFilter{Query: "ada", Limit: 1})
 		if err != nil || len(first) != 1 || first[0].ID != sh.adam || next == "" {
