@@ -178,6 +178,10 @@ func TestScreenshotTour(t *testing.T) {
 			reloadUntil(`[data-testid=refund][data-status=failed]`, 30*time.Second),
 		}},
 		{name: "26-admin-list-disputed", url: app.URL + "/admin?disputed=1", want: `[data-testid=row-disputed]`},
+		// The search box takes an email's beginning ("ida@", which found
+		// nothing while any "@" meant a whole address) and says beside it
+		// what else it takes; the list's exports carry the search.
+		{name: "26a-admin-list-search", url: app.URL + "/admin?q=ida%40", want: `[data-testid=mandate-row]`},
 		{name: "27-sandbox-disputes", url: app.URL + "/sandbox/#stripe-disputes", want: `[data-testid=stripe-disputes] button`},
 		// The presenter decides the dispute: lost, and the mandate page says
 		// where the money went.

@@ -21,36 +21,57 @@ var consentColumns = []string{
 // one chunk (500 rows, some 170 KB) before giving up on it.
 const exportChunkTimeout = 30 * time.Second
 
-// adminConsents streams every mandate's consent evidence as CSV, page by
-// page from the database to the response, so its memory is the same at a
-// hundred thousand rows as at ten, and a client that stops reading holds no
-// database connection (see store.EachConsent).
+// adminConsents streams the consent evidence of the mandates the list
+// shows for the query's filters (every mandate, oldest first, when there
+// are none) as CSV, page by page from the database to the response, so its
+// memory is the same at a hundred thousand rows as at ten, and a client
+// that stops reading holds no database connection (see store.EachConsent).
 func (h *handler) adminConsents(w http.ResponseWriter, r *http.Request) error {
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="consents-`+h.now().UTC().Format("2006-01-02")+`.csv"`)
-	w.Header().Set("Cache-Control", "no-store")
-	cw := csv.NewWriter(w)
-	rc := http.NewResponseController(w)
-	// Each chunk has its own write deadline: a long export that keeps
-	// moving may outlast the server's WriteTimeout, one whose reader
-	// stalls is cut off. Nothing from the database is held meanwhile.
-	rc.SetWriteDeadline(time.Now().Add(exportChunkTimeout))
-	if err := cw.Write(consentColumns); err != nil {
-		return err
+	_, f, problems := h.listFilter(r.URL.Query())
+	if len(problems) > 0 {
+		http.Error(w, strings.Join(problems, " "), http.StatusBadRequest)
+		return nil
 	}
-	n := 0
-	err := h.store.EachConsent(r.Context(), func(c store.ConsentRow) error {
+	row := func(c store.ConsentRow) []string {
 		confirmed := ""
 		if !c.ConfirmedAt.IsZero() {
 			confirmed = c.ConfirmedAt.UTC().Format(time.RFC3339)
 		}
-		row := []string{
+		return []string{
 			c.MandateID, c.CreatedAt.UTC().Format(time.RFC3339), string(c.Status), c.Provider, string(c.Mode),
 			c.Email, c.Name, c.Plan.Name, c.Plan.Price.String(), string(c.Plan.Interval),
 			c.Consent.Merchant, c.Consent.TermsVersion, c.Consent.TermsSHA256, c.Consent.Authorization,
 			c.Consent.AcceptedAt.UTC().Format(time.RFC3339), c.Consent.ClientIP, c.Consent.UserAgent, confirmed, c.RevokedBy,
 			strconv.Itoa(c.Disputes),
 		}
+	}
+	return h.streamCSV(w, r, "consents", consentColumns, func(write func([]string) error) error {
+		each := func(c store.ConsentRow) error { return write(row(c)) }
+		if f == (store.ListFilter{}) {
+			return h.store.EachConsent(r.Context(), each)
+		}
+		return h.store.EachListedConsent(r.Context(), f, each)
+	})
+}
+
+// streamCSV answers with a CSV file, name-<date>.csv, of header and the
+// rows each writes, each cell neutralised. Rows go out in chunks of 500,
+// each with its own write deadline: a long export that keeps moving may
+// outlast the server's WriteTimeout, one whose reader stalls is cut off;
+// each must hold nothing from the database while write blocks.
+func (h *handler) streamCSV(w http.ResponseWriter, r *http.Request, name string, header []string,
+	each func(write func([]string) error) error) error {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`-`+h.now().UTC().Format("2006-01-02")+`.csv"`)
+	w.Header().Set("Cache-Control", "no-store")
+	cw := csv.NewWriter(w)
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Now().Add(exportChunkTimeout))
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	n := 0
+	err := each(func(row []string) error {
 		for i := range row {
 			row[i] = neutralise(row[i])
 		}
@@ -76,7 +97,7 @@ func (h *handler) adminConsents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		// The header is sent: the best left is to say so in the log and cut
 		// the response short, so the file is visibly incomplete.
-		h.log.ErrorContext(r.Context(), "consent export stopped", "request_id", RequestID(r.Context()), "rows", n, "error", err)
+		h.log.ErrorContext(r.Context(), name+" export stopped", "request_id", RequestID(r.Context()), "rows", n, "error", err)
 		panic(http.ErrAbortHandler)
 	}
 	return nil

@@ -22,6 +22,33 @@ func TestStalledExportsHoldNoDatabaseConnection(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	fillMandates(t, e.DBFile, 30_000) // some 10 MB of CSV, more than the sockets hold
+	stallExports(t, e, "/admin/consents.csv")
+}
+
+// So do five payments exports and five refunds exports of every mandate,
+// and, filtered, of the Stripe mandates: each reads its mandates a page at
+// a time, and the page's payments or refunds in one more query, closed
+// before a row is written.
+func TestStalledPaymentExportsHoldNoDatabaseConnection(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	fillMandates(t, e.DBFile, 20_000)
+	// A payment for each active mandate and a refund of each: some 4 MB of
+	// each CSV, more than the sockets hold.
+	e.exec(`INSERT INTO charges (mandate_id, kind, initiated_by, period, attempt, amount, currency, idempotency_key, provider_ref, status,
+			refunded, created_at, updated_at)
+		SELECT id, 'scheduled', 'schedule', 1, 1, 1200, 'USD', 'key_' || id, 'pi_' || substr(id, 4), 'partially_refunded', 300,
+			created_at, created_at
+		FROM mandates WHERE status = 'active'`)
+	e.exec(`INSERT INTO refunds (charge_id, amount, idempotency_key, provider_ref, status, created_at, updated_at)
+		SELECT id, 300, 'rkey_' || mandate_id, 're_' || substr(mandate_id, 4), 'succeeded', created_at, created_at FROM charges`)
+	stallExports(t, e, "/admin/payments.csv", "/admin/refunds.csv", "/admin/payments.csv?provider=stripe", "/admin/refunds.csv?provider=stripe")
+}
+
+// stallExports opens ten exports (of paths, in turn) whose client never
+// reads, and checks that a checkout and the dashboard still answer.
+func stallExports(t *testing.T, e *env, paths ...string) {
+	t.Helper()
 	admin := e.adminBrowser()
 	cookie := ""
 	for _, c := range admin.Client.Jar.Cookies(mustURL(t, e.URL)) {
@@ -36,13 +63,13 @@ func TestStalledExportsHoldNoDatabaseConnection(t *testing.T) {
 		c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
 		return serr
 	}}
-	for range 10 {
+	for i := range 10 {
 		c, err := d.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close() })
-		fmt.Fprintf(c, "GET /admin/consents.csv HTTP/1.1\r\nHost: %s\r\nCookie: storefront_admin=%s\r\n\r\n", addr, cookie)
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nCookie: storefront_admin=%s\r\n\r\n", paths[i%len(paths)], addr, cookie)
 	}
 	time.Sleep(2 * time.Second) // every export is blocked writing
 

@@ -31,13 +31,12 @@ var (
 )
 
 // adminList shows every mandate, newest first: counts by status, filters
-// by provider, status and billing state, search by email, and keyset
-// pagination.
+// by provider, status, billing state, date and price, a search (see
+// store/search.go), keyset pagination and the exports of what it shows.
 func (h *handler) adminList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := views.ListFilter{Provider: q.Get("provider"), Status: q.Get("status"), Billing: q.Get("billing"), Email: q.Get("email"),
-		Disputed: q.Get("disputed") != ""}
-	m := views.AdminList{AdminChrome: h.adminChrome(r, "Mandates"), Filter: f}
+	f, sf, problems := h.listFilter(q)
+	m := views.AdminList{AdminChrome: h.adminChrome(r, "Mandates"), Filter: f, Error: strings.Join(problems, " ")}
 	for _, p := range h.order {
 		m.Options.Providers = append(m.Options.Providers, views.Option{Value: p.Name(), Label: providerLabel(p.Name())})
 	}
@@ -47,35 +46,16 @@ func (h *handler) adminList(w http.ResponseWriter, r *http.Request) error {
 	for _, s := range billingStates {
 		m.Options.Billing = append(m.Options.Billing, views.Option{Value: s, Label: views.Label(s)})
 	}
-	if _, ok := h.providers[f.Provider]; f.Provider != "" && !ok {
-		f.Provider, m.Error = "", "There is no provider "+strconv.Quote(truncate(q.Get("provider"), 40))+"."
-	}
-	if f.Status != "" && !mandate.Status(f.Status).Valid() {
-		f.Status, m.Error = "", "There is no status "+strconv.Quote(truncate(q.Get("status"), 40))+"."
-	}
-	if f.Billing != "" && !slices.Contains(billingStates, f.Billing) {
-		f.Billing, m.Error = "", "There is no billing state "+strconv.Quote(truncate(q.Get("billing"), 40))+"."
-	}
-	m.Filter = f
+	exports := withQuery("", filterValues(f, f.Status, f.Billing, f.Disputed))
+	m.Exports = views.ListExports{Consents: "/admin/consents.csv" + exports, Payments: "/admin/payments.csv" + exports,
+		Refunds: "/admin/refunds.csv" + exports, Filtered: exports != ""}
 
 	counts, err := h.store.CountMandates(r.Context(), f.Provider)
 	if err != nil {
 		return err
 	}
 	link := func(status, billing string, disputed bool) string {
-		v := url.Values{}
-		if disputed {
-			v.Set("disputed", "1")
-		}
-		for k, val := range map[string]string{"provider": f.Provider, "email": f.Email, "status": status, "billing": billing} {
-			if val != "" {
-				v.Set(k, val)
-			}
-		}
-		if len(v) == 0 {
-			return "/admin"
-		}
-		return "/admin?" + v.Encode()
+		return withQuery("/admin", filterValues(f, status, billing, disputed))
 	}
 	m.Counts = append(m.Counts, views.StatusCount{Label: "all", Count: counts.Total, URL: link("", "", false), Kind: "all",
 		Current: f.Status == "" && f.Billing == "" && !f.Disputed})
@@ -88,15 +68,12 @@ func (h *handler) adminList(w http.ResponseWriter, r *http.Request) error {
 	m.Counts = append(m.Counts, views.StatusCount{Label: "disputed", Count: counts.Disputed, URL: link("", "", true),
 		Kind: "disputed", Current: f.Disputed && f.Billing == "" && f.Status == ""})
 
-	rows, next, err := h.store.ListMandates(r.Context(), store.ListFilter{
-		Provider: f.Provider, Status: mandate.Status(f.Status), Billing: f.Billing, Email: f.Email, Disputed: f.Disputed,
-		After: q.Get("after"),
-	})
+	sf.After = q.Get("after")
+	rows, next, err := h.store.ListMandates(r.Context(), sf)
 	if errors.Is(err, store.ErrBadCursor) {
 		m.Error = "That page link is not valid any more; here is the first page."
-		rows, next, err = h.store.ListMandates(r.Context(), store.ListFilter{
-			Provider: f.Provider, Status: mandate.Status(f.Status), Billing: f.Billing, Email: f.Email, Disputed: f.Disputed,
-		})
+		sf.After = ""
+		rows, next, err = h.store.ListMandates(r.Context(), sf)
 	}
 	if err != nil {
 		return err

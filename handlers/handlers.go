@@ -59,6 +59,9 @@ type Store interface {
 	ListMandates(ctx context.Context, f store.ListFilter) ([]store.MandateSummary, string, error)
 	CountMandates(ctx context.Context, provider string) (store.Counts, error)
 	EachConsent(ctx context.Context, fn func(store.ConsentRow) error) error
+	EachListedConsent(ctx context.Context, f store.ListFilter, fn func(store.ConsentRow) error) error
+	EachPayment(ctx context.Context, f store.ListFilter, fn func(store.PaymentRow) error) error
+	EachRefund(ctx context.Context, f store.ListFilter, fn func(store.RefundRow) error) error
 	History(ctx context.Context, id string) ([]store.Event, error)
 	Charges(ctx context.Context, mandateID string) ([]store.Charge, error)
 	Operations(ctx context.Context, mandateID string) (map[int64][]store.Operation, error)

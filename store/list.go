@@ -22,9 +22,15 @@ type ListFilter struct {
 	Billing  string // a billing state: "past_due", …
 	// Disputed keeps only mandates one of whose charges was disputed.
 	Disputed bool
-	// Email is a whole address (with "@": exact, case-insensitive) or its
-	// beginning.
-	Email string
+	// Query is the search box's text: an id (ours or a provider's), the
+	// beginning of an email or of a name (see search.go).
+	Query string
+	// CreatedFrom and CreatedBefore bound when the mandate was made
+	// (CreatedBefore excluded); zero is open.
+	CreatedFrom, CreatedBefore time.Time
+	// MinAmount and MaxAmount bound the plan's price the mandate was
+	// signed at, in minor units (both included); zero is open.
+	MinAmount, MaxAmount int64
 	// After continues the list after this cursor (from a previous page).
 	After string
 	Limit int
@@ -54,7 +60,11 @@ func (s *Store) ListMandates(ctx context.Context, f ListFilter) ([]MandateSummar
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
-	q, args, err := s.d.listQuery(f)
+	term, err := s.resolveSearch(ctx, f.Query)
+	if err != nil {
+		return nil, "", err
+	}
+	q, args, err := s.d.listQuery(f, term)
 	if err != nil {
 		return nil, "", err
 	}
@@ -97,8 +107,11 @@ func (s *Store) ListMandates(ctx context.Context, f ListFilter) ([]MandateSummar
 // (billing keeps a copy of the mandate's provider and creation time for
 // that; a past-due mandate is rare, and walking every mandate to find a
 // page of them would cost in proportion to the table). Disputed mandates
-// are walked the same way, in disputed_mandates' indexes.
-func (d dialect) listQuery(f ListFilter) (string, []any, error) {
+// are walked the same way, in disputed_mandates' indexes. The date range
+// bounds that walk; the price is checked per row of it (a shop's plans are
+// few, so a price filter keeps a large share of the rows). A search
+// (term) is found in its own index instead (searchFrom).
+func (d dialect) listQuery(f ListFilter, term searchTerm) (string, []any, error) {
 	// The columns that order the list, and that the filters constrain.
 	created, id, provider := "m.created_at", "m.id", "m.provider"
 	from := `mandates m JOIN customers c ON c.id = m.customer_id LEFT JOIN billing b ON b.mandate_id = m.id`
@@ -115,6 +128,13 @@ func (d dialect) listQuery(f ListFilter) (string, []any, error) {
 	}
 	var where []string
 	var args []any
+	if !term.empty() {
+		created, id, provider = "m.created_at", "m.id", "m.provider"
+		from, where, args = d.searchFrom(term)
+		if f.Disputed {
+			where = append(where, "EXISTS (SELECT 1 FROM disputed_mandates x WHERE x.mandate_id = m.id)")
+		}
+	}
 	if f.Billing != "" {
 		where, args = append(where, "b.state = ?"), append(args, f.Billing)
 	}
@@ -124,18 +144,41 @@ func (d dialect) listQuery(f ListFilter) (string, []any, error) {
 	if f.Status != "" {
 		where, args = append(where, "m.status = ?"), append(args, string(f.Status))
 	}
-	if e := strings.ToLower(strings.TrimSpace(f.Email)); e != "" {
-		if strings.Contains(e, "@") {
-			where, args = append(where, "c.email = ?"), append(args, e)
-		} else { // a prefix, as a range the email index can serve
-			where, args = append(where, "c.email >= ? AND c.email < ?"), append(args, e, e+"\U0010FFFF")
-		}
+	if f.MinAmount > 0 {
+		where, args = append(where, "m.amount >= ?"), append(args, f.MinAmount)
 	}
+	if f.MaxAmount > 0 {
+		where, args = append(where, "m.amount <= ?"), append(args, f.MaxAmount)
+	}
+	var at, after string
 	if f.After != "" {
-		at, after, err := decodeCursor(f.After)
-		if err != nil {
+		var err error
+		if at, after, err = decodeCursor(f.After); err != nil {
 			return "", nil, err
 		}
+	}
+	if dated := !f.CreatedFrom.IsZero() || !f.CreatedBefore.IsZero(); dated {
+		// One BETWEEN, the cursor folded into its end: SQLite (which has
+		// no statistics here) walks the provider's index and checks the
+		// status per row when a range has two ends of other forms (">= and
+		// <", or with the cursor's row value), rather than the index that
+		// has both. The rows at the cursor's very time that were on the
+		// previous page are skipped per row.
+		lo, hi := "", "9999-12-31T23:59:59.999999Z"
+		if !f.CreatedFrom.IsZero() {
+			lo = f.CreatedFrom.UTC().Format(timeLayout)
+		}
+		if !f.CreatedBefore.IsZero() {
+			hi = f.CreatedBefore.Add(-time.Microsecond).UTC().Format(timeLayout)
+		}
+		if at != "" && at < hi {
+			hi = at
+		}
+		where, args = append(where, created+" BETWEEN ? AND ?"), append(args, lo, hi)
+		if at != "" {
+			where, args = append(where, "NOT ("+created+" = ? AND "+id+" >= ?)"), append(args, at, after)
+		}
+	} else if at != "" {
 		// A row value, not "created_at < ? OR (created_at = ? AND id < ?)":
 		// with bound parameters SQLite cannot use the index for that OR and
 		// scans from the newest (EXPLAIN QUERY PLAN showed it).
@@ -291,10 +334,7 @@ type consentRows struct {
 }
 
 func (s *Store) consentPage(ctx context.Context, afterCreated, afterID string) (consentRows, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT m.id, c.email, c.name, m.provider, m.mode, m.status, m.plan_name, m.amount,
-			m.currency, m.interval, m.merchant, m.merchant_email, m.terms_version, m.terms_sha256, m.authorization_text, m.accepted_at, m.client_ip,
-			m.user_agent, m.confirmed_at, m.revoked_by, m.created_at, (SELECT count(*) FROM disputes d WHERE d.mandate_id = m.id)
-		FROM mandates m JOIN customers c ON c.id = m.customer_id
+	rows, err := s.db.QueryContext(ctx, consentSelect+`
 		WHERE (m.created_at, m.id) > (?, ?) ORDER BY m.created_at, m.id LIMIT `+strconv.Itoa(consentPage), afterCreated, afterID)
 	if err != nil {
 		return consentRows{}, fmt.Errorf("export consents: %w", err)
@@ -302,17 +342,9 @@ func (s *Store) consentPage(ctx context.Context, afterCreated, afterID string) (
 	defer rows.Close()
 	var out consentRows
 	for rows.Next() {
-		var r ConsentRow
-		var accepted, created string
-		var confirmed sql.NullString
-		if err := rows.Scan(&r.MandateID, &r.Email, &r.Name, &r.Provider, &r.Mode, &r.Status, &r.Plan.Name, &r.Plan.Price.Amount,
-			&r.Plan.Price.Currency, &r.Plan.Interval, &r.Consent.Merchant, &r.Consent.Contact, &r.Consent.TermsVersion, &r.Consent.TermsSHA256, &r.Consent.Authorization,
-			&accepted, &r.Consent.ClientIP, &r.Consent.UserAgent, &confirmed, &r.RevokedBy, &created, &r.Disputes); err != nil {
+		r, created, err := scanConsent(rows)
+		if err != nil {
 			return consentRows{}, fmt.Errorf("export consents: %w", err)
-		}
-		r.Consent.AcceptedAt, r.CreatedAt = parseTime(accepted), parseTime(created)
-		if confirmed.Valid {
-			r.ConfirmedAt = parseTime(confirmed.String)
 		}
 		out.rows, out.lastCreated = append(out.rows, r), created
 	}
@@ -320,4 +352,27 @@ func (s *Store) consentPage(ctx context.Context, afterCreated, afterID string) (
 		return consentRows{}, fmt.Errorf("export consents: %w", err)
 	}
 	return out, nil
+}
+
+// consentSelect reads the columns scanConsent scans, for a WHERE to follow.
+const consentSelect = `SELECT m.id, c.email, c.name, m.provider, m.mode, m.status, m.plan_name, m.amount,
+		m.currency, m.interval, m.merchant, m.merchant_email, m.terms_version, m.terms_sha256, m.authorization_text, m.accepted_at, m.client_ip,
+		m.user_agent, m.confirmed_at, m.revoked_by, m.created_at, (SELECT count(*) FROM disputes d WHERE d.mandate_id = m.id)
+	FROM mandates m JOIN customers c ON c.id = m.customer_id`
+
+// scanConsent scans a row of consentSelect, and its created_at as stored.
+func scanConsent(rows *sql.Rows) (ConsentRow, string, error) {
+	var r ConsentRow
+	var accepted, created string
+	var confirmed sql.NullString
+	if err := rows.Scan(&r.MandateID, &r.Email, &r.Name, &r.Provider, &r.Mode, &r.Status, &r.Plan.Name, &r.Plan.Price.Amount,
+		&r.Plan.Price.Currency, &r.Plan.Interval, &r.Consent.Merchant, &r.Consent.Contact, &r.Consent.TermsVersion, &r.Consent.TermsSHA256, &r.Consent.Authorization,
+		&accepted, &r.Consent.ClientIP, &r.Consent.UserAgent, &confirmed, &r.RevokedBy, &created, &r.Disputes); err != nil {
+		return ConsentRow{}, "", err
+	}
+	r.Consent.AcceptedAt, r.CreatedAt = parseTime(accepted), parseTime(created)
+	if confirmed.Valid {
+		r.ConfirmedAt = parseTime(confirmed.String)
+	}
+	return r, created, nil
 }

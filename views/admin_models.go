@@ -51,6 +51,7 @@ type AdminList struct {
 	Error    string // a filter that could not be applied
 	// Messages: emails to shoppers that need the merchant.
 	Messages MessageAlert
+	Exports  ListExports
 }
 
 // StatusCount is a count with the link that filters by it.
@@ -64,8 +65,11 @@ type StatusCount struct {
 
 // ListFilter is the list's filter as typed.
 type ListFilter struct {
-	Provider, Status, Billing, Email string
-	Disputed                         bool
+	Provider, Status, Billing string
+	Disputed                  bool
+	// Query is the search box; From and To dates (2006-01-02), MinPrice
+	// and MaxPrice the plan's price in major units.
+	Query, From, To, MinPrice, MaxPrice string
 }
 
 // ListOptions are the filter's choices.
