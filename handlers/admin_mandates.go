@@ -278,7 +278,7 @@ func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, a
 		Created: c.CreatedAt.UTC().Format(dashboardTime),
 	}
 	if c.FailureCode != "" || c.FailureReason != "" {
-		cv.Failure = fmt.Sprintf("%s %s", c.FailureCode, c.FailureReason)
+		cv.Failure = c.Decline()
 		cv.FailureLabel = "Declined"
 		if c.Status == payments.ChargeFailed && !service.Declined(c) {
 			cv.FailureLabel = "Not made" // never reached the provider: no decline

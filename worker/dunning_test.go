@@ -150,8 +150,9 @@ func TestDeclineThenRecoveredOnRetry(t *testing.T) {
 		for _, e := range events {
 			path = append(path, e.To)
 		}
-		if got := strings.Join(path, " "); got != "active past_due active" {
-			t.Errorf("billing history %q, want active past_due active", got)
+		// Each decline is in the history, the retry's too (past due again).
+		if got := strings.Join(path, " "); got != "active past_due past_due active" {
+			t.Errorf("billing history %q, want active past_due past_due active", got)
 		}
 
 		// Period 2 on its original date.
