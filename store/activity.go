@@ -388,6 +388,9 @@ func scanBillingActivity(sc interface{ Scan(...any) error }) (Activity, error) {
 		return a, err
 	}
 	a.At, a.State, a.By = parseTime(at), to, BySchedule
+	if who, ok := strings.CutPrefix(a.Detail, "mandate revoked by "); ok && to == BillingRevoked {
+		a.By = who // billing stops with the mandate, revoked by them
+	}
 	a.What = BillingWords(from, to, period, a.Detail)
 	return a, nil
 }
@@ -437,15 +440,13 @@ func scanChargeActivity(sc interface{ Scan(...any) error }) (Activity, error) {
 	default:
 		a.What = "Payment asked for by the merchant"
 	}
+	// The state is the entry's own (a pill); the detail says why a payment
+	// failed, or how much of it was refunded.
 	switch payments.ChargeState(a.State) {
 	case payments.ChargeFailed:
 		a.Detail = "declined: " + codeAndReason(code, reason)
-	case payments.ChargePending:
-		a.Detail = "pending at the provider"
-	case payments.ChargeSucceeded:
-		a.Detail = "paid"
-	default:
-		a.Detail = "paid; " + payments.Money{Amount: refunded, Currency: a.Amount.Currency}.String() + " refunded"
+	case payments.ChargePartiallyRefunded, payments.ChargeRefunded:
+		a.Detail = payments.Money{Amount: refunded, Currency: a.Amount.Currency}.String() + " refunded"
 	}
 	return a, nil
 }
@@ -459,10 +460,7 @@ func scanRefundActivity(sc interface{ Scan(...any) error }) (Activity, error) {
 	}
 	a.At, a.By = parseTime(at), ByMerchant
 	a.What = "Refund of payment #" + strconv.FormatInt(chargeID, 10)
-	a.Detail = a.State
-	if reason != "" {
-		a.Detail += ": " + reason
-	}
+	a.Detail = reason
 	return a, nil
 }
 
@@ -475,9 +473,8 @@ func scanDisputeActivity(sc interface{ Scan(...any) error }) (Activity, error) {
 	}
 	a.At, a.By = parseTime(at), ByProvider
 	a.What = "Payment #" + strconv.FormatInt(chargeID, 10) + " disputed (reported by " + provider + ")"
-	a.Detail = strings.ReplaceAll(a.State, "_", " ")
 	if reason != "" {
-		a.Detail += "; reason: " + reason
+		a.Detail = "reason: " + reason
 	}
 	return a, nil
 }
@@ -490,9 +487,8 @@ func scanMessageActivity(sc interface{ Scan(...any) error }) (Activity, error) {
 	}
 	a.At, a.By = parseTime(at), ByApp
 	a.What = "Email (" + kind + ") to " + to
-	a.Detail = a.State
-	if a.State == MessageFailed && lastError != "" {
-		a.Detail += ": " + lastError
+	if a.State == MessageFailed {
+		a.Detail = lastError
 	}
 	return a, nil
 }

@@ -107,10 +107,15 @@ type AdminMandate struct {
 	FailureCode   string
 	FailureReason string
 	LastError     string
-	Timeline      []TimelineEntry
-	Consent       ConsentView
-	Billing       *BillingView
-	Charges       []ChargeView
+	// Ended says why a mandate revoked by the app ended ("for non-payment",
+	// "by a price change"): its revocation was no one's choice.
+	Ended    string
+	Timeline []TimelineEntry
+	// Activity is everything that happened to the mandate, newest first.
+	Activity []ActivityEntry
+	Consent  ConsentView
+	Billing  *BillingView
+	Charges  []ChargeView
 	// OpenDisputes are the disputes still awaiting an outcome, for the
 	// banner at the top; each is also shown on its payment.
 	OpenDisputes []DisputeView
@@ -292,6 +297,7 @@ type PeriodView struct {
 type BillingEventView struct {
 	At, From, To, Detail string
 	Period               int
+	What                 string // what happened, in words
 }
 
 // ShopperMandate is the shopper's own page of their mandate.
