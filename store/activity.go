@@ -277,6 +277,35 @@ func page(all []activityRow, limit int) ([]Activity, string, error) {
 // activityOf reads up to limit of a source's entries, newest first: those
 // before the cursor, and of one mandate when mandateID is set.
 func (s *Store) activityOf(ctx context.Context, src activitySource, before *activityKey, mandateID string, limit int) ([]activityRow, error) {
+	if mandateID != "" && src.mandate == "" {
+		return nil, nil
+	}
+	rank := activityRank[src.kind]
+	q, args := src.sql(before, mandateID, limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("activity (%s): %w", src.kind, err)
+	}
+	defer rows.Close()
+	var out []activityRow
+	for rows.Next() {
+		a, err := src.scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("activity (%s): %w", src.kind, err)
+		}
+		a.Kind = src.kind
+		out = append(out, activityRow{key: activityKey{at: a.At.UTC().Format(timeLayout), rank: rank, id: a.ID}, a: a})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("activity (%s): %w", src.kind, err)
+	}
+	return out, nil
+}
+
+// sql is a source's query: newest first from the cursor (nil: the
+// newest), of one mandate when mandateID is set, at most limit rows. It
+// walks the source's (time, id) index backwards and stops at limit.
+func (src activitySource) sql(before *activityKey, mandateID string, limit int) (string, []any) {
 	rank := activityRank[src.kind]
 	var conds []string
 	var args []any
@@ -284,9 +313,6 @@ func (s *Store) activityOf(ctx context.Context, src activitySource, before *acti
 		conds = append(conds, src.where)
 	}
 	if mandateID != "" {
-		if src.mandate == "" {
-			return nil, nil
-		}
 		conds, args = append(conds, src.mandate), append(args, mandateID)
 	}
 	if before != nil {
@@ -306,26 +332,7 @@ func (s *Store) activityOf(ctx context.Context, src activitySource, before *acti
 	if len(conds) > 0 {
 		q += " WHERE " + strings.Join(conds, " AND ")
 	}
-	q += " ORDER BY " + src.at + " DESC, " + src.id + " DESC LIMIT ?"
-	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("activity (%s): %w", src.kind, err)
-	}
-	defer rows.Close()
-	var out []activityRow
-	for rows.Next() {
-		a, err := src.scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("activity (%s): %w", src.kind, err)
-		}
-		a.Kind = src.kind
-		out = append(out, activityRow{key: activityKey{at: a.At.UTC().Format(timeLayout), rank: rank, id: a.ID}, a: a})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("activity (%s): %w", src.kind, err)
-	}
-	return out, nil
+	return q + " ORDER BY " + src.at + " DESC, " + src.id + " DESC LIMIT ?", append(args, limit)
 }
 
 // Who reported a status change, by the history's source.
