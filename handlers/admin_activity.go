@@ -32,8 +32,22 @@ func activityView(a store.Activity, withMandate bool) views.ActivityEntry {
 	if v.By == "" {
 		v.By = a.By
 	}
-	if a.Amount.Currency != "" {
-		v.Amount = a.Amount.String()
+	switch a.Kind {
+	case store.ActMessage, store.ActResend:
+		// The message's kind in the words of the emails' section.
+		kind := messageKinds[a.MessageKind]
+		if kind == "" {
+			kind = a.MessageKind
+		}
+		v.What = kind + " emailed to " + a.To
+		if a.Kind == store.ActResend {
+			v.What = kind + " to " + a.To + " sent again"
+		}
+	case store.ActPrice: // its words say the amounts
+	default:
+		if a.Amount.Currency != "" {
+			v.Amount = a.Amount.String()
+		}
 	}
 	if activityPills[a.Kind] {
 		v.State = a.State

@@ -42,6 +42,8 @@ func TestActivityPagesShowWhatHappened(t *testing.T) {
 	if strings.Contains(log, "active → active") {
 		t.Errorf("the activity still folds a paid period into %q", "active → active")
 	}
+	inOrder(t, "the mandate's emails", log, "Receipt emailed to "+m.Customer.Email, "by the app",
+		"Confirmation emailed to "+m.Customer.Email, "by the app")
 	if n := strings.Count(log, "Payment asked for by the merchant"); n != 1 {
 		t.Errorf("the merchant's charge is shown %d times", n)
 	}

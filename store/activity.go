@@ -62,6 +62,8 @@ type Activity struct {
 	// State is the row's state now (a payment's, a refund's, a message's),
 	// or "".
 	State string
+	// MessageKind and To are a message's kind (MsgReceipt, …) and address.
+	MessageKind, To string
 }
 
 // Decline is why a payment failed: the provider's code and reason, the
@@ -488,12 +490,12 @@ func scanDisputeActivity(sc interface{ Scan(...any) error }) (Activity, error) {
 
 func scanMessageActivity(sc interface{ Scan(...any) error }) (Activity, error) {
 	var a Activity
-	var at, kind, to, lastError string
-	if err := sc.Scan(&at, &a.ID, &a.MandateID, &kind, &to, &a.State, &lastError); err != nil {
+	var at, lastError string
+	if err := sc.Scan(&at, &a.ID, &a.MandateID, &a.MessageKind, &a.To, &a.State, &lastError); err != nil {
 		return a, err
 	}
 	a.At, a.By = parseTime(at), ByApp
-	a.What = "Email (" + kind + ") to " + to
+	a.What = "Email (" + a.MessageKind + ") to " + a.To
 	if a.State == MessageFailed {
 		a.Detail = lastError
 	}

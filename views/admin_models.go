@@ -109,8 +109,7 @@ type AdminMandate struct {
 	LastError     string
 	// Ended says why a mandate revoked by the app ended ("for non-payment",
 	// "by a price change"): its revocation was no one's choice.
-	Ended    string
-	Timeline []TimelineEntry
+	Ended string
 	// Activity is everything that happened to the mandate, newest first.
 	Activity []ActivityEntry
 	Consent  ConsentView
@@ -188,11 +187,6 @@ type Person struct{ Name, Email, Country string }
 // Reference is one of the provider's ids, with a link to the provider's
 // dashboard where there is one.
 type Reference struct{ Label, Value, URL string }
-
-// TimelineEntry is one status change.
-type TimelineEntry struct {
-	At, From, To, Source, ProviderStatus, Detail string
-}
 
 // ConsentView is the consent evidence with the exact terms agreed to.
 type ConsentView struct {
