@@ -285,3 +285,51 @@ func TestShopActivityWalksAnIndexPerSource(t *testing.T) {
 		}
 	}
 }
+
+// A mandate the app revoked after its billing ended says why: for
+// non-payment, or a price change its exact-amount agreement cannot carry;
+// one the merchant revoked says so.
+func TestRevocationSaysWhy(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db dbtest.Kind) {
+		ctx := context.Background()
+		s, clock := openWithClock(t, db, time.Date(2027, 1, 10, 9, 0, 0, 0, time.UTC))
+		cases := []struct{ ended, source, want, by string }{
+			{"ended for non-payment: 4 declined (GENERIC_DECLINE: Payment Authorization Failed)", "worker",
+				"Ended for non-payment: the mandate was revoked at the provider", BySchedule},
+			{"ended by a price change: the agreement states 12.00 USD exactly; the price changed to 15.00 USD from period 3", "worker",
+				"Ended by a price change: the agreement was revoked at the provider", BySchedule},
+			{"", "merchant", "Mandate revoked by the merchant", ByMerchant},
+		}
+		for i, c := range cases {
+			m := activeMandate(t, s, fmt.Sprintf("r%d@example.com", i), "ppro")
+			clock.Advance(time.Minute)
+			if c.ended != "" {
+				if _, err := s.ClaimDueBilling(ctx, "w", clock.Now().Add(400*24*time.Hour), time.Minute, 10); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.SettleBilling(ctx, m.ID, "w", BillingOutcome{To: BillingEnded, Period: 3, NextDueAt: clock.Now(), Detail: c.ended}, clock.Now()); err != nil {
+					t.Fatal(err)
+				}
+				clock.Advance(time.Minute)
+			}
+			if _, _, err := s.Transition(ctx, m.ID, mandate.Revoked, Change{Source: mandate.Source(c.source), RevokedBy: payments.RevokedByMerchant,
+				Code: "REVOKED_BY_MERCHANT"}); err != nil {
+				t.Fatal(err)
+			}
+			log, err := s.MandateActivity(ctx, m.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var revoked []Activity
+			for _, a := range log {
+				if a.Kind == ActStatus && a.State == "revoked" {
+					revoked = append(revoked, a)
+				}
+			}
+			if len(revoked) != 1 || revoked[0].What != c.want || revoked[0].By != c.by || (c.ended != "" && revoked[0].Detail != c.ended) {
+				t.Errorf("%s: revocations %+v, want one %q by %s", c.source, revoked, c.want, c.by)
+			}
+		}
+	})
+}
