@@ -33,7 +33,7 @@ func TestActivityPagesShowWhatHappened(t *testing.T) {
 	inOrder(t, "the mandate's activity", log,
 		"Billing stopped: the mandate was revoked", "by the merchant",
 		"Mandate revoked by the merchant", "by the merchant",
-		"Payment asked for by the merchant", "5.00 USD", "by the merchant",
+		"One-off payment", "5.00 USD", "by the merchant",
 		"Paid period 1", "by the schedule",
 		"Payment of period 1", "12.00 USD", "by the schedule",
 		"Billing started: period 1 due",
@@ -44,7 +44,7 @@ func TestActivityPagesShowWhatHappened(t *testing.T) {
 	}
 	inOrder(t, "the mandate's emails", log, "Receipt emailed to "+m.Customer.Email, "by the app",
 		"Confirmation emailed to "+m.Customer.Email, "by the app")
-	if n := strings.Count(log, "Payment asked for by the merchant"); n != 1 {
+	if n := strings.Count(log, "One-off payment"); n != 1 {
 		t.Errorf("the merchant's charge is shown %d times", n)
 	}
 
@@ -56,7 +56,7 @@ func TestActivityPagesShowWhatHappened(t *testing.T) {
 	all, _ := shop.TestID("shop-activity")
 	inOrder(t, "the shop's activity", all,
 		"Mandate revoked by the merchant", m.ID,
-		"Payment asked for by the merchant", "5.00 USD",
+		"One-off payment", "5.00 USD",
 		"Payment of period 1", "Mandate created")
 	if got := admin.Get(e.URL + "/admin/activity?after=junk").Expect(http.StatusOK); !strings.Contains(got.Text(), "not valid") {
 		t.Error("a broken page link is not said to be broken")

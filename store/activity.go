@@ -222,6 +222,7 @@ var mandatePriceSource = activitySource{
 // up to limit entries older than the cursor (""; the newest), and the
 // cursor of the next page ("" when this is the last).
 func (s *Store) Activity(ctx context.Context, cursor string, limit int) ([]Activity, string, error) {
+	limit = max(limit, 1)
 	var before *activityKey
 	if cursor != "" {
 		k, err := parseActivityKey(cursor)
@@ -447,7 +448,7 @@ func scanChargeActivity(sc interface{ Scan(...any) error }) (Activity, error) {
 	case kind == KindScheduled:
 		a.What = fmt.Sprintf("Payment of period %d", period)
 	default:
-		a.What = "Payment asked for by the merchant"
+		a.What = "One-off payment"
 	}
 	// The state is the entry's own (a pill); the detail says why a payment
 	// failed, or how much of it was refunded.

@@ -120,7 +120,7 @@ func TestActivityLogHasEachThingOnceInOrder(t *testing.T) {
 			{ActCharge, "Payment of period 1", BySchedule, "7.00 USD refunded"},
 			{ActMessage, "Email (receipt)", ByApp, ""},
 			{ActBilling, "Paid period 1", BySchedule, ""},
-			{ActCharge, "Payment asked for by the merchant", ByMerchant, "declined: INSUFFICIENT_FUNDS: not enough money"},
+			{ActCharge, "One-off payment", ByMerchant, "declined: INSUFFICIENT_FUNDS: not enough money"},
 			{ActRefund, "Refund of payment", ByMerchant, ""},
 			{ActMessage, "Email (refund)", ByApp, ""},
 			{ActDispute, "disputed (reported by stripe)", ByProvider, "reason: fraudulent"},
