@@ -53,7 +53,10 @@ func activityView(a store.Activity, withMandate bool) views.ActivityEntry {
 		v.State = a.State
 	}
 	if withMandate && a.MandateID != "" {
-		v.MandateURL, v.Shopper = "/admin/mandates/"+url.PathEscape(a.MandateID), a.MandateID
+		v.MandateURL, v.Shopper = "/admin/mandates/"+url.PathEscape(a.MandateID), a.Shopper
+		if v.Shopper == "" {
+			v.Shopper = a.MandateID
+		}
 	}
 	return v
 }

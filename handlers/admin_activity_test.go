@@ -55,7 +55,7 @@ func TestActivityPagesShowWhatHappened(t *testing.T) {
 	shop := admin.Get(e.URL + "/admin/activity").Expect(http.StatusOK)
 	all, _ := shop.TestID("shop-activity")
 	inOrder(t, "the shop's activity", all,
-		"Mandate revoked by the merchant", m.ID,
+		"Mandate revoked by the merchant", m.Customer.Email,
 		"One-off payment", "5.00 USD",
 		"Payment of period 1", "Mandate created")
 	if got := admin.Get(e.URL + "/admin/activity?after=junk").Expect(http.StatusOK); !strings.Contains(got.Text(), "not valid") {

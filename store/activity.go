@@ -64,6 +64,8 @@ type Activity struct {
 	State string
 	// MessageKind and To are a message's kind (MsgReceipt, …) and address.
 	MessageKind, To string
+	// Shopper is the mandate's shopper's email, on the shop's log.
+	Shopper string
 }
 
 // Decline is why a payment failed: the provider's code and reason, the
@@ -239,7 +241,51 @@ func (s *Store) Activity(ctx context.Context, cursor string, limit int) ([]Activ
 		}
 		all = append(all, rows...)
 	}
-	return page(all, limit)
+	out, next, err := page(all, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := s.nameShoppers(ctx, out); err != nil {
+		return nil, "", err
+	}
+	return out, next, nil
+}
+
+// nameShoppers sets each entry's shopper, in one query for the page's
+// mandates (a few dozen primary-key lookups).
+func (s *Store) nameShoppers(ctx context.Context, entries []Activity) error {
+	seen := map[string]bool{}
+	var ids []any
+	for _, a := range entries {
+		if a.MandateID != "" && !seen[a.MandateID] {
+			seen[a.MandateID] = true
+			ids = append(ids, a.MandateID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT m.id, c.email FROM mandates m JOIN customers c ON c.id = m.customer_id
+		WHERE m.id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, ids...)
+	if err != nil {
+		return fmt.Errorf("activity's shoppers: %w", err)
+	}
+	defer rows.Close()
+	email := map[string]string{}
+	for rows.Next() {
+		var id, e string
+		if err := rows.Scan(&id, &e); err != nil {
+			return fmt.Errorf("activity's shoppers: %w", err)
+		}
+		email[id] = e
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("activity's shoppers: %w", err)
+	}
+	for i := range entries {
+		entries[i].Shopper = email[entries[i].MandateID]
+	}
+	return nil
 }
 
 // MandateActivity returns a mandate's whole activity, newest first (a
