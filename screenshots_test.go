@@ -229,6 +229,14 @@ func TestScreenshotTour(t *testing.T) {
 			chromedp.Click(`[data-testid=mandate-row] a`, chromedp.ByQuery),
 			chromedp.WaitVisible(`[data-testid=mandate-prices]`, chromedp.ByQuery),
 		}},
+		// The shop's activity: the clock's move, the charges and their
+		// outcomes, the refund, the dispute, the price change, the emails,
+		// each with who did it; and Ida's, on her mandate's page.
+		{name: "28e-admin-activity", url: app.URL + "/admin/activity", want: `[data-testid=shop-activity] [data-testid=activity-entry]`},
+		{name: "28f-admin-mandate-activity", want: `[data-testid=activity] [data-testid=activity-entry][data-kind=dispute]`, before: chromedp.Tasks{
+			chromedp.Navigate(app.URL + "/admin?email=ida%40example.com"),
+			chromedp.Click(`[data-testid=mandate-row] a`, chromedp.ByQuery),
+		}},
 		// Katherine's notice, as she receives it: her PPRO agreement states
 		// 12.00 USD exactly, so it ends before the new price.
 		{name: "28d-sandbox-mail-price-change", want: `[data-testid=mail-html]`, before: chromedp.Tasks{

@@ -142,13 +142,12 @@ func (h *handler) mandatePage(r *http.Request, m store.Mandate) (views.AdminMand
 	if !m.ConfirmedAt.IsZero() {
 		page.Confirmed = m.ConfirmedAt.UTC().Format(dashboardTime)
 	}
-	history, err := h.store.History(ctx, m.ID)
+	activity, err := h.store.MandateActivity(ctx, m.ID)
 	if err != nil {
 		return page, err
 	}
-	for _, e := range history {
-		page.Timeline = append(page.Timeline, views.TimelineEntry{At: e.At.UTC().Format(dashboardTime), From: string(e.From),
-			To: string(e.To), Source: string(e.Source), ProviderStatus: e.ProviderStatus, Detail: e.Detail})
+	for _, a := range activity {
+		page.Activity = append(page.Activity, activityView(a, false))
 	}
 	charges, err := h.store.Charges(ctx, m.ID)
 	if err != nil {
@@ -188,6 +187,7 @@ func (h *handler) mandatePage(r *http.Request, m store.Mandate) (views.AdminMand
 			return page, err
 		}
 		page.Billing = h.billingView(m, b, events, charges, prices)
+		page.Ended = endedWhy(m, b, events)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return page, err
 	}
@@ -255,7 +255,7 @@ func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, a
 		Created: c.CreatedAt.UTC().Format(dashboardTime),
 	}
 	if c.FailureCode != "" || c.FailureReason != "" {
-		cv.Failure = fmt.Sprintf("%s %s", c.FailureCode, c.FailureReason)
+		cv.Failure = c.Decline()
 		cv.FailureLabel = "Declined"
 		if c.Status == payments.ChargeFailed && !service.Declined(c) {
 			cv.FailureLabel = "Not made" // never reached the provider: no decline
@@ -495,9 +495,28 @@ func (h *handler) billingView(m store.Mandate, b store.Billing, events []store.B
 	}
 	for _, e := range events {
 		v.History = append(v.History, views.BillingEventView{At: e.At.UTC().Format(dashboardTime), From: e.From, To: e.To,
-			Period: e.Period, Detail: e.Detail})
+			Period: e.Period, Detail: e.Detail, What: store.BillingWords(e.From, e.To, e.Period, e.Detail)})
 	}
 	return v
+}
+
+// endedWhy says why a revoked mandate whose billing ended was revoked:
+// the app revoked it at the provider (which reports it as the merchant's)
+// because billing ended, for non-payment or by a price change its
+// agreement could not carry. "" for a mandate someone revoked.
+func endedWhy(m store.Mandate, b store.Billing, events []store.BillingEvent) string {
+	if m.Status != mandate.Revoked || b.State != store.BillingEnded {
+		return ""
+	}
+	for _, e := range slices.Backward(events) {
+		if e.To == store.BillingEnded {
+			if strings.HasPrefix(e.Detail, "ended by a price change") {
+				return "By a price change: the agreement states its amount exactly, so it was revoked at the provider (" + e.Detail + ")"
+			}
+			return "For non-payment: the agreement was revoked at the provider (" + e.Detail + ")"
+		}
+	}
+	return "For non-payment: the agreement was revoked at the provider"
 }
 
 // flash says what the last action did, from the ids in the query (never

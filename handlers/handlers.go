@@ -77,6 +77,10 @@ type Store interface {
 	PriceChanges(ctx context.Context, limit int) ([]store.PriceChange, error)
 	MandatePrices(ctx context.Context, mandateID string) ([]store.MandatePrice, error)
 
+	// The activity log: the shop's, a page at a time, and one mandate's.
+	Activity(ctx context.Context, cursor string, limit int) ([]store.Activity, string, error)
+	MandateActivity(ctx context.Context, mandateID string) ([]store.Activity, error)
+
 	// Emails to shoppers, in the outbox.
 	Messages(ctx context.Context, mandateID string) ([]store.Message, error)
 	CountMessages(ctx context.Context) (store.MessageCounts, error)

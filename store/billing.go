@@ -205,7 +205,8 @@ type BillingOutcome struct {
 
 // SettleBilling records what became of a claimed billing's payment and
 // releases the claim, if owner still holds it (else ErrLeaseLost). A change
-// of state is a row in the billing history. Billing never moves back from
+// of state, of period or of the count of declines is a row in the billing
+// history. Billing never moves back from
 // ended or revoked.
 func (s *Store) SettleBilling(ctx context.Context, mandateID, owner string, o BillingOutcome, now time.Time) error {
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -214,9 +215,9 @@ func (s *Store) SettleBilling(ctx context.Context, mandateID, owner string, o Bi
 	}
 	defer tx.Rollback()
 	var from string
-	var period int
-	err = tx.QueryRowContext(ctx, `SELECT state, next_period FROM billing WHERE mandate_id = ? AND lease_owner = ?`+s.d.lockRows,
-		mandateID, owner).Scan(&from, &period)
+	var period, failures int
+	err = tx.QueryRowContext(ctx, `SELECT state, next_period, failures FROM billing WHERE mandate_id = ? AND lease_owner = ?`+s.d.lockRows,
+		mandateID, owner).Scan(&from, &period, &failures)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrLeaseLost
 	}
@@ -232,7 +233,9 @@ func (s *Store) SettleBilling(ctx context.Context, mandateID, owner string, o Bi
 		o.To, o.Period, o.NextDueAt.UTC().Format(timeLayout), o.Failures, ts, mandateID); err != nil {
 		return fmt.Errorf("settle billing of %s: %w", mandateID, err)
 	}
-	if o.To != from || o.Period != period {
+	// A period paid moves on with the same state, and each retry's decline
+	// keeps the state past due: both are entries of the history too.
+	if o.To != from || o.Period != period || o.Failures != failures {
 		if err := addBillingEvent(ctx, tx, mandateID, from, o.To, period, o.Detail, ts); err != nil {
 			return err
 		}
@@ -294,20 +297,53 @@ func (s *Store) DemoClockOffset(ctx context.Context) (time.Duration, error) {
 // AdvanceDemoClock moves the stored demo clock by (whole seconds) and
 // returns the new offset. It is one increment in SQL, never a write of a
 // process's own reading: two processes that each advance a month move the
-// clock two months, whatever either had read before.
+// clock two months, whatever either had read before. The move is recorded
+// (clock_moves, for the activity log) in the same transaction.
 func (s *Store) AdvanceDemoClock(ctx context.Context, by time.Duration) (time.Duration, error) {
-	var sec int64
-	if err := s.db.QueryRowContext(ctx, `UPDATE demo_clock SET offset_seconds = `+s.d.greatest+`(offset_seconds + ?, 0) WHERE id = 1
-		RETURNING offset_seconds`, int64(by/time.Second)).Scan(&sec); err != nil {
-		return 0, fmt.Errorf("advance the demo clock: %w", err)
-	}
-	return time.Duration(sec) * time.Second, nil
+	return s.moveDemoClock(ctx, false, `offset_seconds = `+s.d.greatest+`(offset_seconds + ?, 0)`, int64(by/time.Second))
 }
 
-// ResetDemoClock brings the stored demo clock back to real time.
+// ResetDemoClock brings the stored demo clock back to real time, recording
+// the move when there was one.
 func (s *Store) ResetDemoClock(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE demo_clock SET offset_seconds = 0 WHERE id = 1`); err != nil {
-		return fmt.Errorf("reset the demo clock: %w", err)
+	_, err := s.moveDemoClock(ctx, true, `offset_seconds = 0`)
+	return err
+}
+
+// moveDemoClock sets the demo clock's offset (set, with its args) and
+// records the move, if it moved, with the app's time before and after:
+// the real time now plus the old and the new offset.
+func (s *Store) moveDemoClock(ctx context.Context, reset bool, set string, args ...any) (time.Duration, error) {
+	what := "advance"
+	if reset {
+		what = "reset"
 	}
-	return nil
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("%s the demo clock: %w", what, err)
+	}
+	defer tx.Rollback()
+	var old, sec int64
+	if err := tx.QueryRowContext(ctx, `SELECT offset_seconds FROM demo_clock WHERE id = 1`+s.d.lockRows).Scan(&old); err != nil {
+		return 0, fmt.Errorf("%s the demo clock: %w", what, err)
+	}
+	if err := tx.QueryRowContext(ctx, `UPDATE demo_clock SET `+set+` WHERE id = 1 RETURNING offset_seconds`, args...).Scan(&sec); err != nil {
+		return 0, fmt.Errorf("%s the demo clock: %w", what, err)
+	}
+	if sec != old {
+		flag := 0
+		if reset {
+			flag = 1
+		}
+		real := s.real().UTC()
+		from, to := real.Add(time.Duration(old)*time.Second), real.Add(time.Duration(sec)*time.Second)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO clock_moves (from_at, to_at, by_seconds, reset) VALUES (?, ?, ?, ?)`,
+			from.Format(timeLayout), to.Format(timeLayout), sec-old, flag); err != nil {
+			return 0, fmt.Errorf("%s the demo clock: %w", what, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("%s the demo clock: %w", what, err)
+	}
+	return time.Duration(sec) * time.Second, nil
 }

@@ -240,8 +240,9 @@ func (s *Store) UndeliveredMessages(ctx context.Context, status string, limit in
 // server's settings, the shopper's address at their provider). It reports
 // whether the message was failed.
 func (s *Store) ResendMessage(ctx context.Context, id int64) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, leased_until = NULL
-		WHERE id = ? AND status = 'failed'`, s.real().UTC().Format(timeLayout), id)
+	// resent_at (the app's clock) puts the merchant's resend in the activity log.
+	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, leased_until = NULL,
+		resent_at = ? WHERE id = ? AND status = 'failed'`, s.real().UTC().Format(timeLayout), s.now().UTC().Format(timeLayout), id)
 	if err != nil {
 		return false, fmt.Errorf("resend message %d: %w", id, err)
 	}

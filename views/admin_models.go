@@ -115,10 +115,14 @@ type AdminMandate struct {
 	FailureCode   string
 	FailureReason string
 	LastError     string
-	Timeline      []TimelineEntry
-	Consent       ConsentView
-	Billing       *BillingView
-	Charges       []ChargeView
+	// Ended says why a mandate revoked by the app ended ("for non-payment",
+	// "by a price change"): its revocation was no one's choice.
+	Ended string
+	// Activity is everything that happened to the mandate, newest first.
+	Activity []ActivityEntry
+	Consent  ConsentView
+	Billing  *BillingView
+	Charges  []ChargeView
 	// OpenDisputes are the disputes still awaiting an outcome, for the
 	// banner at the top; each is also shown on its payment.
 	OpenDisputes []DisputeView
@@ -191,11 +195,6 @@ type Person struct{ Name, Email, Country string }
 // Reference is one of the provider's ids, with a link to the provider's
 // dashboard where there is one.
 type Reference struct{ Label, Value, URL string }
-
-// TimelineEntry is one status change.
-type TimelineEntry struct {
-	At, From, To, Source, ProviderStatus, Detail string
-}
 
 // ConsentView is the consent evidence with the exact terms agreed to.
 type ConsentView struct {
@@ -300,6 +299,7 @@ type PeriodView struct {
 type BillingEventView struct {
 	At, From, To, Detail string
 	Period               int
+	What                 string // what happened, in words
 }
 
 // ShopperMandate is the shopper's own page of their mandate.

@@ -135,7 +135,7 @@ func (w *Worker) declined(ctx context.Context, m store.Mandate, b store.Billing,
 	}
 	reason := ""
 	if last != nil {
-		reason = last.FailureCode + " " + last.FailureReason
+		reason = last.Decline()
 	}
 	next, ended := billing.Retry(due, failures, w.cfg.Retries)
 	if !ended {

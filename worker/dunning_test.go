@@ -150,8 +150,9 @@ func TestDeclineThenRecoveredOnRetry(t *testing.T) {
 		for _, e := range events {
 			path = append(path, e.To)
 		}
-		if got := strings.Join(path, " "); got != "active past_due active" {
-			t.Errorf("billing history %q, want active past_due active", got)
+		// Each decline is in the history, the retry's too (past due again).
+		if got := strings.Join(path, " "); got != "active past_due past_due active" {
+			t.Errorf("billing history %q, want active past_due past_due active", got)
 		}
 
 		// Period 2 on its original date.
@@ -222,6 +223,38 @@ func TestEveryRetryDeclinedEndsForNonPayment(t *testing.T) {
 				}
 				if tc.payNow && cs[0].Kind != store.KindInitial {
 					t.Errorf("attempt 1 is %s, want the first payment", cs[0].Kind)
+				}
+				// Each decline is a row of the billing history, its code said once.
+				events, err := h.Store.BillingEvents(context.Background(), m.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				declines := 0
+				for _, e := range events {
+					if e.To != store.BillingPastDue && e.To != store.BillingEnded {
+						continue
+					}
+					declines++
+					if code := cs[0].FailureCode; code == "" || strings.Count(e.Detail, code) != 1 || !strings.Contains(e.Detail, cs[0].Decline()) {
+						t.Errorf("billing history says %q; want the decline %q, its code once", e.Detail, cs[0].Decline())
+					}
+				}
+				if declines != 4 {
+					t.Errorf("%d declines in the billing history, want 4", declines)
+				}
+				// The activity says why the mandate was revoked (its newest
+				// status change), not "revoked by the merchant".
+				log, err := h.Store.MandateActivity(context.Background(), m.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, a := range log {
+					if a.Kind == store.ActStatus {
+						if !strings.HasPrefix(a.What, "Ended for non-payment") || a.By != store.BySchedule {
+							t.Errorf("the activity says %q by %s, want the end for non-payment", a.What, a.By)
+						}
+						break
+					}
 				}
 
 				// Revoked at the provider, not only here.
