@@ -40,6 +40,7 @@ func (h *handler) routes() http.Handler {
 	mux.Handle("POST /admin/mandates/{id}/charge", admin(h.adminCharge))
 	mux.Handle("POST /admin/mandates/{id}/charges/{charge}/refund", admin(h.adminRefund))
 	mux.Handle("POST /admin/mandates/{id}/revoke", admin(h.adminRevoke))
+	mux.Handle("POST /admin/mandates/{id}/retry", admin(h.adminRetry))
 	mux.Handle("GET /admin/messages", admin(h.adminMessages))
 	mux.Handle("POST /admin/messages/{id}/resend", admin(h.adminResendMessage))
 	if h.admin.Clock != nil {
