@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"example.com/storefront/billing"
 	"example.com/storefront/mandate"
+	"example.com/storefront/payments"
 	"example.com/storefront/store"
 	"example.com/storefront/views"
 )
@@ -30,6 +32,25 @@ func refundWhy(rf store.Refund) string {
 		why += rf.Note
 	}
 	return why
+}
+
+// sandboxDecline is the link to the sandbox's control that makes m's
+// payments decline, for a mandate in the sandbox: with its payment method
+// (Stripe) or agreement (PPRO), and, when the sandbox is on this origin,
+// the way back to m's page.
+func (h *handler) sandboxDecline(m store.Mandate) string {
+	ref := m.ProviderRef // PPRO's agreement
+	if m.Provider == "stripe" {
+		ref = m.PaymentMethodID
+	}
+	if m.Mode != payments.ModeSandbox || m.Status != mandate.Active || ref == "" {
+		return ""
+	}
+	q := url.Values{"decline": {ref}}
+	if strings.HasPrefix(h.sandboxURL, "/") {
+		q.Set("back", "/admin/mandates/"+url.PathEscape(m.ID)+"?sandbox=declines")
+	}
+	return h.sandboxURL + "?" + q.Encode() + "#declines"
 }
 
 // billingActions adds what the merchant can do about m's billing to its

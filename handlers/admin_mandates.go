@@ -244,6 +244,7 @@ func (h *handler) mandatePage(r *http.Request, m store.Mandate) (views.AdminMand
 		}
 		page.ChargeForm, page.NoCharge = form, note
 		page.ShopperLink = h.baseURL + h.shopperLink(m.ID)
+		page.SandboxDecline = h.sandboxDecline(m)
 	} else {
 		page.NoCharge = "This mandate is " + string(m.Status) + ": it cannot be charged."
 	}
@@ -573,6 +574,8 @@ func (h *handler) flash(r *http.Request, m store.Mandate, page *views.AdminManda
 	case q.Get("cancel") == "period-end" && page.CancelsOn != "":
 		page.Flash = "Cancelled at the end of the paid period: active until " + page.CancelsOn +
 			", then revoked; nothing more is charged. The shopper was emailed."
+	case q.Get("sandbox") == "declines":
+		page.Flash = "The sandbox answers this shopper's next payments as you set it: the next one, scheduled or charged now, shows it."
 	case q.Get("revoked") != "" && m.Status == mandate.Revoked:
 		page.Flash = "Revoked: " + page.Provider + " was told, and the mandate can no longer be charged."
 	case q.Get("error") != "":

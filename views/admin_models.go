@@ -132,6 +132,9 @@ type AdminMandate struct {
 	// CancelsOn is the end of the paid period when the merchant asked to
 	// cancel then ("" otherwise).
 	CancelsOn string
+	// SandboxDecline links to the sandbox's control that makes this
+	// mandate's payments decline (and back): a sandbox mandate's only.
+	SandboxDecline string
 }
 
 // MandatePriceView is a price change as one mandate was told of it.
