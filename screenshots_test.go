@@ -196,7 +196,7 @@ func TestScreenshotTour(t *testing.T) {
 			reloadUntil(`[data-testid=dispute][data-status=lost]`, 30*time.Second),
 		}},
 		// Revoke asks first: now, or at the end of the paid period.
-		{name: "28b-admin-revoke-confirm", want: `[data-testid=confirm-period-end]`, before: chromedp.Tasks{
+		{name: "28-admin-revoke-confirm", want: `[data-testid=confirm-period-end]`, before: chromedp.Tasks{
 			chromedp.Click(`[data-testid=revoke]`, chromedp.ByQuery),
 			chromedp.WaitVisible(`[data-testid=revoke-confirm]`, chromedp.ByQuery),
 		}},
