@@ -79,7 +79,7 @@ func TestAdminRevokeConfirmation(t *testing.T) {
 		t.Run(provider, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			m, _ := e.activeMandate(provider)
+			m, shopper := e.activeMandate(provider)
 			admin := e.adminBrowser()
 			calls := e.countRevocations()
 
@@ -109,6 +109,10 @@ func TestAdminRevokeConfirmation(t *testing.T) {
 			}
 			if last := msgs[len(msgs)-1]; last.Kind != store.MsgCancelScheduled {
 				t.Errorf("the last message to the shopper is %q, want %q", last.Kind, store.MsgCancelScheduled)
+			}
+			own := shopper.Get(e.URL + "/mandates/" + m.ID).Expect(http.StatusOK)
+			if next, _ := own.TestID("next-payment"); !strings.HasPrefix(next, "none: Northwind Coffee cancels your subscription at the end") {
+				t.Errorf("the shopper's page says the next payment is %q", next)
 			}
 
 			// The same confirmation's "Revoke now" afterwards: its token is spent.
