@@ -423,10 +423,14 @@ func TestBrowserMerchantChargesRefundsRevokes(t *testing.T) {
 		t.Errorf("the dashboard sent a stranger to %s", loginURL)
 	}
 
-	// Charge the plan's amount (the form's default).
-	var chargedAt, flash, status string
+	// Charge the plan's amount (the form's default), confirmed on the
+	// page that says it is what the terms say.
+	var chargedAt, flash, status, terms string
 	err = chromedp.Run(ctx,
 		chromedp.Click(`[data-testid=charge-now]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid=charge-confirm]`, chromedp.ByQuery),
+		chromedp.Text(`[data-testid=terms-price]`, &terms, chromedp.ByQuery),
+		chromedp.Click(`[data-testid=confirm-charge]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`[data-testid=flash]`, chromedp.ByQuery),
 		chromedp.Location(&chargedAt),
 		chromedp.Text(`[data-testid=flash]`, &flash, chromedp.ByQuery),
@@ -439,8 +443,8 @@ func TestBrowserMerchantChargesRefundsRevokes(t *testing.T) {
 	if err := chromedp.Run(ctx, chromedp.Text(charge+` [data-testid=charge-status]`, &status, chromedp.ByQuery)); err != nil {
 		t.Fatalf("the charge at %s: %v", chargedAt, err)
 	}
-	if flash != "Charged 12.00 USD." || status != "succeeded" {
-		t.Fatalf("after charging: flash %q, charge status %q", flash, status)
+	if flash != "Charged 12.00 USD." || status != "succeeded" || terms != "each payment is 12.00 USD" {
+		t.Fatalf("after charging: flash %q, charge status %q; the confirmation said %q", flash, status, terms)
 	}
 
 	// Refund it in full (the refund form's default).
@@ -463,6 +467,8 @@ func TestBrowserMerchantChargesRefundsRevokes(t *testing.T) {
 	var mandateStatus, revokedBy string
 	err = chromedp.Run(ctx,
 		chromedp.Click(`[data-testid=revoke]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid=revoke-confirm]`, chromedp.ByQuery),
+		chromedp.Click(`[data-testid=confirm-revoke]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`[data-testid=revoked-by]`, chromedp.ByQuery),
 		chromedp.Text(`[data-testid=mandate-status]`, &mandateStatus, chromedp.ByQuery),
 		chromedp.Text(`[data-testid=revoked-by]`, &revokedBy, chromedp.ByQuery),

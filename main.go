@@ -191,6 +191,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Limits:            handlers.Limits{PerMinute: cfg.RatePerMinute},
 		TrustedProxies:    cfg.TrustedProxies,
 		ProcessLater:      work.Nudge,
+		RetryNow:          work.RetryNow,
 		Draining:          draining.Load,
 		Admin:             admin,
 		LinkKey:           linkKey,

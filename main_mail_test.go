@@ -61,7 +61,7 @@ func TestEveryEventMailsOnceAcrossAnOutageAndKill9(t *testing.T) {
 		return scalar(appDB, `SELECT status FROM refunds WHERE charge_id = ?`, first) == "succeeded"
 	})
 	page = b.Get(app.URL + "/admin/mandates/" + mandateID).Expect(http.StatusOK)
-	b.Do(page.Submit("", "/revoke", nil)).Expect(http.StatusSeeOther)
+	b.Do(page.Submit("", "/revoke", url.Values{"when": {"now"}})).Expect(http.StatusSeeOther)
 
 	// Five messages, each tried and waiting for the mail server.
 	kinds := []string{"confirmed", "receipt", "receipt", "refund", "revoked"}

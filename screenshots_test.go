@@ -155,7 +155,7 @@ func TestScreenshotTour(t *testing.T) {
 		// A new Stripe mandate: period 1 (12.00) is paid, and the merchant
 		// charges 12.04 now, which the sandbox has disputed after the settle
 		// delay; a refund of 4.05 of period 1 is pending and then fails.
-		{name: "24-admin-charge-disputed", want: `[data-testid=dispute-banner]`, before: chromedp.Tasks{
+		{name: "23b-admin-charge-confirm", want: `[data-testid=off-terms]`, before: chromedp.Tasks{
 			fillAndSubmit(app.URL, "Ida Rhodes", "ida@example.com", "stripe", false),
 			chromedp.WaitVisible(`form:has(input[name=method][value=amazon_pay]) button[type=submit]`, chromedp.ByQuery),
 			chromedp.Click(`form:has(input[name=method][value=amazon_pay]) button[type=submit]`, chromedp.ByQuery),
@@ -167,6 +167,13 @@ func TestScreenshotTour(t *testing.T) {
 			chromedp.WaitVisible(`[data-testid=charge-form]`, chromedp.ByQuery),
 			chromedp.SetValue(`#amount`, "12.04", chromedp.ByQuery),
 			chromedp.Click(`[data-testid=charge-now]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid=charge-confirm]`, chromedp.ByQuery),
+		}},
+		// 12.04 is not the plan's price: the confirmation asks why, and the
+		// reason is kept with the payment.
+		{name: "24-admin-charge-disputed", want: `[data-testid=dispute-banner]`, before: chromedp.Tasks{
+			chromedp.SetValue(`#reason`, "Sandbox demo: the magic amount that gets disputed", chromedp.ByQuery),
+			chromedp.Click(`[data-testid=confirm-charge]`, chromedp.ByQuery),
 			chromedp.WaitVisible(`[data-testid=flash]`, chromedp.ByQuery),
 			reloadUntil(`[data-testid=dispute-banner]`, 30*time.Second),
 		}},
@@ -191,6 +198,11 @@ func TestScreenshotTour(t *testing.T) {
 			chromedp.Navigate(app.URL + "/admin?email=ida%40example.com"),
 			chromedp.Click(`[data-testid=mandate-row] a`, chromedp.ByQuery),
 			reloadUntil(`[data-testid=dispute][data-status=lost]`, 30*time.Second),
+		}},
+		// Revoke asks first: now, or at the end of the paid period.
+		{name: "28-admin-revoke-confirm", want: `[data-testid=confirm-period-end]`, before: chromedp.Tasks{
+			chromedp.Click(`[data-testid=revoke]`, chromedp.ByQuery),
+			chromedp.WaitVisible(`[data-testid=revoke-confirm]`, chromedp.ByQuery),
 		}},
 		// The merchant schedules a new price: a day too soon is refused in
 		// words; the earliest day the form offers is taken, every active

@@ -390,7 +390,7 @@ func TestAdminRevokeThenChargeIsRefused(t *testing.T) {
 			admin := e.adminBrowser()
 			page := e.adminPage(admin, m.ID) // its charge form, kept open in another tab
 
-			after := e.send(admin, e.adminPage(admin, m.ID).Submit("", "/revoke", nil))
+			after := e.send(admin, revokeNow(e.adminPage(admin, m.ID)))
 			if got, _ := after.TestID("mandate-status"); got != "revoked" {
 				t.Errorf("status shown %q", got)
 			}
@@ -416,7 +416,7 @@ func TestAdminRevokeThenChargeIsRefused(t *testing.T) {
 				t.Errorf("charging a revoked mandate: %q", flash)
 			}
 			// Revoking again does nothing either.
-			e.send(admin, page.Submit("", "/revoke", nil))
+			e.send(admin, revokeNow(page))
 			if got := calls.list(); len(got) != 0 {
 				t.Errorf("the provider was called: %v", got)
 			}

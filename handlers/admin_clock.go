@@ -82,7 +82,7 @@ func (h *handler) adminClockAdvance(w http.ResponseWriter, r *http.Request) erro
 // flashParams are the query parameters that say what the last action did
 // (see flash): a page the clock's buttons come back to leaves them out,
 // or an old "Refunded 7.00 USD" would be said again after every move.
-var flashParams = []string{"charge", "refund", "again", "revoked", "error", "moved", "by", "resent"}
+var flashParams = []string{"charge", "refund", "again", "revoked", "error", "moved", "by", "resent", "sandbox", "retried", "cancel"}
 
 // clockReturn is the page the clock's buttons come back to: this one,
 // without its flash, at the billing box on a mandate's page (the part

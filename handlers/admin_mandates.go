@@ -188,6 +188,9 @@ func (h *handler) mandatePage(r *http.Request, m store.Mandate) (views.AdminMand
 		}
 		page.Billing = h.billingView(m, b, events, charges, prices)
 		page.Ended = endedWhy(m, b, events)
+		if err := h.billingActions(r, m, b, prices, &page); err != nil {
+			return page, err
+		}
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return page, err
 	}
@@ -218,6 +221,7 @@ func (h *handler) mandatePage(r *http.Request, m store.Mandate) (views.AdminMand
 		}
 		page.ChargeForm, page.NoCharge = form, note
 		page.ShopperLink = h.baseURL + h.shopperLink(m.ID)
+		page.SandboxDecline = h.sandboxDecline(m)
 	} else {
 		page.NoCharge = "This mandate is " + views.Label(string(m.Status)) + ": it cannot be charged."
 	}
@@ -252,7 +256,7 @@ func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, a
 	cv := views.ChargeView{
 		ID: c.ID, Label: chargeLabel(c, all), Amount: c.Amount.String(), Status: string(c.Status), ProviderStatus: c.ProviderStatus,
 		ProviderRef: c.ProviderRef, ProviderURL: h.dashboardURL(m, "payments", c.ProviderRef), LastError: c.LastError,
-		Created: c.CreatedAt.UTC().Format(dashboardTime),
+		Created: c.CreatedAt.UTC().Format(dashboardTime), Reason: c.Reason,
 	}
 	if c.FailureCode != "" || c.FailureReason != "" {
 		cv.Failure = c.Decline()
@@ -297,7 +301,7 @@ func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, a
 		}
 		cv.Refunds = append(cv.Refunds, views.RefundView{ID: rf.ID, Amount: rf.Amount.String(), Status: string(rf.Status),
 			ProviderStatus: rf.ProviderStatus, ProviderRef: rf.ProviderRef, Reason: reason, LastError: rf.LastError,
-			Created: rf.CreatedAt.UTC().Format(dashboardTime)})
+			Created: rf.CreatedAt.UTC().Format(dashboardTime), Why: refundWhy(rf)})
 	}
 	// A disputed payment is not refunded from here: while the dispute is
 	// open the provider refuses (Stripe: charge_disputed), and a lost one
@@ -327,6 +331,7 @@ func (h *handler) chargeView(r *http.Request, m store.Mandate, c store.Charge, a
 			cv.RefundForm = &views.RefundForm{
 				Action: "/admin/mandates/" + url.PathEscape(m.ID) + "/charges/" + strconv.FormatInt(c.ID, 10) + "/refund",
 				Token:  token, Amount: max.Major(), Max: max.String(), Currency: c.Amount.Currency,
+				Reasons: refundReasons,
 			}
 		}
 	}
@@ -574,6 +579,11 @@ func (h *handler) flash(r *http.Request, m store.Mandate, page *views.AdminManda
 				}
 			}
 		}
+	case q.Get("cancel") == "period-end" && page.CancelsOn != "":
+		page.Flash = "Cancelled at the end of the paid period: active until " + page.CancelsOn +
+			", then revoked; nothing more is charged. The shopper was emailed."
+	case q.Get("sandbox") == "declines":
+		page.Flash = "The sandbox answers this shopper's next payments as you set it: the next one, scheduled or charged now, shows it."
 	case q.Get("revoked") != "" && m.Status == mandate.Revoked:
 		page.Flash = "Revoked: " + page.Provider + " was told, and the mandate can no longer be charged."
 	case q.Get("error") != "":
@@ -589,6 +599,10 @@ func (h *handler) flash(r *http.Request, m store.Mandate, page *views.AdminManda
 			page.Flash = "That is more than what is left to refund."
 		case "not-paid":
 			page.Flash = "That charge took no money, so there is nothing to refund."
+		case "no-retry":
+			page.Flash = "Nothing was retried: the payment was retried or paid meanwhile, or is being charged right now. The page shows where it stands."
+		case "not-billed":
+			page.Flash = "Only a paid-up subscription can be cancelled at the end of its paid period; nothing was changed."
 		case "revoke":
 			page.Flash = page.Provider + " could not be told, so the mandate is still active. Try again in a moment."
 		default:

@@ -119,11 +119,21 @@ func (e *env) send(b *pagetest.Browser, req *http.Request) *pagetest.Page {
 	return b.Follow(b.Do(req).Expect(http.StatusSeeOther)).Expect(http.StatusOK)
 }
 
-// chargeForm is the "charge now" request of a mandate's page, for amount.
-// (The charge form comes before any refund form on the page, whose action
-// also contains "/charge".)
+// chargeForm is the confirmed "charge now" request of a mandate's page,
+// for amount: what its confirmation page sends (the same token and
+// amount, confirm=1, and a reason, which the terms need for an amount
+// other than the plan's price and which is dropped otherwise).
+// TestAdminChargeConfirmation walks the confirmation page itself. (The
+// charge form comes before any refund form on the page, whose action also
+// contains "/charge".)
 func chargeForm(page *pagetest.Page, amount string) *http.Request {
-	return page.Submit("", "/charge", url.Values{"amount": {amount}})
+	return page.Submit("", "/charge", url.Values{"amount": {amount}, "confirm": {"1"}, "reason": {"a test of this amount"}})
+}
+
+// revokeNow is the confirmed "revoke now" request of a mandate's page:
+// what its confirmation page's "Revoke now" button sends.
+func revokeNow(page *pagetest.Page) *http.Request {
+	return page.Submit("", "/revoke", url.Values{"when": {"now"}})
 }
 
 // refundForm is the refund request of a charge on a mandate's page.
@@ -355,7 +365,7 @@ func TestAdminNeedsALogin(t *testing.T) {
 				}
 			}
 			charge := chargeForm(page, "12.00")
-			revoke := page.Submit("", "/revoke", nil)
+			revoke := revokeNow(page)
 			for _, req := range []*http.Request{charge, revoke} {
 				p := b.Do(req).Expect(http.StatusSeeOther)
 				if loc := p.Location(); loc != e.URL+"/admin/login?next=%2Fadmin" {

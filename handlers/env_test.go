@@ -255,6 +255,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		Service:       svc,
 		Providers:     providers,
 		ProcessLater:  e.Worker.Nudge,
+		RetryNow:      e.Worker.RetryNow,
 		Admin:         handlers.Admin{Password: adminPassword},
 		LinkKey:       []byte(strings.Repeat("l", 32)),
 		MerchantEmail: "support@northwind.example",

@@ -69,6 +69,9 @@ type Store interface {
 	Disputes(ctx context.Context, mandateID string) ([]store.Dispute, error)
 	Billing(ctx context.Context, mandateID string) (store.Billing, error)
 	BillingEvents(ctx context.Context, mandateID string) ([]store.BillingEvent, error)
+	TermsPrice(ctx context.Context, m store.Mandate) (store.Price, error)
+	PriceFor(ctx context.Context, m store.Mandate, due time.Time) (store.Price, error)
+	CancelAtPeriodEnd(ctx context.Context, mandateID string) (store.Billing, bool, error)
 	TakeLoginAttempt(ctx context.Context, client string, limit int, window time.Duration) (int64, bool, time.Duration, error)
 	ReturnLoginAttempt(ctx context.Context, id int64) error
 
@@ -123,6 +126,10 @@ type Config struct {
 	// ProcessLater hands a stored webhook event to the background worker
 	// (nil: it is processed on its next pass).
 	ProcessLater func()
+	// RetryNow makes the next scheduled attempt of a past-due period now,
+	// if it still has failures declines (the worker's RetryNow); nil: the
+	// dashboard offers no "retry now".
+	RetryNow func(ctx context.Context, mandateID string, failures int) (store.Charge, error)
 	// Draining, when it says true, makes /healthz answer 503 so that a
 	// load balancer sends no new requests while the process finishes the
 	// ones it has (after SIGTERM); nil: never.
@@ -160,6 +167,7 @@ type handler struct {
 	loginFailures  int // per loginWindow and client
 	trustedProxies []netip.Prefix
 	processLater   func()
+	retryNow       func(ctx context.Context, mandateID string, failures int) (store.Charge, error)
 	draining       func() bool
 	admin          Admin
 	links          shopperlink.Signer
@@ -212,6 +220,7 @@ func New(cfg Config) (http.Handler, error) {
 		loginFailures:  cmp.Or(max(cfg.Limits.LoginFailures, 0), 5),
 		trustedProxies: cfg.TrustedProxies,
 		processLater:   cfg.ProcessLater,
+		retryNow:       cfg.RetryNow,
 		draining:       cfg.Draining,
 		admin:          cfg.Admin,
 		links:          shopperlink.New(cfg.LinkKey, shopperLinkTTL),

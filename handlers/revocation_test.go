@@ -45,7 +45,7 @@ func TestRevocationAnswerStandsAndEachAttemptHasItsOwnKey(t *testing.T) {
 					page := shopper.Get(e.URL + "/mandates/" + m.ID).Expect(http.StatusOK)
 					return shopper.Do(page.Submit("", "/cancel", nil)).Status
 				}
-				return admin.Do(e.adminPage(admin, m.ID).Submit("", "/revoke", nil)).Status
+				return admin.Do(revokeNow(e.adminPage(admin, m.ID))).Status
 			}
 			var mu sync.Mutex
 			var keys []string // the idempotency keys of the revocation calls

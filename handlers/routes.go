@@ -43,6 +43,7 @@ func (h *handler) routes() http.Handler {
 	mux.Handle("POST /admin/mandates/{id}/charges/{charge}/refund", admin(h.adminRefund))
 	mux.Handle("POST /admin/mandates/{id}/revoke", admin(h.adminRevoke))
 	mux.Handle("GET /admin/activity", admin(h.adminActivity))
+	mux.Handle("POST /admin/mandates/{id}/retry", admin(h.adminRetry))
 	mux.Handle("GET /admin/messages", admin(h.adminMessages))
 	mux.Handle("POST /admin/messages/{id}/resend", admin(h.adminResendMessage))
 	if h.admin.Clock != nil {

@@ -150,6 +150,9 @@ func (h *handler) shopperView(r *http.Request, m store.Mandate) (views.ShopperMa
 		}
 		next := store.PriceOn(m.Plan.Price, prices, b.NextDueAt)
 		switch {
+		case !b.CancelRequestedAt.IsZero():
+			page.NextPayment = "none: " + h.merchant + " cancels your subscription at the end of the period you paid for, on " +
+				b.NextDueAt.UTC().Format(shopperDate)
 		case next.EndsAgreement:
 			page.NextPayment = "none: the price is now " + next.String() + ", your approval is for " + m.Plan.Price.String() +
 				" exactly, so your subscription ends on " + b.NextDueAt.UTC().Format(shopperDate)

@@ -54,7 +54,7 @@ func TestStripeContractOfTheAppsFlows(t *testing.T) {
 	}
 	e.send(admin, refundForm(e.adminPage(admin, m.ID), *paid, "5.00"))
 	e.settleRefunds()
-	e.send(admin, e.adminPage(admin, m.ID).Submit("", "/revoke", nil))
+	e.send(admin, revokeNow(e.adminPage(admin, m.ID)))
 	e.mandate(m.ID, mandate.Revoked)
 
 	seen := proxy.Seen()

@@ -140,6 +140,8 @@ func (r *Renderer) content(m store.Mandate, msg store.Message) (content, error) 
 		err = r.ended(&c, m, msg.Data)
 	case store.MsgRevoked:
 		err = r.revoked(&c, m, msg.Data)
+	case store.MsgCancelScheduled:
+		err = r.cancelScheduled(&c, m, msg.Data)
 	case store.MsgRefund:
 		err = r.refund(&c, m, msg.Data)
 	case store.MsgDispute:
@@ -356,6 +358,30 @@ func (r *Renderer) ended(c *content, m store.Mandate, raw json.RawMessage) error
 	return nil
 }
 
+// cancelScheduled: the merchant cancels at the end of the paid period.
+func (r *Renderer) cancelScheduled(c *content, m store.Mandate, raw json.RawMessage) error {
+	d, err := decode[store.CancelScheduledData](raw)
+	if err != nil {
+		return err
+	}
+	if d.At.IsZero() || d.EndsAt.IsZero() {
+		return errIncomplete
+	}
+	c.Subject = "Your " + m.Plan.Name + " subscription ends on " + date(d.EndsAt)
+	c.Heading = "Your subscription ends on " + date(d.EndsAt)
+	c.Intro = []string{
+		fmt.Sprintf("%s will cancel your %s subscription at the end of the period you have paid for, on %s. "+
+			"It stays active until then, and no further payment will be taken. If you did not expect this, write to %s.",
+			r.cfg.Merchant, m.Plan.Name, date(d.EndsAt), r.cfg.Contact),
+	}
+	c.Facts = []fact{
+		{"Active until", date(d.EndsAt)},
+		{"Further payments", "none"},
+	}
+	c.Actions = []action{r.pageAction(m, "See your subscription")}
+	return nil
+}
+
 func (r *Renderer) revoked(c *content, m store.Mandate, raw json.RawMessage) error {
 	d, err := decode[store.RevokedData](raw)
 	if err != nil {
@@ -416,6 +442,9 @@ func (r *Renderer) refund(c *content, m store.Mandate, raw json.RawMessage) erro
 		{"Refund", d.Amount.String()},
 		{"Of the payment", d.ChargeAmount.String() + " on " + date(d.PaidAt)},
 		{"Refunded on", date(d.At)},
+	}
+	if why := store.RefundReasonWords(d.Reason); why != "" {
+		c.Facts = append(c.Facts, fact{"Reason", why})
 	}
 	c.After = []string{"This refund does not change your subscription."}
 	c.Actions = []action{r.pageAction(m, "See your payments")}

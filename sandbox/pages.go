@@ -18,7 +18,12 @@ func (s *Sandbox) handleIndex(w http.ResponseWriter, r *http.Request) {
 	if s.ppro != nil {
 		ppro = s.ppro.IndexSection()
 	}
-	s.host.Render(w, r, http.StatusOK, indexPage(s.host.Meta("Payment sandbox", simkit.ThemeSandbox, ""), s.shopURL, stripe, ppro))
+	declines, err := s.declines(r.Context(), r.URL.Query())
+	if err != nil {
+		s.host.ServerError(w, r, s.host.Meta("Payment sandbox", simkit.ThemeSandbox, ""), err)
+		return
+	}
+	s.host.Render(w, r, http.StatusOK, indexPage(s.host.Meta("Payment sandbox", simkit.ThemeSandbox, ""), s.shopURL, declines, stripe, ppro))
 }
 
 func (s *Sandbox) handlePageNotFound(w http.ResponseWriter, r *http.Request) {

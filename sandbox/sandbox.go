@@ -299,6 +299,7 @@ func (s *Sandbox) routes() http.Handler {
 
 	mux.Handle("GET /sandbox/{$}", pages.Page(s.handleIndex))
 	mux.Handle("GET /sandbox/static/", pages.Headers(simkit.StaticHandler()))
+	mux.Handle("POST /sandbox/declines", pages.Page(s.handleDeclines))
 	mux.Handle("/sandbox/", pages.Page(s.handlePageNotFound))
 
 	s.mailbox.Routes(mux, pages, s.authorized)

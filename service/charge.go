@@ -60,10 +60,12 @@ func (s *Service) FixedAmount(m store.Mandate) (amount payments.Money, ok bool) 
 // ChargeNow charges an active mandate by the merchant's hand: the charge is
 // written (spending the form's one-time token), then the provider is
 // called with the row's idempotency key. A decline is a failed charge with
-// its reason, not an error. A form sent twice returns the first charge with
+// its reason, not an error. An amount other than the price the terms say
+// (store.TermsPrice) needs a reason, recorded with the charge
+// (store.OffTermsError without one). A form sent twice returns the first charge with
 // store.ErrTokenUsed. A provider that cannot be reached leaves the charge
 // pending with the problem noted; the worker finishes it with the same key.
-func (s *Service) ChargeNow(ctx context.Context, m store.Mandate, amount payments.Money, formToken string) (store.Charge, error) {
+func (s *Service) ChargeNow(ctx context.Context, m store.Mandate, amount payments.Money, formToken, reason string) (store.Charge, error) {
 	if m.Status != mandate.Active {
 		return store.Charge{}, fmt.Errorf("%w (it is %s)", ErrNotActive, m.Status)
 	}
@@ -72,6 +74,7 @@ func (s *Service) ChargeNow(ctx context.Context, m store.Mandate, amount payment
 	}
 	c, _, err := s.store.CreateCharge(ctx, store.NewCharge{
 		MandateID: m.ID, Kind: store.KindMerchant, InitiatedBy: store.ByMerchant, Amount: amount, FormToken: formToken,
+		Reason: reason,
 	})
 	if err != nil {
 		return c, err

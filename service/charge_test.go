@@ -98,7 +98,7 @@ func TestChargeAnswers(t *testing.T) {
 					t.Run(tc.name, func(t *testing.T) {
 						m := h.Active(provider)
 						h.Intercept(tc.api)
-						c, err := h.Service.ChargeNow(ctx, m, m.Plan.Price, "") // the agreed amount: PPRO's agreements are EXACT
+						c, err := h.Service.ChargeNow(ctx, m, m.Plan.Price, "", "") // the agreed amount: PPRO's agreements are EXACT
 						h.Intercept(nil)
 						if tc.noted != (err != nil) {
 							t.Fatalf("charge now: error %v, want one: %v", err, tc.noted)
@@ -341,7 +341,7 @@ func TestChargeAmounts(t *testing.T) {
 		for _, tc := range cases {
 			m := mandates[tc.provider]
 			before, rows := sent.Load(), len(h.Charges(m.ID))
-			c, err := h.Service.ChargeNow(ctx, m, payments.Money{Amount: tc.amount, Currency: "USD"}, "")
+			c, err := h.Service.ChargeNow(ctx, m, payments.Money{Amount: tc.amount, Currency: "USD"}, "", "a test of the amount checks")
 			if tc.refused == "" {
 				if err != nil || c.Status != payments.ChargeSucceeded {
 					t.Errorf("%s %d: %s, %v; want charged", tc.provider, tc.amount, c.Status, err)
@@ -387,7 +387,7 @@ func TestNeedsShopper(t *testing.T) {
 				switch tc.by {
 				case "charge now":
 					var err error
-					if c, err = h.Service.ChargeNow(ctx, m, plan.Price, ""); err != nil {
+					if c, err = h.Service.ChargeNow(ctx, m, plan.Price, "", ""); err != nil {
 						t.Fatalf("charge now: %v", err)
 					}
 				case "billing":
@@ -451,7 +451,7 @@ func TestChargeInFlight(t *testing.T) {
 				}
 				first := make(chan result, 1)
 				go func() {
-					c, err := h.Service.ChargeNow(ctx, m, m.Plan.Price, "")
+					c, err := h.Service.ChargeNow(ctx, m, m.Plan.Price, "", "")
 					first <- result{c, err}
 				}()
 				var c store.Charge

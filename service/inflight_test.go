@@ -44,7 +44,7 @@ func TestChargeInFlightIsNotLookedUp(t *testing.T) {
 				}
 				done := make(chan result, 1)
 				go func() {
-					c, err := h.Service.ChargeNow(context.Background(), m, m.Plan.Price, "")
+					c, err := h.Service.ChargeNow(context.Background(), m, m.Plan.Price, "", "")
 					done <- result{c, err}
 				}()
 				select {
@@ -91,7 +91,7 @@ func TestRefundInFlightIsNotLookedUp(t *testing.T) {
 				h := newHarness(t, apptest.On(db))
 				ctx := context.Background()
 				m := h.Active(provider)
-				c, err := h.Service.ChargeNow(ctx, m, m.Plan.Price, "")
+				c, err := h.Service.ChargeNow(ctx, m, m.Plan.Price, "", "")
 				if err != nil || c.Status != payments.ChargeSucceeded {
 					t.Fatalf("charge: %+v, %v", c, err)
 				}
@@ -107,7 +107,7 @@ func TestRefundInFlightIsNotLookedUp(t *testing.T) {
 				armed.Store(true)
 				done := make(chan error, 1)
 				go func() {
-					_, err := h.Service.Refund(ctx, m, c.ID, 500, "")
+					_, err := h.Service.Refund(ctx, m, c.ID, 500, "", "", "")
 					done <- err
 				}()
 				select {

@@ -14,7 +14,7 @@ import (
 // Refund refunds part or all of a succeeded charge: the refund is written
 // first (never more than what is left), then the provider is asked with
 // its row's key.
-func (s *Service) Refund(ctx context.Context, m store.Mandate, chargeID, amount int64, formToken string) (store.Refund, error) {
+func (s *Service) Refund(ctx context.Context, m store.Mandate, chargeID, amount int64, formToken, reason, note string) (store.Refund, error) {
 	c, err := s.store.Charge(ctx, chargeID)
 	if err != nil {
 		return store.Refund{}, err
@@ -25,7 +25,7 @@ func (s *Service) Refund(ctx context.Context, m store.Mandate, chargeID, amount 
 	if _, err := s.Provider(m); err != nil {
 		return store.Refund{}, err
 	}
-	r, err := s.store.CreateRefund(ctx, chargeID, amount, formToken)
+	r, err := s.store.CreateRefund(ctx, chargeID, amount, formToken, reason, note)
 	if err != nil {
 		return r, err
 	}

@@ -99,7 +99,7 @@ var refundCases = []struct {
 		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
 			h.settleAfter(time.Hour)
 			h.refundElsewhere(m, c, c.Amount.Amount-100)
-			r, err := h.Service.Refund(context.Background(), m, c.ID, amount, "")
+			r, err := h.Service.Refund(context.Background(), m, c.ID, amount, "", "", "")
 			if err != nil || r.Status != payments.RefundFailed || r.FailureReason == "" {
 				t.Fatalf("refund beyond what the provider has left: %+v, %v; want failed with the provider's reason", r, err)
 			}
@@ -166,7 +166,7 @@ var refundCases = []struct {
 		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
 			h.Intercept(answerConflict(h, `{"status":409,"failureMessage":"Duplicate request received with the same idempotency key."}`))
 			defer h.Intercept(nil)
-			r, err := h.Service.Refund(context.Background(), m, c.ID, amount, "")
+			r, err := h.Service.Refund(context.Background(), m, c.ID, amount, "", "", "")
 			if err != nil || r.ProviderRef == "" {
 				t.Fatalf("refund after a 409: %+v, %v; want it found by our reference", r, err)
 			}
@@ -180,7 +180,7 @@ var refundCases = []struct {
 		step: func(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) {
 			h.Intercept(answerConflict(h, `{"error":{"type":"idempotency_error","code":"idempotency_key_in_use",`+
 				`"message":"There is currently another in-progress request using this Stripe-Idempotency-Key. Please try again later."}}`))
-			r, err := h.Service.Refund(context.Background(), m, c.ID, amount, "")
+			r, err := h.Service.Refund(context.Background(), m, c.ID, amount, "", "", "")
 			h.Intercept(nil)
 			// The first request made the refund: it is looked up by our
 			// reference at once, and is pending as Stripe's refunds are.
@@ -206,7 +206,7 @@ func TestRefundRules(t *testing.T) {
 					h := newHarness(t, opts...)
 					m := h.Active(provider)
 					// The plan's price: PPRO's EXACT agreements take no other.
-					c, err := h.Service.ChargeNow(context.Background(), m, m.Plan.Price, "")
+					c, err := h.Service.ChargeNow(context.Background(), m, m.Plan.Price, "", "")
 					if err != nil || c.Status != payments.ChargeSucceeded {
 						t.Fatalf("charge: %+v, %v", c, err)
 					}
@@ -243,7 +243,7 @@ func TestRefundRules(t *testing.T) {
 // refundNow refunds amount of c through the service, as the dashboard does.
 func refundNow(t *testing.T, h *harness, m store.Mandate, c store.Charge, amount int64) store.Refund {
 	t.Helper()
-	r, err := h.Service.Refund(context.Background(), m, c.ID, amount, "")
+	r, err := h.Service.Refund(context.Background(), m, c.ID, amount, "", "", "")
 	if err != nil {
 		t.Fatalf("refund: %v", err)
 	}
@@ -290,7 +290,7 @@ func refundAnswerLost(t *testing.T, h *harness, m store.Mandate, c store.Charge,
 		return true
 	})
 	defer h.Intercept(nil)
-	r, err := h.Service.Refund(context.Background(), m, c.ID, amount, "")
+	r, err := h.Service.Refund(context.Background(), m, c.ID, amount, "", "", "")
 	if err == nil || r.Status != payments.RefundPending || r.ProviderRef != "" {
 		t.Fatalf("refund without an answer: %+v, %v; want pending without the provider's id", r, err)
 	}
@@ -418,7 +418,7 @@ func TestRefundInFlight(t *testing.T) {
 				h := newHarness(t, apptest.On(db))
 				ctx := context.Background()
 				m := h.Active(provider)
-				c, err := h.Service.ChargeNow(ctx, m, m.Plan.Price, "")
+				c, err := h.Service.ChargeNow(ctx, m, m.Plan.Price, "", "")
 				if err != nil || c.Status != payments.ChargeSucceeded {
 					t.Fatalf("charge: %+v, %v", c, err)
 				}
@@ -426,7 +426,7 @@ func TestRefundInFlight(t *testing.T) {
 				h.inFlight(provider, hold)
 				first := make(chan error, 1)
 				go func() {
-					_, err := h.Service.Refund(ctx, m, c.ID, 500, "")
+					_, err := h.Service.Refund(ctx, m, c.ID, 500, "", "", "")
 					first <- err
 				}()
 				var r store.Refund

@@ -85,19 +85,26 @@ type Billing struct {
 	Transient  int // times in a row the provider could not be reached
 	LastError  string
 	UpdatedAt  time.Time
+	// CancelRequestedAt is when the merchant asked to cancel at the end of
+	// the paid period (zero: not asked): the period due at NextDueAt is
+	// not charged; the mandate is revoked then.
+	CancelRequestedAt time.Time
 }
 
 const billingColumns = `mandate_id, state, anchor_at, next_period, next_due_at, failures, coalesce(lease_owner, ''),
-	coalesce(lease_until, ''), transient, last_error, updated_at`
+	coalesce(lease_until, ''), transient, last_error, updated_at, coalesce(cancel_requested_at, '')`
 
 func scanBilling(sc interface{ Scan(...any) error }) (Billing, error) {
 	var b Billing
-	var anchor, due, until, updated string
+	var anchor, due, until, updated, cancel string
 	err := sc.Scan(&b.MandateID, &b.State, &anchor, &b.NextPeriod, &due, &b.Failures, &b.LeaseOwner, &until,
-		&b.Transient, &b.LastError, &updated)
+		&b.Transient, &b.LastError, &updated, &cancel)
 	b.AnchorAt, b.NextDueAt, b.UpdatedAt = parseTime(anchor), parseTime(due), parseTime(updated)
 	if until != "" {
 		b.LeaseUntil = parseTime(until)
+	}
+	if cancel != "" {
+		b.CancelRequestedAt = parseTime(cancel)
 	}
 	return b, err
 }

@@ -55,8 +55,11 @@ type Charge struct {
 	FailureReason  string
 	Refunded       int64 // minor units
 	LastError      string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// Reason is why the merchant charged other than the plan's price (the
+	// terms say each payment is the price); empty otherwise.
+	Reason    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Refundable is what is left to refund.
@@ -71,7 +74,7 @@ func (c Charge) Refundable() int64 {
 // scans them.
 const chargeColumnList = "id, mandate_id, kind, initiated_by, period, attempt, amount, currency, " +
 	"idempotency_key, provider_ref, status, provider_status, failure_code, failure_reason, refunded, " +
-	"last_error, created_at, updated_at"
+	"last_error, reason, created_at, updated_at"
 
 // chargeColumns lists a charge's columns under alias a.
 func chargeColumns(a string) string {
@@ -84,11 +87,12 @@ type nullCharge struct {
 	mandateID, kind, by                                              sql.NullString
 	period, attempt, amount, refunded                                sql.NullInt64
 	currency, key, ref, status, pstatus, code, reason, lastErr, c, u sql.NullString
+	why                                                              sql.NullString
 }
 
 func (n *nullCharge) dest() []any {
 	return []any{&n.id, &n.mandateID, &n.kind, &n.by, &n.period, &n.attempt, &n.amount, &n.currency,
-		&n.key, &n.ref, &n.status, &n.pstatus, &n.code, &n.reason, &n.refunded, &n.lastErr, &n.c, &n.u}
+		&n.key, &n.ref, &n.status, &n.pstatus, &n.code, &n.reason, &n.refunded, &n.lastErr, &n.why, &n.c, &n.u}
 }
 
 func (n *nullCharge) charge() *Charge {
@@ -101,7 +105,7 @@ func (n *nullCharge) charge() *Charge {
 		Amount:         payments.Money{Amount: n.amount.Int64, Currency: n.currency.String},
 		IdempotencyKey: n.key.String, ProviderRef: n.ref.String, Status: payments.ChargeState(n.status.String),
 		ProviderStatus: n.pstatus.String, FailureCode: n.code.String, FailureReason: n.reason.String,
-		Refunded: n.refunded.Int64, LastError: n.lastErr.String,
+		Refunded: n.refunded.Int64, LastError: n.lastErr.String, Reason: n.why.String,
 		CreatedAt: parseTime(n.c.String), UpdatedAt: parseTime(n.u.String),
 	}
 }
@@ -177,6 +181,8 @@ type NewCharge struct {
 	Amount      payments.Money
 	// FormToken is the one-time token of the merchant's form, if any.
 	FormToken string
+	// Reason is why the merchant charges other than the plan's price.
+	Reason string
 }
 
 // CreateCharge writes a pending charge before its provider is called. The
@@ -196,9 +202,11 @@ func (s *Store) CreateCharge(ctx context.Context, n NewCharge) (c Charge, create
 	ts := s.now().UTC().Format(timeLayout)
 
 	var status mandate.Status
+	signed := Mandate{ID: n.MandateID}
 	// Locked (PostgreSQL): a revocation committing meanwhile waits, so a
 	// charge is never written for a mandate that is no longer active.
-	if err := tx.QueryRowContext(ctx, `SELECT status FROM mandates WHERE id = ?`+s.d.lockRows, n.MandateID).Scan(&status); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT status, amount, currency FROM mandates WHERE id = ?`+s.d.lockRows,
+		n.MandateID).Scan(&status, &signed.Plan.Price.Amount, &signed.Plan.Price.Currency); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Charge{}, false, ErrNotFound
 		}
@@ -232,6 +240,17 @@ func (s *Store) CreateCharge(ctx context.Context, n NewCharge) (c Charge, create
 		}
 		return Charge{}, false, fmt.Errorf("%w (it is %s)", ErrMandateInactive, status)
 	}
+	if n.Kind == KindMerchant && strings.TrimSpace(n.Reason) == "" {
+		// The terms say each payment is the plan's price: another amount
+		// is the merchant's call, with a reason on record.
+		price, err := priceFor(ctx, tx, signed, s.now())
+		if err != nil {
+			return Charge{}, false, fmt.Errorf("create charge: %w", err)
+		}
+		if n.Amount != price.Money {
+			return Charge{}, false, &OffTermsError{Price: price.Money, Amount: n.Amount}
+		}
+	}
 	var period, attempt any
 	if n.Kind == KindScheduled {
 		period, attempt = n.Period, n.Attempt
@@ -242,10 +261,10 @@ func (s *Store) CreateCharge(ctx context.Context, n NewCharge) (c Charge, create
 	}
 	var id int64
 	err = tx.QueryRowContext(ctx, `INSERT INTO charges (mandate_id, kind, initiated_by, period, attempt, amount, currency,
-			idempotency_key, status, form_token, created_at, updated_at)
-		VALUES (?, ?, ?, ?, coalesce(?, 1), ?, ?, ?, 'pending', ?, ?, ?) RETURNING id`,
+			idempotency_key, status, form_token, reason, created_at, updated_at)
+		VALUES (?, ?, ?, ?, coalesce(?, 1), ?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING id`,
 		n.MandateID, n.Kind, n.InitiatedBy, period, attempt, n.Amount.Amount, n.Amount.Currency,
-		"unset/"+randomToken(), token, ts, ts).Scan(&id)
+		"unset/"+randomToken(), token, truncate(n.Reason, 500), ts, ts).Scan(&id)
 	if err != nil {
 		return Charge{}, false, fmt.Errorf("create charge: %w", err)
 	}

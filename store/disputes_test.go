@@ -19,7 +19,7 @@ func mustCharge(t *testing.T, s *Store, mandateID string, amount int64) Charge {
 		t.Fatal(err)
 	}
 	c, _, err := s.CreateCharge(context.Background(), NewCharge{MandateID: mandateID, Kind: KindMerchant, InitiatedBy: "merchant",
-		Amount: payments.Money{Amount: amount, Currency: "USD"}})
+		Amount: payments.Money{Amount: amount, Currency: "USD"}, Reason: "a test of this amount"})
 	if err != nil {
 		t.Fatal(err)
 	}

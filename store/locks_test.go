@@ -93,7 +93,7 @@ func TestConcurrentRefundsNeverExceedTheCharge(t *testing.T) {
 		for i := range 20 {
 			wg.Go(func() {
 				s := []*Store{a, b}[i%2]
-				_, err := s.CreateRefund(ctx, c.ID, 700, "")
+				_, err := s.CreateRefund(ctx, c.ID, 700, "", "", "")
 				mu.Lock()
 				defer mu.Unlock()
 				switch {

@@ -84,6 +84,7 @@ type RefundData struct {
 	ChargeAmount payments.Money `json:"charge_amount"`
 	PaidAt       time.Time      `json:"paid_at"`
 	At           time.Time      `json:"at"`
+	Reason       string         `json:"reason,omitempty"` // one of RefundReasons; never the merchant's note
 }
 
 // DisputeData is a dispute opened on a payment taken at PaidAt.
@@ -184,7 +185,8 @@ func (s *Store) refundMessage(ctx context.Context, tx *sql.Tx, r Refund) error {
 		return fmt.Errorf("refund message: charge %d: %w", r.ChargeID, err)
 	}
 	return s.notify(ctx, tx, c.MandateID, MsgRefund, "refund/"+strconv.FormatInt(r.ID, 10)+"/succeeded", RefundData{
-		RefundID: r.ID, ChargeID: c.ID, Amount: r.Amount, ChargeAmount: c.Amount, PaidAt: c.CreatedAt, At: s.now().UTC()})
+		RefundID: r.ID, ChargeID: c.ID, Amount: r.Amount, ChargeAmount: c.Amount, PaidAt: c.CreatedAt, At: s.now().UTC(),
+		Reason: r.Reason})
 }
 
 // billingEnded reports whether a mandate's billing ended (for non-payment,

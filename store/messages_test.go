@@ -53,7 +53,7 @@ func TestEachEventWritesOneMessage(t *testing.T) {
 			_, _, err := s.ApplyCharge(ctx, c.ID, payments.ChargeResult{Ref: "pi_1", State: payments.ChargeSucceeded})
 			return err
 		})
-		r, err := s.CreateRefund(ctx, c.ID, 500, "")
+		r, err := s.CreateRefund(ctx, c.ID, 500, "", "", "")
 		if err != nil {
 			t.Fatal(err)
 		}

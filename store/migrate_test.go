@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 	"testing/fstest"
-	"time"
 
 	"example.com/storefront/sqlitedb"
 )
@@ -36,11 +35,17 @@ func TestMigrationCopiesMandateColumnsIntoBilling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := &Store{db: db, d: sqlite, now: time.Now}
-	nm := newMandate("late@example.com")
-	nm.Provider = "ppro"
-	m, err := before.CreateMandate(ctx, nm)
-	if err != nil {
+	// Written in SQL, as the code of the time wrote it: today's store reads
+	// columns later migrations add.
+	m := Mandate{ID: "md_late", CreatedAt: parseTime("2026-01-01T00:00:00.000000Z")}
+	if _, err := db.ExecContext(ctx, `INSERT INTO customers (id, email, name, country, created_at, updated_at)
+		VALUES (1, 'late@example.com', 'Late', 'US', '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO mandates (id, customer_id, provider, status, plan_name, amount, currency, interval,
+			terms_version, terms_sha256, authorization_text, accepted_at, client_ip, user_agent, created_at, updated_at)
+		VALUES (?, 1, 'ppro', 'active', 'Coffee Club', 1200, 'USD', 'month', 'v1', 'x', 'I agree', '2026-01-01T00:00:00.000000Z',
+			'192.0.2.1', 'test', '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')`, m.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.ExecContext(ctx, `INSERT INTO billing (mandate_id, state, anchor_at, next_period, next_due_at, failures, updated_at)

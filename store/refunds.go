@@ -17,6 +17,30 @@ var ErrTooMuch = errors.New("more than what is left to refund")
 // ErrNotPaid refuses a refund of a charge that took no money.
 var ErrNotPaid = errors.New("the charge took no money")
 
+// RefundReasons are why a merchant refunds, as codes, in the order the
+// dashboard offers them; RefundReasonWords says each to a shopper.
+var RefundReasons = []string{"requested", "duplicate", "not_received", "service", "goodwill", "other"}
+
+// RefundReasonWords is a refund reason in words the shopper may read, or
+// "" for a code that is not one of RefundReasons.
+func RefundReasonWords(code string) string {
+	switch code {
+	case "requested":
+		return "You asked for it"
+	case "duplicate":
+		return "A payment taken twice"
+	case "not_received":
+		return "Something you paid for did not reach you"
+	case "service":
+		return "A problem with our service"
+	case "goodwill":
+		return "A goodwill gesture"
+	case "other":
+		return "Another reason"
+	}
+	return ""
+}
+
 // Refund is a refund of a charge, written before the provider is called.
 type Refund struct {
 	ID             int64
@@ -28,6 +52,11 @@ type Refund struct {
 	ProviderStatus string
 	FailureReason  string
 	LastError      string
+	// Reason is why the merchant refunded, one of RefundReasons (empty
+	// for refunds from before it was asked); Note the merchant's own
+	// words, never shown to the shopper.
+	Reason string
+	Note   string
 	// CreatedAt and UpdatedAt are on the clock rows are stamped with (the
 	// demo clock in a demo); CreatedRealAt is when the row was written in
 	// real time (zero for rows from before it was kept), since a
@@ -38,14 +67,14 @@ type Refund struct {
 }
 
 const refundColumns = `r.id, r.charge_id, r.amount, c.currency, r.idempotency_key, r.provider_ref, r.status, r.provider_status,
-	r.failure_reason, r.last_error, r.created_at, r.updated_at, r.created_real_at`
+	r.failure_reason, r.last_error, r.reason, r.reason_note, r.created_at, r.updated_at, r.created_real_at`
 
 func scanRefund(sc interface{ Scan(...any) error }) (Refund, error) {
 	var r Refund
 	var ref, createdReal sql.NullString
 	var created, updated string
 	err := sc.Scan(&r.ID, &r.ChargeID, &r.Amount.Amount, &r.Amount.Currency, &r.IdempotencyKey, &ref, &r.Status,
-		&r.ProviderStatus, &r.FailureReason, &r.LastError, &created, &updated, &createdReal)
+		&r.ProviderStatus, &r.FailureReason, &r.LastError, &r.Reason, &r.Note, &created, &updated, &createdReal)
 	r.ProviderRef, r.CreatedAt, r.UpdatedAt = ref.String, parseTime(created), parseTime(updated)
 	if createdReal.Valid {
 		r.CreatedRealAt = parseTime(createdReal.String)
@@ -116,8 +145,12 @@ func queryRefunds(ctx context.Context, q rowQuerier, where string, args ...any) 
 // charge must have taken money, and the refund may not exceed what is left
 // (its amount less the refunds pending or made). formToken, when given,
 // must be the form's unused token for this charge: a form sent twice
-// returns the refund it made with ErrTokenUsed.
-func (s *Store) CreateRefund(ctx context.Context, chargeID, amount int64, formToken string) (Refund, error) {
+// returns the refund it made with ErrTokenUsed. reason (one of
+// RefundReasons, or empty) and note are the merchant's why, recorded with it.
+func (s *Store) CreateRefund(ctx context.Context, chargeID, amount int64, formToken, reason, note string) (Refund, error) {
+	if reason != "" && RefundReasonWords(reason) == "" {
+		return Refund{}, fmt.Errorf("create refund: unknown reason %q", reason)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return Refund{}, fmt.Errorf("create refund: %w", err)
@@ -158,8 +191,8 @@ func (s *Store) CreateRefund(ctx context.Context, chargeID, amount int64, formTo
 		token = formToken
 	}
 	var id int64
-	if err := tx.QueryRowContext(ctx, `INSERT INTO refunds (charge_id, amount, idempotency_key, status, form_token, created_at, updated_at, created_real_at)
-		VALUES (?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING id`, chargeID, amount, "unset/"+randomToken(), token, ts, ts,
+	if err := tx.QueryRowContext(ctx, `INSERT INTO refunds (charge_id, amount, idempotency_key, status, form_token, reason, reason_note, created_at, updated_at, created_real_at)
+		VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?) RETURNING id`, chargeID, amount, "unset/"+randomToken(), token, reason, truncate(note, 500), ts, ts,
 		s.real().UTC().Format(timeLayout)).Scan(&id); err != nil {
 		return Refund{}, fmt.Errorf("create refund: %w", err)
 	}

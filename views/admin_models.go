@@ -139,6 +139,14 @@ type AdminMandate struct {
 	Messages []MessageView
 	// Prices are the price changes the mandate was told of, oldest first.
 	Prices []MandatePriceView
+	// Retry is the "retry now" form of a past-due period (nil: none).
+	Retry *RetryForm
+	// CancelsOn is the end of the paid period when the merchant asked to
+	// cancel then ("" otherwise).
+	CancelsOn string
+	// SandboxDecline links to the sandbox's control that makes this
+	// mandate's payments decline (and back): a sandbox mandate's only.
+	SandboxDecline string
 }
 
 // MandatePriceView is a price change as one mandate was told of it.
@@ -230,6 +238,8 @@ type ChargeView struct {
 	RefundForm     *RefundForm
 	// NoRefund says why a paid charge has no refund form (a dispute).
 	NoRefund string
+	// Reason is why the merchant charged other than the plan's price.
+	Reason string
 }
 
 // DisputeView is a shopper's dispute (a chargeback) of a payment.
@@ -252,6 +262,8 @@ type RefundView struct {
 	ID                                                           int64
 	Amount, Status, ProviderStatus, ProviderRef, Reason, Created string
 	LastError                                                    string
+	// Why is the merchant's reason for the refund, and their note.
+	Why string
 }
 
 // ChargeForm charges a mandate now.
@@ -274,6 +286,8 @@ type RefundForm struct {
 	Amount   string // what is left, "12.00"
 	Max      string // "12.00 USD"
 	Currency string
+	// Reasons are the reasons offered (store.RefundReasons, in words).
+	Reasons []Option
 }
 
 // BillingView is where an active mandate's payments stand.

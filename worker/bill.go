@@ -83,6 +83,11 @@ func (w *Worker) billOne(ctx context.Context, b store.Billing) (charged int, err
 		case m.Status != mandate.Active:
 			return charged, nil // revoked meanwhile: billing stopped with it
 		}
+		if !b.CancelRequestedAt.IsZero() {
+			// The merchant cancelled at the end of the paid period: it has
+			// ended, and this period is not charged.
+			return charged, w.cancelAtPeriodEnd(ctx, m, b)
+		}
 		// The period's price is the one in effect on its due date, so a
 		// retry after a price change still charges the period's own price.
 		price, err := w.cfg.Store.PriceFor(ctx, m, due)
@@ -108,6 +113,45 @@ func (w *Worker) billOne(ctx context.Context, b store.Billing) (charged int, err
 		w.log.Info("scheduled charge", "mandate_id", m.ID, "period", period, "attempt", c.Attempt)
 	}
 	return charged, fmt.Errorf("period %d of %s did not settle", period, m.ID)
+}
+
+// cancelAtPeriodEnd revokes, by the merchant, a mandate whose paid period
+// ended after the merchant asked to cancel then. If the provider cannot be
+// told, nothing is charged meanwhile: the same revocation is tried again
+// after a backoff.
+func (w *Worker) cancelAtPeriodEnd(ctx context.Context, m store.Mandate, b store.Billing) error {
+	if m.Status != mandate.Active {
+		return nil
+	}
+	if _, err := w.cfg.Service.Revoke(ctx, m, payments.RevokedByMerchant, mandate.SourceMerchant); err != nil {
+		if service.Transient(err) || refused(err) {
+			return w.postpone(ctx, b, err)
+		}
+		return fmt.Errorf("revoke %s at the end of its paid period: %w", m.ID, err)
+	}
+	w.log.Info("mandate revoked at the end of its paid period", "mandate_id", m.ID, "period", b.NextPeriod)
+	return nil
+}
+
+// RetryNow makes the next scheduled attempt of a past-due period now, at
+// the merchant's request: the same dunning (a decline counts as that
+// retry, and the next one keeps its date), the same idempotency keys. It
+// claims the billing as the worker does, and only while it has failures
+// declines, so a retry the worker is making, or made meanwhile, is not
+// made again (store.ErrNothingToRetry). It returns the attempt made.
+func (w *Worker) RetryNow(ctx context.Context, mandateID string, failures int) (store.Charge, error) {
+	b, err := w.cfg.Store.ClaimBillingNow(ctx, mandateID, w.owner, failures, w.cfg.Lease)
+	if err != nil {
+		return store.Charge{}, err
+	}
+	if _, err := w.billOne(ctx, b); err != nil {
+		return store.Charge{}, fmt.Errorf("retry %s now: %w", mandateID, err)
+	}
+	attempts, err := w.attempts(ctx, mandateID, b.NextPeriod)
+	if err != nil || len(attempts) == 0 {
+		return store.Charge{}, err
+	}
+	return attempts[len(attempts)-1], nil
 }
 
 // attempts are a period's charges, oldest attempt first.

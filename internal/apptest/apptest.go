@@ -225,6 +225,7 @@ func New(t testing.TB, opts ...Option) *App {
 		Merchant:      "Northwind Coffee",
 		Plan:          cfg.plan,
 		Retries:       wcfg.Retries,
+		RetryNow:      a.Worker.RetryNow,
 		SetupLifetime: time.Hour, // main's default (SETUP_LIFETIME): Stripe's sessions expire after it
 		BaseURL:       srv.URL,
 		Logger:        log,

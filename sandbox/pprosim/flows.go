@@ -309,6 +309,12 @@ func (s *Sim) pproChargeAgreement(ctx context.Context, tx *simkit.WriteTx, a *pp
 	switch a.Status {
 	case agreementActive:
 		c.Failure = pproMagicDecline(amount.Value)
+		// The presenter made this agreement's payments decline.
+		if magic, err := simkit.DeclineFor(ctx, tx, a.ID); err != nil {
+			return nil, err
+		} else if magic != 0 {
+			c.Failure = pproMagicDecline(magic)
+		}
 	case agreementRevokedByConsumer, agreementRevokedByMerchant, agreementRevokedByProvider:
 		c.Failure = &pproFailure{FailureType: failureInternalDecline, FailureCode: codeAgreementRevoked,
 			FailureMessage: fmt.Sprintf("Payment Agreement %s is revoked (%s): it can no longer be charged.", a.ID, a.Status)}

@@ -73,6 +73,12 @@ func (s *Sim) stripeChargeOffSession(ctx context.Context, tx *simkit.WriteTx, in
 	}
 
 	decline := magicDecline(pi.Amount, pm.Type)
+	// The presenter made this payment method's payments decline.
+	if magic, err := simkit.DeclineFor(ctx, tx, pm.ID); err != nil {
+		return nil, err
+	} else if magic != 0 {
+		decline = magicDecline(magic, pm.Type)
+	}
 	if magicCase(pi.Amount) == magicRequiresAction {
 		if !in.errorOnRequiresAction {
 			return s.stripeRequireAction(ctx, tx, pi, req)
