@@ -64,7 +64,7 @@ func TestActivityLogHasEachThingOnceInOrder(t *testing.T) {
 			Code: "INSUFFICIENT_FUNDS", Reason: "INSUFFICIENT_FUNDS: not enough money"})
 		must("decline", err)
 		step()
-		r, err := s.CreateRefund(ctx, p1.ID, 700, "")
+		r, err := s.CreateRefund(ctx, p1.ID, 700, "", "requested", "")
 		must("refund", err)
 		_, _, err = s.ApplyRefund(ctx, r.ID, payments.RefundResult{Ref: "re_1", State: payments.RefundSucceeded})
 		must("refund settles", err)

@@ -52,7 +52,7 @@ func fillSearchShop(t *testing.T, s *Store) searchShop {
 		if refund == "" {
 			return
 		}
-		r, err := s.CreateRefund(ctx, ch.ID, 300, "")
+		r, err := s.CreateRefund(ctx, ch.ID, 300, "", "", "")
 		if err != nil {
 			t.Fatal(err)
 		}
