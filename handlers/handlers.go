@@ -74,6 +74,10 @@ type Store interface {
 	PriceChanges(ctx context.Context, limit int) ([]store.PriceChange, error)
 	MandatePrices(ctx context.Context, mandateID string) ([]store.MandatePrice, error)
 
+	// The money view, and each mandate's paid to date and next payment.
+	Money(ctx context.Context, from, to time.Time) (store.Money, error)
+	MandatesMoney(ctx context.Context, ids []string) (map[string]store.MandateMoney, error)
+
 	// Emails to shoppers, in the outbox.
 	Messages(ctx context.Context, mandateID string) ([]store.Message, error)
 	CountMessages(ctx context.Context) (store.MessageCounts, error)

@@ -34,6 +34,7 @@ func (h *handler) routes() http.Handler {
 	mux.Handle("POST /admin/logout", h.page(h.adminLogout))
 	mux.Handle("GET /admin", admin(h.adminList))
 	mux.Handle("GET /admin/consents.csv", admin(h.adminConsents))
+	mux.Handle("GET /admin/money", admin(h.adminMoney))
 	mux.Handle("GET /admin/prices", admin(h.adminPrices))
 	mux.Handle("POST /admin/prices", admin(h.adminSchedulePrice))
 	mux.Handle("GET /admin/mandates/{id}", admin(h.adminMandate))
