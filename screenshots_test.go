@@ -225,6 +225,9 @@ func TestScreenshotTour(t *testing.T) {
 			chromedp.Click(`[data-testid=mandate-row] a`, chromedp.ByQuery),
 			chromedp.WaitVisible(`[data-testid=mandate-prices]`, chromedp.ByQuery),
 		}},
+		// The money view: the range's totals, recurring revenue, and the
+		// payments per day as a chart with its table.
+		{name: "28e-admin-money", url: app.URL + "/admin/money", want: `[data-testid=money-chart]`},
 		// Katherine's notice, as she receives it: her PPRO agreement states
 		// 12.00 USD exactly, so it ends before the new price.
 		{name: "28d-sandbox-mail-price-change", want: `[data-testid=mail-html]`, before: chromedp.Tasks{

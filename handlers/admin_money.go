@@ -50,7 +50,9 @@ func (h *handler) adminMoney(w http.ResponseWriter, r *http.Request) error {
 		page.Currencies = append(page.Currencies, moneyCurrency(t, m.Days, from, to))
 	}
 	for _, rec := range m.Recurring {
+		adverb := rec.Interval.Adverb()
 		page.Recurring = append(page.Recurring, views.RecurringView{Currency: rec.Currency, Interval: string(rec.Interval),
+			Plans:       strings.ToUpper(adverb[:1]) + adverb[1:] + " plans, " + rec.Currency,
 			Mandates:    rec.Mandates,
 			PerInterval: groupedMoney(payments.Money{Amount: rec.PerInterval, Currency: rec.Currency}) + " a " + string(rec.Interval),
 			PerMonth:    groupedMoney(payments.Money{Amount: rec.PerMonth(), Currency: rec.Currency})})
@@ -131,7 +133,8 @@ func moneyCurrency(t store.MoneyTotals, days []store.MoneyDay, from, to time.Tim
 			label = "week of " + label
 		}
 		c.Buckets = append(c.Buckets, views.MoneyBucket{Label: label, Collected: major(s.collected), CollectedN: s.collectedN,
-			Failed: major(s.failed), FailedN: s.failedN, Refunded: major(s.refunded), Disputed: major(s.disputed)})
+			Failed: major(s.failed), FailedN: s.failedN, Refunded: major(s.refunded), Disputed: major(s.disputed),
+			Active: s.collectedN+s.failedN > 0 || s.refunded != 0 || s.disputed != 0})
 		peak, vals[i] = max(peak, s.collected), [2]int64{s.collected, int64(s.failedN)}
 	}
 	c.Chart = moneyChart(t.Currency, c.Bucket, keys, vals, peak)
@@ -143,7 +146,8 @@ func moneyCurrency(t store.MoneyTotals, days []store.MoneyDay, from, to time.Tim
 // time axis labelled at its first, middle and last bucket. A bucket with
 // failed payments has a dot under its bar.
 func moneyChart(currency, bucket string, keys []time.Time, vals [][2]int64, peak int64) views.Chart {
-	ch := views.Chart{Width: 640, Height: 260, Left: 64, Top: 16, Right: 628, Bottom: 220}
+	// A narrow viewBox keeps the labels legible when a phone scales it down.
+	ch := views.Chart{Width: 480, Height: 240, Left: 60, Top: 14, Right: 470, Bottom: 196}
 	ch.Title = "Collected per " + strings.ToLower(bucket) + ", " + currency
 	top := niceCeil(peak)
 	ch.Desc = "Bar chart of the amount collected each " + strings.ToLower(bucket) + " from " + keys[0].Format("2 Jan 2006") +

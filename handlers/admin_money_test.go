@@ -55,6 +55,9 @@ func TestAdminMoneyView(t *testing.T) {
 	if len(paid) != 2 || !strings.Contains(text, "19.00 USD") || !strings.Contains(text, "12.00 USD") {
 		t.Errorf("the list's paid to date: %d cells, %q", len(paid), text)
 	}
+	if got, _ := list.TestID("next-payment"); !strings.HasPrefix(got, "12.00 USD on ") || !strings.Contains(text, "next 12.00 USD on ") {
+		t.Errorf("the list's next payment %q, want 12.00 USD on its day", got)
+	}
 	mp := e.adminPage(admin, a.ID)
 	if got, _ := mp.TestID("paid-to-date"); got != "19.00 USD" {
 		t.Errorf("A's page: paid to date %q, want 12.00 + 12.00 − 5.00 = 19.00 USD", got)

@@ -41,6 +41,8 @@ type MoneyBucket struct {
 	Collected, Failed, Refunded string
 	Disputed                    string
 	CollectedN, FailedN         int
+	// Active: anything happened in it (the table lists only those).
+	Active bool
 }
 
 // Chart is a server-drawn bar chart of the collected amounts. Coordinates
@@ -75,6 +77,7 @@ type ChartTick struct {
 type RecurringView struct {
 	Currency    string
 	Interval    string // "month", "week", …
+	Plans       string // "Monthly plans, USD"
 	Mandates    int
 	PerInterval string // "2,700.00 USD a month"
 	PerMonth    string
