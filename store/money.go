@@ -172,20 +172,15 @@ func (s *Store) Money(ctx context.Context, from, to time.Time) (Money, error) {
 }
 
 // recurring is what the active mandates pay per interval at now's prices
-// (PriceFor's rule): the prices they signed up at, summed in
-// mandates_status_price alone, plus each change in effect's difference to
-// the price it replaced. A mandate is told of a change at the price it
-// pays then (old_amount), and a change is scheduled only once the one
-// before took effect, so the differences add up to its latest price. Only
-// mandates told of a change have such rows.
+// (PriceFor's rule): the prices they signed up at, plus the differences
+// of the price changes in effect, both kept by migration 0017's triggers.
 func (s *Store) recurring(ctx context.Context, now time.Time) ([]Recurring, error) {
 	type key struct {
 		cur string
 		iv  payments.Interval
 	}
 	by := map[key]*Recurring{}
-	rows, err := s.db.QueryContext(ctx, `SELECT m.currency, m.interval, count(*), CAST(sum(m.amount) AS BIGINT) FROM mandates m
-		WHERE m.status = 'active' GROUP BY m.currency, m.interval`)
+	rows, err := s.db.QueryContext(ctx, `SELECT currency, plan_interval, n, amount FROM recurring_signed WHERE n > 0`)
 	if err != nil {
 		return nil, fmt.Errorf("money: recurring revenue: %w", err)
 	}
@@ -200,11 +195,9 @@ func (s *Store) recurring(ctx context.Context, now time.Time) ([]Recurring, erro
 	if err != nil {
 		return nil, fmt.Errorf("money: recurring revenue: %w", err)
 	}
-	ts := now.Format(timeLayout)
-	rows, err = s.db.QueryContext(ctx, `SELECT m.currency, m.interval, CAST(sum(p.amount - p.old_amount) AS BIGINT)
-		FROM mandate_prices p JOIN mandates m ON m.id = p.mandate_id
-		WHERE p.effective_at <= ? AND m.status = 'active'
-		GROUP BY m.currency, m.interval`, ts)
+	rows, err = s.db.QueryContext(ctx, `SELECT d.currency, d.plan_interval, CAST(sum(d.delta) AS BIGINT)
+		FROM price_deltas d JOIN price_changes c ON c.id = d.change_id
+		WHERE c.effective_at <= ? GROUP BY d.currency, d.plan_interval`, now.Format(timeLayout))
 	if err != nil {
 		return nil, fmt.Errorf("money: recurring revenue's price changes: %w", err)
 	}

@@ -70,8 +70,63 @@ CREATE TRIGGER money_disputes_insert AFTER INSERT ON disputes
 CREATE TRIGGER money_disputes_update AFTER UPDATE OF amount, currency ON disputes
     FOR EACH ROW WHEN (OLD.amount <> NEW.amount OR OLD.currency <> NEW.currency) EXECUTE FUNCTION money_disputes();
 
+CREATE TABLE recurring_signed (
+    currency      TEXT COLLATE "C" NOT NULL,
+    plan_interval TEXT COLLATE "C" NOT NULL,
+    n             BIGINT NOT NULL,
+    amount        BIGINT NOT NULL,
+    PRIMARY KEY (currency, plan_interval)
+);
+CREATE TABLE price_deltas (
+    change_id     BIGINT NOT NULL REFERENCES price_changes(id),
+    currency      TEXT COLLATE "C" NOT NULL,
+    plan_interval TEXT COLLATE "C" NOT NULL,
+    n             BIGINT NOT NULL,
+    delta         BIGINT NOT NULL,
+    PRIMARY KEY (change_id, currency, plan_interval)
+);
+INSERT INTO recurring_signed (currency, plan_interval, n, amount)
+    SELECT currency, "interval", count(*), sum(amount) FROM mandates WHERE status = 'active' GROUP BY currency, "interval";
+INSERT INTO price_deltas (change_id, currency, plan_interval, n, delta)
+    SELECT p.change_id, m.currency, m."interval", count(*), sum(p.amount - p.old_amount)
+    FROM mandate_prices p JOIN mandates m ON m.id = p.mandate_id WHERE m.status = 'active'
+    GROUP BY p.change_id, m.currency, m."interval";
+CREATE FUNCTION money_recurring_status() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    s BIGINT := CASE WHEN NEW.status = 'active' THEN 1 ELSE -1 END;
+BEGIN
+    INSERT INTO recurring_signed (currency, plan_interval, n, amount) VALUES (NEW.currency, NEW."interval", s, s * NEW.amount)
+        ON CONFLICT (currency, plan_interval) DO UPDATE
+        SET n = recurring_signed.n + excluded.n, amount = recurring_signed.amount + excluded.amount;
+    INSERT INTO price_deltas (change_id, currency, plan_interval, n, delta)
+        SELECT change_id, NEW.currency, NEW."interval", s * count(*), s * sum(amount - old_amount)
+        FROM mandate_prices WHERE mandate_id = NEW.id GROUP BY change_id
+        ON CONFLICT (change_id, currency, plan_interval) DO UPDATE
+        SET n = price_deltas.n + excluded.n, delta = price_deltas.delta + excluded.delta;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER money_recurring_insert AFTER INSERT ON mandates
+    FOR EACH ROW WHEN (NEW.status = 'active') EXECUTE FUNCTION money_recurring_status();
+CREATE TRIGGER money_recurring_status AFTER UPDATE OF status ON mandates
+    FOR EACH ROW WHEN ((OLD.status = 'active') IS DISTINCT FROM (NEW.status = 'active')) EXECUTE FUNCTION money_recurring_status();
+-- Per statement: a price change tells every active mandate in a few
+-- multi-row INSERTs, and one upsert per statement keeps the row's versions
+-- few (a row updated 60,000 times in one transaction slows each update).
+CREATE FUNCTION money_recurring_prices() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO price_deltas (change_id, currency, plan_interval, n, delta)
+        SELECT p.change_id, m.currency, m."interval", count(*), sum(p.amount - p.old_amount)
+        FROM new_rows p JOIN mandates m ON m.id = p.mandate_id WHERE m.status = 'active'
+        GROUP BY p.change_id, m.currency, m."interval"
+        ON CONFLICT (change_id, currency, plan_interval) DO UPDATE
+        SET n = price_deltas.n + excluded.n, delta = price_deltas.delta + excluded.delta;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER money_recurring_prices AFTER INSERT ON mandate_prices
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION money_recurring_prices();
+
 CREATE INDEX mandates_confirmed ON mandates (confirmed_at) WHERE confirmed_at IS NOT NULL;
-CREATE INDEX mandates_status_price ON mandates (status, currency, "interval", amount);
 CREATE INDEX mandate_events_to_status ON mandate_events (to_status, created_at, mandate_id);
 CREATE INDEX billing_events_to_state ON billing_events (to_state, created_at);
-CREATE INDEX mandate_prices_effective ON mandate_prices (effective_at, mandate_id);

@@ -70,11 +70,60 @@ BEGIN
         ON CONFLICT (day, currency, kind) DO UPDATE SET n = n + excluded.n, amount = amount + excluded.amount;
 END;
 
+-- Recurring revenue, kept by triggers too, so that it costs the same at
+-- 60,000 active mandates as at 6 (summing their prices took 40-90 ms):
+-- recurring_signed sums the prices the active mandates signed up at, and
+-- price_deltas, per price change, how much the active mandates told of it
+-- pay more (or less) than before it (mandate_prices.old_amount is the
+-- price a mandate paid when told). A change is scheduled only once the one
+-- before took effect, so adding the differences of the changes in effect
+-- to the signed prices gives each mandate's latest price (PriceFor's rule).
+-- A mandate's price, currency and interval never change; its status moves
+-- in and out of active (in once, out once).
+CREATE TABLE recurring_signed (
+    currency      TEXT NOT NULL,
+    plan_interval TEXT NOT NULL,
+    n             INTEGER NOT NULL,
+    amount        INTEGER NOT NULL,
+    PRIMARY KEY (currency, plan_interval)
+);
+CREATE TABLE price_deltas (
+    change_id     INTEGER NOT NULL REFERENCES price_changes(id),
+    currency      TEXT NOT NULL,
+    plan_interval TEXT NOT NULL,
+    n             INTEGER NOT NULL,
+    delta         INTEGER NOT NULL,
+    PRIMARY KEY (change_id, currency, plan_interval)
+);
+INSERT INTO recurring_signed (currency, plan_interval, n, amount)
+    SELECT currency, interval, count(*), sum(amount) FROM mandates WHERE status = 'active' GROUP BY currency, interval;
+INSERT INTO price_deltas (change_id, currency, plan_interval, n, delta)
+    SELECT p.change_id, m.currency, m.interval, count(*), sum(p.amount - p.old_amount)
+    FROM mandate_prices p JOIN mandates m ON m.id = p.mandate_id WHERE m.status = 'active'
+    GROUP BY p.change_id, m.currency, m.interval;
+CREATE TRIGGER money_recurring_insert AFTER INSERT ON mandates WHEN NEW.status = 'active' BEGIN
+    INSERT INTO recurring_signed (currency, plan_interval, n, amount) VALUES (NEW.currency, NEW.interval, 1, NEW.amount)
+        ON CONFLICT (currency, plan_interval) DO UPDATE SET n = n + excluded.n, amount = amount + excluded.amount;
+END;
+CREATE TRIGGER money_recurring_status AFTER UPDATE OF status ON mandates WHEN (OLD.status = 'active') != (NEW.status = 'active') BEGIN
+    INSERT INTO recurring_signed (currency, plan_interval, n, amount)
+        VALUES (NEW.currency, NEW.interval, CASE WHEN NEW.status = 'active' THEN 1 ELSE -1 END,
+            CASE WHEN NEW.status = 'active' THEN NEW.amount ELSE -NEW.amount END)
+        ON CONFLICT (currency, plan_interval) DO UPDATE SET n = n + excluded.n, amount = amount + excluded.amount;
+    INSERT INTO price_deltas (change_id, currency, plan_interval, n, delta)
+        SELECT change_id, NEW.currency, NEW.interval, CASE WHEN NEW.status = 'active' THEN 1 ELSE -1 END * count(*),
+            CASE WHEN NEW.status = 'active' THEN 1 ELSE -1 END * sum(amount - old_amount)
+        FROM mandate_prices WHERE mandate_id = NEW.id GROUP BY change_id
+        ON CONFLICT (change_id, currency, plan_interval) DO UPDATE SET n = n + excluded.n, delta = delta + excluded.delta;
+END;
+CREATE TRIGGER money_recurring_price AFTER INSERT ON mandate_prices BEGIN
+    INSERT INTO price_deltas (change_id, currency, plan_interval, n, delta)
+        SELECT NEW.change_id, currency, interval, 1, NEW.amount - NEW.old_amount FROM mandates WHERE id = NEW.mandate_id AND status = 'active'
+        ON CONFLICT (change_id, currency, plan_interval) DO UPDATE SET n = n + excluded.n, delta = delta + excluded.delta;
+END;
+
 -- The mandates' comings and goings in a range, read in the range's rows
--- of an index; recurring revenue sums the active mandates' prices in an
--- index alone.
+-- of an index.
 CREATE INDEX mandates_confirmed ON mandates (confirmed_at) WHERE confirmed_at IS NOT NULL;
-CREATE INDEX mandates_status_price ON mandates (status, currency, interval, amount);
 CREATE INDEX mandate_events_to_status ON mandate_events (to_status, created_at, mandate_id);
 CREATE INDEX billing_events_to_state ON billing_events (to_state, created_at);
-CREATE INDEX mandate_prices_effective ON mandate_prices (effective_at, mandate_id);
