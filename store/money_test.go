@@ -2,13 +2,19 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"io/fs"
+	"path/filepath"
 	"slices"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"example.com/storefront/internal/dbtest"
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
+	"example.com/storefront/pgdb"
+	"example.com/storefront/sqlitedb"
 )
 
 // Each figure of the money view, from rows written the way the app writes
@@ -207,6 +213,96 @@ func TestMoneyCountsEachFigure(t *testing.T) {
 		}
 		if want := []MoneyTotals{{Currency: "USD", Collected: 1300, CollectedN: 1}}; !slices.Equal(one.Totals, want) || one.New != 0 || one.Ended != 0 {
 			t.Errorf("28 February: %+v new %d ended %d, want %+v", one.Totals, one.New, one.Ended, want)
+		}
+	})
+}
+
+// A database with payments, refunds, a dispute and a price change from
+// before migration 0017 shows them in the money view after the upgrade:
+// the migration sums the rows that exist, and the triggers carry on.
+func TestMoneyMigrationCountsTheRowsBefore(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db dbtest.Kind) {
+		ctx := context.Background()
+		where := db.New(t)
+		clock := &realClock{t: time.Date(2027, 1, 1, 9, 0, 0, 0, time.UTC)}
+		d := sqlite
+		if db == dbtest.KindPostgres {
+			d = postgres
+		}
+		old := fstest.MapFS{}
+		names, err := fs.Glob(migrations, "migrations/"+d.name+"/*.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range names {
+			if base := filepath.Base(name); base < "0017" {
+				body, err := fs.ReadFile(migrations, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				old[base] = &fstest.MapFile{Data: body}
+			}
+		}
+		var conn *sql.DB
+		if db == dbtest.KindPostgres {
+			conn, err = pgdb.Open(ctx, where, old)
+		} else {
+			conn, err = sqlitedb.Open(ctx, where, old)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := &Store{db: conn, d: d, now: clock.Now, real: time.Now}
+		a := activeMandate(t, before, "a@example.com", "stripe")
+		b := activeMandate(t, before, "b@example.com", "stripe")
+		if _, _, err := before.SchedulePriceChange(ctx, NewPriceChange{Plan: plan, Price: usd(1500),
+			EffectiveAt: time.Date(2027, 1, 20, 0, 0, 0, 0, time.UTC)}); err != nil {
+			t.Fatal(err)
+		}
+		paid := func(m Mandate, amount int64, state payments.ChargeState) Charge {
+			t.Helper()
+			c, _, err := before.CreateCharge(ctx, NewCharge{MandateID: m.ID, Kind: KindMerchant, InitiatedBy: "merchant", Amount: usd(amount)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c, _, err = before.ApplyCharge(ctx, c.ID, payments.ChargeResult{Ref: "pi_" + c.IdempotencyKey, State: state}); err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		c := paid(a, 1200, payments.ChargeSucceeded)
+		paid(b, 1200, payments.ChargeFailed)
+		r, err := before.CreateRefund(ctx, c.ID, 300, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := before.ApplyRefund(ctx, r.ID, payments.RefundResult{Ref: "re_1", State: payments.RefundSucceeded, Amount: 300}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := before.ApplyDispute(ctx, c.ID, "stripe", payments.Dispute{Ref: "dp_1", State: payments.DisputeNeedsResponse}); err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+
+		clock.Advance(30 * 24 * time.Hour) // the new price is in effect
+		s, err := Open(ctx, where, clock.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		before.db = s.db
+		paid(a, 1500, payments.ChargeSucceeded) // and the triggers carry on
+		got, err := s.Money(ctx, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []MoneyTotals{{Currency: "USD", Collected: 2700, CollectedN: 2, Refunded: 300, RefundedN: 1, Failed: 1200, FailedN: 1,
+			Disputed: 1200, DisputedN: 1}}
+		if !slices.Equal(got.Totals, want) {
+			t.Errorf("after the upgrade\n got %+v\nwant %+v", got.Totals, want)
+		}
+		if want := []Recurring{{Currency: "USD", Interval: payments.Month, Mandates: 2, PerInterval: 3000}}; !slices.Equal(got.Recurring, want) {
+			t.Errorf("recurring after the upgrade %+v, want %+v (two at the new 15.00)", got.Recurring, want)
 		}
 	})
 }
