@@ -69,6 +69,16 @@ func TestAdminMoneyView(t *testing.T) {
 		t.Errorf("B's page: paid to date %q", got)
 	}
 
+	// Over 62 days, a bar and a row per week, from Monday.
+	now := e.Clock.Now().UTC()
+	monday := now.AddDate(0, 0, -((int(now.Weekday())+6)%7))
+	weeks := admin.Get(e.URL + "/admin/money?from=" + now.AddDate(0, 0, -89).Format("2006-01-02") + "&to=" + now.Format("2006-01-02")).
+		Expect(http.StatusOK)
+	if table, _ := weeks.TestID("money-buckets"); !strings.Contains(table, "Week Collected") ||
+		!strings.Contains(table, "week of "+monday.Format("2 Jan")+" 36.00 3") {
+		t.Errorf("90 days are not charted by week (this week from %s):\n%s", monday.Format("2 Jan"), table)
+	}
+
 	bad := admin.Get(e.URL + "/admin/money?from=2026-12-31&to=2026-01-01").Expect(http.StatusOK)
 	if msg, _ := bad.TestID("money-error"); !strings.Contains(msg, "ends before it starts") {
 		t.Errorf("a reversed range: %q", msg)
