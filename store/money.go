@@ -25,7 +25,7 @@ type MoneyTotals struct {
 	FailedN, DisputedN    int
 }
 
-// MoneyDay is one day's payments in one currency.
+// MoneyDay is one day's payments, refunds and disputes in one currency.
 type MoneyDay struct {
 	Day        time.Time // midnight UTC
 	Currency   string
@@ -77,9 +77,10 @@ type Money struct {
 
 // Money reads the money view of the days [from, to) (UTC; times are
 // taken to their day) on the billing clock; the recurring revenue is at
-// the store's now. Each figure is one query on an index of the range's
-// own rows, or on money_days (migration 0017): it costs what the range
-// holds, not what the tables do.
+// the store's now. Each figure is one query on sums kept by migration
+// 0017's triggers (a row per day and kind, per currency and interval, per
+// price change) or on an index of the range's own rows: it costs what the
+// range holds, not what the tables do.
 func (s *Store) Money(ctx context.Context, from, to time.Time) (Money, error) {
 	out := Money{From: Day(from), To: Day(to)}
 	f, t := out.From.Format(timeLayout), out.To.Format(timeLayout)
