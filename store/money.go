@@ -75,6 +75,19 @@ type Money struct {
 	New, Revoked, Ended int
 }
 
+// The money view's queries of a range, each on an index or a table of
+// sums (TestMoneyQueriesReadOnlyTheRange checks their plans).
+const (
+	moneyDaysQuery = `SELECT day, currency, kind, n, amount FROM money_days WHERE day >= ? AND day < ?`
+	moneyNewQuery  = `SELECT count(*) FROM mandates WHERE confirmed_at >= ? AND confirmed_at < ?`
+	// A mandate ended for non-payment is revoked at the provider too: it
+	// is counted as ended only.
+	moneyRevokedQuery = `SELECT count(DISTINCT e.mandate_id) FROM mandate_events e
+		WHERE e.to_status = 'revoked' AND e.created_at >= ? AND e.created_at < ?
+		AND NOT EXISTS (SELECT 1 FROM billing b WHERE b.mandate_id = e.mandate_id AND b.state = 'ended')`
+	moneyEndedQuery = `SELECT count(*) FROM billing_events WHERE to_state = 'ended' AND created_at >= ? AND created_at < ?`
+)
+
 // Money reads the money view of the days [from, to) (UTC; times are
 // taken to their day) on the billing clock; the recurring revenue is at
 // the store's now. Each figure is one query on sums kept by migration
@@ -103,8 +116,7 @@ func (s *Store) Money(ctx context.Context, from, to time.Time) (Money, error) {
 
 	// Payments, refunds and disputes, per day, currency and kind, as the
 	// triggers of migration 0017 keep them.
-	rows, err := s.db.QueryContext(ctx, `SELECT day, currency, kind, n, amount FROM money_days WHERE day >= ? AND day < ?`,
-		out.From.Format(time.DateOnly), out.To.Format(time.DateOnly))
+	rows, err := s.db.QueryContext(ctx, moneyDaysQuery, out.From.Format(time.DateOnly), out.To.Format(time.DateOnly))
 	if err != nil {
 		return Money{}, fmt.Errorf("money: %w", err)
 	}
@@ -139,18 +151,14 @@ func (s *Store) Money(ctx context.Context, from, to time.Time) (Money, error) {
 		return Money{}, fmt.Errorf("money: %w", err)
 	}
 
-	// The mandates' comings and goings. A mandate ended for non-payment is
-	// revoked at the provider too: it is counted as ended only.
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM mandates WHERE confirmed_at >= ? AND confirmed_at < ?`, f, t).Scan(&out.New); err != nil {
+	// The mandates' comings and goings.
+	if err := s.db.QueryRowContext(ctx, moneyNewQuery, f, t).Scan(&out.New); err != nil {
 		return Money{}, fmt.Errorf("money: new mandates: %w", err)
 	}
-	if err := s.db.QueryRowContext(ctx, `SELECT count(DISTINCT e.mandate_id) FROM mandate_events e
-		WHERE e.to_status = 'revoked' AND e.created_at >= ? AND e.created_at < ?
-		AND NOT EXISTS (SELECT 1 FROM billing b WHERE b.mandate_id = e.mandate_id AND b.state = 'ended')`, f, t).Scan(&out.Revoked); err != nil {
+	if err := s.db.QueryRowContext(ctx, moneyRevokedQuery, f, t).Scan(&out.Revoked); err != nil {
 		return Money{}, fmt.Errorf("money: revoked mandates: %w", err)
 	}
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM billing_events WHERE to_state = 'ended' AND created_at >= ? AND created_at < ?`,
-		f, t).Scan(&out.Ended); err != nil {
+	if err := s.db.QueryRowContext(ctx, moneyEndedQuery, f, t).Scan(&out.Ended); err != nil {
 		return Money{}, fmt.Errorf("money: ended mandates: %w", err)
 	}
 

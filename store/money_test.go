@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -305,4 +306,27 @@ func TestMoneyMigrationCountsTheRowsBefore(t *testing.T) {
 			t.Errorf("recurring after the upgrade %+v, want %+v (two at the new 15.00)", got.Recurring, want)
 		}
 	})
+}
+
+// Each of the money view's range queries reads the range in an index (or
+// money_days' key), never a whole table: SQLite's plan searches, with a
+// range on the index's first columns.
+func TestMoneyQueriesReadOnlyTheRange(t *testing.T) {
+	s, _ := mustOpen(t)
+	for _, tc := range []struct{ name, q, want string }{
+		{"days", moneyDaysQuery, "SEARCH money_days USING INDEX sqlite_autoindex_money_days_1 (day>? AND day<?)"},
+		{"new", moneyNewQuery, "SEARCH mandates USING COVERING INDEX mandates_confirmed (confirmed_at>? AND confirmed_at<?)"},
+		{"revoked", moneyRevokedQuery, "SEARCH e USING COVERING INDEX mandate_events_to_status (to_status=? AND created_at>? AND created_at<?)"},
+		{"ended", moneyEndedQuery, "SEARCH billing_events USING COVERING INDEX billing_events_to_state (to_state=? AND created_at>? AND created_at<?)"},
+	} {
+		plan := queryPlan(t, s, tc.q, "2027-01-01", "2027-02-01")
+		if !slices.Contains(plan, tc.want) {
+			t.Errorf("%s: plan %q, want %q", tc.name, plan, tc.want)
+		}
+		for _, step := range plan {
+			if strings.HasPrefix(step, "SCAN") {
+				t.Errorf("%s scans a table: %q", tc.name, plan)
+			}
+		}
+	}
 }
