@@ -71,7 +71,7 @@ func TestAdminMoneyView(t *testing.T) {
 
 	// Over 62 days, a bar and a row per week, from Monday.
 	now := e.Clock.Now().UTC()
-	monday := now.AddDate(0, 0, -((int(now.Weekday())+6)%7))
+	monday := now.AddDate(0, 0, -((int(now.Weekday()) + 6) % 7))
 	weeks := admin.Get(e.URL + "/admin/money?from=" + now.AddDate(0, 0, -89).Format("2006-01-02") + "&to=" + now.Format("2006-01-02")).
 		Expect(http.StatusOK)
 	if table, _ := weeks.TestID("money-buckets"); !strings.Contains(table, "Week Collected") ||
