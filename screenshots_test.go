@@ -249,6 +249,9 @@ func TestScreenshotTour(t *testing.T) {
 			chromedp.Navigate(app.URL + "/admin?email=ida%40example.com"),
 			chromedp.Click(`[data-testid=mandate-row] a`, chromedp.ByQuery),
 		}},
+		// The money view: the range's totals, recurring revenue, and the
+		// payments per day as a chart with its table.
+		{name: "28g-admin-money", url: app.URL + "/admin/money", want: `[data-testid=money-chart]`},
 		// Katherine's notice, as she receives it: her PPRO agreement states
 		// 12.00 USD exactly, so it ends before the new price.
 		{name: "28d-sandbox-mail-price-change", want: `[data-testid=mail-html]`, before: chromedp.Tasks{

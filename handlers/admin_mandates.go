@@ -89,6 +89,19 @@ func (h *handler) adminList(w http.ResponseWriter, r *http.Request) error {
 		}
 		m.Rows = append(m.Rows, row)
 	}
+	// Paid to date and the next payment: one query each for the page's
+	// rows, beside the list's own (whose plan stays a walk of an index).
+	ids := make([]string, len(m.Rows))
+	for i, row := range m.Rows {
+		ids[i] = row.ID
+	}
+	money, err := h.store.MandatesMoney(r.Context(), ids)
+	if err != nil {
+		return err
+	}
+	for i := range m.Rows {
+		m.Rows[i].Money = rowMoney(money[m.Rows[i].ID])
+	}
 	if next != "" {
 		v := r.URL.Query()
 		v.Set("after", next)
@@ -181,6 +194,11 @@ func (h *handler) mandatePage(r *http.Request, m store.Mandate) (views.AdminMand
 	if err != nil {
 		return page, err
 	}
+	money, err := h.store.MandatesMoney(ctx, []string{m.ID})
+	if err != nil {
+		return page, err
+	}
+	page.Money = rowMoney(money[m.ID])
 	if b, err := h.store.Billing(ctx, m.ID); err == nil {
 		events, err := h.store.BillingEvents(ctx, m.ID)
 		if err != nil {

@@ -83,6 +83,9 @@ type Store interface {
 	// The activity log: the shop's, a page at a time, and one mandate's.
 	Activity(ctx context.Context, cursor string, limit int) ([]store.Activity, string, error)
 	MandateActivity(ctx context.Context, mandateID string) ([]store.Activity, error)
+	// The money view, and each mandate's paid to date and next payment.
+	Money(ctx context.Context, from, to time.Time) (store.Money, error)
+	MandatesMoney(ctx context.Context, ids []string) (map[string]store.MandateMoney, error)
 
 	// Emails to shoppers, in the outbox.
 	Messages(ctx context.Context, mandateID string) ([]store.Message, error)

@@ -36,6 +36,7 @@ func (h *handler) routes() http.Handler {
 	mux.Handle("GET /admin/consents.csv", admin(h.adminConsents))
 	mux.Handle("GET /admin/payments.csv", admin(h.adminPayments))
 	mux.Handle("GET /admin/refunds.csv", admin(h.adminRefunds))
+	mux.Handle("GET /admin/money", admin(h.adminMoney))
 	mux.Handle("GET /admin/prices", admin(h.adminPrices))
 	mux.Handle("POST /admin/prices", admin(h.adminSchedulePrice))
 	mux.Handle("GET /admin/mandates/{id}", admin(h.adminMandate))

@@ -96,6 +96,7 @@ type MandateRow struct {
 	NextDue  string // or ""
 	Plan     string // "12.00 USD / month"
 	Disputed bool   // one of its payments was disputed
+	Money    RowMoney
 }
 
 // AdminMandate is one mandate's page.
@@ -122,6 +123,7 @@ type AdminMandate struct {
 	Activity []ActivityEntry
 	Consent  ConsentView
 	Billing  *BillingView
+	Money    RowMoney // paid to date, next payment
 	Charges  []ChargeView
 	// OpenDisputes are the disputes still awaiting an outcome, for the
 	// banner at the top; each is also shown on its payment.
