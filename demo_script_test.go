@@ -158,14 +158,15 @@ func TestBrowserDemoScript(t *testing.T) {
 				chromedp.Navigate(app.URL + "/sandbox/"),
 				click(c, `[data-testid=mailbox-link]`),
 				chromedp.WaitVisible(`[data-testid=mail-row]`, chromedp.ByQuery),
-				// The emails are delivered from the outbox in the background:
-				// the presenter reloads until the last one is in.
+				// The emails are delivered from the outbox in the background
+				// (the refund's once the provider settles it): the presenter
+				// reloads until the decline's, the refund's and the end's are in.
 				chromedp.ActionFunc(func(ctx context.Context) error {
-					for range 50 {
+					for range 150 {
 						if err := chromedp.Evaluate(`document.body.innerText`, &mail).Do(ctx); err != nil {
 							return err
 						}
-						if strings.Contains(mail, "ended") {
+						if strings.Contains(mail, "declined") && strings.Contains(mail, "efund") && strings.Contains(mail, "ended") {
 							return nil
 						}
 						time.Sleep(200 * time.Millisecond)
