@@ -409,7 +409,7 @@ func scanStatusActivity(sc interface{ Scan(...any) error }) (Activity, error) {
 	case "failed":
 		a.What = "Setup failed"
 	case "canceled":
-		a.What = "Setup canceled"
+		a.What = "Setup cancelled"
 	case "revoked":
 		// The history says "revoked by <who>; <reason>".
 		rest := strings.TrimPrefix(detail, "revoked by ")
