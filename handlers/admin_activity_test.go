@@ -22,7 +22,7 @@ func TestActivityPagesShowWhatHappened(t *testing.T) {
 	m, _ := e.activeMandate("stripe")
 	admin := e.adminBrowser()
 	e.send(admin, chargeForm(e.adminPage(admin, m.ID), "5.00"))
-	e.send(admin, e.adminPage(admin, m.ID).Submit("", "/revoke", nil))
+	e.send(admin, revokeNow(e.adminPage(admin, m.ID)))
 
 	page := e.adminPage(admin, m.ID)
 	log, ok := page.TestID("activity")

@@ -151,8 +151,12 @@ type activitySource struct {
 // endedDetail is, for a revocation, the billing history's word on why
 // billing ended ("" when it did not end): a mandate whose billing ended is
 // revoked by the app at the provider, which reports it as the merchant's.
+//
+// Billing ends once (it never moves back from ended), so there is one such
+// row at most, and no order to ask for: with one, PostgreSQL may sort what
+// it finds in the (to_state, created_at) index of the money view.
 const endedDetail = `coalesce(CASE WHEN e.to_status = 'revoked' THEN (SELECT be.detail FROM billing_events be
-	WHERE be.mandate_id = e.mandate_id AND be.to_state = 'ended' ORDER BY be.id DESC LIMIT 1) END, '')`
+	WHERE be.mandate_id = e.mandate_id AND be.to_state = 'ended' LIMIT 1) END, '')`
 
 var activitySources = []activitySource{
 	{

@@ -58,7 +58,8 @@ func TestActivityLogHasEachThingOnceInOrder(t *testing.T) {
 		step()
 		settle(BillingOutcome{To: BillingActive, Period: 2, NextDueAt: demo().Add(time.Hour), Detail: "period 1 paid"})
 		step()
-		mc, _, err := s.CreateCharge(ctx, NewCharge{MandateID: m.ID, Kind: KindMerchant, InitiatedBy: ByMerchant, Amount: usd(500)})
+		mc, _, err := s.CreateCharge(ctx, NewCharge{MandateID: m.ID, Kind: KindMerchant, InitiatedBy: ByMerchant, Amount: usd(500),
+			Reason: "a part agreed with the shopper"})
 		must("merchant charge", err)
 		_, _, err = s.ApplyCharge(ctx, mc.ID, payments.ChargeResult{Ref: "pi_2", State: payments.ChargeFailed,
 			Code: "INSUFFICIENT_FUNDS", Reason: "INSUFFICIENT_FUNDS: not enough money"})

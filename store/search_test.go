@@ -42,7 +42,8 @@ func fillSearchShop(t *testing.T, s *Store) searchShop {
 		if _, _, err := s.Transition(ctx, id, mandate.Active, c); err != nil {
 			t.Fatal(err)
 		}
-		ch, _, err := s.CreateCharge(ctx, NewCharge{MandateID: id, Kind: KindMerchant, InitiatedBy: ByMerchant, Amount: usd(700)})
+		ch, _, err := s.CreateCharge(ctx, NewCharge{MandateID: id, Kind: KindMerchant, InitiatedBy: ByMerchant, Amount: usd(700),
+			Reason: "a part agreed with the shopper"})
 		if err != nil {
 			t.Fatal(err)
 		}

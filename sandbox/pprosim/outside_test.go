@@ -88,8 +88,8 @@ func TestPPRORevokeAsAmazonPay(t *testing.T) {
 
 	res := e.Post(revocationPath(id), url.Values{"by": {"provider"}})
 	wantStatus(t, res, http.StatusSeeOther)
-	if res.Header.Get("Location") != "/sandbox/" {
-		t.Errorf("Location %q, want /sandbox/", res.Header.Get("Location"))
+	if loc := res.Header.Get("Location"); loc != "/sandbox/?by=provider&ppro_revoked="+id+"#ppro-agreements" {
+		t.Errorf("Location %q, want the index's agreements, with the revocation's word", loc)
 	}
 	a := e.getAgreement(id)
 	wantFields(t, a, map[string]string{"status": "REVOKED_BY_PROVIDER", "revocations.0.revocationStatus": "REVOKED_BY_PROVIDER"})
