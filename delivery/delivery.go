@@ -65,9 +65,8 @@ type Config struct {
 
 // Deliverer delivers the outbox's messages until its context ends.
 type Deliverer struct {
-	cfg   Config
-	log   *slog.Logger
-	nudge chan struct{}
+	cfg Config
+	log *slog.Logger
 }
 
 // New returns a Deliverer with defaults filled in. It needs at least one
@@ -97,22 +96,14 @@ func New(cfg Config) (*Deliverer, error) {
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 30
 	}
-	d := &Deliverer{cfg: cfg, log: cfg.Logger, nudge: make(chan struct{}, 1)}
+	d := &Deliverer{cfg: cfg, log: cfg.Logger}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
 	return d, nil
 }
 
-// Nudge asks for a look at the outbox soon; it never blocks.
-func (d *Deliverer) Nudge() {
-	select {
-	case d.nudge <- struct{}{}:
-	default:
-	}
-}
-
-// Run delivers what is due every Every (and when nudged) until ctx ends.
+// Run delivers what is due every Every until ctx ends.
 func (d *Deliverer) Run(ctx context.Context) {
 	t := time.NewTicker(d.cfg.Every)
 	defer t.Stop()
@@ -124,7 +115,6 @@ func (d *Deliverer) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case <-d.nudge:
 		}
 	}
 }
@@ -132,6 +122,11 @@ func (d *Deliverer) Run(ctx context.Context) {
 // Deliver sends the messages that are due, until none is left or ctx
 // ends, and reports how many were sent.
 func (d *Deliverer) Deliver(ctx context.Context) (int, error) {
+	// A read first: a claim is a write, which would take SQLite's write
+	// lock every second on every instance for an outbox that is empty.
+	if due, err := d.cfg.Store.MessagesDue(ctx); err != nil || !due {
+		return 0, err
+	}
 	sent := 0
 	for ctx.Err() == nil {
 		msgs, err := d.cfg.Store.ClaimMessages(ctx, d.cfg.Lease, d.cfg.Batch)

@@ -531,15 +531,14 @@ func endedWhy(m store.Mandate, b store.Billing, events []store.BillingEvent) str
 	if m.Status != mandate.Revoked || b.State != store.BillingEnded {
 		return ""
 	}
-	for _, e := range slices.Backward(events) {
-		if e.To == store.BillingEnded {
-			if strings.HasPrefix(e.Detail, "ended by a price change") {
-				return "By a price change: the agreement states its amount exactly, so it was revoked at the provider (" + e.Detail + ")"
-			}
-			return "For non-payment: the agreement was revoked at the provider (" + e.Detail + ")"
-		}
+	e, ok := store.BillingEnd(events)
+	switch {
+	case !ok:
+		return "For non-payment: the agreement was revoked at the provider"
+	case store.EndedByPrice(e.Detail):
+		return "By a price change: the agreement states its amount exactly, so it was revoked at the provider (" + e.Detail + ")"
 	}
-	return "For non-payment: the agreement was revoked at the provider"
+	return "For non-payment: the agreement was revoked at the provider (" + e.Detail + ")"
 }
 
 // flash says what the last action did, from the ids in the query (never

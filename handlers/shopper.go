@@ -288,16 +288,12 @@ func (h *handler) whyEnded(r *http.Request, m store.Mandate, b store.Billing, bi
 		if err != nil {
 			return "", err
 		}
-		for _, e := range slices.Backward(events) {
-			if e.To != store.BillingEnded {
-				continue
-			}
+		if e, ok := store.BillingEnd(events); ok {
 			on = " on " + e.At.UTC().Format(shopperDate)
-			if strings.HasPrefix(e.Detail, "ended by a price change") {
+			if store.EndedByPrice(e.Detail) {
 				return "It ended" + on + ", when the price changed: your approval was for " + m.Plan.Price.String() +
 					" exactly, so no payment was taken at the new price.", nil
 			}
-			break
 		}
 		return "It ended" + on + " because a payment could not be taken after several tries. No further payment will be taken.", nil
 	}

@@ -420,7 +420,7 @@ func scanStatusActivity(sc interface{ Scan(...any) error }) (Activity, error) {
 		who, reason, _ := strings.Cut(rest, ";")
 		a.Detail = strings.TrimSpace(reason)
 		switch {
-		case strings.HasPrefix(ended, "ended by a price change"):
+		case EndedByPrice(ended):
 			a.What, a.By = "Ended by a price change: the agreement was revoked at the provider", BySchedule
 			a.Detail = ended
 		case ended != "":
@@ -462,7 +462,7 @@ func BillingWords(from, to string, period int, detail string) string {
 	switch {
 	case from == "":
 		return "Billing started: " + p + " due"
-	case to == BillingEnded && strings.HasPrefix(detail, "ended by a price change"):
+	case to == BillingEnded && EndedByPrice(detail):
 		return "Billing ended by a price change before " + p
 	case to == BillingEnded:
 		return "Billing ended for non-payment of " + p

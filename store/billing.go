@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"example.com/storefront/payments"
@@ -66,6 +68,26 @@ func addBillingEvent(ctx context.Context, tx *sql.Tx, mandateID, from, to string
 		return fmt.Errorf("billing history: %w", err)
 	}
 	return nil
+}
+
+// EndedByPriceChange begins the billing history's detail of an end that a
+// price change caused (an exact-amount agreement's period due at a new
+// price), as against an end for non-payment: the worker writes it, and
+// the pages that say why billing ended read it with EndedByPrice.
+const EndedByPriceChange = "ended by a price change"
+
+// EndedByPrice reports whether an end's detail says a price change caused it.
+func EndedByPrice(detail string) bool { return strings.HasPrefix(detail, EndedByPriceChange) }
+
+// BillingEnd is the end in a billing history (oldest first), if billing
+// ended: billing ends once.
+func BillingEnd(events []BillingEvent) (BillingEvent, bool) {
+	for _, e := range slices.Backward(events) {
+		if e.To == BillingEnded {
+			return e, true
+		}
+	}
+	return BillingEvent{}, false
 }
 
 // ErrLeaseLost says a worker's claim on a mandate's billing expired and

@@ -128,6 +128,19 @@ func (s *Store) ClaimMessages(ctx context.Context, lease time.Duration, limit in
 	return out, nil
 }
 
+// MessagesDue reports whether a message is due and free to claim: a read
+// in the index of pending messages, so that an idle deliverer writes
+// nothing.
+func (s *Store) MessagesDue(ctx context.Context) (bool, error) {
+	real := s.real().UTC().Format(timeLayout)
+	var due bool
+	if err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?
+		AND (leased_until IS NULL OR leased_until < ?))`, real, real).Scan(&due); err != nil {
+		return false, fmt.Errorf("messages due: %w", err)
+	}
+	return due, nil
+}
+
 // MessageWasSent records that the mail server took a message.
 func (s *Store) MessageWasSent(ctx context.Context, id int64) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET status = 'sent', sent_at = ?, leased_until = NULL, last_error = ''

@@ -23,6 +23,9 @@ func TestOutbox(t *testing.T) {
 			t.Fatal(err)
 		}
 
+		if due, err := a.MessagesDue(ctx); err != nil || due {
+			t.Fatalf("an empty outbox has messages due: %v %v", due, err)
+		}
 		type receipt struct{ Amount string }
 		for range 3 { // the same event, replayed
 			if _, err := a.EnqueueMessage(ctx, NewMessage{Key: "charge/1/receipt", Kind: "receipt", MandateID: md.ID,
@@ -39,6 +42,9 @@ func TestOutbox(t *testing.T) {
 		if c, err := a.CountMessages(ctx); err != nil || c.Pending != 2 || c.Failed != 0 {
 			t.Fatalf("counts %+v (%v), want 2 pending", c, err)
 		}
+		if due, err := b.MessagesDue(ctx); err != nil || !due {
+			t.Fatalf("two pending messages, none due: %v %v", due, err)
+		}
 
 		// Two processes claim at once: each message goes to one.
 		var wg sync.WaitGroup
@@ -54,6 +60,9 @@ func TestOutbox(t *testing.T) {
 		wg.Wait()
 		if n := len(claimed[0]) + len(claimed[1]); n != 2 {
 			t.Fatalf("%d messages claimed by two processes, want each of the 2 once", n)
+		}
+		if due, err := a.MessagesDue(ctx); err != nil || due {
+			t.Fatalf("both messages are held, yet some are due: %v %v", due, err)
 		}
 		got, err := a.MessageByKey(ctx, "charge/1/receipt")
 		if err != nil {

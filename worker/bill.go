@@ -202,8 +202,8 @@ func (w *Worker) declined(ctx context.Context, m store.Mandate, b store.Billing,
 // at the new price through the checkout (a new agreement they approve).
 func (w *Worker) endAgreement(ctx context.Context, m store.Mandate, b store.Billing, price store.Price) error {
 	if err := w.settle(ctx, m, b, store.BillingOutcome{To: store.BillingEnded, Period: b.NextPeriod, NextDueAt: b.NextDueAt,
-		Failures: b.Failures, EndedBy: &price, Detail: fmt.Sprintf("ended by a price change: the agreement states %s exactly; the price changed to %s from period %d",
-			m.Plan.Price, price.Money, b.NextPeriod)}); err != nil {
+		Failures: b.Failures, EndedBy: &price, Detail: fmt.Sprintf("%s: the agreement states %s exactly; the price changed to %s from period %d",
+			store.EndedByPriceChange, m.Plan.Price, price.Money, b.NextPeriod)}); err != nil {
 		return err
 	}
 	return w.revokeEnded(ctx, m)
