@@ -300,7 +300,7 @@ type builtProviders struct {
 func buildProviders(ctx context.Context, cfg config, baseURL, loopback string, root *http.ServeMux, now func() time.Time, logger *slog.Logger) (builtProviders, error) {
 	// Server-to-server calls to the sandbox go to our own listener over
 	// loopback, never out through BASE_URL and back in.
-	httpClient := &http.Client{Timeout: 30 * time.Second}
+	httpClient := &http.Client{Timeout: 30 * time.Second, Transport: providerTransport()}
 	switch {
 	case !cfg.Live() && cfg.SandboxURL != "":
 		return remoteSandboxProviders(ctx, cfg, httpClient, logger)
@@ -353,6 +353,16 @@ func buildProviders(ctx context.Context, cfg config, baseURL, loopback string, r
 		providers = append(providers, ppro.NewProvider(c, ppro.ModeFor(cfg.PPROAPIURL), cfg.PPROWebhookSecret))
 	}
 	return builtProviders{providers: providers, formActionOrigins: formActionOrigins, close: func() {}}, nil
+}
+
+// providerTransport is the default transport keeping more idle
+// connections to each host: the default 2 closes (and later dials again,
+// with a TLS handshake at a real provider) every connection beyond the
+// second that webhooks, pages and the worker's calls had open at once.
+func providerTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 32
+	return t
 }
 
 // sandboxProviders runs both providers against the built-in sandbox, with

@@ -21,7 +21,7 @@ import (
 
 // storefrontBinary builds the storefront into a temporary directory, or
 // skips the test when it cannot be built (it fails in CI).
-func storefrontBinary(t *testing.T) string {
+func storefrontBinary(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "storefront")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -36,7 +36,7 @@ func storefrontBinary(t *testing.T) string {
 
 // process is the storefront running as a separate process.
 type process struct {
-	t    *testing.T
+	t    testing.TB
 	cmd  *exec.Cmd
 	URL  string
 	Env  map[string]string // what it was started with
@@ -48,7 +48,7 @@ type process struct {
 // startProcess runs the binary with args and exactly env (and no .env
 // file: it runs in an empty directory) and waits until it says where it
 // listens.
-func startProcess(t *testing.T, bin string, env map[string]string, args ...string) *process {
+func startProcess(t testing.TB, bin string, env map[string]string, args ...string) *process {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = t.TempDir()

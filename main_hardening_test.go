@@ -400,7 +400,7 @@ func TestSessionCookieIsHostPrefixedUnderHTTPS(t *testing.T) {
 
 // freeAddr is a loopback address with a port free a moment ago, for an
 // app whose BASE_URL does not say where it listens.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

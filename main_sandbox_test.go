@@ -26,7 +26,7 @@ const testSessionKeys = "5e55104e5e55104e5e55104e5e55104e5e55104e5e55104e5e55104
 // startSandbox runs `storefront sandbox` as a process with its own
 // DATA_DIR, delivering webhooks to webhookURL; extra overrides its
 // environment.
-func startSandbox(t *testing.T, bin, webhookURL string, extra map[string]string) *process {
+func startSandbox(t testing.TB, bin, webhookURL string, extra map[string]string) *process {
 	t.Helper()
 	env := map[string]string{"ADDR": "127.0.0.1:0", "DATA_DIR": t.TempDir(), "WEBHOOK_URL": webhookURL, "LOG_LEVEL": "debug"}
 	for k, v := range extra {

@@ -54,6 +54,13 @@ func (h *handler) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log = log.With("provider", p.Name(), "event_id", ev.ID, "event_type", ev.Type)
+	if ev.AboutNothing() {
+		// A type the app does not use (an endpoint subscribed to more than
+		// it needs): acknowledged, so the provider stops sending it.
+		log.Debug("webhook ignored: not about anything the app keeps")
+		w.Write([]byte("ignored\n"))
+		return
+	}
 
 	// Stripe's events are processed before answering (Stripe's redelivery
 	// covers an outage), so a new one is stored already claimed by this

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -197,5 +198,48 @@ func TestWebhookAsksForRedeliveryWhenStripeIsDown(t *testing.T) {
 	m, _ := e.Store.MandateByProviderRef(context.Background(), "stripe", csID)
 	if m.Status != mandate.Active {
 		t.Errorf("after redelivery: %s", m.Status)
+	}
+}
+
+// Once the setup is decided, a setup's own events have nothing to fetch,
+// and types the app does not use are acknowledged without being stored;
+// an event about the payment method still asks Stripe.
+func TestDecidedSetupEventsFetchNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t) // the sandbox sends nothing: every delivery here is hand-made
+	m, _ := e.activeMandate("stripe")
+	var calls atomic.Int32
+	e.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
+		calls.Add(1)
+		return false
+	})
+	for i, typ := range []string{"checkout.session.completed", "setup_intent.succeeded"} {
+		obj := fmt.Sprintf(`{"id":%q,"object":"checkout.session","status":"complete","metadata":{"mandate_id":%q}}`, m.ProviderRef, m.ID)
+		if typ == "setup_intent.succeeded" {
+			obj = fmt.Sprintf(`{"id":"seti_x","object":"setup_intent","status":"succeeded","metadata":{"mandate_id":%q}}`, m.ID)
+		}
+		ev := fmt.Sprintf(`{"id":"evt_setup_%d","object":"event","type":%q,"request":null,"data":{"object":%s}}`, i, typ, obj)
+		if code, body := e.postEvent(ev, webhookSecret); code != http.StatusOK || body != "ok\n" {
+			t.Fatalf("%s: %d %q", typ, code, body)
+		}
+	}
+	unused := `{"id":"evt_created","object":"event","type":"payment_intent.created","request":null,` +
+		`"data":{"object":{"id":"pi_x","object":"payment_intent","metadata":{}}}}`
+	if code, body := e.postEvent(unused, webhookSecret); code != http.StatusOK || body != "ignored\n" {
+		t.Fatalf("payment_intent.created: %d %q, want 200 ignored", code, body)
+	}
+	if n := calls.Load(); n != 0 {
+		t.Errorf("%d calls to Stripe for events with nothing to fetch", n)
+	}
+	if n := e.count(`SELECT count(*) FROM webhook_events WHERE event_id = 'evt_created'`); n != 0 {
+		t.Errorf("an unused event type was stored (%d rows)", n)
+	}
+	detached := fmt.Sprintf(`{"id":"evt_pm","object":"event","type":"payment_method.detached","request":null,`+
+		`"data":{"object":{"id":%q,"object":"payment_method"}}}`, m.PaymentMethodID)
+	if code, _ := e.postEvent(detached, webhookSecret); code != http.StatusOK {
+		t.Fatalf("payment_method.detached: %d", code)
+	}
+	if calls.Load() == 0 {
+		t.Error("payment_method.detached did not ask Stripe about the mandate's standing")
 	}
 }

@@ -119,6 +119,10 @@ type Event struct {
 	// about at Stripe (pm_…, mandate_…).
 	PaymentMethodRef   string
 	ProviderMandateRef string
+	// SetupOnly says the event can only tell of the setup's outcome, never
+	// of a revocation (Stripe's checkout.session.* and setup_intent.*):
+	// once the setup is decided it has nothing to fetch.
+	SetupOnly bool `json:",omitempty"`
 	// DisputeRef names a dispute (dp_…, PPRO's dispute id); ChargeRef is
 	// then the disputed payment.
 	DisputeRef string
@@ -126,6 +130,13 @@ type Event struct {
 	// API has no dispute to fetch (PPRO); nil otherwise, and always nil for
 	// an unsigned delivery, whose payload is never trusted.
 	Dispute *Dispute `json:",omitempty"`
+}
+
+// AboutNothing reports whether the event names nothing the app keeps: a
+// type it does not use, which needs neither storing nor a fetch.
+func (e Event) AboutNothing() bool {
+	return e.SetupRef == "" && e.MandateID == "" && e.ChargeRef == "" && e.RefundRef == "" && e.RefundReference == "" &&
+		e.PaymentMethodRef == "" && e.ProviderMandateRef == "" && e.DisputeRef == "" && e.Dispute == nil
 }
 
 // MaxEventField bounds a webhook event's id and type. Providers' own are far

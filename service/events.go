@@ -89,7 +89,7 @@ func (s *Service) processEvent(ctx context.Context, p payments.Provider, ev paym
 		if err != nil {
 			return notOurs(err, "no mandate of ours has this payment method or mandate")
 		}
-		return s.mandateEvent(ctx, m)
+		return s.mandateEvent(ctx, m, true)
 	case ev.SetupRef != "" || ev.MandateID != "":
 		m, err := s.store.MandateByProviderRef(ctx, p.Name(), ev.SetupRef)
 		if errors.Is(err, store.ErrNotFound) && ev.MandateID != "" {
@@ -101,7 +101,10 @@ func (s *Service) processEvent(ctx context.Context, p payments.Provider, ev paym
 		if err != nil {
 			return notOurs(err, "no mandate of ours is this setup")
 		}
-		return s.mandateEvent(ctx, m)
+		// A Stripe setup's own events cannot tell of a revocation (that
+		// comes as its own event), so they ask no more than the setup;
+		// PPRO's agreement events may.
+		return s.mandateEvent(ctx, m, !ev.SetupOnly)
 	}
 	return Outcome{Status: store.EventIgnored, Detail: "not about anything the app keeps"}
 }
@@ -116,15 +119,18 @@ func notOurs(err error, detail string) Outcome {
 }
 
 // mandateEvent applies the provider's current word on a mandate, whatever
-// its state: a setup that may still change is verified, an active mandate
-// is checked for a revocation that started outside the app.
-func (s *Service) mandateEvent(ctx context.Context, m store.Mandate) Outcome {
+// its state: a setup that may still change is verified; with standing (an
+// event about the payment method or the provider's mandate object), an
+// active mandate is checked for a revocation that started outside the
+// app. A setup's own events do not ask that: the setup just read names its
+// payment method, and a revocation later comes as its own event.
+func (s *Service) mandateEvent(ctx context.Context, m store.Mandate, standing bool) Outcome {
 	before := m.Status
 	var err error
 	if Undecided(m) {
 		m, err = s.Verify(ctx, m, mandate.SourceWebhook)
 	}
-	if err == nil && m.Status == mandate.Active {
+	if err == nil && standing && m.Status == mandate.Active {
 		m, err = s.CheckStanding(ctx, m, mandate.SourceWebhook)
 	}
 	if err != nil {

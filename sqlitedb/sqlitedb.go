@@ -40,8 +40,12 @@ func Open(ctx context.Context, file string, migrations fs.FS) (*sql.DB, error) {
 	q.Set("_time_format", "sqlite")
 	db := sql.OpenDB(connector{dsn: "file:" + file + "?" + q.Encode(), driver: &sqlite.Driver{}})
 	// database/sql opens connections without limit by default; SQLite has
-	// one writer anyway.
+	// one writer anyway. It also keeps only 2 idle, closing the rest as
+	// they are released: a new SQLite connection parses the whole schema
+	// and starts with no prepared statements, which under a few
+	// concurrent requests was a third of the app's CPU. Keep them all.
 	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
