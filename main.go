@@ -420,6 +420,8 @@ func sandboxConfig(keys standalone.Keys, dataDir, merchant, webhookBase, shopURL
 		ShopURL:      shopURL,
 		Stripe: sandbox.StripeConfig{
 			SecretKey: keys.StripeSecretKey, WebhookURL: webhookBase + "/webhooks/stripe", WebhookSecret: keys.StripeWebhookSecret,
+			// Subscribed as the README asks a real endpoint to be.
+			WebhookEvents: stripeprovider.WebhookEvents(),
 		},
 		PPRO: sandbox.PPROConfig{
 			APIToken: keys.PPROToken, MerchantID: keys.PPROMerchantID,

@@ -64,6 +64,10 @@ type StripeConfig struct {
 	SecretKey     string // the only API key the sandbox accepts (e.g. "sk_test_sandbox_…")
 	WebhookURL    string // optional: where to POST signed events (the app's /webhooks/stripe, over loopback)
 	WebhookSecret string // "whsec_…", required when WebhookURL is set
+	// WebhookEvents are the endpoint's enabled_events: only these types
+	// are delivered (all are still recorded, as Stripe's are); none → every
+	// type, as an endpoint subscribed to "*".
+	WebhookEvents []string
 	// AccountCountry is the sandbox account's country, where Stripe offers
 	// Amazon Pay ("US", "DE", "GB", …); "" → "US". It sets the account's
 	// default currency; a US account charges Amazon Pay in usd only.
@@ -116,7 +120,7 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 
 	endpoints := map[string]simkit.WebhookEndpoint{}
 	if cfg.Stripe.WebhookURL != "" {
-		endpoints[stripesim.Provider] = stripesim.WebhookEndpoint(cfg.Stripe.WebhookURL, cfg.Stripe.WebhookSecret)
+		endpoints[stripesim.Provider] = stripesim.WebhookEndpoint(cfg.Stripe.WebhookURL, cfg.Stripe.WebhookSecret, cfg.Stripe.WebhookEvents)
 	}
 	if cfg.PPRO.enabled() && cfg.PPRO.WebhookURL != "" {
 		endpoints[pprosim.Provider] = pprosim.WebhookEndpoint(cfg.PPRO.WebhookURL, cfg.PPRO.WebhookSecret)

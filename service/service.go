@@ -56,6 +56,7 @@ type Service struct {
 	onActive  func(mandateID string)
 	unsigned  *budget                // events of unsigned webhooks, all objects together
 	revokes   flights[store.Mandate] // one revocation per mandate at a time
+	verifies  flights[store.Mandate] // one setup fetch per mandate at a time
 }
 
 // New returns a Service.

@@ -69,10 +69,29 @@ func (s *Service) move(ctx context.Context, m store.Mandate, to mandate.Status, 
 // Verify fetches what the provider says of a mandate the provider may still
 // change (a pending setup, an active one whose first payment is pending)
 // and applies it. A decided mandate is returned as it is, without a call.
+//
+// The return page and the setup's webhooks arrive together: one fetch runs
+// per mandate at a time, and those that come while it runs share its
+// answer when it decided the mandate (that is final whenever it was read).
+// An answer that left it undecided may predate what brought them here, so
+// they then fetch for themselves.
 func (s *Service) Verify(ctx context.Context, m store.Mandate, src mandate.Source) (store.Mandate, error) {
 	if !Undecided(m) {
 		return m, nil
 	}
+	ran := false
+	// The fetch goes on if the caller that started it leaves: others wait on it.
+	got, err := s.verifies.do(ctx, m.ID, func() (store.Mandate, error) {
+		ran = true
+		return s.verify(context.WithoutCancel(ctx), m, src)
+	})
+	if !ran && (err != nil || Undecided(got)) {
+		return s.verify(ctx, m, src)
+	}
+	return got, err
+}
+
+func (s *Service) verify(ctx context.Context, m store.Mandate, src mandate.Source) (store.Mandate, error) {
 	p, err := s.Provider(m)
 	if err != nil {
 		return m, err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 )
@@ -29,6 +30,8 @@ const (
 type WebhookEndpoint struct {
 	URL     string
 	Headers func(payload []byte, now time.Time) http.Header
+	// Events are the types the endpoint is subscribed to; none → all.
+	Events []string
 }
 
 // Event is one event a provider emitted: stored whether or not the
@@ -93,7 +96,7 @@ func (w *webhookSender) record(ctx context.Context, tx *WriteTx, e Event) error 
 		return fmt.Errorf("record event %s: %w", e.Type, err)
 	}
 	ep, ok := w.endpoints[e.Provider]
-	if !ok {
+	if !ok || len(ep.Events) > 0 && !slices.Contains(ep.Events, e.Type) {
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, `

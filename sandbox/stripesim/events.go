@@ -75,8 +75,8 @@ func (s *Sim) stripeEmitChange(ctx context.Context, tx *simkit.WriteTx, typ stri
 
 // WebhookEndpoint is where the Stripe part delivers its events: url, each
 // attempt signed with secret ("whsec_…") as Stripe signs.
-func WebhookEndpoint(url, secret string) simkit.WebhookEndpoint {
-	return simkit.WebhookEndpoint{URL: url, Headers: stripeSigner(secret)}
+func WebhookEndpoint(url, secret string, events []string) simkit.WebhookEndpoint {
+	return simkit.WebhookEndpoint{URL: url, Headers: stripeSigner(secret), Events: events}
 }
 
 // stripeSigner signs each delivery attempt as Stripe does:
