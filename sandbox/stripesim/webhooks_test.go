@@ -302,3 +302,17 @@ func TestCloseStopsRetriesAndNewResumesThem(t *testing.T) {
 		t.Errorf("resumed delivery: %s on attempt %d, want checkout.session.expired on attempt 4", ev.Type, rcv.attemptsFor(ev.ID))
 	}
 }
+
+// An endpoint subscribed to some types (Stripe's enabled_events) is sent
+// only those.
+func TestWebhooksOnlyOfTheSubscribedTypes(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t, 0)
+	e := newEnv(t, rcv.config, func(c *sandbox.Config) { c.Stripe.WebhookEvents = []string{"setup_intent.succeeded"} })
+	_, cs := e.newFlow()
+	wantStatus(t, e.Post(e.chooseAmazonPay(cs), url.Values{"decision": {"approve"}}), http.StatusSeeOther)
+	if ev := rcv.next(t); ev.Type != "setup_intent.succeeded" {
+		t.Errorf("delivered %s, want setup_intent.succeeded only", ev.Type)
+	}
+	rcv.none(t, 300*time.Millisecond)
+}
