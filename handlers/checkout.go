@@ -139,15 +139,16 @@ func (h *handler) beginSetup(ctx context.Context, r *http.Request, p payments.Pr
 		req.InitialCharge = &m.FirstPayment.Amount
 	}
 	setup, err := p.BeginSetup(ctx, req)
-	if setup.CustomerRef != "" {
-		if serr := h.store.SetCustomerRef(ctx, m.ID, setup.CustomerRef); serr != nil && err == nil {
-			err = serr
-		}
-	}
 	if err != nil {
+		// A customer made before the setup failed is kept for the retry.
+		if setup.CustomerRef != "" {
+			if serr := h.store.SetCustomerRef(ctx, m.ID, setup.CustomerRef); serr != nil {
+				h.log.ErrorContext(ctx, "keep the provider's customer", "mandate_id", m.ID, "error", serr)
+			}
+		}
 		return setup, err
 	}
-	if err := h.store.SetProviderRef(ctx, m.ID, setup.Ref, setup.InitialChargeRef); err != nil {
+	if err := h.store.SetSetupRefs(ctx, m.ID, setup.Ref, setup.InitialChargeRef, setup.CustomerRef); err != nil {
 		return payments.Setup{}, err
 	}
 	return setup, nil

@@ -32,7 +32,7 @@ import (
 // involves a provider goes through the service.
 type Store interface {
 	CreateMandate(ctx context.Context, n store.NewMandate) (store.Mandate, error)
-	SetProviderRef(ctx context.Context, id, ref, firstPaymentRef string) error
+	SetSetupRefs(ctx context.Context, id, ref, firstPaymentRef, customerRef string) error
 	SetCustomerRef(ctx context.Context, mandateID, ref string) error
 	Mandate(ctx context.Context, id string) (store.Mandate, error)
 	MandateByProviderRef(ctx context.Context, provider, ref string) (store.Mandate, error)

@@ -224,14 +224,22 @@ func (s *Store) CreateMandate(ctx context.Context, n NewMandate) (Mandate, error
 // its first payment when there is one (firstPaymentRef may be ""). A
 // reference can be set once; setting the same value again is a no-op.
 func (s *Store) SetProviderRef(ctx context.Context, id, ref, firstPaymentRef string) error {
+	return s.SetSetupRefs(ctx, id, ref, firstPaymentRef, "")
+}
+
+// SetSetupRefs is SetProviderRef that also records the provider's customer
+// (customerRef, "" for none) in the same write: what a started setup
+// answered, in one transaction.
+func (s *Store) SetSetupRefs(ctx context.Context, id, ref, firstPaymentRef, customerRef string) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("set provider ref of %s: %w", id, err)
 	}
 	defer tx.Rollback()
 	ts := s.now().UTC().Format(timeLayout)
-	res, err := tx.ExecContext(ctx, `UPDATE mandates SET provider_ref = ?, updated_at = ?
-		WHERE id = ? AND (provider_ref IS NULL OR provider_ref = ?)`, ref, ts, id, ref)
+	res, err := tx.ExecContext(ctx, `UPDATE mandates SET provider_ref = ?, updated_at = ?,
+			provider_customer_ref = coalesce(nullif(?, ''), provider_customer_ref)
+		WHERE id = ? AND (provider_ref IS NULL OR provider_ref = ?)`, ref, ts, customerRef, id, ref)
 	if err != nil {
 		return fmt.Errorf("set provider ref of %s: %w", id, err)
 	}
