@@ -123,6 +123,13 @@ func (p *Provider) ParseWebhook(r *http.Request) (payments.Event, error) {
 	out := payments.Event{ID: ev.ID, Type: ev.Type, SetupRef: ev.Data.PaymentAgreementID,
 		MandateID: ev.Data.MerchantPaymentAgreementReference, ChargeRef: ev.Data.PaymentChargeID, RefundRef: ev.Data.RefundID,
 		RefundReference: ev.Data.MerchantRefundReference}
+	switch ev.Type {
+	case "PAYMENT_AGREEMENT_CREATED", "PAYMENT_AGREEMENT_AUTHENTICATION_PENDING", "PAYMENT_AGREEMENT_ACTIVE", "PAYMENT_AGREEMENT_FAILED":
+		// Of the setup only (ppro-api.md §8): a revocation comes as
+		// PAYMENT_AGREEMENT_REVOKED_BY_… or …_UPDATED. Saying so only
+		// spares a fetch, so an unsigned event may say it too.
+		out.SetupOnly = true
+	}
 	if isDisputeEvent(ev.Type) && ev.Data.PaymentChargeID != "" {
 		out.DisputeRef = ev.Data.DisputeID
 		if out.DisputeRef == "" {
