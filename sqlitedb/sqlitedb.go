@@ -32,13 +32,7 @@ func Open(ctx context.Context, file string, migrations fs.FS) (*sql.DB, error) {
 	if err := private(file); err != nil {
 		return nil, err
 	}
-	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
-		q.Add("_pragma", p)
-	}
-	q.Set("_txlock", "immediate")
-	q.Set("_time_format", "sqlite")
-	db := sql.OpenDB(connector{dsn: "file:" + file + "?" + q.Encode(), driver: &sqlite.Driver{}})
+	db := sql.OpenDB(newConnector(file))
 	// database/sql opens connections without limit by default; SQLite has
 	// one writer anyway. It also keeps only 2 idle, closing the rest as
 	// they are released: a new SQLite connection parses the whole schema
@@ -56,6 +50,16 @@ func Open(ctx context.Context, file string, migrations fs.FS) (*sql.DB, error) {
 		return nil, fmt.Errorf("migrate %s: %w", file, err)
 	}
 	return db, nil
+}
+
+func newConnector(file string) connector {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	q.Set("_time_format", "sqlite")
+	return connector{dsn: "file:" + file + "?" + q.Encode(), driver: &sqlite.Driver{}, gate: newWriteGate()}
 }
 
 // private creates file with mode 0600 if it is missing, and sets 0600 on

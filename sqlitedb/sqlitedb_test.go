@@ -2,11 +2,13 @@ package sqlitedb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 func TestOpenAppliesPragmasAndMigrationsOnce(t *testing.T) {
@@ -175,5 +177,85 @@ func TestStatementCache(t *testing.T) {
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM t WHERE n >= ?`, 4-want).Scan(&n); err != nil || n != want {
 			t.Fatalf("count = %d (%v), want %d", n, err, want)
 		}
+	}
+}
+
+// Writers of one process take turns at the gate, and every way a write
+// can end gives the turn back: a commit, a rollback, a transaction whose
+// context ends, a write outside a transaction, the rows of UPDATE …
+// RETURNING once closed. A turn kept would stall every later writer.
+func TestWritersGiveTheTurnBack(t *testing.T) {
+	ctx := context.Background()
+	c := newConnector(filepath.Join(t.TempDir(), "test.db"))
+	db := sql.OpenDB(c)
+	defer db.Close()
+	db.SetMaxOpenConns(8)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE things (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 1000)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 20 {
+				switch i % 5 {
+				case 0:
+					tx, err := db.BeginTx(ctx, nil)
+					if err == nil {
+						_, err = tx.ExecContext(ctx, `INSERT INTO things (n) VALUES (?)`, g)
+					}
+					if err == nil {
+						err = tx.Commit()
+					}
+					if err != nil {
+						errs <- err
+					}
+				case 1:
+					if tx, err := db.BeginTx(ctx, nil); err == nil {
+						tx.ExecContext(ctx, `INSERT INTO things (n) VALUES (-1)`)
+						tx.Rollback()
+					} else {
+						errs <- err
+					}
+				case 2:
+					cctx, cancel := context.WithCancel(ctx)
+					if tx, err := db.BeginTx(cctx, nil); err == nil {
+						tx.ExecContext(cctx, `INSERT INTO things (n) VALUES (-2)`)
+					}
+					cancel() // database/sql rolls the transaction back
+				case 3:
+					if _, err := db.ExecContext(ctx, `UPDATE things SET n = n + 1000 WHERE id = (SELECT max(id) FROM things)`); err != nil {
+						errs <- err
+					}
+				case 4:
+					rows, err := db.QueryContext(ctx, `UPDATE things SET n = n WHERE n >= 0 RETURNING id`)
+					if err != nil {
+						errs <- err
+						continue
+					}
+					rows.Next() // not read to the end
+					rows.Close()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	// Once database/sql has finished every rollback, no turn is held.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(c.gate) != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(c.gate) != 0 {
+		t.Fatal("a writer kept its turn at the gate")
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM things WHERE n < 0`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d rolled-back rows kept (%v)", n, err)
 	}
 }

@@ -19,6 +19,7 @@ const maxCachedStatements = 256
 type connector struct {
 	dsn    string
 	driver *sqlite.Driver
+	gate   writeGate // shared by the database's connections
 }
 
 func (c connector) Connect(context.Context) (driver.Conn, error) {
@@ -26,7 +27,7 @@ func (c connector) Connect(context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cachingConn{conn: conn, stmts: map[string]*cachedStmt{}}, nil
+	return &cachingConn{conn: conn, stmts: map[string]*cachedStmt{}, gate: c.gate}, nil
 }
 
 func (c connector) Driver() driver.Driver { return c.driver }
@@ -46,6 +47,25 @@ type sqliteConn interface {
 type cachingConn struct {
 	conn  driver.Conn
 	stmts map[string]*cachedStmt
+	gate  writeGate
+	// inTx: a transaction is open on the connection; inGate: it holds the
+	// gate's turn. database/sql uses a connection from one goroutine at a
+	// time.
+	inTx, inGate bool
+}
+
+// endTx ends the open transaction's hold on the gate.
+func (c *cachingConn) endTx() {
+	if c.inGate {
+		c.gate.leave()
+	}
+	c.inTx, c.inGate = false, false
+}
+
+// enterAlone takes the gate's turn for a statement outside a transaction
+// that may write, and reports whether it did (then it must leave).
+func (c *cachingConn) enterAlone(ctx context.Context, query string) bool {
+	return !c.inTx && c.gate != nil && writes(query) && c.gate.enter(ctx)
 }
 
 type cachedStmt struct {
@@ -102,6 +122,9 @@ func (c *cachingConn) cached(ctx context.Context, query string) (*cachedStmt, er
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if c.enterAlone(ctx, query) {
+		defer c.gate.leave()
+	}
 	cs, err := c.cached(ctx, query)
 	if err != nil {
 		return nil, err
@@ -117,6 +140,18 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if !c.enterAlone(ctx, query) {
+		return c.query(ctx, query, args)
+	}
+	rows, err := c.query(ctx, query, args)
+	if err != nil {
+		c.gate.leave()
+		return nil, err
+	}
+	return &gatedRows{Rows: rows, gate: c.gate}, nil
+}
+
+func (c *cachingConn) query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	cs, err := c.cached(ctx, query)
 	if err != nil {
 		return nil, err
@@ -155,6 +190,7 @@ func (c *cachingConn) Begin() (driver.Tx, error) {
 }
 
 func (c *cachingConn) Close() error {
+	c.endTx() // closed in a transaction (a broken connection): its turn ends too
 	for _, cs := range c.stmts {
 		cs.stmt.Close()
 	}
@@ -162,12 +198,21 @@ func (c *cachingConn) Close() error {
 	return c.conn.Close()
 }
 
+// BeginTx takes the gate's turn first: every transaction here begins
+// IMMEDIATE (it takes SQLite's write lock at once, see Open).
 func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	sc, err := c.sqlite()
 	if err != nil {
 		return nil, err
 	}
-	return sc.BeginTx(ctx, opts)
+	c.inGate = c.gate != nil && c.gate.enter(ctx)
+	tx, err := sc.BeginTx(ctx, opts)
+	if err != nil {
+		c.endTx()
+		return nil, err
+	}
+	c.inTx = true
+	return &gatedTx{Tx: tx, c: c}, nil
 }
 
 func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
