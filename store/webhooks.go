@@ -43,15 +43,24 @@ func (s *Store) StoreWebhookEvent(ctx context.Context, provider string, ev payme
 		return WebhookEvent{}, false, fmt.Errorf("store webhook event: %w", err)
 	}
 	ts := s.now().UTC().Format(timeLayout)
-	res, err := s.db.ExecContext(ctx, `INSERT INTO webhook_events (provider, event_id, type, refs, status, next_attempt_at, received_at)
-		VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (provider, event_id) DO NOTHING`,
+	return s.insertWebhookEvent(ctx, provider, ev.ID, `INSERT INTO webhook_events (provider, event_id, type, refs, status, next_attempt_at, received_at)
+		VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (provider, event_id) DO NOTHING RETURNING `+webhookColumns,
 		provider, ev.ID, ev.Type, string(refs), ts, ts)
-	if err != nil {
+}
+
+// insertWebhookEvent runs an INSERT … ON CONFLICT DO NOTHING RETURNING
+// the event: a new one comes back from the insert itself, a duplicate is
+// read as stored.
+func (s *Store) insertWebhookEvent(ctx context.Context, provider, eventID, insert string, args ...any) (WebhookEvent, bool, error) {
+	e, err := scanWebhookEvent(s.db.QueryRowContext(ctx, insert, args...))
+	if err == nil {
+		return e, true, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
 		return WebhookEvent{}, false, fmt.Errorf("store webhook event: %w", err)
 	}
-	n, _ := res.RowsAffected()
-	e, err := s.webhookEvent(ctx, `provider = ? AND event_id = ?`, provider, ev.ID)
-	return e, n > 0, err
+	e, err = s.webhookEvent(ctx, `provider = ? AND event_id = ?`, provider, eventID)
+	return e, false, err
 }
 
 // StoreWebhookEventClaimed is StoreWebhookEvent for a caller that
@@ -67,16 +76,10 @@ func (s *Store) StoreWebhookEventClaimed(ctx context.Context, provider string, e
 		return WebhookEvent{}, false, fmt.Errorf("store webhook event: %w", err)
 	}
 	ts := s.now().UTC().Format(timeLayout)
-	res, err := s.db.ExecContext(ctx, `INSERT INTO webhook_events (provider, event_id, type, refs, status, next_attempt_at, received_at,
+	return s.insertWebhookEvent(ctx, provider, ev.ID, `INSERT INTO webhook_events (provider, event_id, type, refs, status, next_attempt_at, received_at,
 			attempts, leased_until)
-		VALUES (?, ?, ?, ?, 'pending', ?, ?, 1, ?) ON CONFLICT (provider, event_id) DO NOTHING`,
+		VALUES (?, ?, ?, ?, 'pending', ?, ?, 1, ?) ON CONFLICT (provider, event_id) DO NOTHING RETURNING `+webhookColumns,
 		provider, ev.ID, ev.Type, string(refs), ts, ts, s.real().UTC().Add(lease).Format(timeLayout))
-	if err != nil {
-		return WebhookEvent{}, false, fmt.Errorf("store webhook event: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	e, err = s.webhookEvent(ctx, `provider = ? AND event_id = ?`, provider, ev.ID)
-	return e, n > 0, err
 }
 
 const webhookColumns = `id, provider, refs, status, attempts, next_attempt_at, outcome, mandate_id, received_at`
