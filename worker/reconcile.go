@@ -13,12 +13,32 @@ import (
 // reconcile settles with the providers what was left pending: setups whose
 // shopper and webhook never came, charges and refunds whose answer was
 // lost, and revocations owed after non-payment. After a crash at any point
-// a restart converges on the providers' truth through here.
-func (w *Worker) reconcile(ctx context.Context) (int, error) {
+// a restart converges on the providers' truth through here. Without
+// aged, only the revocations owed are looked for: the rest goes by age.
+func (w *Worker) reconcile(ctx context.Context, aged bool) (int, error) {
 	now := w.cfg.Now()
 	var settled int
 	var errs []error
+	if aged {
+		settled, errs = w.reconcileAged(ctx, now)
+	}
 
+	ended, err := w.cfg.Store.EndedButActive(ctx, w.cfg.Batch)
+	errs = append(errs, err)
+	for _, id := range ended {
+		m, err := w.cfg.Store.Mandate(ctx, id)
+		if err == nil {
+			err = w.revokeEnded(ctx, m)
+		}
+		errs = append(errs, ignoreTransient(err))
+	}
+	return settled, errors.Join(errs...)
+}
+
+// reconcileAged settles setups, charges and refunds left pending a while.
+func (w *Worker) reconcileAged(ctx context.Context, now time.Time) (int, []error) {
+	var settled int
+	var errs []error
 	mandates, err := w.cfg.Store.PendingMandates(ctx, now.Add(-w.cfg.ReconcileAfter), w.cfg.Batch)
 	errs = append(errs, err)
 	for _, m := range mandates {
@@ -48,17 +68,7 @@ func (w *Worker) reconcile(ctx context.Context) (int, error) {
 		}
 		errs = append(errs, ignoreTransient(err))
 	}
-
-	ended, err := w.cfg.Store.EndedButActive(ctx, w.cfg.Batch)
-	errs = append(errs, err)
-	for _, id := range ended {
-		m, err := w.cfg.Store.Mandate(ctx, id)
-		if err == nil {
-			err = w.revokeEnded(ctx, m)
-		}
-		errs = append(errs, ignoreTransient(err))
-	}
-	return settled, errors.Join(errs...)
+	return settled, errs
 }
 
 // reconcileSetup asks the provider about a setup still pending after a
