@@ -205,11 +205,14 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request, h pproHandler, re
 			if body, err = pproJSON(obj); err != nil {
 				return err
 			}
-			if key == "" {
+			rec := simkit.IdempotencyRecord{Fingerprint: fingerprint, StatusCode: http.StatusOK, Body: body}
+			switch {
+			case key == "":
 				return nil
+			case reserved:
+				return simkit.StoreIdempotency(ctx, tx, Provider, req.merchantID, key, rec, s.host.Now())
 			}
-			return simkit.StoreIdempotency(ctx, tx, Provider, req.merchantID, key,
-				simkit.IdempotencyRecord{Fingerprint: fingerprint, StatusCode: http.StatusOK, Body: body}, s.host.Now())
+			return simkit.CompleteIdempotency(ctx, tx, Provider, req.merchantID, key, rec, s.host.Now())
 		})
 		if failed != nil && key != "" {
 			return simkit.ReleaseIdempotency(ctx, tx, Provider, req.merchantID, key)

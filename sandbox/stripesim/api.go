@@ -187,10 +187,14 @@ func (s *Sim) serveStripe(w http.ResponseWriter, r *http.Request, req *stripeReq
 		if body, err = stripeJSON(obj); err != nil {
 			return err
 		}
-		if key != "" && hold == 0 {
+		switch {
+		case key == "" || hold > 0:
+			return nil
+		case reserved:
 			return s.storeAnswer(ctx, tx, req, fingerprint, status, body)
 		}
-		return nil
+		return simkit.CompleteIdempotency(ctx, tx, Provider, s.scope, key,
+			simkit.IdempotencyRecord{Fingerprint: fingerprint, StatusCode: status, Body: body, RequestID: req.id}, s.host.Now())
 	})
 	var se *stripeError
 	switch {
