@@ -133,41 +133,71 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request, h pproHandler, re
 	// time it out, and reading anything does what is due.
 	s.host.Lock()
 	defer s.host.Unlock()
-	if key != "" {
-		var replay *simkit.IdempotencyRecord
-		var inFlight bool
-		err := s.host.Write(ctx, func(tx *simkit.WriteTx) error {
-			var err error
-			replay, inFlight, err = simkit.ReserveIdempotency(ctx, tx, Provider, req.merchantID, key, fingerprint, s.host.Now())
-			return err
-		})
+	// One transaction: the key's reservation, what is due, the work and
+	// its answer under the key. Only Settings.Processing commits the
+	// reservation on its own first, so that others see the key in use.
+	reserved := false // committed already, so a failure must release it
+	processing := s.Settings().Processing
+	var answer *pproError
+	var replay *simkit.IdempotencyRecord
+	reserve := func(tx *simkit.WriteTx) error {
+		rec, inFlight, err := simkit.ReserveIdempotency(ctx, tx, Provider, req.merchantID, key, fingerprint, s.host.Now())
 		switch {
 		case err != nil:
-			fail(err)
-			return
+			return err
 		case inFlight:
-			fail(&pproError{status: http.StatusConflict, message: "A request with Request-Idempotency-Key " + key +
-				" is still being processed; retry once it is done to get its answer."})
-			return
-		case replay != nil && replay.Fingerprint != fingerprint:
-			fail(&pproError{status: http.StatusConflict, message: "Request-Idempotency-Key " + key +
-				" was already used with a different request; use a new key for a new request."})
-			return
-		case replay != nil:
+			answer = &pproError{status: http.StatusConflict, message: "A request with Request-Idempotency-Key " + key +
+				" is still being processed; retry once it is done to get its answer."}
+		case rec != nil && rec.Fingerprint != fingerprint:
+			answer = &pproError{status: http.StatusConflict, message: "Request-Idempotency-Key " + key +
+				" was already used with a different request; use a new key for a new request."}
+		case rec != nil:
+			replay = rec
+		}
+		return nil
+	}
+	answerFromKey := func(err error) bool {
+		switch {
+		case err != nil && !reserved && (answer != nil || replay != nil):
+			fail(err)
+		case err != nil || (answer == nil && replay == nil):
+			return false
+		case answer != nil:
+			fail(answer)
+		default:
 			w.Header().Set("Request-Idempotency", "true")
 			writePPROBody(w, replay.StatusCode, replay.Body)
+		}
+		return true
+	}
+	if key != "" && processing > 0 {
+		err := s.host.Write(ctx, reserve)
+		if err != nil {
+			fail(err)
 			return
 		}
-		if d := s.Settings().Processing; d > 0 {
-			// In flight: the key is reserved, and others may call.
-			s.host.WaitUnlocked(ctx, d)
+		if answerFromKey(nil) {
+			return
 		}
+		reserved = true
+		// In flight: the key is reserved, and others may call.
+		s.host.WaitUnlocked(ctx, processing)
 	}
-	// What PPRO did meanwhile stands even if this request is refused.
-	err := s.host.Write(ctx, func(tx *simkit.WriteTx) error { return s.pproCatchUp(ctx, tx, s.host.Now()) })
 	var body []byte
-	if err == nil {
-		err = s.host.Write(ctx, func(tx *simkit.WriteTx) error {
+	var failed error // the request's own failure, its work undone
+	err := s.host.Write(ctx, func(tx *simkit.WriteTx) error {
+		if key != "" && !reserved {
+			if err := reserve(tx); err != nil || answer != nil || replay != nil {
+				return err
+			}
+		}
+		// What PPRO did meanwhile stands even if this request fails: the
+		// request's own work is undone alone, and its key released, to be
+		// used again.
+		if err := s.pproCatchUp(ctx, tx, s.host.Now()); err != nil {
+			return err
+		}
+		failed = tx.Savepoint(ctx, func() error {
 			obj, err := h(ctx, tx, req)
 			if err != nil {
 				return err
@@ -175,24 +205,38 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request, h pproHandler, re
 			if body, err = pproJSON(obj); err != nil {
 				return err
 			}
-			if key == "" {
+			rec := simkit.IdempotencyRecord{Fingerprint: fingerprint, StatusCode: http.StatusOK, Body: body}
+			switch {
+			case key == "":
 				return nil
+			case reserved:
+				return simkit.StoreIdempotency(ctx, tx, Provider, req.merchantID, key, rec, s.host.Now())
 			}
-			return simkit.StoreIdempotency(ctx, tx, Provider, req.merchantID, key,
-				simkit.IdempotencyRecord{Fingerprint: fingerprint, StatusCode: http.StatusOK, Body: body}, s.host.Now())
+			return simkit.CompleteIdempotency(ctx, tx, Provider, req.merchantID, key, rec, s.host.Now())
 		})
+		if failed != nil && key != "" {
+			return simkit.ReleaseIdempotency(ctx, tx, Provider, req.merchantID, key)
+		}
+		return nil
+	})
+	if answerFromKey(err) {
+		return
+	}
+	if err != nil && reserved {
+		// Nothing was committed: the reservation made before the wait
+		// is released on its own. context.WithoutCancel: a caller that
+		// gave up must not leave its key reserved.
+		rctx := context.WithoutCancel(ctx)
+		if rerr := s.host.Write(rctx, func(tx *simkit.WriteTx) error {
+			return simkit.ReleaseIdempotency(rctx, tx, Provider, req.merchantID, key)
+		}); rerr != nil {
+			s.host.Logger().Error("sandbox ppro API: release idempotency key", "err", rerr)
+		}
+	}
+	if err == nil {
+		err = failed
 	}
 	if err != nil {
-		if key != "" {
-			// context.WithoutCancel: a caller that gave up must not leave
-			// its key reserved.
-			rctx := context.WithoutCancel(ctx)
-			if rerr := s.host.Write(rctx, func(tx *simkit.WriteTx) error {
-				return simkit.ReleaseIdempotency(rctx, tx, Provider, req.merchantID, key)
-			}); rerr != nil {
-				s.host.Logger().Error("sandbox ppro API: release idempotency key", "err", rerr)
-			}
-		}
 		fail(err)
 		return
 	}

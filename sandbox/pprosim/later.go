@@ -62,6 +62,19 @@ func (s *Sim) pproCatchUp(ctx context.Context, tx *simkit.WriteTx, upTo time.Tim
 	if upTo.Before(now) {
 		upTo = now
 	}
+	// Every request asks; nearly always nothing is due, which one
+	// statement tells.
+	var due bool
+	if err := tx.QueryRowContext(ctx, `SELECT
+		EXISTS (SELECT 1 FROM ppro_charges WHERE settle_due_ms <= ?1)
+		OR EXISTS (SELECT 1 FROM ppro_charges WHERE chargeback_due_ms <= ?1)
+		OR EXISTS (SELECT 1 FROM ppro_refunds WHERE settle_due_ms <= ?1)
+		OR EXISTS (SELECT 1 FROM ppro_refunds WHERE fail_due_ms <= ?1)`, pproMillis(upTo)).Scan(&due); err != nil {
+		return fmt.Errorf("look for what is due: %w", err)
+	}
+	if !due {
+		return nil
+	}
 	steps := []struct {
 		query string
 		do    func(ctx context.Context, tx *simkit.WriteTx, id string, at time.Time) error

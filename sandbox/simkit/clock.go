@@ -19,7 +19,7 @@ func (h *Host) ClockOffset(ctx context.Context) (time.Duration, error) {
 // (whole seconds, never negative), for a sandbox that is its own process
 // and so keeps the clock the storefront's instances push to it.
 func (h *Host) SetClockOffset(ctx context.Context, d time.Duration) error {
-	if _, err := h.db.ExecContext(ctx, `UPDATE clock SET offset_seconds = ? WHERE id = 1`, int64(max(d, 0)/time.Second)); err != nil {
+	if err := h.writer.exec(ctx, `UPDATE clock SET offset_seconds = ? WHERE id = 1`, int64(max(d, 0)/time.Second)); err != nil {
 		return fmt.Errorf("store the clock offset: %w", err)
 	}
 	return nil

@@ -101,6 +101,23 @@ func StoreIdempotency(ctx context.Context, q Querier, provider, scope, key strin
 	return nil
 }
 
+// CompleteIdempotency is StoreIdempotency for a request that reserved key
+// in the same transaction: one statement completes the reservation, with
+// nothing left to prune. Without the reservation it stores afresh.
+func CompleteIdempotency(ctx context.Context, q Querier, provider, scope, key string, rec IdempotencyRecord, now time.Time) error {
+	res, err := q.ExecContext(ctx, `
+		UPDATE idempotency_keys SET fingerprint = ?, status_code = ?, body = ?, request_id = ?, in_flight = 0
+		WHERE provider = ? AND scope = ? AND key = ?`,
+		rec.Fingerprint, rec.StatusCode, rec.Body, rec.RequestID, provider, scope, key)
+	if err != nil {
+		return fmt.Errorf("complete idempotency key: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return StoreIdempotency(ctx, q, provider, scope, key, rec, now)
+	}
+	return nil
+}
+
 // pruneIdempotency forgets the keys older than idempotencyTTL on the
 // sandbox's clock, reservations included (no request runs that long).
 func pruneIdempotency(ctx context.Context, q Querier, now time.Time) error {

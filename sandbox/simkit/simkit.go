@@ -43,6 +43,7 @@ type Config struct {
 // both so that they live in one file and one handler.
 type Host struct {
 	db        *sql.DB
+	writer    *writer // every write goes through it
 	log       *slog.Logger
 	now       func() time.Time
 	publicURL string
@@ -74,8 +75,14 @@ func Open(ctx context.Context, cfg Config) (*Host, error) {
 		db.Close()
 		return nil, err
 	}
+	w, err := newWriter(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	h := &Host{
 		db:        db,
+		writer:    w,
 		log:       cfg.Logger,
 		now:       cfg.Now,
 		publicURL: cfg.PublicURL,
@@ -96,7 +103,7 @@ func Open(ctx context.Context, cfg Config) (*Host, error) {
 	if retryAfter <= 0 {
 		retryAfter = DefaultWebhookRetryAfter
 	}
-	h.webhooks = newWebhookSender(db, client, h.log, cfg.Webhooks, retryAfter)
+	h.webhooks = newWebhookSender(db, w, client, h.log, cfg.Webhooks, retryAfter)
 	h.timers = newTimers()
 	return h, nil
 }
@@ -113,6 +120,10 @@ func (h *Host) ResumeWebhooks(ctx context.Context) error {
 func (h *Host) Close() error {
 	h.timers.close()
 	h.webhooks.close()
+	if err := h.writer.close(); err != nil {
+		h.db.Close()
+		return fmt.Errorf("close the writer connection: %w", err)
+	}
 	if err := h.db.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}

@@ -51,7 +51,8 @@ type Event struct {
 // are checked by the receiver against its own clock, and a test that moves
 // the sandbox's clock forward must not stall deliveries.
 type webhookSender struct {
-	db        *sql.DB
+	db        *sql.DB // for reads
+	writer    *writer
 	client    *http.Client
 	log       *slog.Logger
 	endpoints map[string]WebhookEndpoint // by provider
@@ -64,9 +65,9 @@ type webhookSender struct {
 	closed bool
 }
 
-func newWebhookSender(db *sql.DB, client *http.Client, log *slog.Logger, endpoints map[string]WebhookEndpoint, backoff time.Duration) *webhookSender {
+func newWebhookSender(db *sql.DB, writer *writer, client *http.Client, log *slog.Logger, endpoints map[string]WebhookEndpoint, backoff time.Duration) *webhookSender {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &webhookSender{db: db, client: client, log: log, endpoints: endpoints, backoff: backoff, ctx: ctx, cancel: cancel}
+	return &webhookSender{db: db, writer: writer, client: client, log: log, endpoints: endpoints, backoff: backoff, ctx: ctx, cancel: cancel}
 }
 
 // enabled reports whether events of provider are delivered anywhere.
@@ -206,7 +207,7 @@ func (w *webhookSender) deliver(eventID string) {
 		if sendErr != nil {
 			lastErr = sql.NullString{String: sendErr.Error(), Valid: true}
 		}
-		if _, err := w.db.ExecContext(ctx, `
+		if err := w.writer.exec(ctx, `
 			UPDATE webhook_deliveries
 			SET status = ?, attempts = ?, next_attempt_at_ms = ?, last_attempt_at_ms = ?,
 			    last_status_code = ?, last_error = ?

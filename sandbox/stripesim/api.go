@@ -111,60 +111,45 @@ func (s *Sim) stripeAPI(spec paramSpec, h stripeHandler) http.Handler {
 	})
 }
 
-// serveStripe runs an authenticated, validated request: it reserves its
-// idempotency key (or answers with the key's stored answer, or 409 while
-// the key's first request runs), runs h in one transaction, and stores
-// the answer under the key. Reads run in a write transaction too: reading
-// a session can expire it, and every request first catches up with what
-// is due (due.go).
+// serveStripe runs an authenticated, validated request in one
+// transaction: it reserves its idempotency key (or answers with the key's
+// stored answer, or 409 while the key's first request runs), catches up
+// with what is due (due.go), runs h, and stores the answer under the key.
+// Reads run in a write transaction too: reading a session can expire it.
+// Only Settings.HoldBefore commits the reservation on its own first, so
+// that others see the key in use while the request waits to start.
 func (s *Sim) serveStripe(w http.ResponseWriter, r *http.Request, req *stripeRequest, fingerprint string, h stripeHandler) {
 	ctx := r.Context()
 	key := req.idempotencyKey
 	s.host.Lock()
 	defer s.host.Unlock()
 
-	if key != "" {
-		var replay *simkit.IdempotencyRecord
-		var inFlight bool
+	// reserved: the key's reservation is committed already, so a refusal
+	// must release it.
+	reserved := false
+	if d := s.Settings().HoldBefore; key != "" && d > 0 {
+		var answer func(http.ResponseWriter)
 		err := s.host.Write(ctx, func(tx *simkit.WriteTx) error {
-			rec, busy, err := simkit.ReserveIdempotency(ctx, tx, Provider, s.scope, key, fingerprint, s.host.Now())
-			if err != nil {
-				return err
-			}
-			if rec != nil && rec.Fingerprint != fingerprint {
-				return errIdempotencyMismatch(key)
-			}
-			replay, inFlight = rec, busy
-			return nil
+			var err error
+			answer, err = s.reserveKey(ctx, tx, req, fingerprint)
+			return err
 		})
-		switch {
-		case err != nil:
+		if err != nil {
 			s.writeStripeFailure(w, r, req, err)
 			return
-		case inFlight:
-			writeStripeError(w, errIdempotencyInUse(key))
-			return
-		case replay != nil:
-			w.Header().Set("Idempotent-Replayed", "true")
-			w.Header().Set("Original-Request", replay.RequestID)
-			writeStripeBody(w, replay.StatusCode, replay.Body)
+		}
+		if answer != nil {
+			answer(w)
 			return
 		}
-	}
-
-	if d := s.Settings().HoldBefore; key != "" && d > 0 {
+		reserved = true
 		// Reserved but not yet running (Settings.HoldBefore), without
 		// holding up other requests.
 		s.host.WaitUnlocked(ctx, d)
 		if ctx.Err() != nil {
 			// The caller gave up before the work began: nothing was done,
 			// so nothing is stored and the key may be used again.
-			rctx := context.WithoutCancel(ctx)
-			if err := s.host.Write(rctx, func(tx *simkit.WriteTx) error {
-				return simkit.ReleaseIdempotency(rctx, tx, Provider, s.scope, key)
-			}); err != nil {
-				s.host.Logger().Error("sandbox stripe API: release idempotency key", "request", req.id, "err", err)
-			}
+			s.releaseKey(ctx, req)
 			return
 		}
 	}
@@ -172,7 +157,16 @@ func (s *Sim) serveStripe(w http.ResponseWriter, r *http.Request, req *stripeReq
 	hold := s.Settings().InFlight
 	var body []byte
 	status := http.StatusOK
+	var answer func(http.ResponseWriter) // by the key's record: a replay, or a refusal
+	ran := false                         // the key is reserved and the work began
 	err := s.host.Write(ctx, func(tx *simkit.WriteTx) error {
+		if key != "" && !reserved {
+			var err error
+			if answer, err = s.reserveKey(ctx, tx, req, fingerprint); err != nil || answer != nil {
+				return err
+			}
+		}
+		ran = true
 		// What Stripe would have done in the meantime (settling
 		// refunds) happens before the request sees anything.
 		if err := s.stripeCatchUp(ctx, tx); err != nil {
@@ -193,25 +187,31 @@ func (s *Sim) serveStripe(w http.ResponseWriter, r *http.Request, req *stripeReq
 		if body, err = stripeJSON(obj); err != nil {
 			return err
 		}
-		if key != "" && hold == 0 {
+		switch {
+		case key == "" || hold > 0:
+			return nil
+		case reserved:
 			return s.storeAnswer(ctx, tx, req, fingerprint, status, body)
 		}
-		return nil
+		return simkit.CompleteIdempotency(ctx, tx, Provider, s.scope, key,
+			simkit.IdempotencyRecord{Fingerprint: fingerprint, StatusCode: status, Body: body, RequestID: req.id}, s.host.Now())
 	})
 	var se *stripeError
 	switch {
+	case answer != nil && err == nil:
+		answer(w)
+		return
+	case !ran:
+		// Failed before the work began (reading the key's record):
+		// nothing to store.
+		s.writeStripeFailure(w, r, req, err)
+		return
 	case errors.As(err, &se) && se.status < http.StatusInternalServerError:
 		// Refused before it ran: Stripe saves no result for a request that
-		// failed validation, and its key may be used again.
-		if key != "" {
-			// context.WithoutCancel: a caller that gave up must not leave
-			// its key reserved.
-			rctx := context.WithoutCancel(ctx)
-			if err := s.host.Write(rctx, func(tx *simkit.WriteTx) error {
-				return simkit.ReleaseIdempotency(rctx, tx, Provider, s.scope, key)
-			}); err != nil {
-				s.host.Logger().Error("sandbox stripe API: release idempotency key", "request", req.id, "err", err)
-			}
+		// failed validation, and its key may be used again (a reservation
+		// made in the transaction was rolled back with it).
+		if reserved {
+			s.releaseKey(ctx, req)
 		}
 		writeStripeError(w, se)
 		return
@@ -254,6 +254,42 @@ func (s *Sim) serveStripe(w http.ResponseWriter, r *http.Request, req *stripeReq
 		}
 	}
 	writeStripeBody(w, status, body)
+}
+
+// reserveKey reserves the request's idempotency key in tx, or returns how
+// to answer the request from the key's record once tx is committed: with
+// its stored answer, a 409 while its first request runs, or a 400 for
+// another request's key.
+func (s *Sim) reserveKey(ctx context.Context, tx *simkit.WriteTx, req *stripeRequest, fingerprint string) (answer func(http.ResponseWriter), err error) {
+	key := req.idempotencyKey
+	rec, busy, err := simkit.ReserveIdempotency(ctx, tx, Provider, s.scope, key, fingerprint, s.host.Now())
+	switch {
+	case err != nil:
+		return nil, err
+	case rec != nil && rec.Fingerprint != fingerprint:
+		return func(w http.ResponseWriter) { writeStripeError(w, errIdempotencyMismatch(key)) }, nil
+	case busy:
+		return func(w http.ResponseWriter) { writeStripeError(w, errIdempotencyInUse(key)) }, nil
+	case rec != nil:
+		return func(w http.ResponseWriter) {
+			w.Header().Set("Idempotent-Replayed", "true")
+			w.Header().Set("Original-Request", rec.RequestID)
+			writeStripeBody(w, rec.StatusCode, rec.Body)
+		}, nil
+	}
+	return nil, nil
+}
+
+// releaseKey drops the request's committed reservation of its key: it
+// stored no answer, and the key may be used again. context.WithoutCancel:
+// a caller that gave up must not leave its key reserved.
+func (s *Sim) releaseKey(ctx context.Context, req *stripeRequest) {
+	rctx := context.WithoutCancel(ctx)
+	if err := s.host.Write(rctx, func(tx *simkit.WriteTx) error {
+		return simkit.ReleaseIdempotency(rctx, tx, Provider, s.scope, req.idempotencyKey)
+	}); err != nil {
+		s.host.Logger().Error("sandbox stripe API: release idempotency key", "request", req.id, "err", err)
+	}
 }
 
 // storeAnswer completes the request's idempotency key with its answer.

@@ -104,15 +104,17 @@ func (s *Sim) stripeChargeOffSession(ctx context.Context, tx *simkit.WriteTx, in
 		if err := s.stripeEmitLoaded(ctx, tx, eventChargeSucceeded, ch.ID, req); err != nil {
 			return nil, err
 		}
-		if err := s.stripeEmitLoaded(ctx, tx, eventPaymentIntentSucceeded, pi.ID, req); err != nil {
+		succeeded, err := s.stripeEmitPaymentIntent(ctx, tx, eventPaymentIntentSucceeded, pi.ID, req)
+		if err != nil {
 			return nil, err
 		}
 		if magicCase(pi.Amount) == magicDisputed {
+			// The charge's due dispute: nothing the PaymentIntent shows.
 			if err := s.stripeScheduleDispute(ctx, tx, ch.ID); err != nil {
 				return nil, err
 			}
 		}
-		return loadStripePaymentIntent(ctx, tx, pi.ID)
+		return succeeded, nil
 	}
 
 	// As Stripe documents for a failed off-session payment: the
@@ -128,10 +130,7 @@ func (s *Sim) stripeChargeOffSession(ctx context.Context, tx *simkit.WriteTx, in
 	if err := s.stripeEmitLoaded(ctx, tx, eventChargeFailed, ch.ID, req); err != nil {
 		return nil, err
 	}
-	if err := s.stripeEmitLoaded(ctx, tx, eventPaymentIntentFailed, pi.ID, req); err != nil {
-		return nil, err
-	}
-	failed, err := loadStripePaymentIntent(ctx, tx, pi.ID)
+	failed, err := s.stripeEmitPaymentIntent(ctx, tx, eventPaymentIntentFailed, pi.ID, req)
 	if err != nil {
 		return nil, err
 	}
@@ -153,10 +152,7 @@ func (s *Sim) stripeRequireAction(ctx context.Context, tx *simkit.WriteTx, pi *s
 	if err := updateStripePaymentIntent(ctx, tx, pi); err != nil {
 		return nil, err
 	}
-	if err := s.stripeEmitLoaded(ctx, tx, eventPaymentIntentRequiresAction, pi.ID, req); err != nil {
-		return nil, err
-	}
-	return loadStripePaymentIntent(ctx, tx, pi.ID)
+	return s.stripeEmitPaymentIntent(ctx, tx, eventPaymentIntentRequiresAction, pi.ID, req)
 }
 
 // authenticationRequired is the decline of a confirmation sent with
@@ -191,11 +187,12 @@ func (s *Sim) stripeProcessing(ctx context.Context, tx *simkit.WriteTx, pi *stri
 	if err := s.stripeEmitLoaded(ctx, tx, eventChargePending, ch.ID, req); err != nil {
 		return nil, err
 	}
-	if err := s.stripeEmitLoaded(ctx, tx, eventPaymentIntentProcessing, pi.ID, req); err != nil {
+	processing, err := s.stripeEmitPaymentIntent(ctx, tx, eventPaymentIntentProcessing, pi.ID, req)
+	if err != nil {
 		return nil, err
 	}
 	s.later(d, func(ctx context.Context, tx *simkit.WriteTx) error { return s.stripeSettleCharge(ctx, tx, ch.ID) })
-	return loadStripePaymentIntent(ctx, tx, pi.ID)
+	return processing, nil
 }
 
 // stripeSettleCharge has a pending charge succeed, and its PaymentIntent
@@ -329,6 +326,16 @@ func chargePaymentMethodDetails(pm *stripePaymentMethod, amount int64, authorize
 
 func (s *Sim) stripeGetCharge(ctx context.Context, tx *simkit.WriteTx, req *stripeRequest) (any, error) {
 	return stripeGet(ctx, s, tx, req, "charge", "charge", "charge", loadStripeCharge)
+}
+
+// stripeEmitPaymentIntent emits event typ about the PaymentIntent with id,
+// loaded as it is now, and returns it (to answer with, after one load).
+func (s *Sim) stripeEmitPaymentIntent(ctx context.Context, tx *simkit.WriteTx, typ, id string, req *stripeRequest) (*stripePaymentIntent, error) {
+	pi, err := loadStripePaymentIntent(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	return pi, s.stripeEmit(ctx, tx, typ, pi, req)
 }
 
 // stripeEmitLoaded emits event typ about the object with id (a payment

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"example.com/storefront/sandbox/simkit"
 )
 
 // stripeError is an API error in Stripe's format:
@@ -154,11 +156,11 @@ func stripeJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
 		return nil, fmt.Errorf("encode %T: %w", v, err)
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	compact := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	return simkit.AppendIndented(make([]byte, 0, len(compact)*3/2), compact, "  "), nil
 }
 
 // writeStripeJSON writes v as an API response.

@@ -26,15 +26,25 @@ func insertStripePaymentIntent(ctx context.Context, q simkit.Querier, pi *stripe
 	if err != nil {
 		return err
 	}
+	lastErr, err := simkit.NullJSON(pi.LastPaymentError)
+	if err != nil {
+		return err
+	}
+	next, err := simkit.NullJSON(pi.nextAction)
+	if err != nil {
+		return err
+	}
 	if _, err := q.ExecContext(ctx, `
 		INSERT INTO stripe_payment_intents (id, created, amount, currency, customer_id, payment_method_types,
-			automatic_payment_methods, status, capture_method, client_secret, description, metadata)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			automatic_payment_methods, status, capture_method, client_secret, description, metadata,
+			amount_received, payment_method_id, latest_charge_id, last_payment_error, next_action)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		pi.ID, pi.Created, pi.Amount, pi.Currency, simkit.NullString(pi.customerID), types, auto, pi.Status,
-		pi.CaptureMethod, pi.ClientSecret, simkit.NullString(pi.Description), md); err != nil {
+		pi.CaptureMethod, pi.ClientSecret, simkit.NullString(pi.Description), md,
+		pi.AmountReceived, simkit.NullString(pi.paymentMethodID), simkit.NullString(pi.latestChargeID), lastErr, next); err != nil {
 		return fmt.Errorf("insert payment intent: %w", err)
 	}
-	return updateStripePaymentIntent(ctx, q, pi)
+	return nil
 }
 
 // updateStripePaymentIntent saves the fields a confirmation changes.
