@@ -52,6 +52,7 @@ func run(args []string, out io.Writer) error {
 	conns := fs.Int("connections", 32, "wrk -c")
 	gz := fs.Bool("gzip", true, "send Accept-Encoding: gzip, as browsers do")
 	pid := fs.Int("pid", 0, "the storefront's process id, to report its CPU time per request (Linux)")
+	sameHeaders := fs.Bool("same-headers", false, "the bare handler also sends the storefront's response headers (security headers, Vary, a request id), not only its body")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -59,14 +60,15 @@ func run(args []string, out io.Writer) error {
 		return errors.New("wrk is not installed (apt-get install wrk)")
 	}
 
-	plain, _, err := fetch(*target, "")
+	plain, plainHeader, err := fetch(*target, "")
 	if err != nil {
 		return err
 	}
-	gzipped, enc, err := fetch(*target, "gzip")
+	gzipped, gzipHeader, err := fetch(*target, "gzip")
 	if err != nil {
 		return err
 	}
+	enc := gzipHeader.Get("Content-Encoding")
 	fmt.Fprintf(out, "GET / on the wire: %d bytes; for a client that accepts gzip: %d bytes (Content-Encoding %q)\n",
 		len(plain), len(gzipped), enc)
 
@@ -76,12 +78,22 @@ func run(args []string, out io.Writer) error {
 		return err
 	}
 	bare := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body := plain
+		body, header, zipped := plain, plainHeader, false
 		if enc != "" && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
-			w.Header().Set("Content-Encoding", enc)
-			body = gzipped
+			body, header, zipped = gzipped, gzipHeader, true
 		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if *sameHeaders {
+			for k, v := range header {
+				if k != "Date" {
+					w.Header()[k] = v
+				}
+			}
+		} else {
+			if zipped {
+				w.Header().Set("Content-Encoding", enc)
+			}
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		}
 		w.Write(body)
 	})}
 	go bare.Serve(ln)
@@ -124,10 +136,10 @@ func run(args []string, out io.Writer) error {
 }
 
 // fetch GETs u as it is sent: with acceptEncoding, the compressed bytes.
-func fetch(u, acceptEncoding string) (body []byte, encoding string, err error) {
+func fetch(u, acceptEncoding string) (body []byte, header http.Header, err error) {
 	req, err := http.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	if acceptEncoding != "" {
 		req.Header.Set("Accept-Encoding", acceptEncoding) // set by hand: the transport leaves the body as sent
@@ -136,14 +148,14 @@ func fetch(u, acceptEncoding string) (body []byte, encoding string, err error) {
 	defer tr.CloseIdleConnections()
 	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
-		return nil, "", fmt.Errorf("GET %s: %w", u, err)
+		return nil, nil, fmt.Errorf("GET %s: %w", u, err)
 	}
 	defer resp.Body.Close()
 	body, err = io.ReadAll(resp.Body)
 	if err == nil && resp.StatusCode != http.StatusOK {
 		err = fmt.Errorf("GET %s: %s", u, resp.Status)
 	}
-	return body, resp.Header.Get("Content-Encoding"), err
+	return body, resp.Header, err
 }
 
 var (
