@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"example.com/storefront/clock"
+	"example.com/storefront/compressed"
 	"example.com/storefront/delivery"
 	"example.com/storefront/handlers"
 	"example.com/storefront/notify"
@@ -206,7 +207,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	root.Handle("/", app)
 
-	srv := newServer(handlers.RequestLog(logger, handlers.Harden(root, allowedHosts(cfg.BaseURL, baseURL, loopback), https)), logger)
+	// Pages, styles and exports go out compressed to browsers that accept
+	// it, the sandbox's pages too (compressed.Handler).
+	srv := newServer(handlers.RequestLog(logger, handlers.Harden(compressed.Handler(root), allowedHosts(cfg.BaseURL, baseURL, loopback), https)), logger)
 	attrs := []any{"url", baseURL, "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "database", "sqlite"}
 	if cfg.DatabaseURL != "" {
 		attrs[len(attrs)-1] = pgdb.Redact(cfg.DatabaseURL)

@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"example.com/storefront/compressed"
 	"example.com/storefront/handlers"
 	"example.com/storefront/sandbox/standalone"
 )
@@ -159,7 +160,7 @@ func runSandbox(ctx context.Context, getenv func(string) string, stdout io.Write
 	// The Host header is checked as the app's is: BASE_URL's host (or the
 	// loopback names without one) and the loopback address. Instances name
 	// the sandbox in SANDBOX_URL as browsers do, by BASE_URL.
-	hs := newServer(handlers.RequestLog(logger, handlers.Harden(srv, allowedHosts(s.BaseURL, baseURL, loopback), https)), logger)
+	hs := newServer(handlers.RequestLog(logger, handlers.Harden(compressed.Handler(srv), allowedHosts(s.BaseURL, baseURL, loopback), https)), logger)
 	logger.Info("sandbox listening", "url", baseURL, "addr", ln.Addr().String(), "data_dir", s.DataDir,
 		"webhook_url", s.WebhookURL, "clock_offset", time.Until(srv.Now()).Round(time.Second))
 

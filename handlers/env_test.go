@@ -22,6 +22,7 @@ import (
 	"github.com/stripe/stripe-go/v76/client"
 
 	"example.com/storefront/clock"
+	"example.com/storefront/compressed"
 	"example.com/storefront/handlers"
 	"example.com/storefront/internal/pagetest"
 	"example.com/storefront/payments"
@@ -146,7 +147,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 
 	mux := http.NewServeMux()
 	e.Log = testLogger(t)
-	e.server = httptest.NewServer(handlers.RequestLog(e.Log, mux))
+	e.server = httptest.NewServer(handlers.RequestLog(e.Log, compressed.Handler(mux)))
 	t.Cleanup(e.server.Close)
 	e.URL = e.server.URL
 

@@ -5,7 +5,6 @@
 package handlers
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -181,7 +180,7 @@ type handler struct {
 	now            func() time.Time
 	log            *slog.Logger
 	csp            string
-	homePage       []byte // GET / as a new visitor sees it
+	homePage       homeCache // GET / as a new visitor sees it
 	sandboxURL     string
 }
 
@@ -248,11 +247,9 @@ func New(cfg Config) (http.Handler, error) {
 	for _, p := range cfg.Providers {
 		h.providers[p.Name()] = p
 	}
-	var buf bytes.Buffer
-	if err := h.homeComponent(h.configured(), h.emptyForm(h.configured()), nil).Render(context.Background(), &buf); err != nil {
-		return nil, fmt.Errorf("handlers: render home page: %w", err)
+	if h.homePage.configured, err = h.renderHomePage(h.configured()); err != nil {
+		return nil, fmt.Errorf("handlers: %w", err)
 	}
-	h.homePage = buf.Bytes()
 	return h.routes(), nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
 	"example.com/storefront/payments/ppro"
+	"example.com/storefront/static"
 	"example.com/storefront/store"
 )
 
@@ -230,7 +231,7 @@ func TestPPROPostRedirect(t *testing.T) {
 	e := newEnv(t, withPPROPost)
 	b := pagetest.NewBrowser(t)
 	page := b.Post(e.URL+"/create-checkout-session", e.pproForm(b, false)).Expect(http.StatusOK)
-	if !strings.Contains(page.Body, `data-autosubmit`) || !strings.Contains(page.Body, `src="/static/autosubmit.js"`) {
+	if !strings.Contains(page.Body, `data-autosubmit`) || !strings.Contains(page.Body, `src="`+static.Path("autosubmit.js")+`"`) {
 		t.Errorf("the redirect page has no auto-submitting form")
 	}
 	req := page.Submit("", "/sandbox/ppro/authenticate/agr_", nil) // the visible button, for when JavaScript is off

@@ -51,7 +51,7 @@ func (h *handler) routes() http.Handler {
 		mux.Handle("POST /admin/clock/advance", admin(h.adminClockAdvance))
 		mux.Handle("POST /admin/clock/reset", admin(h.adminClockReset))
 	}
-	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(static.FS)))
+	mux.Handle("GET "+static.Prefix, static.Handler())
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.Handle("/", h.page(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
 

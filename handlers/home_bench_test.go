@@ -1,0 +1,77 @@
+package handlers_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// BenchmarkHomeBare is BenchmarkHome's yardstick: a bare net/http handler
+// that writes the bytes GET / answers (gzip-compressed for the client,
+// which accepts gzip as browsers do), over the same kind of server and
+// client (gzipClient). BenchmarkHome's CPU per request over this one's is what the
+// app's routing, middleware and price check cost on top of writing bytes:
+//
+//	go test -run '^$' -bench '^BenchmarkHome(Bare)?$' -benchtime 2000x -count 3 ./handlers/
+func BenchmarkHomeBare(b *testing.B) {
+	e := newEnv(b, direct)
+	raw, gz := wireBody(b, e.URL+"/", ""), wireBody(b, e.URL+"/", "gzip")
+	zipped := !bytes.Equal(raw, gz) // the app compresses it
+	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body := raw
+		if zipped && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			w.Header().Set("Content-Encoding", "gzip")
+			body = gz
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(body)
+	}))
+	b.Cleanup(bare.Close)
+	client := gzipClient()
+	b.ReportAllocs()
+	defer reportCPU(b)()
+	for b.Loop() {
+		send(b, client, http.MethodGet, bare.URL+"/", nil)
+	}
+}
+
+// wireBody is GET u's body as sent, with acceptEncoding (gzip: compressed).
+func wireBody(b *testing.B, u, acceptEncoding string) []byte {
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if acceptEncoding != "" {
+		req.Header.Set("Accept-Encoding", acceptEncoding)
+	}
+	tr := &http.Transport{DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return body
+}
+
+// gzipClient asks for gzip as browsers do and reads the bytes as sent,
+// without inflating them: GET /'s benchmarks measure the servers' work, not
+// the client's.
+func gzipClient() *http.Client {
+	return &http.Client{Transport: acceptGzip{&http.Transport{DisableCompression: true}}}
+}
+
+type acceptGzip struct{ http.RoundTripper }
+
+func (t acceptGzip) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Accept-Encoding", "gzip")
+	return t.RoundTripper.RoundTrip(r)
+}
