@@ -243,9 +243,19 @@ func (s *Store) SettleBilling(ctx context.Context, mandateID, owner string, o Bi
 		return fmt.Errorf("settle billing of %s: %w", mandateID, err)
 	}
 	defer tx.Rollback()
+	if err := s.settleBilling(ctx, tx, mandateID, owner, o, now); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// settleBilling is SettleBilling in tx. A lease lost (ErrLeaseLost) is
+// found before anything is written, so that tx may go on with other
+// billings.
+func (s *Store) settleBilling(ctx context.Context, tx *sql.Tx, mandateID, owner string, o BillingOutcome, now time.Time) error {
 	var from string
 	var period, failures int
-	err = tx.QueryRowContext(ctx, `SELECT state, next_period, failures FROM billing WHERE mandate_id = ? AND lease_owner = ?`+s.d.lockRows,
+	err := tx.QueryRowContext(ctx, `SELECT state, next_period, failures FROM billing WHERE mandate_id = ? AND lease_owner = ?`+s.d.lockRows,
 		mandateID, owner).Scan(&from, &period, &failures)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrLeaseLost
@@ -293,7 +303,7 @@ func (s *Store) SettleBilling(ctx context.Context, mandateID, owner string, o Bi
 			return fmt.Errorf("settle billing of %s: %w", mandateID, err)
 		}
 	}
-	return tx.Commit()
+	return nil
 }
 
 // PostponeBilling releases a claimed billing until notBefore because the
