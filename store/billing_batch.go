@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"example.com/storefront/billing"
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
 )
@@ -236,4 +237,99 @@ func (b *BillingTx) SettleBilling(ctx context.Context, mandateID, owner string, 
 // NoteChargeError is Store.NoteChargeError in the transaction.
 func (b *BillingTx) NoteChargeError(ctx context.Context, id int64, problem string) error {
 	return b.s.noteChargeError(ctx, b.tx, id, problem)
+}
+
+// BillingDue is what a claimed billing's due period needs: its mandate,
+// the period's attempts so far, oldest first (Charges' rows of the
+// period), and the period's price (PriceFor at its due date).
+type BillingDue struct {
+	Mandate  Mandate
+	Attempts []Charge
+	Price    Price
+}
+
+// BillingDues reads what each of bs (billings claimed for a worker) needs,
+// by mandate id, in three statements for the batch rather than three for
+// each. A billing whose mandate is not found is left out.
+func (s *Store) BillingDues(ctx context.Context, bs []Billing) (map[string]*BillingDue, error) {
+	out := make(map[string]*BillingDue, len(bs))
+	if len(bs) == 0 {
+		return out, nil
+	}
+	if len(bs) > maxBatchRows {
+		return nil, fmt.Errorf("billing dues: %d at once, at most %d", len(bs), maxBatchRows)
+	}
+	ids := make([]any, len(bs))
+	for i, b := range bs {
+		ids[i] = b.MandateID
+	}
+	in := billingIn(len(ids))
+	rows, err := s.db.QueryContext(ctx, mandateQuery(`m.id IN `+in), ids...)
+	if err != nil {
+		return nil, fmt.Errorf("billing dues: %w", err)
+	}
+	for rows.Next() {
+		m, err := scanMandate(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("billing dues: %w", err)
+		}
+		out[m.ID] = &BillingDue{Mandate: m, Price: Price{Money: m.Plan.Price}}
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("billing dues: %w", err)
+	}
+
+	// The attempts of the period each billing is at.
+	rows, err = s.db.QueryContext(ctx, `SELECT `+chargeColumns("c")+` FROM billing b
+		JOIN charges c ON c.mandate_id = b.mandate_id AND c.period = b.next_period
+		WHERE b.mandate_id IN `+in+` ORDER BY c.mandate_id, c.attempt`, ids...)
+	if err != nil {
+		return nil, fmt.Errorf("billing dues: %w", err)
+	}
+	for rows.Next() {
+		var n nullCharge
+		if err := rows.Scan(n.dest()...); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("billing dues: %w", err)
+		}
+		if d := out[n.mandateID.String]; d != nil {
+			d.Attempts = append(d.Attempts, *n.charge())
+		}
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("billing dues: %w", err)
+	}
+
+	// PriceFor's rule, for each billing's due date: the latest price the
+	// mandate was told of in effect by then (rows in that order, the last
+	// that applies wins), else the price it signed up at.
+	due := make(map[string]string, len(bs))
+	for _, b := range bs {
+		if d := out[b.MandateID]; d != nil {
+			due[b.MandateID] = billing.Due(b.AnchorAt, d.Mandate.Plan.Interval, b.NextPeriod).UTC().Format(timeLayout)
+		}
+	}
+	rows, err = s.db.QueryContext(ctx, `SELECT mandate_id, change_id, amount, currency, ends_agreement, effective_at
+		FROM mandate_prices WHERE mandate_id IN `+in+` ORDER BY mandate_id, effective_at, change_id`, ids...)
+	if err != nil {
+		return nil, fmt.Errorf("billing dues: %w", err)
+	}
+	for rows.Next() {
+		var id, effective string
+		var p Price
+		var ends int
+		if err := rows.Scan(&id, &p.ChangeID, &p.Amount, &p.Currency, &ends, &effective); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("billing dues: %w", err)
+		}
+		if d := out[id]; d != nil && effective <= due[id] {
+			p.EndsAgreement = ends == 1
+			d.Price = p
+		}
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("billing dues: %w", err)
+	}
+	return out, nil
 }

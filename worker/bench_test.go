@@ -28,6 +28,7 @@ import (
 	"example.com/storefront/internal/pgtest"
 	"example.com/storefront/payments"
 	"example.com/storefront/sandbox"
+	"example.com/storefront/worker"
 )
 
 // sandboxChildEnv, when set (to a directory), makes the test binary serve
@@ -238,9 +239,18 @@ func benchmarkBillingDuePeriods(b *testing.B, db dbtest.Kind) {
 			b.Fatalf("BENCH_DUE_PERIODS=%q", v)
 		}
 	}
+	// BENCH_IN_FLIGHT sets the worker's InFlight (calls at once).
+	inFlight := 0
+	if v := os.Getenv("BENCH_IN_FLIGHT"); v != "" {
+		var err error
+		if inFlight, err = strconv.Atoi(v); err != nil || inFlight < 1 {
+			b.Fatalf("BENCH_IN_FLIGHT=%q", v)
+		}
+	}
 	sb := startSandboxProcess(b)
 	// The sandbox keeps real time; the app starts there too.
-	h := newHarness(b, apptest.On(db), apptest.RemoteSandbox(sb.URL, sb.DBFile), apptest.WithPlan(plan(1200, payments.Day)), apptest.StartingAt(time.Now()))
+	h := newHarness(b, apptest.On(db), apptest.RemoteSandbox(sb.URL, sb.DBFile), apptest.WithPlan(plan(1200, payments.Day)),
+		apptest.StartingAt(time.Now()), apptest.WithWorker(func(c *worker.Config) { c.InFlight = inFlight }))
 	setup := time.Now()
 	if err := h.stripeMandates(n, 4); err != nil {
 		b.Fatal(err)

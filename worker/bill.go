@@ -27,17 +27,14 @@ func (w *Worker) bill(ctx context.Context) (int, error) {
 	claimedAt := time.Now()
 	var batch []*dueCharge
 	var rest []store.Billing
+	dues, err := w.cfg.Store.BillingDues(ctx, claimed)
+	if err != nil {
+		w.log.Warn("billing: could not read the batch; charging one at a time", "error", err)
+	}
 	for _, b := range claimed {
-		if ctx.Err() != nil {
-			break // the lease expires; the next pass takes it up
-		}
-		d, err := w.nextAttempt(ctx, b)
-		switch {
-		case err != nil:
-			w.log.Error("billing", "mandate_id", b.MandateID, "period", b.NextPeriod, "error", err)
-		case d != nil:
+		if d := nextAttempt(b, dues[b.MandateID]); d != nil {
 			batch = append(batch, d)
-		default:
+		} else {
 			rest = append(rest, b)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"example.com/storefront/billing"
 	"example.com/storefront/mandate"
 	"example.com/storefront/payments"
 	"example.com/storefront/service"
@@ -33,47 +32,31 @@ type dueCharge struct {
 	c     store.Charge // the row written for it
 }
 
-// nextAttempt returns what billOne's first round would charge for b: a
-// new attempt of its due period, at the period's price. It returns nil
-// when billOne has something else to do first (an attempt pending or
-// paid, a decline to account for, a mandate no longer active, a
-// cancellation at the period's end, a price that ends the agreement).
-func (w *Worker) nextAttempt(ctx context.Context, b store.Billing) (*dueCharge, error) {
-	if !b.CancelRequestedAt.IsZero() {
-		return nil, nil
-	}
-	m, err := w.cfg.Store.Mandate(ctx, b.MandateID)
-	if err != nil {
-		return nil, err
-	}
-	if m.Status != mandate.Active {
-		return nil, nil
-	}
-	attempts, err := w.attempts(ctx, m.ID, b.NextPeriod)
-	if err != nil {
-		return nil, err
+// nextAttempt returns what billOne's first round would charge for b,
+// given what its due period needs (due, nil when it could not be read): a
+// new attempt of the period, at the period's price. It returns nil when
+// billOne has something else to do first (an attempt pending or paid, a
+// decline to account for, a mandate no longer active, a cancellation at
+// the period's end, a price that ends the agreement).
+func nextAttempt(b store.Billing, due *store.BillingDue) *dueCharge {
+	if due == nil || !b.CancelRequestedAt.IsZero() || due.Mandate.Status != mandate.Active || due.Price.EndsAgreement {
+		return nil
 	}
 	failed := 0
-	for _, c := range attempts {
+	for _, c := range due.Attempts {
 		switch {
 		case c.Status.Paid(), c.Status == payments.ChargePending:
-			return nil, nil
+			return nil
 		case service.Declined(c):
 			failed++
 		}
 	}
 	if failed > b.Failures {
-		return nil, nil
+		return nil
 	}
-	price, err := w.cfg.Store.PriceFor(ctx, m, billing.Due(b.AnchorAt, m.Plan.Interval, b.NextPeriod))
-	if err != nil {
-		return nil, err
-	}
-	if price.EndsAgreement {
-		return nil, nil
-	}
-	return &dueCharge{b: b, m: m, retry: service.IsRetry(attempts), n: store.NewCharge{MandateID: m.ID, Kind: store.KindScheduled,
-		InitiatedBy: store.BySchedule, Period: b.NextPeriod, Attempt: len(attempts) + 1, Amount: price.Money}}, nil
+	m := due.Mandate
+	return &dueCharge{b: b, m: m, retry: service.IsRetry(due.Attempts), n: store.NewCharge{MandateID: m.ID, Kind: store.KindScheduled,
+		InitiatedBy: store.BySchedule, Period: b.NextPeriod, Attempt: len(due.Attempts) + 1, Amount: due.Price.Money}}
 }
 
 // answer is a provider's answer to one charge of a batch.
