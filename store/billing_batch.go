@@ -27,9 +27,10 @@ func ScheduledKey(mandateID string, period, attempt int) string {
 	return "mandate/" + mandateID + "/period/" + strconv.Itoa(period) + "/attempt/" + strconv.Itoa(attempt)
 }
 
-// maxBatchRows bounds the rows of one multi-row statement (SQLite allows
-// 32,766 parameters, PostgreSQL 65,535; an insert takes 15 a row).
-const maxBatchRows = 500
+// MaxBillingBatch bounds the billings of one batch (CreateScheduledCharges,
+// BillingDues): their rows are in one statement, and SQLite allows 32,766
+// parameters, PostgreSQL 65,535 (an insert takes 15 a row).
+const MaxBillingBatch = 500
 
 // CreateScheduledCharges writes, in one transaction, the pending rows of
 // several scheduled charges (KindScheduled, by the schedule) before any of
@@ -42,8 +43,8 @@ const maxBatchRows = 500
 // why it was not written (ErrMandateInactive, ErrNotFound); err is the
 // transaction's, when nothing was written.
 func (s *Store) CreateScheduledCharges(ctx context.Context, ns []NewCharge) (cs []Charge, errs []error, err error) {
-	if len(ns) > maxBatchRows {
-		return nil, nil, fmt.Errorf("create scheduled charges: %d at once, at most %d", len(ns), maxBatchRows)
+	if len(ns) > MaxBillingBatch {
+		return nil, nil, fmt.Errorf("create scheduled charges: %d at once, at most %d", len(ns), MaxBillingBatch)
 	}
 	cs, errs = make([]Charge, len(ns)), make([]error, len(ns))
 	if len(ns) == 0 {
@@ -256,8 +257,8 @@ func (s *Store) BillingDues(ctx context.Context, bs []Billing) (map[string]*Bill
 	if len(bs) == 0 {
 		return out, nil
 	}
-	if len(bs) > maxBatchRows {
-		return nil, fmt.Errorf("billing dues: %d at once, at most %d", len(bs), maxBatchRows)
+	if len(bs) > MaxBillingBatch {
+		return nil, fmt.Errorf("billing dues: %d at once, at most %d", len(bs), MaxBillingBatch)
 	}
 	ids := make([]any, len(bs))
 	for i, b := range bs {

@@ -25,21 +25,26 @@ func (w *Worker) bill(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	claimedAt := time.Now()
-	var batch []*dueCharge
+	charged := 0
 	var rest []store.Billing
-	dues, err := w.cfg.Store.BillingDues(ctx, claimed)
-	if err != nil {
-		w.log.Warn("billing: could not read the batch; charging one at a time", "error", err)
-	}
-	for _, b := range claimed {
-		if d := nextAttempt(b, dues[b.MandateID]); d != nil {
-			batch = append(batch, d)
-		} else {
-			rest = append(rest, b)
+	for part := range slices.Chunk(claimed, store.MaxBillingBatch) {
+		dues, err := w.cfg.Store.BillingDues(ctx, part)
+		if err != nil {
+			w.log.Warn("billing: could not read the batch; charging one at a time", "error", err)
 		}
+		var batch []*dueCharge
+		for _, b := range part {
+			if d := nextAttempt(b, dues[b.MandateID]); d != nil {
+				batch = append(batch, d)
+			} else {
+				rest = append(rest, b)
+			}
+		}
+		n, later := w.chargeBatch(ctx, batch, claimedAt)
+		charged += n
+		rest = append(rest, later...)
 	}
-	charged, later := w.chargeBatch(ctx, batch, claimedAt)
-	for _, b := range append(rest, later...) {
+	for _, b := range rest {
 		if ctx.Err() != nil {
 			break // the lease expires; the next pass takes it up
 		}

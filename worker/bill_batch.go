@@ -188,6 +188,9 @@ func (w *Worker) send(ctx context.Context, ds []*dueCharge, claimedAt, markedAt 
 // the transaction fails, each answer is recorded in one of its own, so
 // that one charge's trouble does not hold back the others'.
 func (w *Worker) record(ctx context.Context, group []answer) (later []store.Billing) {
+	if ctx.Err() != nil {
+		return nil // stopping: the rows stay pending, and are finished after the lease
+	}
 	// Payments first, then declines: on PostgreSQL the money view's
 	// triggers lock a row per day and kind, and transactions that lock
 	// them in one order never deadlock.
