@@ -239,18 +239,21 @@ func benchmarkBillingDuePeriods(b *testing.B, db dbtest.Kind) {
 			b.Fatalf("BENCH_DUE_PERIODS=%q", v)
 		}
 	}
-	// BENCH_IN_FLIGHT sets the worker's InFlight (calls at once).
-	inFlight := 0
-	if v := os.Getenv("BENCH_IN_FLIGHT"); v != "" {
-		var err error
-		if inFlight, err = strconv.Atoi(v); err != nil || inFlight < 1 {
-			b.Fatalf("BENCH_IN_FLIGHT=%q", v)
+	// BENCH_IN_FLIGHT and BENCH_BATCH set the worker's InFlight (calls at
+	// once) and Batch (billings claimed per pass); unset, main's defaults.
+	var inFlight, batch int
+	for env, to := range map[string]*int{"BENCH_IN_FLIGHT": &inFlight, "BENCH_BATCH": &batch} {
+		if v := os.Getenv(env); v != "" {
+			var err error
+			if *to, err = strconv.Atoi(v); err != nil || *to < 1 {
+				b.Fatalf("%s=%q", env, v)
+			}
 		}
 	}
 	sb := startSandboxProcess(b)
 	// The sandbox keeps real time; the app starts there too.
 	h := newHarness(b, apptest.On(db), apptest.RemoteSandbox(sb.URL, sb.DBFile), apptest.WithPlan(plan(1200, payments.Day)),
-		apptest.StartingAt(time.Now()), apptest.WithWorker(func(c *worker.Config) { c.InFlight = inFlight }))
+		apptest.StartingAt(time.Now()), apptest.WithWorker(func(c *worker.Config) { c.InFlight, c.Batch = inFlight, batch }))
 	setup := time.Now()
 	if err := h.stripeMandates(n, 4); err != nil {
 		b.Fatal(err)
