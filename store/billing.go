@@ -181,10 +181,7 @@ func (s *Store) BillingEvents(ctx context.Context, mandateID string) ([]BillingE
 // PostgreSQL, rows another instance is claiming are skipped, not waited for).
 func (s *Store) ClaimDueBilling(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Billing, error) {
 	real := s.real().UTC()
-	rows, err := s.db.QueryContext(ctx, `UPDATE billing SET lease_owner = ?, lease_until = ?
-		WHERE mandate_id IN (SELECT mandate_id FROM billing WHERE state IN ('active', 'past_due') AND next_due_at <= ?
-			AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_due_at LIMIT ?`+s.d.skipLocked+`)
-		RETURNING `+billingColumns, owner, real.Add(lease).Format(timeLayout), now.UTC().Format(timeLayout),
+	rows, err := s.db.QueryContext(ctx, s.claimDueQuery(), owner, real.Add(lease).Format(timeLayout), now.UTC().Format(timeLayout),
 		real.Format(timeLayout), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim due billing: %w", err)
@@ -201,11 +198,20 @@ func (s *Store) ClaimDueBilling(ctx context.Context, owner string, now time.Time
 	return out, rows.Err()
 }
 
+// claimDueQuery is ClaimDueBilling's statement: it walks the due
+// billings in order (billing_due), never every active one.
+func (s *Store) claimDueQuery() string {
+	return `UPDATE billing SET lease_owner = ?, lease_until = ?
+		WHERE mandate_id IN (SELECT mandate_id FROM billing` + s.d.billingDue + ` WHERE state IN ('active', 'past_due') AND next_due_at <= ?
+			AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_due_at LIMIT ?` + s.d.skipLocked + `)
+		RETURNING ` + billingColumns
+}
+
 // BillingInProgress counts the billings due at now that a worker holds
 // right now (its lease not expired): periods another process is charging.
 func (s *Store) BillingInProgress(ctx context.Context, now time.Time) (int, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM billing WHERE state IN ('active', 'past_due')
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM billing`+s.d.billingDue+` WHERE state IN ('active', 'past_due')
 		AND next_due_at <= ? AND lease_owner IS NOT NULL AND lease_until >= ?`,
 		now.UTC().Format(timeLayout), s.real().UTC().Format(timeLayout)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("billing in progress: %w", err)
