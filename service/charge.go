@@ -120,13 +120,7 @@ func (s *Service) SendCharge(ctx context.Context, m store.Mandate, c store.Charg
 	if err := s.store.MarkChargeSent(ctx, c.ID); err != nil {
 		return c, err
 	}
-	res, err := p.Charge(ctx, payments.ChargeRequest{
-		Mandate: m.Ref(), Amount: c.Amount, Reference: c.IdempotencyKey, IdempotencyKey: c.IdempotencyKey,
-		Description: m.Plan.Name, Scheduled: c.Kind == store.KindScheduled, Retry: retry,
-	})
-	if pe, ok := payments.AsError(err); ok && (pe.Kind == payments.ErrRejected || pe.Kind == payments.ErrNotFound) {
-		res, err = refusal(pe), nil
-	}
+	res, err := s.callCharge(ctx, p, m, c, retry)
 	if err != nil {
 		if nerr := s.store.NoteChargeError(ctx, c.ID, err.Error()); nerr != nil {
 			s.log.ErrorContext(ctx, "note charge error", "charge_id", c.ID, "error", nerr)
@@ -136,6 +130,46 @@ func (s *Service) SendCharge(ctx context.Context, m store.Mandate, c store.Charg
 	}
 	c, _, err = s.store.ApplyCharge(ctx, c.ID, res)
 	return c, err
+}
+
+// CallCharge asks the provider for a charge that is written, pending and
+// marked sent (store.MarkChargeSent, or written so by
+// store.CreateScheduledCharges), with its row's idempotency key, and
+// returns the answer without recording it: the worker records the answers
+// of many in one transaction. retry says whether an earlier attempt of the
+// period was declined. A refusal of the request is an answer (a failed
+// charge, as SendCharge records it); an error is no answer, to be noted
+// on the charge and sent again with the same key.
+func (s *Service) CallCharge(ctx context.Context, m store.Mandate, c store.Charge, retry bool) (payments.ChargeResult, error) {
+	p, err := s.Provider(m)
+	if err != nil {
+		return payments.ChargeResult{}, err
+	}
+	return s.callCharge(ctx, p, m, c, retry)
+}
+
+func (s *Service) callCharge(ctx context.Context, p payments.Provider, m store.Mandate, c store.Charge, retry bool) (payments.ChargeResult, error) {
+	res, err := p.Charge(ctx, payments.ChargeRequest{
+		Mandate: m.Ref(), Amount: c.Amount, Reference: c.IdempotencyKey, IdempotencyKey: c.IdempotencyKey,
+		Description: m.Plan.Name, Scheduled: c.Kind == store.KindScheduled, Retry: retry,
+	})
+	if pe, ok := payments.AsError(err); ok && (pe.Kind == payments.ErrRejected || pe.Kind == payments.ErrNotFound) {
+		return refusal(pe), nil
+	}
+	return res, err
+}
+
+// IsRetry reports whether a scheduled attempt of a period is a retry, given
+// the period's earlier attempts: one of them was declined (not merely
+// never made). SendCharge asks the store; the worker, which has read them,
+// asks this.
+func IsRetry(earlier []store.Charge) bool {
+	for _, o := range earlier {
+		if Declined(o) {
+			return true
+		}
+	}
+	return false
 }
 
 // refusal is the failed charge a provider's refusal of the request

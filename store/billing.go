@@ -181,10 +181,7 @@ func (s *Store) BillingEvents(ctx context.Context, mandateID string) ([]BillingE
 // PostgreSQL, rows another instance is claiming are skipped, not waited for).
 func (s *Store) ClaimDueBilling(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Billing, error) {
 	real := s.real().UTC()
-	rows, err := s.db.QueryContext(ctx, `UPDATE billing SET lease_owner = ?, lease_until = ?
-		WHERE mandate_id IN (SELECT mandate_id FROM billing WHERE state IN ('active', 'past_due') AND next_due_at <= ?
-			AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_due_at LIMIT ?`+s.d.skipLocked+`)
-		RETURNING `+billingColumns, owner, real.Add(lease).Format(timeLayout), now.UTC().Format(timeLayout),
+	rows, err := s.db.QueryContext(ctx, s.claimDueQuery(), owner, real.Add(lease).Format(timeLayout), now.UTC().Format(timeLayout),
 		real.Format(timeLayout), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim due billing: %w", err)
@@ -201,11 +198,20 @@ func (s *Store) ClaimDueBilling(ctx context.Context, owner string, now time.Time
 	return out, rows.Err()
 }
 
+// claimDueQuery is ClaimDueBilling's statement: it walks the due
+// billings in order (billing_due), never every active one.
+func (s *Store) claimDueQuery() string {
+	return `UPDATE billing SET lease_owner = ?, lease_until = ?
+		WHERE mandate_id IN (SELECT mandate_id FROM billing` + s.d.billingDue + ` WHERE state IN ('active', 'past_due') AND next_due_at <= ?
+			AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_due_at LIMIT ?` + s.d.skipLocked + `)
+		RETURNING ` + billingColumns
+}
+
 // BillingInProgress counts the billings due at now that a worker holds
 // right now (its lease not expired): periods another process is charging.
 func (s *Store) BillingInProgress(ctx context.Context, now time.Time) (int, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM billing WHERE state IN ('active', 'past_due')
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM billing`+s.d.billingDue+` WHERE state IN ('active', 'past_due')
 		AND next_due_at <= ? AND lease_owner IS NOT NULL AND lease_until >= ?`,
 		now.UTC().Format(timeLayout), s.real().UTC().Format(timeLayout)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("billing in progress: %w", err)
@@ -243,9 +249,19 @@ func (s *Store) SettleBilling(ctx context.Context, mandateID, owner string, o Bi
 		return fmt.Errorf("settle billing of %s: %w", mandateID, err)
 	}
 	defer tx.Rollback()
+	if err := s.settleBilling(ctx, tx, mandateID, owner, o, now); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// settleBilling is SettleBilling in tx. A lease lost (ErrLeaseLost) is
+// found before anything is written, so that tx may go on with other
+// billings.
+func (s *Store) settleBilling(ctx context.Context, tx *sql.Tx, mandateID, owner string, o BillingOutcome, now time.Time) error {
 	var from string
 	var period, failures int
-	err = tx.QueryRowContext(ctx, `SELECT state, next_period, failures FROM billing WHERE mandate_id = ? AND lease_owner = ?`+s.d.lockRows,
+	err := tx.QueryRowContext(ctx, `SELECT state, next_period, failures FROM billing WHERE mandate_id = ? AND lease_owner = ?`+s.d.lockRows,
 		mandateID, owner).Scan(&from, &period, &failures)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrLeaseLost
@@ -293,7 +309,7 @@ func (s *Store) SettleBilling(ctx context.Context, mandateID, owner string, o Bi
 			return fmt.Errorf("settle billing of %s: %w", mandateID, err)
 		}
 	}
-	return tx.Commit()
+	return nil
 }
 
 // PostponeBilling releases a claimed billing until notBefore because the

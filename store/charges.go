@@ -293,6 +293,17 @@ func (s *Store) ApplyCharge(ctx context.Context, id int64, r payments.ChargeResu
 		return Charge{}, false, fmt.Errorf("apply charge %d: %w", id, err)
 	}
 	defer tx.Rollback()
+	c, changed, err := s.applyCharge(ctx, tx, id, r)
+	if err != nil {
+		return c, false, err
+	}
+	return c, changed, tx.Commit()
+}
+
+// applyCharge is ApplyCharge in tx. A report about another payment
+// (ErrOtherPayment) is refused before anything is written, so that tx may
+// go on with other charges.
+func (s *Store) applyCharge(ctx context.Context, tx *sql.Tx, id int64, r payments.ChargeResult) (Charge, bool, error) {
 	c, err := findCharge(ctx, tx, `c.id = ?`+s.d.lockRows, id)
 	if err != nil {
 		return Charge{}, false, fmt.Errorf("apply charge %d: %w", id, err)
@@ -355,10 +366,12 @@ func (s *Store) ApplyCharge(ctx context.Context, id int64, r payments.ChargeResu
 			changed = true
 		}
 	}
-	if c, err = findCharge(ctx, tx, `c.id = ?`, id); err != nil {
-		return Charge{}, false, fmt.Errorf("apply charge %d: %w", id, err)
+	if next != c {
+		// As written above, without reading it back.
+		next.UpdatedAt = parseTime(ts)
+		return next, changed, nil
 	}
-	return c, changed, tx.Commit()
+	return c, changed, nil
 }
 
 // refundedState is a paid charge's state for what was refunded of it.
@@ -376,9 +389,15 @@ func refundedState(c Charge) payments.ChargeState {
 // pending charge (not a decline), so the record tells the truth while the
 // same attempt is tried again.
 func (s *Store) NoteChargeError(ctx context.Context, id int64, problem string) error {
+	return s.noteChargeError(ctx, s.db, id, problem)
+}
+
+func (s *Store) noteChargeError(ctx context.Context, q interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}, id int64, problem string) error {
 	// Only on a pending charge: a concurrent call's answer (a 409 while
 	// the first request ran) must not mark a charge that has its outcome.
-	_, err := s.db.ExecContext(ctx, `UPDATE charges SET last_error = ?, updated_at = ? WHERE id = ? AND status = 'pending'`,
+	_, err := q.ExecContext(ctx, `UPDATE charges SET last_error = ?, updated_at = ? WHERE id = ? AND status = 'pending'`,
 		truncate(problem, 500), s.now().UTC().Format(timeLayout), id)
 	if err != nil {
 		return fmt.Errorf("note error on charge %d: %w", id, err)

@@ -142,26 +142,33 @@ func (s *Store) notify(ctx context.Context, tx *sql.Tx, mandateID, kind, key str
 // starts, dates the next one from itself (billing is anchored moments
 // later, when the provider confirms).
 func (s *Store) receipt(ctx context.Context, tx *sql.Tx, c Charge, paidAt time.Time) error {
-	m, err := findMandate(ctx, tx, `m.id = ?`, c.MandateID)
+	// What the receipt needs of the mandate, its shopper and its billing,
+	// in one read: it is written with every payment the worker records.
+	var status mandate.Status
+	var email string
+	var state, anchor, nextDue sql.NullString // NULL: billing has not started
+	m := Mandate{ID: c.MandateID}
+	err := tx.QueryRowContext(ctx, `SELECT m.status, m.interval, m.amount, m.currency, cu.email, b.state, b.anchor_at, b.next_due_at
+		FROM mandates m JOIN customers cu ON cu.id = m.customer_id LEFT JOIN billing b ON b.mandate_id = m.id
+		WHERE m.id = ?`, c.MandateID).Scan(&status, &m.Plan.Interval, &m.Plan.Price.Amount, &m.Plan.Price.Currency, &email,
+		&state, &anchor, &nextDue)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
 	if err != nil {
 		return fmt.Errorf("receipt of charge %d: %w", c.ID, err)
 	}
 	d := ReceiptData{ChargeID: c.ID, Amount: c.Amount, PaidAt: paidAt, Period: c.Period}
-	var state, anchor, nextDue string
-	err = tx.QueryRowContext(ctx, `SELECT state, anchor_at, next_due_at FROM billing WHERE mandate_id = ?`, c.MandateID).
-		Scan(&state, &anchor, &nextDue)
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		if m.Status == mandate.Pending || m.Status == mandate.Active {
+	case !state.Valid:
+		if status == mandate.Pending || status == mandate.Active {
 			d.NextAt = billing.Due(paidAt, m.Plan.Interval, 2)
 		}
-	case err != nil:
-		return fmt.Errorf("receipt of charge %d: %w", c.ID, err)
-	case state != BillingActive && state != BillingPastDue:
+	case state.String != BillingActive && state.String != BillingPastDue:
 	case c.Period > 0:
-		d.NextAt = billing.Due(parseTime(anchor), m.Plan.Interval, c.Period+1)
+		d.NextAt = billing.Due(parseTime(anchor.String), m.Plan.Interval, c.Period+1)
 	default:
-		d.NextAt = parseTime(nextDue)
+		d.NextAt = parseTime(nextDue.String)
 	}
 	if !d.NextAt.IsZero() {
 		next, err := priceFor(ctx, tx, m, d.NextAt)
@@ -174,7 +181,12 @@ func (s *Store) receipt(ctx context.Context, tx *sql.Tx, c Charge, paidAt time.T
 			d.NextAmount = next.Money
 		}
 	}
-	return s.notify(ctx, tx, c.MandateID, MsgReceipt, "charge/"+strconv.FormatInt(c.ID, 10)+"/receipt", d)
+	if email == "" {
+		return nil // as notify: no address, no message
+	}
+	_, err = s.enqueue(ctx, tx, NewMessage{Key: "charge/" + strconv.FormatInt(c.ID, 10) + "/receipt", Kind: MsgReceipt,
+		MandateID: c.MandateID, To: email, Data: d})
+	return err
 }
 
 // refundMessage tells the shopper a refund succeeded, in the transaction

@@ -489,29 +489,40 @@ type querier interface {
 }
 
 func findMandate(ctx context.Context, q querier, where string, args ...any) (Mandate, error) {
-	var m Mandate
-	var ref, pmID, pmType, custRef, setiRef, mandateRef, confirmed sql.NullString
-	var accepted, created, updated string
-	var fp nullCharge
-	err := q.QueryRowContext(ctx, `
+	m, err := scanMandate(q.QueryRowContext(ctx, mandateQuery(where), args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Mandate{}, ErrNotFound
+	}
+	return m, err
+}
+
+// mandateQuery reads the mandates (m) where where holds, as scanMandate
+// scans them, with their customer and first payment.
+func mandateQuery(where string) string {
+	return `
 		SELECT m.id, c.id, c.email, c.name, c.country, m.provider, m.mode, m.provider_ref, m.status,
 			m.payment_method_id, m.payment_method_type, m.provider_customer_ref, m.setup_intent_ref, m.provider_mandate_ref,
 			m.plan_name, m.amount, m.currency, m.interval, m.merchant, m.merchant_email,
 			m.terms_version, m.terms_sha256, m.authorization_text, m.accepted_at, m.client_ip, m.user_agent,
 			m.confirmed_at, m.failure_code, m.failure_reason, m.revoked_by, m.last_error, m.created_at, m.updated_at,
-			`+chargeColumns("fp")+`
+			` + chargeColumns("fp") + `
 		FROM mandates m JOIN customers c ON c.id = m.customer_id
 		LEFT JOIN charges fp ON fp.mandate_id = m.id AND fp.kind = 'initial'
-		WHERE `+where, args...).Scan(append([]any{
+		WHERE ` + where
+}
+
+func scanMandate(sc interface{ Scan(...any) error }) (Mandate, error) {
+	var m Mandate
+	var ref, pmID, pmType, custRef, setiRef, mandateRef, confirmed sql.NullString
+	var accepted, created, updated string
+	var fp nullCharge
+	err := sc.Scan(append([]any{
 		&m.ID, &m.Customer.ID, &m.Customer.Email, &m.Customer.Name, &m.Customer.Country, &m.Provider, &m.Mode, &ref, &m.Status,
 		&pmID, &pmType, &custRef, &setiRef, &mandateRef,
 		&m.Plan.Name, &m.Plan.Price.Amount, &m.Plan.Price.Currency, &m.Plan.Interval, &m.Consent.Merchant, &m.Consent.Contact,
 		&m.Consent.TermsVersion, &m.Consent.TermsSHA256, &m.Consent.Authorization, &accepted, &m.Consent.ClientIP, &m.Consent.UserAgent,
 		&confirmed, &m.FailureCode, &m.FailureReason, &m.RevokedBy, &m.LastError, &created, &updated},
 		fp.dest()...)...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Mandate{}, ErrNotFound
-	}
 	if err != nil {
 		return Mandate{}, err
 	}

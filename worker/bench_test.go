@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +28,7 @@ import (
 	"example.com/storefront/internal/pgtest"
 	"example.com/storefront/payments"
 	"example.com/storefront/sandbox"
+	"example.com/storefront/worker"
 )
 
 // sandboxChildEnv, when set (to a directory), makes the test binary serve
@@ -237,15 +239,40 @@ func benchmarkBillingDuePeriods(b *testing.B, db dbtest.Kind) {
 			b.Fatalf("BENCH_DUE_PERIODS=%q", v)
 		}
 	}
+	// BENCH_IN_FLIGHT and BENCH_BATCH set the worker's InFlight (calls at
+	// once) and Batch (billings claimed per pass); unset, main's defaults.
+	var inFlight, batch int
+	for env, to := range map[string]*int{"BENCH_IN_FLIGHT": &inFlight, "BENCH_BATCH": &batch} {
+		if v := os.Getenv(env); v != "" {
+			var err error
+			if *to, err = strconv.Atoi(v); err != nil || *to < 1 {
+				b.Fatalf("%s=%q", env, v)
+			}
+		}
+	}
 	sb := startSandboxProcess(b)
 	// The sandbox keeps real time; the app starts there too.
-	h := newHarness(b, apptest.On(db), apptest.RemoteSandbox(sb.URL, sb.DBFile), apptest.WithPlan(plan(1200, payments.Day)), apptest.StartingAt(time.Now()))
+	h := newHarness(b, apptest.On(db), apptest.RemoteSandbox(sb.URL, sb.DBFile), apptest.WithPlan(plan(1200, payments.Day)),
+		apptest.StartingAt(time.Now()), apptest.WithWorker(func(c *worker.Config) { c.InFlight, c.Batch = inFlight, batch }))
 	setup := time.Now()
 	if err := h.stripeMandates(n, 4); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("%d active mandates made through the pages in %s", n, time.Since(setup).Round(time.Millisecond))
 
+	// BENCH_BILLING_PROFILE names a file for a CPU profile of the passes
+	// alone (-cpuprofile also takes in the pages that made the mandates).
+	if file := os.Getenv("BENCH_BILLING_PROFILE"); file != "" {
+		f, err := os.Create(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	var charges int
 	var wall, workerCPU, sandboxCPU time.Duration
 	b.ResetTimer()

@@ -14,14 +14,37 @@ import (
 	"example.com/storefront/store"
 )
 
-// bill charges the billing periods that are due.
+// bill charges the billing periods that are due: the claimed billings
+// whose next step is a new attempt are charged together (chargeBatch);
+// every other one (an attempt left pending, a decline to account for, a
+// cancellation, a price that ends the agreement) and every answer other
+// than a payment is settled by billOne, one at a time.
 func (w *Worker) bill(ctx context.Context) (int, error) {
 	claimed, err := w.cfg.Store.ClaimDueBilling(ctx, w.owner, w.cfg.Now(), w.cfg.Lease, w.cfg.Batch)
 	if err != nil {
 		return 0, err
 	}
+	claimedAt := time.Now()
 	charged := 0
-	for _, b := range claimed {
+	var rest []store.Billing
+	for part := range slices.Chunk(claimed, store.MaxBillingBatch) {
+		dues, err := w.cfg.Store.BillingDues(ctx, part)
+		if err != nil {
+			w.log.Warn("billing: could not read the batch; charging one at a time", "error", err)
+		}
+		var batch []*dueCharge
+		for _, b := range part {
+			if d := nextAttempt(b, dues[b.MandateID]); d != nil {
+				batch = append(batch, d)
+			} else {
+				rest = append(rest, b)
+			}
+		}
+		n, later := w.chargeBatch(ctx, batch, claimedAt)
+		charged += n
+		rest = append(rest, later...)
+	}
+	for _, b := range rest {
 		if ctx.Err() != nil {
 			break // the lease expires; the next pass takes it up
 		}
@@ -58,9 +81,7 @@ func (w *Worker) billOne(ctx context.Context, b store.Billing) (charged int, err
 			c := &attempts[i]
 			switch {
 			case c.Status.Paid():
-				return charged, w.settle(ctx, m, b, store.BillingOutcome{To: store.BillingActive, Period: period + 1,
-					NextDueAt: billing.Due(b.AnchorAt, m.Plan.Interval, period+1),
-					Detail:    fmt.Sprintf("period %d paid (%s, %s)", period, c.Amount, c.ProviderRef)})
+				return charged, w.settle(ctx, m, b, paidOutcome(b, m, *c))
 			case service.Declined(*c):
 				failed++ // a payment never made (service.NotMade) is no decline: the next attempt uses no retry
 			}
@@ -113,6 +134,14 @@ func (w *Worker) billOne(ctx context.Context, b store.Billing) (charged int, err
 		w.log.Info("scheduled charge", "mandate_id", m.ID, "period", period, "attempt", c.Attempt)
 	}
 	return charged, fmt.Errorf("period %d of %s did not settle", period, m.ID)
+}
+
+// paidOutcome is a billing's outcome once c paid its due period: the next
+// period is due, by the billing's anchor.
+func paidOutcome(b store.Billing, m store.Mandate, c store.Charge) store.BillingOutcome {
+	return store.BillingOutcome{To: store.BillingActive, Period: b.NextPeriod + 1,
+		NextDueAt: billing.Due(b.AnchorAt, m.Plan.Interval, b.NextPeriod+1),
+		Detail:    fmt.Sprintf("period %d paid (%s, %s)", b.NextPeriod, c.Amount, c.ProviderRef)}
 }
 
 // cancelAtPeriodEnd revokes, by the merchant, a mandate whose paid period

@@ -40,6 +40,10 @@ type Config struct {
 	// kind taken per pass.
 	Interval time.Duration
 	Batch    int
+	// InFlight bounds the scheduled payments of a batch sent at once
+	// (default 8): the calls run concurrently, the database work of the
+	// batch does not (it holds one connection).
+	InFlight int
 	// Lease is how long a claim on a mandate's billing lasts: far longer
 	// than one charge takes, short enough that the periods of a worker
 	// that died (a process killed, an instance gone) are taken up by
@@ -90,6 +94,9 @@ func New(cfg Config) *Worker {
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 50
+	}
+	if cfg.InFlight <= 0 {
+		cfg.InFlight = 8
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = 2 * time.Minute
