@@ -67,9 +67,11 @@ type config struct {
 	// requests before it closes its listener.
 	ShutdownDrain time.Duration
 	// WorkerInterval is the time between the background worker's passes;
-	// WorkerBatch bounds each kind of its work per pass.
+	// WorkerBatch bounds each kind of its work per pass; WorkerInFlight
+	// the scheduled payments of a batch sent at once.
 	WorkerInterval time.Duration
 	WorkerBatch    int
+	WorkerInFlight int
 	// WorkerLease is how long a worker's claim on a mandate's billing
 	// lasts (another instance takes a dead one's work after it).
 	WorkerLease time.Duration
@@ -312,6 +314,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return c, &configError{"WORKER_BATCH", fmt.Sprintf("%q is not a number from 1 to 10000", v)}
 		}
 		c.WorkerBatch = n
+	}
+	if v := env("WORKER_IN_FLIGHT", "8"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 64 {
+			return c, &configError{"WORKER_IN_FLIGHT", fmt.Sprintf("%q is not a number from 1 to 64", v)}
+		}
+		c.WorkerInFlight = n
 	}
 	if v := env("BILLING_RETRIES", "1d,3d,5d"); v != "" {
 		r, err := billing.ParseRetries(v)

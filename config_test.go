@@ -21,7 +21,7 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	want := payments.Plan{Name: "Coffee Club", Price: payments.Money{Amount: 1200, Currency: "USD"}, Interval: payments.Month}
 	if c.Addr != "localhost:8080" || c.DataDir != "./data" || c.BaseURL != "" || c.SessionKeys != nil ||
-		c.StripeSecretKey != "" || c.Plan != want || c.Merchant == "" || c.LogLevel != "info" {
+		c.StripeSecretKey != "" || c.Plan != want || c.Merchant == "" || c.LogLevel != "info" || c.WorkerInFlight != 8 {
 		t.Fatalf("defaults = %+v", c)
 	}
 }
@@ -89,6 +89,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"SMTP_USER": "shop", "SMTP_PASSWORD": "secret"}, "SMTP_URL"},
 		{map[string]string{"MAIL_FROM": "the shop"}, "MAIL_FROM"},
 		{map[string]string{"MAIL_DISPUTES": "yes"}, "MAIL_DISPUTES"},
+		{map[string]string{"WORKER_IN_FLIGHT": "0"}, "WORKER_IN_FLIGHT"},
+		{map[string]string{"WORKER_IN_FLIGHT": "many"}, "WORKER_IN_FLIGHT"},
 	} {
 		_, err := loadConfig(envFrom(tc.env))
 		if err == nil {

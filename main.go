@@ -149,7 +149,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	work = worker.New(worker.Config{
 		Store: st, Service: svc, Providers: providers, Now: clk.Now,
-		Interval: cfg.WorkerInterval, Batch: cfg.WorkerBatch, Lease: cfg.WorkerLease, Retries: cfg.Retries,
+		Interval: cfg.WorkerInterval, Batch: cfg.WorkerBatch, InFlight: cfg.WorkerInFlight, Lease: cfg.WorkerLease, Retries: cfg.Retries,
 		ReconcileAfter: cfg.ReconcileAfter, SetupLifetime: cfg.SetupLifetime,
 		WebhookRetention: cfg.WebhookRetention, Logger: logger.With("component", "worker"),
 	})
