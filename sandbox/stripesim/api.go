@@ -154,6 +154,11 @@ func (s *Sim) serveStripe(w http.ResponseWriter, r *http.Request, req *stripeReq
 		}
 	}
 
+	// Once it has begun, the work runs to its end and its answer is kept
+	// under the key even if the caller gives up, as at Stripe: a resend
+	// with the key gets that answer. Cut short by the caller's context, it
+	// stored a 500 that every resend then got.
+	ctx = context.WithoutCancel(ctx)
 	hold := s.Settings().InFlight
 	var body []byte
 	status := http.StatusOK

@@ -1,7 +1,13 @@
 package stripesim_test
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -196,5 +202,80 @@ func TestIdempotencyKeysExpireAfter24HoursOfTheSandboxClock(t *testing.T) {
 	}
 	if n := e.paymentIntentCount(s); n != 2 {
 		t.Errorf("%d payment intents, want 2", n)
+	}
+}
+
+// A request whose caller gives up while its work runs still ends as at
+// Stripe: its work is done once and its answer kept under the key, so the
+// resend gets that answer, not a stored 500. The sandbox's clock cancels
+// the request's context as the work reads the time after reserving the key.
+func TestCallerGivingUpMidRequestKeepsTheAnswer(t *testing.T) {
+	t.Parallel()
+	var (
+		mu     sync.Mutex
+		cancel context.CancelFunc // the armed request's
+		reads  int                // clock reads since it was armed
+	)
+	var now func() time.Time
+	e := newEnv(t, func(c *sandbox.Config) {
+		now = c.Now
+		c.Now = func() time.Time {
+			mu.Lock()
+			if cancel != nil {
+				if reads++; reads == 2 { // the key is reserved: the work has begun
+					cancel()
+				}
+			}
+			mu.Unlock()
+			return now()
+		}
+	})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Test-Give-Up") != "" {
+			ctx, c := context.WithCancel(r.Context())
+			mu.Lock()
+			cancel, reads = c, 0
+			mu.Unlock()
+			r = r.WithContext(ctx)
+		}
+		e.Sandbox.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	create := func(giveUp bool) (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/sandbox/stripe/v1/customers",
+			strings.NewReader(url.Values{"email": {"ada@example.com"}}.Encode()))
+		req.Header.Set("Authorization", "Bearer "+testKey)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Idempotency-Key", "customer-1")
+		if giveUp {
+			req.Header.Set("X-Test-Give-Up", "yes")
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var c struct {
+			ID string `json:"id"`
+		}
+		json.NewDecoder(res.Body).Decode(&c)
+		return res, c.ID
+	}
+	_, firstID := create(true)
+	mu.Lock()
+	fired := reads >= 2
+	mu.Unlock()
+	if !fired {
+		t.Fatal("the request's work never read the clock twice: the test gave up nothing")
+	}
+	again, id := create(false)
+	if again.StatusCode != http.StatusOK || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("resend: %d, replayed %q; want the first request's 200, replayed", again.StatusCode, again.Header.Get("Idempotent-Replayed"))
+	}
+	if id == "" || id != firstID {
+		t.Errorf("the resend names customer %q, the first request %q: want the same one", id, firstID)
+	}
+	if _, err := e.api.Customers.Get(id, nil); err != nil {
+		t.Errorf("the customer made before the caller gave up: %v", err)
 	}
 }
