@@ -112,13 +112,20 @@ func (r *receiver) next(t *testing.T) stripe.Event {
 	return stripe.Event{}
 }
 
-// nextOfType collects n events and returns them by type.
+// collect collects n distinct events and returns them by type. Delivery
+// is at least once: an event delivered as the sandbox closed, before its
+// delivery was recorded, is delivered again after it reopens, and counts
+// once here.
 func (r *receiver) collect(t *testing.T, n int) map[stripe.EventType]stripe.Event {
 	t.Helper()
 	byType := map[stripe.EventType]stripe.Event{}
-	for range n {
+	seen := map[string]bool{}
+	for len(seen) < n {
 		ev := r.next(t)
-		byType[ev.Type] = ev
+		if !seen[ev.ID] {
+			seen[ev.ID] = true
+			byType[ev.Type] = ev
+		}
 	}
 	return byType
 }
