@@ -31,14 +31,7 @@ const MinSize = gzhttp.DefaultMinSize
 // bytes on a page. A Body, compressed once, takes the best level.
 const Level = gzip.BestSpeed
 
-// types are the media types worth compressing: our pages, styles, script,
-// CSV exports, the icon and plain-text errors. JSON is left out on
-// purpose: all of it here is server-to-server (the sandbox's provider APIs
-// and its mailbox, on loopback), where compressing costs CPU at both ends
-// and saves nothing.
-var types = []string{"text/html", "text/css", "text/csv", "text/javascript", "application/javascript", "image/svg+xml", "text/plain"}
-
-// Handler compresses next's responses of the types above, of MinSize bytes
+// Handler compresses next's responses of the types below, of MinSize bytes
 // or more, for clients that accept gzip, and says Vary: Accept-Encoding on
 // every answer (whether a response is compressed depends on the request's
 // Accept-Encoding). A response that sets its own Content-Encoding (a Body)
@@ -46,6 +39,12 @@ var types = []string{"text/html", "text/css", "text/csv", "text/javascript", "ap
 // moving), and an ETag gets a "-gzip" suffix on the compressed variant.
 // HEAD requests are answered uncompressed, as gzhttp does.
 func Handler(next http.Handler) http.Handler {
+	// The media types worth compressing: our pages, styles, script, CSV
+	// exports, the icon and plain-text errors. JSON is left out on purpose:
+	// all of it here is server-to-server (the sandbox's provider APIs and
+	// its mailbox, on loopback), where compressing costs CPU at both ends
+	// and saves nothing.
+	types := []string{"text/html", "text/css", "text/csv", "text/javascript", "application/javascript", "image/svg+xml", "text/plain"}
 	wrap, err := gzhttp.NewWrapper(
 		gzhttp.MinSize(MinSize),
 		gzhttp.CompressionLevel(Level),
