@@ -133,7 +133,7 @@ func runSandbox(ctx context.Context, getenv func(string) string, stdout io.Write
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	logger := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: logLevel(s.LogLevel)}))
+	logger := newLogger(stdout, s.LogLevel)
 	// sandbox.key and the database: private to their owner, as the app's.
 	if err := privateDir(s.DataDir); err != nil {
 		return err
