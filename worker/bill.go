@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"example.com/storefront/billing"
@@ -19,31 +20,60 @@ import (
 // every other one (an attempt left pending, a decline to account for, a
 // cancellation, a price that ends the agreement) and every answer other
 // than a payment is settled by billOne, one at a time.
-func (w *Worker) bill(ctx context.Context) (int, error) {
-	claimed, err := w.cfg.Store.ClaimDueBilling(ctx, w.owner, w.cfg.Now(), w.cfg.Lease, w.cfg.Batch)
-	if err != nil {
-		return 0, err
-	}
-	claimedAt := time.Now()
-	charged := 0
+//
+// It claims Batch billings at a time, and while each claim comes back
+// full it claims the next once the last has four rounds of calls left to
+// start (chargeBatch's started), for up to BillFor: the provider is kept
+// busy while a batch's last answers come back and are recorded, rather
+// than idle while the next is claimed, read and written. The batches share
+// the InFlight calls, and at most two claims are open at once (a batch
+// smaller than four rounds would otherwise let a pass claim everything
+// due). more says that the last claim was full: more may be due, for the
+// next pass to take at once.
+func (w *Worker) bill(ctx context.Context) (charged int, more bool, err error) {
+	start := time.Now()
+	slots := make(chan struct{}, w.cfg.InFlight) // calls in flight
+	open := make(chan struct{}, 2)               // batches claimed and not yet done
+	var wg sync.WaitGroup
+	var mu sync.Mutex // guards charged and rest while batches run
 	var rest []store.Billing
-	for part := range slices.Chunk(claimed, store.MaxBillingBatch) {
-		dues, err := w.cfg.Store.BillingDues(ctx, part)
+	for {
+		open <- struct{}{}
+		claimed, err := w.cfg.Store.ClaimDueBilling(ctx, w.owner, w.cfg.Now(), w.cfg.Lease, w.cfg.Batch)
 		if err != nil {
-			w.log.Warn("billing: could not read the batch; charging one at a time", "error", err)
+			wg.Wait()
+			return charged, false, err
 		}
-		var batch []*dueCharge
-		for _, b := range part {
-			if d := nextAttempt(b, dues[b.MandateID]); d != nil {
-				batch = append(batch, d)
-			} else {
-				rest = append(rest, b)
-			}
+		claimedAt := time.Now()
+		more = len(claimed) == w.cfg.Batch
+		parts := slices.Collect(slices.Chunk(claimed, store.MaxBillingBatch))
+		if len(parts) == 0 {
+			<-open
 		}
-		n, later := w.chargeBatch(ctx, batch, claimedAt)
-		charged += n
-		rest = append(rest, later...)
+		for i, part := range parts {
+			batch, others := w.newAttempts(ctx, part)
+			mu.Lock()
+			rest = append(rest, others...)
+			mu.Unlock()
+			started := make(chan struct{})
+			last := i == len(parts)-1
+			wg.Go(func() {
+				if last {
+					defer func() { <-open }()
+				}
+				n, later := w.chargeBatch(ctx, batch, claimedAt, slots, started)
+				mu.Lock()
+				charged += n
+				rest = append(rest, later...)
+				mu.Unlock()
+			})
+			<-started
+		}
+		if !more || ctx.Err() != nil || time.Since(start) >= w.cfg.BillFor {
+			break
+		}
 	}
+	wg.Wait()
 	for _, b := range rest {
 		if ctx.Err() != nil {
 			break // the lease expires; the next pass takes it up
@@ -54,7 +84,25 @@ func (w *Worker) bill(ctx context.Context) (int, error) {
 			w.log.Error("billing", "mandate_id", b.MandateID, "period", b.NextPeriod, "error", err)
 		}
 	}
-	return charged, nil
+	return charged, more, nil
+}
+
+// newAttempts reads what the claimed billings of part need and returns
+// those whose next step is a new attempt, to charge together, and the
+// others, for billOne.
+func (w *Worker) newAttempts(ctx context.Context, part []store.Billing) (batch []*dueCharge, others []store.Billing) {
+	dues, err := w.cfg.Store.BillingDues(ctx, part)
+	if err != nil {
+		w.log.Warn("billing: could not read the batch; charging one at a time", "error", err)
+	}
+	for _, b := range part {
+		if d := nextAttempt(b, dues[b.MandateID]); d != nil {
+			batch = append(batch, d)
+		} else {
+			others = append(others, b)
+		}
+	}
+	return batch, others
 }
 
 // billOne settles a claimed billing's due period. Everything it decides it

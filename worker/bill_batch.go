@@ -72,11 +72,16 @@ type answer struct {
 	settled  bool
 }
 
-// chargeBatch charges ds, claimed at claimedAt, together. It returns the
-// charges made (rows sent, as billOne counts them) and the billings whose
-// answer was not a payment, for billOne to account for (a decline, a
-// payment the provider is still deciding).
-func (w *Worker) chargeBatch(ctx context.Context, ds []*dueCharge, claimedAt time.Time) (charged int, later []store.Billing) {
+// chargeBatch charges ds, claimed at claimedAt, together, taking a slot
+// of slots for each call. It closes started once four rounds of calls are
+// left to start (a batch larger than the slots), or when it returns, and
+// returns the charges made (rows sent, as billOne
+// counts them) and the billings whose answer was not a payment, for
+// billOne to account for (a decline, a payment the provider is still
+// deciding).
+func (w *Worker) chargeBatch(ctx context.Context, ds []*dueCharge, claimedAt time.Time, slots chan struct{}, started chan<- struct{}) (charged int, later []store.Billing) {
+	allStarted := sync.OnceFunc(func() { close(started) })
+	defer allStarted()
 	if len(ds) == 0 {
 		return 0, nil
 	}
@@ -110,7 +115,7 @@ func (w *Worker) chargeBatch(ctx context.Context, ds []*dueCharge, claimedAt tim
 		}
 	}
 	answers := make(chan answer, len(send))
-	go w.send(ctx, send, claimedAt, markedAt, answers)
+	go w.send(ctx, send, claimedAt, markedAt, slots, answers, allStarted)
 	// The answers are recorded in groups, one transaction each: a group
 	// is recorded once it is large enough, once every answer is in, or
 	// once its first answer has waited recordWithin (a slow call holds
@@ -145,17 +150,28 @@ const (
 	recordWithin = 200 * time.Millisecond
 )
 
-// send calls the provider for each of ds, InFlight at a time, and answers
-// each on out (which has room for all). A call is not started once ctx is
-// done or half the lease has gone: its row stays pending, and is finished
-// with its key once the lease has expired. A row marked sent a while ago
-// (a slow provider) is marked again before its call, so that
-// reconciliation never looks it up while it may still be in flight.
-func (w *Worker) send(ctx context.Context, ds []*dueCharge, claimedAt, markedAt time.Time, out chan<- answer) {
-	slots := make(chan struct{}, w.cfg.InFlight)
+// send calls the provider for each of ds, a call for each slot it takes
+// (slots has room for InFlight), and answers each on out (which has room
+// for all); it calls started once four rounds of calls are left, if ds
+// is larger than slots. A call is not
+// started once ctx is done or half the lease has gone: its row stays
+// pending, and is finished with its key once the lease has expired. A row
+// marked sent a while ago (a slow provider) is marked again before its
+// call, so that reconciliation never looks it up while it may still be in
+// flight.
+func (w *Worker) send(ctx context.Context, ds []*dueCharge, claimedAt, markedAt time.Time, slots chan struct{}, out chan<- answer, started func()) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	for _, d := range ds {
+	for i, d := range ds {
+		if len(ds) > cap(slots) && len(ds)-i <= 4*cap(slots) {
+			// Four rounds of calls to go: time enough for the next batch
+			// to be claimed, read and written before the slots run dry. A
+			// batch that fits in the slots does not keep them full, so
+			// the next waits for it to end (chargeBatch), as a small
+			// WORKER_BATCH among several instances means: each claims no
+			// more than it can send.
+			started()
+		}
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():

@@ -242,3 +242,93 @@ func TestBatchCutShortIsFinishedWithTheSameKeys(t *testing.T) {
 		}
 	})
 }
+
+// A pass whose batch comes back full leaves more work due: the worker goes
+// on at once, not WORKER_INTERVAL later. Eleven payments due, in batches
+// of three with passes an hour apart and each pass claiming once
+// (BillFor), are all made within moments, each once.
+func TestRunGoesOnWhileBatchesComeBackFull(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db dbtest.Kind) {
+		const n = 11
+		h := newHarness(t, apptest.On(db), apptest.StartingAt(at(2027, time.May, 3, 8)),
+			apptest.WithWorker(func(c *worker.Config) { c.Batch, c.InFlight, c.Interval, c.BillFor = 3, 2, time.Hour, time.Nanosecond }))
+		var ms []store.Mandate
+		for range n {
+			ms = append(ms, h.ActiveStripe())
+		}
+		runCtx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			h.Worker.Run(runCtx)
+		}()
+		defer func() {
+			stop()
+			<-done
+		}()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			paid := 0
+			for _, m := range ms {
+				if h.Billing(m.ID).NextPeriod == 2 {
+					paid++
+				}
+			}
+			if paid == n {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after 30 s, with passes an hour apart: %d of %d periods paid", paid, n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		for _, m := range ms {
+			h.paidOnce(m, 1)
+		}
+	})
+}
+
+// While its claims come back full, a pass claims batch after batch, the
+// batches sharing InFlight calls: eleven payments due in batches of three
+// are made in one pass, never more than two calls at once, each once.
+func TestPassClaimsBatchAfterBatchSharingTheCalls(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db dbtest.Kind) {
+		const n, inFlight = 11, 2
+		h := newHarness(t, apptest.On(db), apptest.StartingAt(at(2027, time.May, 3, 8)),
+			apptest.WithWorker(func(c *worker.Config) { c.Batch, c.InFlight, c.BillFor = 3, inFlight, time.Hour }))
+		var ms []store.Mandate
+		for range n {
+			ms = append(ms, h.ActiveStripe())
+		}
+		var mu sync.Mutex
+		now, most := 0, 0
+		h.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
+			if !apptest.IsCharge(r) {
+				return false
+			}
+			mu.Lock()
+			now++
+			most = max(most, now)
+			mu.Unlock()
+			time.Sleep(5 * time.Millisecond) // long enough for the calls to overlap
+			h.Forward(w, r)
+			mu.Lock()
+			now--
+			mu.Unlock()
+			return true
+		})
+		if r := h.Pass(); r.Charged != n || r.More {
+			t.Errorf("the pass made %d charges (more: %v), want %d and no more", r.Charged, r.More, n)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if most > inFlight {
+			t.Errorf("%d calls at once, want at most %d", most, inFlight)
+		}
+		for _, m := range ms {
+			h.paidOnce(m, 1)
+		}
+	})
+}

@@ -36,14 +36,19 @@ type Config struct {
 	Providers []payments.Provider
 	// Now is the billing clock (the demo clock in an all-sandbox demo).
 	Now func() time.Time
-	// Interval is the time between passes; Batch bounds the work of each
-	// kind taken per pass.
+	// Interval is the longest time between passes; Batch bounds the work
+	// of each kind claimed at a time. A pass whose batch came back full is
+	// followed at once by the next.
 	Interval time.Duration
 	Batch    int
-	// InFlight bounds the scheduled payments of a batch sent at once
-	// (default 8): the calls run concurrently, the database work of the
-	// batch does not (it holds one connection).
+	// InFlight bounds the scheduled payments sent at once (default 8):
+	// the calls run concurrently, a batch's database work does not (it
+	// holds one connection).
 	InFlight int
+	// BillFor is how long a pass keeps claiming due payments while each
+	// claim comes back full (default 1 s): the pass's other work waits no
+	// longer, and the next pass goes on with the payments.
+	BillFor time.Duration
 	// Lease is how long a claim on a mandate's billing lasts: far longer
 	// than one charge takes, short enough that the periods of a worker
 	// that died (a process killed, an instance gone) are taken up by
@@ -98,6 +103,9 @@ func New(cfg Config) *Worker {
 	if cfg.InFlight <= 0 {
 		cfg.InFlight = 8
 	}
+	if cfg.BillFor <= 0 {
+		cfg.BillFor = time.Second
+	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = 2 * time.Minute
 	}
@@ -145,14 +153,21 @@ func (w *Worker) Run(ctx context.Context) {
 	t := time.NewTimer(w.cfg.Interval)
 	defer t.Stop()
 	var backoff time.Duration // while the database does not answer
-	nudged := false
+	nudged, more := false, false
 	for {
-		aged := !nudged || time.Since(w.lastAged) >= agedEvery
+		aged := (!nudged && !more) || time.Since(w.lastAged) >= agedEvery
 		if aged {
 			w.lastAged = time.Now()
 		}
-		_, err := w.run(ctx, aged)
-		wait := w.untilNextPass(ctx)
+		r, err := w.run(ctx, aged)
+		// A full batch may have left work due (a thousand payments due
+		// on the first of the month): the next pass goes on at once. What
+		// a batch claimed is leased, so the passes end with the work.
+		more = r.More && !store.Unavailable(err) && ctx.Err() == nil
+		wait := time.Duration(0)
+		if !more {
+			wait = w.untilNextPass(ctx)
+		}
 		switch {
 		case err == nil || ctx.Err() != nil:
 			backoff = 0
@@ -193,9 +208,10 @@ func (w *Worker) untilNextPass(ctx context.Context) time.Duration {
 
 // Report counts what a pass did.
 type Report struct {
-	Events     int // webhook events processed or ignored
-	Charged    int // scheduled charges made
-	Reconciled int // setups, charges and refunds settled with the provider
+	Events     int  // webhook events processed or ignored
+	Charged    int  // scheduled charges made
+	Reconciled int  // setups, charges and refunds settled with the provider
+	More       bool // a batch came back full: more work may be due now
 }
 
 // Pass does one round of every kind of work and reports what it did.
@@ -209,11 +225,13 @@ func (w *Worker) run(ctx context.Context, aged bool) (Report, error) {
 	defer w.pass.Unlock()
 	var r Report
 	var errs []error
-	n, err := w.processEvents(ctx)
+	n, more, err := w.processEvents(ctx)
 	r.Events += n
+	r.More = more
 	errs = append(errs, err)
-	n, err = w.bill(ctx)
+	n, more, err = w.bill(ctx)
 	r.Charged += n
+	r.More = r.More || more
 	errs = append(errs, err)
 	n, err = w.reconcile(ctx, aged)
 	r.Reconciled += n
@@ -222,13 +240,14 @@ func (w *Worker) run(ctx context.Context, aged bool) (Report, error) {
 	return r, errors.Join(errs...)
 }
 
-// processEvents processes the webhook events that are due.
-func (w *Worker) processEvents(ctx context.Context) (int, error) {
+// processEvents processes the webhook events that are due; more says
+// that it claimed a full batch (more may be due).
+func (w *Worker) processEvents(ctx context.Context) (done int, more bool, err error) {
 	events, err := w.cfg.Store.ClaimWebhookEvents(ctx, time.Minute, w.cfg.Batch)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	done := 0
+	more = len(events) == w.cfg.Batch
 	for _, e := range events {
 		if ctx.Err() != nil {
 			break // its lease expires; the next pass takes it up
@@ -248,7 +267,7 @@ func (w *Worker) processEvents(ctx context.Context) (int, error) {
 			"status", out.Status, "mandate_id", out.MandateID, "outcome", out.Detail)
 		err = errors.Join(err, w.cfg.Store.FinishWebhookEvent(ctx, e.ID, out.Status, out.Detail, out.MandateID))
 	}
-	return done, err
+	return done, more, err
 }
 
 // prune forgets old processed webhook events, once an hour.
