@@ -39,10 +39,12 @@ func (w *Worker) bill(ctx context.Context) (charged int, more bool, err error) {
 	var rest []store.Billing
 	for {
 		open <- struct{}{}
-		claimed, err := w.cfg.Store.ClaimDueBilling(ctx, w.owner, w.cfg.Now(), w.cfg.Lease, w.cfg.Batch)
-		if err != nil {
-			wg.Wait()
-			return charged, false, err
+		claimed, cerr := w.cfg.Store.ClaimDueBilling(ctx, w.owner, w.cfg.Now(), w.cfg.Lease, w.cfg.Batch)
+		if cerr != nil {
+			// What the earlier claims left for billOne is still settled
+			// below, not left leased.
+			err, more = cerr, false
+			break
 		}
 		claimedAt := time.Now()
 		more = len(claimed) == w.cfg.Batch
@@ -84,7 +86,7 @@ func (w *Worker) bill(ctx context.Context) (charged int, more bool, err error) {
 			w.log.Error("billing", "mandate_id", b.MandateID, "period", b.NextPeriod, "error", err)
 		}
 	}
-	return charged, more, nil
+	return charged, more, err
 }
 
 // newAttempts reads what the claimed billings of part need and returns
