@@ -25,22 +25,7 @@ func TestHomeCompressedCachedAndAtThePriceInEffect(t *testing.T) {
 
 	wire := func(path, acceptEncoding string) (*http.Response, []byte) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, app.URL+path, nil)
-		if acceptEncoding != "" {
-			req.Header.Set("Accept-Encoding", acceptEncoding)
-		}
-		tr := &http.Transport{DisableCompression: true}
-		defer tr.CloseIdleConnections()
-		resp, err := (&http.Client{Transport: tr}).Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp, body
+		return pagetest.Wire(t, http.MethodGet, app.URL+path, acceptEncoding)
 	}
 	price := func() string {
 		t.Helper()

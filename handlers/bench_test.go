@@ -85,32 +85,10 @@ func reportCPU(b *testing.B) func() {
 	}
 }
 
-// send makes one request and reads the body to the end, so the connection
-// is reused as a browser's is.
+// send is pagetest.Send: one request, its body read to the end.
 func send(b *testing.B, c *http.Client, method, u string, form url.Values) *http.Response {
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, u, body)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		b.Fatal(err)
-	}
-	if resp.StatusCode >= 400 {
-		b.Fatalf("%s %s: %d", method, u, resp.StatusCode)
-	}
-	return resp
+	b.Helper()
+	return pagetest.Send(b, c, method, u, form)
 }
 
 // read GETs a page and returns it.

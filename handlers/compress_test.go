@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/storefront/internal/pagetest"
 	"example.com/storefront/payments"
 	"example.com/storefront/static"
 	"example.com/storefront/store"
@@ -28,27 +29,7 @@ type raw struct {
 // what a browser receives.
 func getRaw(t *testing.T, method, u, acceptEncoding string, header ...string) raw {
 	t.Helper()
-	req, err := http.NewRequest(method, u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if acceptEncoding != "" {
-		req.Header.Set("Accept-Encoding", acceptEncoding)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	tr := &http.Transport{DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, body := pagetest.Wire(t, method, u, acceptEncoding, header...)
 	return raw{resp.StatusCode, resp.Header, body}
 }
 

@@ -2,11 +2,12 @@ package handlers_test
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"example.com/storefront/internal/pagetest"
 )
 
 // BenchmarkHomeBare is BenchmarkHome's yardstick: a bare net/http handler
@@ -18,7 +19,8 @@ import (
 //	go test -run '^$' -bench '^BenchmarkHome(Bare)?$' -benchtime 2000x -count 3 ./handlers/
 func BenchmarkHomeBare(b *testing.B) {
 	e := newEnv(b, direct)
-	raw, gz := wireBody(b, e.URL+"/", ""), wireBody(b, e.URL+"/", "gzip")
+	_, raw := pagetest.Wire(b, http.MethodGet, e.URL+"/", "")
+	_, gz := pagetest.Wire(b, http.MethodGet, e.URL+"/", "gzip")
 	zipped := !bytes.Equal(raw, gz) // the app compresses it
 	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body := raw
@@ -36,29 +38,6 @@ func BenchmarkHomeBare(b *testing.B) {
 	for b.Loop() {
 		send(b, client, http.MethodGet, bare.URL+"/", nil)
 	}
-}
-
-// wireBody is GET u's body as sent, with acceptEncoding (gzip: compressed).
-func wireBody(b *testing.B, u, acceptEncoding string) []byte {
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if acceptEncoding != "" {
-		req.Header.Set("Accept-Encoding", acceptEncoding)
-	}
-	tr := &http.Transport{DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr}).Do(req)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return body
 }
 
 // gzipClient asks for gzip as browsers do and reads the bytes as sent,

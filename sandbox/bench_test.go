@@ -2,10 +2,8 @@ package sandbox_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -146,31 +144,10 @@ func benchCharge(b *testing.B, api *client.API, customer, pm, key string) {
 	}
 }
 
-// benchSend makes one request, reads the answer and returns its Location.
+// benchSend makes one request (pagetest.Send) and returns its Location.
 func benchSend(b *testing.B, c *http.Client, method, u string, form url.Values) string {
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, u, body)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		b.Fatal(err)
-	}
-	if resp.StatusCode >= 400 {
-		b.Fatalf("%s %s: %d", method, u, resp.StatusCode)
-	}
-	return resp.Header.Get("Location")
+	b.Helper()
+	return pagetest.Send(b, c, method, u, form).Header.Get("Location")
 }
 
 // reportCPU adds the process's CPU time per operation to the output.
