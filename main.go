@@ -32,6 +32,7 @@ import (
 	"example.com/storefront/compressed"
 	"example.com/storefront/delivery"
 	"example.com/storefront/handlers"
+	"example.com/storefront/internal/gcpace"
 	"example.com/storefront/internal/logbuffer"
 	"example.com/storefront/notify"
 	"example.com/storefront/payments"
@@ -47,6 +48,7 @@ import (
 )
 
 func main() {
+	gcpace.Apply() // a small live heap, collected less often (see the package)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	name, serve := "storefront", run

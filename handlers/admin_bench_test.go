@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"example.com/storefront/internal/gcpace"
 )
 
 // BenchmarkAdminList is GET /admin (the mandates list with its counts) in
@@ -18,6 +20,7 @@ import (
 //
 //	go test -run '^$' -bench AdminList -benchtime 2s ./handlers/
 func BenchmarkAdminList(b *testing.B) {
+	defer gcpace.Apply()() // as main runs
 	for _, n := range []int{1_000, 100_000} {
 		b.Run("mandates="+strconv.Itoa(n), func(b *testing.B) {
 			e := newEnv(b, direct)

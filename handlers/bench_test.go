@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"example.com/storefront/internal/cputime"
+	"example.com/storefront/internal/gcpace"
 	"example.com/storefront/internal/pagetest"
 )
 
 // BenchmarkHome is GET / in-process over loopback.
 // Target on a 2-core machine: under 200 µs.
 func BenchmarkHome(b *testing.B) {
+	defer gcpace.Apply()() // as main runs
 	e := newEnv(b, direct)
 	client := gzipClient() // as a browser asks, the body not inflated
 	b.ReportAllocs()
@@ -32,6 +34,7 @@ func BenchmarkHome(b *testing.B) {
 // HTML, so the figure is the servers' work.
 // Target on a 2-core machine: under 5 ms.
 func BenchmarkSandboxFlow(b *testing.B) {
+	defer gcpace.Apply()() // as main runs
 	e := newEnv(b, direct)
 	form := e.validForm(pagetest.NewBrowser(b))
 	b.ReportAllocs()
@@ -55,6 +58,7 @@ func BenchmarkSandboxFlow(b *testing.B) {
 // Pay's approval through PPRO, approving, and the return page (which fetches
 // the agreement and its first charge through the API).
 func BenchmarkSandboxFlowPPRO(b *testing.B) {
+	defer gcpace.Apply()() // as main runs
 	e := newEnv(b, direct)
 	form := e.validForm(pagetest.NewBrowser(b))
 	form.Set("provider", "ppro")

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"example.com/storefront/internal/gcpace"
 	"example.com/storefront/internal/pagetest"
 )
 
@@ -18,6 +19,7 @@ import (
 //
 //	go test -run '^$' -bench '^BenchmarkHome(Bare)?$' -benchtime 2000x -count 3 ./handlers/
 func BenchmarkHomeBare(b *testing.B) {
+	defer gcpace.Apply()() // as main runs
 	e := newEnv(b, direct)
 	_, raw := pagetest.Wire(b, http.MethodGet, e.URL+"/", "")
 	_, gz := pagetest.Wire(b, http.MethodGet, e.URL+"/", "gzip")

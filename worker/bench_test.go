@@ -24,6 +24,7 @@ import (
 	"example.com/storefront/internal/apptest"
 	"example.com/storefront/internal/cputime"
 	"example.com/storefront/internal/dbtest"
+	"example.com/storefront/internal/gcpace"
 	"example.com/storefront/internal/pagetest"
 	"example.com/storefront/internal/pgtest"
 	"example.com/storefront/payments"
@@ -52,6 +53,7 @@ func TestMain(m *testing.M) {
 // and serves until its standard input closes (the parent is gone). GET
 // /cpu answers the CPU time it has used, in nanoseconds.
 func serveSandbox(dir string) error {
+	gcpace.Apply() // as main runs `storefront sandbox`
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -226,6 +228,7 @@ func (h *harness) stripeFlow(form url.Values) error {
 // sandbox's. It runs on each database (sub-benchmarks sqlite and
 // postgres), with the same checks, for the README's ratio.
 func BenchmarkBillingDuePeriods(b *testing.B) {
+	defer gcpace.Apply()() // as main runs
 	for _, db := range []dbtest.Kind{dbtest.KindSQLite, dbtest.KindPostgres} {
 		b.Run(string(db), func(b *testing.B) { benchmarkBillingDuePeriods(b, db) })
 	}
