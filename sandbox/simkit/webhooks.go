@@ -32,6 +32,10 @@ type WebhookEndpoint struct {
 	Headers func(payload []byte, now time.Time) http.Header
 	// Events are the types the endpoint is subscribed to; none → all.
 	Events []string
+	// Indent, if set, indents each compact payload by it on delivery (the
+	// provider sends its bodies indented), outside the write that stored
+	// it; the headers sign what is sent.
+	Indent string
 }
 
 // Event is one event a provider emitted: stored whether or not the
@@ -41,7 +45,7 @@ type Event struct {
 	ID       string
 	Type     string
 	Created  int64  // Unix seconds
-	Payload  []byte // exactly what is (or would be) delivered
+	Payload  []byte // what is delivered, compact if the endpoint indents it (WebhookEndpoint.Indent)
 }
 
 // webhookSender delivers recorded events asynchronously, so that no page
@@ -194,7 +198,7 @@ func (w *webhookSender) deliver(eventID string) {
 		}
 
 		attempt := d.attempts + 1
-		code, sendErr := w.post(ep, d.payload)
+		code, sendErr := w.post(ep, body(ep, d.payload))
 		now := time.Now()
 		status, next := "pending", now.Add(w.backoff<<(attempt-1))
 		switch {
@@ -241,6 +245,17 @@ func (w *webhookSender) load(ctx context.Context, eventID string) (delivery, err
 	}
 	d.nextAttempt = time.UnixMilli(nextMS)
 	return d, nil
+}
+
+// body is what a delivery of payload to ep sends: indented if ep indents
+// and payload is compact (a payload stored indented, by an earlier
+// version, goes as it is: compact JSON has no newline outside its strings,
+// and a newline within one is escaped).
+func body(ep WebhookEndpoint, payload []byte) []byte {
+	if ep.Indent == "" || bytes.IndexByte(payload, '\n') >= 0 {
+		return payload
+	}
+	return AppendIndented(make([]byte, 0, len(payload)*3/2), payload, ep.Indent)
 }
 
 // post makes one attempt. Any 2xx answer counts as delivered; the status

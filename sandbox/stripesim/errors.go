@@ -153,14 +153,22 @@ func writeStripeError(w http.ResponseWriter, e *stripeError) {
 // stripeJSON encodes v as the API does: indented, and without Go's
 // escaping of <, > and & (Stripe returns them as they are).
 func stripeJSON(v any) ([]byte, error) {
+	compact, err := stripeCompactJSON(v)
+	if err != nil {
+		return nil, err
+	}
+	return simkit.AppendIndented(make([]byte, 0, len(compact)*3/2), compact, "  "), nil
+}
+
+// stripeCompactJSON is v encoded as stripeJSON encodes it, not indented.
+func stripeCompactJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return nil, fmt.Errorf("encode %T: %w", v, err)
 	}
-	compact := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	return simkit.AppendIndented(make([]byte, 0, len(compact)*3/2), compact, "  "), nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // writeStripeJSON writes v as an API response.

@@ -66,7 +66,9 @@ func (s *Sim) stripeEmitChange(ctx context.Context, tx *simkit.WriteTx, typ stri
 			e.Request.IdempotencyKey = &req.idempotencyKey
 		}
 	}
-	payload, err := stripeJSON(e)
+	// Stored compact, indented on delivery (WebhookEndpoint): indenting
+	// here would hold the sandbox's writer longer and store a third more.
+	payload, err := stripeCompactJSON(e)
 	if err != nil {
 		return err
 	}
@@ -76,7 +78,7 @@ func (s *Sim) stripeEmitChange(ctx context.Context, tx *simkit.WriteTx, typ stri
 // WebhookEndpoint is where the Stripe part delivers its events: url, each
 // attempt signed with secret ("whsec_…") as Stripe signs.
 func WebhookEndpoint(url, secret string, events []string) simkit.WebhookEndpoint {
-	return simkit.WebhookEndpoint{URL: url, Headers: stripeSigner(secret), Events: events}
+	return simkit.WebhookEndpoint{URL: url, Headers: stripeSigner(secret), Events: events, Indent: "  "}
 }
 
 // stripeSigner signs each delivery attempt as Stripe does:

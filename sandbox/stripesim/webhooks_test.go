@@ -1,6 +1,8 @@
 package stripesim_test
 
 import (
+	"bytes"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
+	_ "modernc.org/sqlite" // reads the sandbox's database
 
 	"example.com/storefront/sandbox"
 )
@@ -28,8 +31,9 @@ type receiver struct {
 	errs   chan error
 
 	mu        sync.Mutex
-	failFirst int            // attempts to refuse, per event
-	attempts  map[string]int // by event id
+	failFirst int               // attempts to refuse, per event
+	attempts  map[string]int    // by event id
+	bodies    map[string][]byte // the last body received, by event id
 }
 
 func newReceiver(t *testing.T, failFirst int) *receiver {
@@ -39,6 +43,7 @@ func newReceiver(t *testing.T, failFirst int) *receiver {
 		errs:      make(chan error, 64),
 		failFirst: failFirst,
 		attempts:  map[string]int{},
+		bodies:    map[string][]byte{},
 	}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, err := io.ReadAll(req.Body)
@@ -54,6 +59,7 @@ func newReceiver(t *testing.T, failFirst int) *receiver {
 		}
 		r.mu.Lock()
 		r.attempts[ev.ID]++
+		r.bodies[ev.ID] = body
 		refuse := r.attempts[ev.ID] <= r.failFirst
 		r.mu.Unlock()
 		if refuse {
@@ -322,4 +328,43 @@ func TestWebhooksOnlyOfTheSubscribedTypes(t *testing.T) {
 		t.Errorf("delivered %s, want setup_intent.succeeded only", ev.Type)
 	}
 	rcv.none(t, 300*time.Millisecond)
+}
+
+// Stripe sends its webhook bodies indented. The sandbox stores each event
+// compact (less to write while it holds its one writer) and indents it on
+// delivery, signing what it sends (the receiver verifies the signature
+// over the bytes it got).
+func TestWebhookBodiesGoIndentedAndAreStoredCompact(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t, 0)
+	e := newEnv(t, rcv.config)
+	_, cs := e.newFlow()
+	wantStatus(t, e.Post(e.chooseAmazonPay(cs), url.Values{"decision": {"approve"}}), http.StatusSeeOther)
+	events := rcv.collect(t, 2)
+
+	db, err := sql.Open("sqlite", "file:"+e.Cfg.DBPath+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, ev := range events {
+		rcv.mu.Lock()
+		body := rcv.bodies[ev.ID]
+		rcv.mu.Unlock()
+		var compact, indented bytes.Buffer
+		if err := json.Compact(&compact, body); err != nil {
+			t.Fatalf("%s: %v", ev.ID, err)
+		}
+		json.Indent(&indented, compact.Bytes(), "", "  ")
+		if !bytes.Equal(body, indented.Bytes()) {
+			t.Errorf("event %s was sent as\n%s\nwant it indented by two spaces, as Stripe sends it", ev.ID, body)
+		}
+		var stored []byte
+		if err := db.QueryRow(`SELECT payload FROM events WHERE id = ?`, ev.ID).Scan(&stored); err != nil {
+			t.Fatalf("%s: %v", ev.ID, err)
+		}
+		if !bytes.Equal(stored, compact.Bytes()) {
+			t.Errorf("event %s is stored as\n%s\nwant the compact form of what was sent", ev.ID, stored)
+		}
+	}
 }
