@@ -1,12 +1,13 @@
 package simkit
 
-// AppendIndented appends the compact JSON src (as json.Marshal or an
-// Encoder writes it: no white space outside strings) to dst, indented as
-// json.Indent(dst, src, "", indent) would indent it, in one pass. The
-// Stripe part answers indented, as Stripe does, and encoding/json's
+// Indented is the compact JSON src (as json.Marshal or an Encoder writes
+// it: no white space outside strings) indented as json.Indent(dst, src,
+// "", indent) would indent it, in one pass. The Stripe part answers and
+// delivers its events indented, as Stripe does, and encoding/json's
 // Indent, which checks its input with its scanner byte by byte, was most
 // of the cost of each answer and event; src here is known to be valid.
-func AppendIndented(dst, src []byte, indent string) []byte {
+func Indented(src []byte, indent string) []byte {
+	dst := make([]byte, 0, len(src)*3/2)
 	depth := 0
 	newline := func(dst []byte) []byte {
 		dst = append(dst, '\n')

@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// AppendIndented must write exactly what json.Indent writes for what
+// Indented must write exactly what json.Indent writes for what
 // json.Marshal writes.
-func TestAppendIndentedIsJSONIndent(t *testing.T) {
+func TestIndentedIsJSONIndent(t *testing.T) {
 	values := []any{
 		nil, true, 12, -1.5e-7, "", "plain", `quote " backslash \ tab 	 newline
  brace { bracket [ colon : comma ,`, "ünïcödé ☃ \u2028",
@@ -25,7 +25,7 @@ func TestAppendIndentedIsJSONIndent(t *testing.T) {
 	}
 }
 
-func FuzzAppendIndented(f *testing.F) {
+func FuzzIndented(f *testing.F) {
 	for _, s := range []string{`{}`, `[]`, `{"a":[1,{"b":"c\"}"}],"d":{}}`, `"\\"`, `[[],[{}],""]`} {
 		f.Add([]byte(s))
 	}
@@ -44,7 +44,7 @@ func checkIndented(t *testing.T, src []byte) {
 	if err := json.Indent(&want, src, "", "  "); err != nil {
 		t.Fatal(err)
 	}
-	if got := AppendIndented(nil, src, "  "); !bytes.Equal(got, want.Bytes()) {
-		t.Errorf("AppendIndented(%s):\n%s\nwant:\n%s", src, got, want.Bytes())
+	if got := Indented(src, "  "); !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("Indented(%s):\n%s\nwant:\n%s", src, got, want.Bytes())
 	}
 }

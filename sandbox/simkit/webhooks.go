@@ -255,7 +255,7 @@ func body(ep WebhookEndpoint, payload []byte) []byte {
 	if ep.Indent == "" || bytes.IndexByte(payload, '\n') >= 0 {
 		return payload
 	}
-	return AppendIndented(make([]byte, 0, len(payload)*3/2), payload, ep.Indent)
+	return Indented(payload, ep.Indent)
 }
 
 // post makes one attempt. Any 2xx answer counts as delivered; the status

@@ -157,7 +157,7 @@ func stripeJSON(v any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return simkit.AppendIndented(make([]byte, 0, len(compact)*3/2), compact, "  "), nil
+	return simkit.Indented(compact, "  "), nil
 }
 
 // stripeCompactJSON is v encoded as stripeJSON encodes it, not indented.
