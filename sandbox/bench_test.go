@@ -44,12 +44,7 @@ func BenchmarkStripeFlow(b *testing.B) {
 func BenchmarkStripeCharge(b *testing.B) {
 	e := sandboxtest.New(b)
 	api := benchStripeClient(e.BaseURL)
-	type mandate struct{ customer, pm string }
-	mandates := make([]mandate, 200)
-	for i := range mandates {
-		c, pm := benchStripeFlow(b, e, api, pagetest.NewBrowser(b).Client)
-		mandates[i] = mandate{c, pm}
-	}
+	mandates := benchMandates(b, e, api, 200)
 	var n atomic.Int64
 	b.SetParallelism(2) // 4 goroutines on 2 cores
 	b.ReportAllocs()
@@ -62,6 +57,20 @@ func BenchmarkStripeCharge(b *testing.B) {
 			benchCharge(b, api, m.customer, m.pm, fmt.Sprintf("charge-%d", k))
 		}
 	})
+}
+
+// benchMandate is a saved payment method to charge, and its customer.
+type benchMandate struct{ customer, pm string }
+
+// benchMandates makes n mandates through whole flows, each with a browser
+// of its own.
+func benchMandates(b *testing.B, e *sandboxtest.Env, api *client.API, n int) []benchMandate {
+	mandates := make([]benchMandate, n)
+	for i := range mandates {
+		c, pm := benchStripeFlow(b, e, api, pagetest.NewBrowser(b).Client)
+		mandates[i] = benchMandate{c, pm}
+	}
+	return mandates
 }
 
 func benchStripeClient(baseURL string) *client.API {

@@ -70,9 +70,26 @@ func serveSandbox(dir string) error {
 		return err
 	}
 	defer sb.Close()
+	// BENCH_SANDBOX_PROFILE names a file for a CPU profile of the sandbox
+	// process during the passes: from the benchmark's first reading of its
+	// CPU time to the end.
+	startProfile := func() error { return nil }
+	if file := os.Getenv("BENCH_SANDBOX_PROFILE"); file != "" {
+		f, err := os.Create(file)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		startProfile = sync.OnceValue(func() error { return pprof.StartCPUProfile(f) })
+		defer pprof.StopCPUProfile()
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/sandbox/", sb)
 	mux.HandleFunc("GET /cpu", func(w http.ResponseWriter, r *http.Request) {
+		if err := startProfile(); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		fmt.Fprint(w, cputime.Process().Nanoseconds())
 	})
 	go http.Serve(ln, mux)
