@@ -33,23 +33,44 @@ func BenchmarkHome(b *testing.B) {
 // success page (which verifies through the API). The client does not parse
 // HTML, so the figure is the servers' work.
 // Target on a 2-core machine: under 5 ms.
-func BenchmarkSandboxFlow(b *testing.B) {
+func BenchmarkSandboxFlow(b *testing.B) { benchmarkFlow(b, "stripe") }
+
+// benchmarkFlow runs provider's flow (flowOf) b.N times, as main runs.
+func benchmarkFlow(b *testing.B, provider string) {
 	defer gcpace.Apply()() // as main runs
 	e := newEnv(b, direct)
-	form := e.validForm(pagetest.NewBrowser(b))
+	form, flow := e.flowOf(b, provider)
 	b.ReportAllocs()
 	defer reportCPU(b)()
 	for b.Loop() {
-		client := pagetest.NewBrowser(b).Client // a new shopper: a new cookie jar
-		send(b, client, http.MethodGet, e.URL+"/", nil)
-		checkout := location(b, send(b, client, http.MethodPost, e.URL+"/create-checkout-session", form))
-		send(b, client, http.MethodGet, checkout, nil)
-		approval := location(b, send(b, client, http.MethodPost, checkout, url.Values{"method": {"amazon_pay"}}))
-		send(b, client, http.MethodGet, approval, nil)
-		success := location(b, send(b, client, http.MethodPost, approval, url.Values{"decision": {"approve"}}))
-		if page := read(b, client, success); !strings.Contains(page, `data-status="active"`) {
-			b.Fatalf("success page is not active:\n%s", page)
-		}
+		flow(b, e, form)
+	}
+}
+
+// flowOf is the form a shopper of provider sends and their whole flow:
+// stripeFlow, or pproFlow paying the first period with the agreement.
+func (e *env) flowOf(b *testing.B, provider string) (url.Values, func(*testing.B, *env, url.Values)) {
+	form := e.validForm(pagetest.NewBrowser(b))
+	if provider != "ppro" {
+		return form, stripeFlow
+	}
+	form.Set("provider", "ppro")
+	form.Set("pay_now", "yes")
+	return form, pproFlow
+}
+
+// stripeFlow is one Stripe flow of a new shopper (a new cookie jar), from
+// the home page to the success page.
+func stripeFlow(b *testing.B, e *env, form url.Values) {
+	client := pagetest.NewBrowser(b).Client
+	send(b, client, http.MethodGet, e.URL+"/", nil)
+	checkout := location(b, send(b, client, http.MethodPost, e.URL+"/create-checkout-session", form))
+	send(b, client, http.MethodGet, checkout, nil)
+	approval := location(b, send(b, client, http.MethodPost, checkout, url.Values{"method": {"amazon_pay"}}))
+	send(b, client, http.MethodGet, approval, nil)
+	success := location(b, send(b, client, http.MethodPost, approval, url.Values{"decision": {"approve"}}))
+	if page := read(b, client, success); !strings.Contains(page, `data-status="active"`) {
+		b.Fatalf("success page is not active:\n%s", page)
 	}
 }
 
@@ -57,23 +78,18 @@ func BenchmarkSandboxFlow(b *testing.B) {
 // the home page, the form (an agreement created through the API), Amazon
 // Pay's approval through PPRO, approving, and the return page (which fetches
 // the agreement and its first charge through the API).
-func BenchmarkSandboxFlowPPRO(b *testing.B) {
-	defer gcpace.Apply()() // as main runs
-	e := newEnv(b, direct)
-	form := e.validForm(pagetest.NewBrowser(b))
-	form.Set("provider", "ppro")
-	form.Set("pay_now", "yes")
-	b.ReportAllocs()
-	defer reportCPU(b)()
-	for b.Loop() {
-		client := pagetest.NewBrowser(b).Client
-		send(b, client, http.MethodGet, e.URL+"/", nil)
-		approval := location(b, send(b, client, http.MethodPost, e.URL+"/create-checkout-session", form))
-		send(b, client, http.MethodGet, approval, nil)
-		back := location(b, send(b, client, http.MethodPost, approval, url.Values{"decision": {"approve"}}))
-		if page := read(b, client, back); !strings.Contains(page, `data-status="active"`) || !strings.Contains(page, `data-status="succeeded"`) {
-			b.Fatalf("return page is not active with a paid first payment:\n%s", page)
-		}
+func BenchmarkSandboxFlowPPRO(b *testing.B) { benchmarkFlow(b, "ppro") }
+
+// pproFlow is one PPRO flow of a new shopper paying the first period with
+// the agreement (form's pay_now), from the home page to the return page.
+func pproFlow(b *testing.B, e *env, form url.Values) {
+	client := pagetest.NewBrowser(b).Client
+	send(b, client, http.MethodGet, e.URL+"/", nil)
+	approval := location(b, send(b, client, http.MethodPost, e.URL+"/create-checkout-session", form))
+	send(b, client, http.MethodGet, approval, nil)
+	back := location(b, send(b, client, http.MethodPost, approval, url.Values{"decision": {"approve"}}))
+	if page := read(b, client, back); !strings.Contains(page, `data-status="active"`) || !strings.Contains(page, `data-status="succeeded"`) {
+		b.Fatalf("return page is not active with a paid first payment:\n%s", page)
 	}
 }
 

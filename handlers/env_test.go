@@ -47,14 +47,16 @@ var testPlan = payments.Plan{Name: "Coffee Club", Price: payments.Money{Amount: 
 // Stripe calls go through a proxy that a test can switch to failing, to see
 // what the shopper and the mandate record get when Stripe is down.
 type env struct {
-	t       testing.TB
-	URL     string
-	Store   *store.Store
-	DBFile  string
-	Stripe  *client.API  // the sandbox's API, to check what Stripe would say
-	PPRO    *ppro.Client // and what PPRO would
-	Service *service.Service
-	Worker  *worker.Worker
+	t      testing.TB
+	URL    string
+	Store  *store.Store
+	DBFile string
+	// SandboxDBFile is the sandbox's database.
+	SandboxDBFile string
+	Stripe        *client.API  // the sandbox's API, to check what Stripe would say
+	PPRO          *ppro.Client // and what PPRO would
+	Service       *service.Service
+	Worker        *worker.Worker
 	// Log is the app's logger (see testLogger).
 	Log   *slog.Logger
 	Clock *clock.Clock
@@ -143,7 +145,8 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}
 	ctx := context.Background()
 	dir := t.TempDir()
-	e := &env{t: t, DBFile: filepath.Join(dir, "storefront.db"), Clock: clock.New(nil), Real: clock.New(nil)}
+	e := &env{t: t, DBFile: filepath.Join(dir, "storefront.db"), SandboxDBFile: filepath.Join(dir, "sandbox.db"),
+		Clock: clock.New(nil), Real: clock.New(nil)}
 
 	mux := http.NewServeMux()
 	e.Log = testLogger(t)
@@ -158,7 +161,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		sbPPRO.WebhookURL, sbPPRO.WebhookSecret = e.URL+"/webhooks/ppro", pproWebhookSecret
 	}
 	sb, err := sandbox.New(ctx, sandbox.Config{
-		DBPath:       filepath.Join(dir, "sandbox.db"),
+		DBPath:       e.SandboxDBFile,
 		PublicURL:    e.URL + "/sandbox",
 		MerchantName: "Northwind Coffee",
 		Stripe:       sbStripe,

@@ -133,15 +133,25 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request, h pproHandler, re
 	// time it out, and reading anything does what is due.
 	s.host.Lock()
 	defer s.host.Unlock()
-	// One transaction: the key's reservation, what is due, the work and
-	// its answer under the key. Only Settings.Processing commits the
-	// reservation on its own first, so that others see the key in use.
+	// One transaction: the key's lookup, what is due, the work and its
+	// answer under the key. Only Settings.Processing commits a reservation
+	// of the key on its own first, so that others see the key in use.
 	reserved := false // committed already, so a failure must release it
 	processing := s.Settings().Processing
 	var answer *pproError
 	var replay *simkit.IdempotencyRecord
-	reserve := func(tx *simkit.WriteTx) error {
-		rec, inFlight, err := simkit.ReserveIdempotency(ctx, tx, Provider, req.merchantID, key, fingerprint, s.host.Now())
+	// lookUp reads the key's record and, with reserve, reserves the key
+	// (committed before the request waits in flight); otherwise the answer
+	// goes under the key in the same transaction (simkit.LookupIdempotency).
+	lookUp := func(tx *simkit.WriteTx, reserve bool) error {
+		var rec *simkit.IdempotencyRecord
+		var inFlight bool
+		var err error
+		if reserve {
+			rec, inFlight, err = simkit.ReserveIdempotency(ctx, tx, Provider, req.merchantID, key, fingerprint, s.host.Now())
+		} else {
+			rec, inFlight, err = simkit.LookupIdempotency(ctx, tx, Provider, req.merchantID, key, s.host.Now())
+		}
 		switch {
 		case err != nil:
 			return err
@@ -171,7 +181,7 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request, h pproHandler, re
 		return true
 	}
 	if key != "" && processing > 0 {
-		err := s.host.Write(ctx, reserve)
+		err := s.host.Write(ctx, func(tx *simkit.WriteTx) error { return lookUp(tx, true) })
 		if err != nil {
 			fail(err)
 			return
@@ -187,13 +197,13 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request, h pproHandler, re
 	var failed error // the request's own failure, its work undone
 	err := s.host.Write(ctx, func(tx *simkit.WriteTx) error {
 		if key != "" && !reserved {
-			if err := reserve(tx); err != nil || answer != nil || replay != nil {
+			if err := lookUp(tx, false); err != nil || answer != nil || replay != nil {
 				return err
 			}
 		}
 		// What PPRO did meanwhile stands even if this request fails: the
-		// request's own work is undone alone, and its key released, to be
-		// used again.
+		// request's own work is undone alone, and its key stays free (a
+		// reservation made before a wait is released), to be used again.
 		if err := s.pproCatchUp(ctx, tx, s.host.Now()); err != nil {
 			return err
 		}
@@ -214,7 +224,7 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request, h pproHandler, re
 			}
 			return simkit.CompleteIdempotency(ctx, tx, Provider, req.merchantID, key, rec, s.host.Now())
 		})
-		if failed != nil && key != "" {
+		if failed != nil && reserved {
 			return simkit.ReleaseIdempotency(ctx, tx, Provider, req.merchantID, key)
 		}
 		return nil

@@ -40,8 +40,30 @@ type IdempotencyRecord struct {
 // merchant id).
 //
 // q must commit the reservation before the work runs unlocked, or another
-// request cannot see it.
+// request cannot see it. A request whose work and answer go into the same
+// transaction as the lookup looks the key up instead (LookupIdempotency).
 func ReserveIdempotency(ctx context.Context, q Querier, provider, scope, key, fingerprint string, now time.Time) (rec *IdempotencyRecord, inFlight bool, err error) {
+	if rec, inFlight, err = LookupIdempotency(ctx, q, provider, scope, key, now); err != nil || rec != nil || inFlight {
+		return rec, inFlight, err
+	}
+	if _, err := q.ExecContext(ctx, `
+		INSERT INTO idempotency_keys (provider, scope, key, fingerprint, status_code, body, request_id, created, in_flight)
+		VALUES (?, ?, ?, ?, 0, x'', '', ?, 1)`,
+		provider, scope, key, fingerprint, now.Unix(),
+	); err != nil {
+		return nil, false, fmt.Errorf("reserve idempotency key: %w", err)
+	}
+	return nil, false, nil
+}
+
+// LookupIdempotency is ReserveIdempotency without the reservation, for a
+// request that runs whole in the lookup's transaction, under the host's
+// lock, and stores its answer there (CompleteIdempotency): no other
+// request could see a reservation before that commit anyway. The answer
+// then goes in with one insert, at the end of the table, where a
+// reservation that grows into the answer (2 to 3 KB) split a page of the
+// table each time: a page less for each such request.
+func LookupIdempotency(ctx context.Context, q Querier, provider, scope, key string, now time.Time) (rec *IdempotencyRecord, inFlight bool, err error) {
 	if err := pruneIdempotency(ctx, q, now); err != nil {
 		return nil, false, err
 	}
@@ -59,13 +81,6 @@ func ReserveIdempotency(ctx context.Context, q Querier, provider, scope, key, fi
 		return &r, false, nil
 	case !errors.Is(err, sql.ErrNoRows):
 		return nil, false, fmt.Errorf("look up idempotency key: %w", err)
-	}
-	if _, err := q.ExecContext(ctx, `
-		INSERT INTO idempotency_keys (provider, scope, key, fingerprint, status_code, body, request_id, created, in_flight)
-		VALUES (?, ?, ?, ?, 0, x'', '', ?, 1)`,
-		provider, scope, key, fingerprint, now.Unix(),
-	); err != nil {
-		return nil, false, fmt.Errorf("reserve idempotency key: %w", err)
 	}
 	return nil, false, nil
 }
@@ -89,6 +104,14 @@ func StoreIdempotency(ctx context.Context, q Querier, provider, scope, key strin
 	if err := pruneIdempotency(ctx, q, now); err != nil {
 		return err
 	}
+	return CompleteIdempotency(ctx, q, provider, scope, key, rec, now)
+}
+
+// CompleteIdempotency is StoreIdempotency for a request that reserved or
+// looked up key in the same transaction, so that expired keys are pruned
+// already: one statement completes the reservation (which keeps its
+// created time) or stores the answer afresh.
+func CompleteIdempotency(ctx context.Context, q Querier, provider, scope, key string, rec IdempotencyRecord, now time.Time) error {
 	if _, err := q.ExecContext(ctx, `
 		INSERT INTO idempotency_keys (provider, scope, key, fingerprint, status_code, body, request_id, created, in_flight)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)
@@ -97,23 +120,6 @@ func StoreIdempotency(ctx context.Context, q Querier, provider, scope, key strin
 		provider, scope, key, rec.Fingerprint, rec.StatusCode, rec.Body, rec.RequestID, now.Unix(),
 	); err != nil {
 		return fmt.Errorf("store idempotency key: %w", err)
-	}
-	return nil
-}
-
-// CompleteIdempotency is StoreIdempotency for a request that reserved key
-// in the same transaction: one statement completes the reservation, with
-// nothing left to prune. Without the reservation it stores afresh.
-func CompleteIdempotency(ctx context.Context, q Querier, provider, scope, key string, rec IdempotencyRecord, now time.Time) error {
-	res, err := q.ExecContext(ctx, `
-		UPDATE idempotency_keys SET fingerprint = ?, status_code = ?, body = ?, request_id = ?, in_flight = 0
-		WHERE provider = ? AND scope = ? AND key = ?`,
-		rec.Fingerprint, rec.StatusCode, rec.Body, rec.RequestID, provider, scope, key)
-	if err != nil {
-		return fmt.Errorf("complete idempotency key: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return StoreIdempotency(ctx, q, provider, scope, key, rec, now)
 	}
 	return nil
 }

@@ -131,7 +131,7 @@ func (s *Sim) serveStripe(w http.ResponseWriter, r *http.Request, req *stripeReq
 		var answer func(http.ResponseWriter)
 		err := s.host.Write(ctx, func(tx *simkit.WriteTx) error {
 			var err error
-			answer, err = s.reserveKey(ctx, tx, req, fingerprint)
+			answer, err = s.reserveKey(ctx, tx, req, fingerprint, true)
 			return err
 		})
 		if err != nil {
@@ -167,7 +167,10 @@ func (s *Sim) serveStripe(w http.ResponseWriter, r *http.Request, req *stripeReq
 	err := s.host.Write(ctx, func(tx *simkit.WriteTx) error {
 		if key != "" && !reserved {
 			var err error
-			if answer, err = s.reserveKey(ctx, tx, req, fingerprint); err != nil || answer != nil {
+			// The answer goes under the key in this transaction, unless
+			// the request is held in flight (Settings.InFlight): only then
+			// must others see the key reserved before it is done.
+			if answer, err = s.reserveKey(ctx, tx, req, fingerprint, hold > 0); err != nil || answer != nil {
 				return err
 			}
 		}
@@ -261,13 +264,20 @@ func (s *Sim) serveStripe(w http.ResponseWriter, r *http.Request, req *stripeReq
 	writeStripeBody(w, status, body)
 }
 
-// reserveKey reserves the request's idempotency key in tx, or returns how
-// to answer the request from the key's record once tx is committed: with
-// its stored answer, a 409 while its first request runs, or a 400 for
-// another request's key.
-func (s *Sim) reserveKey(ctx context.Context, tx *simkit.WriteTx, req *stripeRequest, fingerprint string) (answer func(http.ResponseWriter), err error) {
+// reserveKey reserves the request's idempotency key in tx (or, without
+// reserve, only looks it up, for a request whose answer goes under the key
+// in tx: simkit.LookupIdempotency), or returns how to answer the request
+// from the key's record once tx is committed: with its stored answer, a
+// 409 while its first request runs, or a 400 for another request's key.
+func (s *Sim) reserveKey(ctx context.Context, tx *simkit.WriteTx, req *stripeRequest, fingerprint string, reserve bool) (answer func(http.ResponseWriter), err error) {
 	key := req.idempotencyKey
-	rec, busy, err := simkit.ReserveIdempotency(ctx, tx, Provider, s.scope, key, fingerprint, s.host.Now())
+	var rec *simkit.IdempotencyRecord
+	var busy bool
+	if reserve {
+		rec, busy, err = simkit.ReserveIdempotency(ctx, tx, Provider, s.scope, key, fingerprint, s.host.Now())
+	} else {
+		rec, busy, err = simkit.LookupIdempotency(ctx, tx, Provider, s.scope, key, s.host.Now())
+	}
 	switch {
 	case err != nil:
 		return nil, err
