@@ -83,3 +83,34 @@ func TestPPROIdempotencyKeysExpire(t *testing.T) {
 		t.Errorf("%d refunds, want 2", n)
 	}
 }
+
+// A keyed request that runs whole in one transaction writes its key once,
+// with its answer, and a refused one writes nothing under it; only a
+// request held in flight reserves the key first, for others to see, and
+// then completes it.
+func TestPPROIdempotencyKeyWrittenOnceWithItsAnswer(t *testing.T) {
+	t.Parallel()
+	e := newPPROEnv(t)
+	chargeID := str(t, e.chargeAgreement(e.activeAgreement(), 1200), "id")
+	writes := e.KeyWrites()
+
+	refused := http.Header{"Request-Idempotency-Key": {"refused-at-once"}}
+	wantAPIStatus(t, e.refund(chargeID, 5000, nil, refused), http.StatusBadRequest)
+	if got := writes("refused-at-once"); got != "" {
+		t.Errorf("a refused request wrote its key as %q, want nothing", got)
+	}
+	wantAPIStatus(t, e.refund(chargeID, 100, nil, refused), http.StatusOK)
+
+	once := http.Header{"Request-Idempotency-Key": {"refund-once"}}
+	wantAPIStatus(t, e.refund(chargeID, 100, nil, once), http.StatusOK)
+	if got := writes("refund-once"); got != "insert" {
+		t.Errorf("a request run whole wrote its key as %q, want one insert", got)
+	}
+
+	e.configure(func(s *pprosim.Settings) { s.Processing = 10 * time.Millisecond })
+	held := http.Header{"Request-Idempotency-Key": {"refund-held"}}
+	wantAPIStatus(t, e.refund(chargeID, 100, nil, held), http.StatusOK)
+	if got := writes("refund-held"); got != "insert update" {
+		t.Errorf("a request held in flight wrote its key as %q, want its reservation, then its answer", got)
+	}
+}

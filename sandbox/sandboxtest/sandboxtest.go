@@ -7,6 +7,7 @@ package sandboxtest
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,6 +20,8 @@ import (
 	"example.com/storefront/clock"
 	"example.com/storefront/internal/pagetest"
 	"example.com/storefront/sandbox"
+
+	_ "modernc.org/sqlite" // KeyWrites reads the sandbox's database
 )
 
 // The sandbox's Stripe key and merchant.
@@ -144,4 +147,33 @@ func (s *swapHandler) set(h http.Handler) {
 	s.mu.Lock()
 	s.h = h
 	s.mu.Unlock()
+}
+
+// KeyWrites logs, from now on, what the sandbox writes under each
+// idempotency key (with triggers in its database) and returns a function
+// that tells it for a key: "insert", "insert update", or "" for nothing.
+func (e *Env) KeyWrites() func(key string) string {
+	e.t.Helper()
+	db, err := sql.Open("sqlite", e.Cfg.DBPath)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { db.Close() })
+	for _, q := range []string{
+		`CREATE TABLE key_writes (key TEXT NOT NULL, what TEXT NOT NULL)`,
+		`CREATE TRIGGER key_inserted AFTER INSERT ON idempotency_keys BEGIN INSERT INTO key_writes VALUES (new.key, 'insert'); END`,
+		`CREATE TRIGGER key_updated AFTER UPDATE ON idempotency_keys BEGIN INSERT INTO key_writes VALUES (new.key, 'update'); END`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return func(key string) string {
+		e.t.Helper()
+		var w sql.NullString
+		if err := db.QueryRow(`SELECT group_concat(what, ' ') FROM (SELECT what FROM key_writes WHERE key = ? ORDER BY rowid)`, key).Scan(&w); err != nil {
+			e.t.Fatal(err)
+		}
+		return w.String
+	}
 }

@@ -279,3 +279,37 @@ func TestCallerGivingUpMidRequestKeepsTheAnswer(t *testing.T) {
 		t.Errorf("the customer made before the caller gave up: %v", err)
 	}
 }
+
+// A keyed request that runs whole in one transaction writes its key once,
+// with its answer (a reservation grown into the answer split a page of the
+// table each time); only a request held in flight reserves the key first,
+// for others to see, and then completes it.
+func TestIdempotencyKeyWrittenOnceWithItsAnswer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	s := e.saveAmazonPay()
+	writes := e.KeyWrites()
+
+	first, err := e.chargeWithKey(s, 1000, "charge-once")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := writes("charge-once"); got != "insert" {
+		t.Errorf("a request run whole wrote its key as %q, want one insert", got)
+	}
+	again, err := e.chargeWithKey(s, 1000, "charge-once")
+	if err != nil || again.ID != first.ID || again.LastResponse.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("the resend: %v, %v; want the replay of %s", again, err, first.ID)
+	}
+	if got := writes("charge-once"); got != "insert" {
+		t.Errorf("after a replay the key was written as %q, want the one insert", got)
+	}
+
+	e.Sandbox.StripeSim().SetSettings(stripesim.Settings{InFlight: 50 * time.Millisecond})
+	if _, err := e.chargeWithKey(s, 1000, "charge-held"); err != nil {
+		t.Fatal(err)
+	}
+	if got := writes("charge-held"); got != "insert update" {
+		t.Errorf("a request held in flight wrote its key as %q, want its reservation, then its answer", got)
+	}
+}
