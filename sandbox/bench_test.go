@@ -141,7 +141,6 @@ func benchCharge(b *testing.B, api *client.API, customer, pm, key string) {
 		ErrorOnRequiresAction: stripe.Bool(true),
 		Metadata:              map[string]string{"mandate_id": "42", "charge_id": key},
 	}
-	params.AddExpand("latest_charge")
 	params.SetIdempotencyKey(key)
 	pi, err := api.PaymentIntents.New(params)
 	if err != nil {

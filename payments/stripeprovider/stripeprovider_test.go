@@ -1,7 +1,9 @@
 package stripeprovider
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -78,5 +80,43 @@ func TestModeFromKey(t *testing.T) {
 	}
 	if _, err := New(Config{}); err == nil {
 		t.Error("no key accepted")
+	}
+}
+
+// A PaymentIntent's latest charge, expanded or only its id (as Charge asks
+// for it), gives the same capture operation, decoded as stripe-go decodes
+// Stripe's answers.
+func TestPIResultReadsTheLatestChargeExpandedOrNot(t *testing.T) {
+	const charge = `{"id":"ch_1","object":"charge","amount":1200,"amount_refunded":0,"status":"succeeded"}`
+	for _, tc := range []struct {
+		name, status, latest string
+		received             int64
+		op                   *payments.Operation
+	}{
+		{"succeeded, expanded", "succeeded", charge, 1200, &payments.Operation{Kind: payments.OpCapture, Ref: "ch_1", Amount: 1200, Status: "succeeded"}},
+		{"succeeded, id only", "succeeded", `"ch_1"`, 1200, &payments.Operation{Kind: payments.OpCapture, Ref: "ch_1", Amount: 1200, Status: "succeeded"}},
+		{"processing, id only", "processing", `"ch_1"`, 0, &payments.Operation{Kind: payments.OpCapture, Ref: "ch_1", Amount: 1200, Status: "pending"}},
+		{"declined, id only", "requires_payment_method", `"ch_1"`, 0, &payments.Operation{Kind: payments.OpCapture, Ref: "ch_1", Amount: 1200, Status: "failed"}},
+		{"waiting for the shopper, id only", "requires_action", `"ch_1"`, 0, nil},
+		{"not attempted", "requires_confirmation", `null`, 0, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var pi stripe.PaymentIntent
+			body := fmt.Sprintf(`{"id":"pi_1","object":"payment_intent","amount":1200,"amount_received":%d,"status":%q,"latest_charge":%s,"metadata":{"charge_ref":"c-1"}}`,
+				tc.received, tc.status, tc.latest)
+			if err := json.Unmarshal([]byte(body), &pi); err != nil {
+				t.Fatal(err)
+			}
+			r := piResult(&pi)
+			if r.Ref != "pi_1" || r.Reference != "c-1" {
+				t.Errorf("ref %q, reference %q", r.Ref, r.Reference)
+			}
+			switch {
+			case tc.op == nil && len(r.Operations) != 0:
+				t.Errorf("operations %+v, want none", r.Operations)
+			case tc.op != nil && (len(r.Operations) != 1 || r.Operations[0] != *tc.op):
+				t.Errorf("operations %+v, want %+v", r.Operations, *tc.op)
+			}
+		})
 	}
 }
