@@ -63,6 +63,23 @@ func (e *env) activeMandate(provider string) (store.Mandate, *pagetest.Browser) 
 	return e.mandate(id, mandate.Active), b
 }
 
+// chargeDue runs the worker's passes until one charges nothing: every
+// period due on the demo clock is paid (or declined) and billing has no
+// work left that a background pass could send.
+func (e *env) chargeDue() {
+	e.t.Helper()
+	for range 50 {
+		r, err := e.Worker.Pass(context.Background())
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if r.Charged == 0 && !r.More {
+			return
+		}
+	}
+	e.t.Fatal("the worker still charged after 50 passes")
+}
+
 // waitPeriodOneSettled waits until no worker holds the mandate's billing
 // and its first period is paid or declined.
 func (e *env) waitPeriodOneSettled(id string) {

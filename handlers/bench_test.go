@@ -11,6 +11,7 @@ import (
 	"example.com/storefront/internal/cputime"
 	"example.com/storefront/internal/gcpace"
 	"example.com/storefront/internal/pagetest"
+	"example.com/storefront/sqlitedb"
 )
 
 // BenchmarkHome is GET / in-process over loopback.
@@ -42,8 +43,34 @@ func benchmarkFlow(b *testing.B, provider string) {
 	form, flow := e.flowOf(b, provider)
 	b.ReportAllocs()
 	defer reportCPU(b)()
+	defer e.reportCounts(b)()
 	for b.Loop() {
 		flow(b, e, form)
+	}
+	settle(b, []string{e.DBFile, e.SandboxDBFile}) // the last flow's first payment
+}
+
+// reportCounts adds the statements and transactions each database ran per
+// operation (app-stmts/op, app-txs/op, sandbox-stmts/op, sandbox-txs/op)
+// to the benchmark's output: counts the host's load does not move, unlike
+// CPU time.
+func (e *env) reportCounts(b *testing.B) func() {
+	dbs := []struct {
+		who    string
+		counts *sqlitedb.Counts
+	}{{"app", &e.AppCounts}, {"sandbox", &e.SandboxCounts}}
+	var start [2][2]int64
+	for i, db := range dbs {
+		start[i] = [2]int64{db.counts.Statements(), db.counts.Transactions()}
+	}
+	return func() {
+		if b.N == 0 {
+			return
+		}
+		for i, db := range dbs {
+			b.ReportMetric(float64(db.counts.Statements()-start[i][0])/float64(b.N), db.who+"-stmts/op")
+			b.ReportMetric(float64(db.counts.Transactions()-start[i][1])/float64(b.N), db.who+"-txs/op")
+		}
 	}
 }
 

@@ -87,12 +87,10 @@ func (h *handler) createCheckoutSession(w http.ResponseWriter, r *http.Request) 
 
 	if setup.Decided != nil {
 		// The provider decided at once (PPRO answered ACTIVE or FAILED):
-		// there is no page to send the shopper to; show the outcome.
+		// there is no page to send the shopper to; show the outcome. An
+		// active mandate wakes the worker through the service (OnActive).
 		if m, err = h.svc.ApplySetup(ctx, m, *setup.Decided, mandate.SourceCheckout); err != nil {
 			return err
-		}
-		if m.Status == mandate.Active {
-			h.processLater()
 		}
 		h.outcome(w, r, m, h.returnPath(m))
 		return nil

@@ -30,6 +30,7 @@ import (
 	"example.com/storefront/payments/stripeprovider"
 	"example.com/storefront/sandbox"
 	"example.com/storefront/service"
+	"example.com/storefront/sqlitedb"
 	"example.com/storefront/store"
 	"example.com/storefront/worker"
 )
@@ -72,6 +73,9 @@ type env struct {
 	intercept atomic.Pointer[func(w http.ResponseWriter, r *http.Request) bool]
 	server    *httptest.Server
 	sandbox   *sandbox.Sandbox
+	// AppCounts and SandboxCounts count the statements and transactions
+	// each database runs (benchmarks: reportCounts).
+	AppCounts, SandboxCounts sqlitedb.Counts
 }
 
 // Outage modes for the proxy in front of the sandbox's API: up, the
@@ -167,6 +171,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		Stripe:       sbStripe,
 		PPRO:         sbPPRO,
 		Now:          e.Clock.Now,
+		DBCounts:     &e.SandboxCounts,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -205,7 +210,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}))
 	t.Cleanup(api.Close)
 
-	st, err := store.Open(ctx, e.DBFile, e.Clock.Now, store.LeaseClock(e.Real.Now))
+	st, err := store.Open(ctx, e.DBFile, e.Clock.Now, store.LeaseClock(e.Real.Now), store.Counted(&e.AppCounts))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,13 +35,11 @@ func (h *handler) success(w http.ResponseWriter, r *http.Request) error {
 // already decided is shown as it is, so a refresh costs no provider call
 // and changes nothing.
 func (h *handler) verify(w http.ResponseWriter, r *http.Request, m store.Mandate, retryURL string) error {
-	was := m.Status
+	// A mandate this makes active wakes the worker for its first period
+	// through the service (OnActive), as on every path.
 	m, err := h.svc.Verify(r.Context(), m, mandate.SourceReturnPage)
 	if err != nil {
 		return providerFailure(h.providers[m.Provider], "confirm your setup", err)
-	}
-	if was != m.Status && m.Status == mandate.Active {
-		h.processLater() // the first period is due: the worker charges it now
 	}
 	h.outcome(w, r, m, retryURL)
 	return nil

@@ -15,7 +15,8 @@ import (
 // SQLite file and of the sandbox's, and so what its commits write: a count
 // the host's load does not move, unlike the flows' CPU time (see package
 // walpages). It reports app-pages/op and sandbox-pages/op; -v logs them by
-// table and index.
+// table and index. It also reports the statements and transactions each
+// database ran (reportCounts).
 func BenchmarkSandboxFlowWAL(b *testing.B) {
 	for _, provider := range []string{"stripe", "ppro"} {
 		b.Run(provider, func(b *testing.B) {
@@ -38,6 +39,7 @@ func BenchmarkSandboxFlowWAL(b *testing.B) {
 			// going in the background (webhooks, the first payment, emails)
 			// has settled, and well before SQLite checkpoints by itself.
 			const window = 4
+			defer e.reportCounts(b)()
 			b.ResetTimer()
 			for done := 0; done < b.N; done += window {
 				for _, c := range counters {

@@ -34,6 +34,7 @@ import (
 	"example.com/storefront/sandbox/pprosim"
 	"example.com/storefront/sandbox/simkit"
 	"example.com/storefront/sandbox/stripesim"
+	"example.com/storefront/sqlitedb"
 )
 
 // Config configures a Sandbox.
@@ -57,6 +58,9 @@ type Config struct {
 	// ShopURL is the storefront's own address ("http://localhost:8080/"),
 	// linked from the sandbox's index page; "" for none.
 	ShopURL string
+	// DBCounts, when set, counts the statements and transactions the
+	// sandbox's database runs (benchmarks).
+	DBCounts *sqlitedb.Counts
 }
 
 // StripeConfig configures the Stripe part of the sandbox.
@@ -135,6 +139,7 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 		Now:          cfg.Now,
 
 		WebhookRetryAfter: cfg.WebhookRetryAfter,
+		DBCounts:          cfg.DBCounts,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)

@@ -28,11 +28,15 @@ import (
 //
 // The file is private to its owner (0600), even when it existed with wider
 // permissions: SQLite gives its -wal and -shm files the same mode.
-func Open(ctx context.Context, file string, migrations fs.FS) (*sql.DB, error) {
+func Open(ctx context.Context, file string, migrations fs.FS, opts ...Option) (*sql.DB, error) {
 	if err := private(file); err != nil {
 		return nil, err
 	}
-	db := sql.OpenDB(newConnector(file))
+	cn := newConnector(file)
+	for _, o := range opts {
+		o(&cn)
+	}
+	db := sql.OpenDB(cn)
 	// database/sql opens connections without limit by default; SQLite has
 	// one writer anyway. It also keeps only 2 idle, closing the rest as
 	// they are released: a new SQLite connection parses the whole schema

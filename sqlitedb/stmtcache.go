@@ -20,6 +20,7 @@ type connector struct {
 	dsn    string
 	driver *sqlite.Driver
 	gate   writeGate // shared by the database's connections
+	counts *Counts   // nil: not counted
 }
 
 func (c connector) Connect(context.Context) (driver.Conn, error) {
@@ -27,7 +28,7 @@ func (c connector) Connect(context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cachingConn{conn: conn, stmts: map[string]*cachedStmt{}, gate: c.gate}, nil
+	return &cachingConn{conn: conn, stmts: map[string]*cachedStmt{}, gate: c.gate, counts: c.counts}, nil
 }
 
 func (c connector) Driver() driver.Driver { return c.driver }
@@ -45,9 +46,10 @@ type sqliteConn interface {
 }
 
 type cachingConn struct {
-	conn  driver.Conn
-	stmts map[string]*cachedStmt
-	gate  writeGate
+	conn   driver.Conn
+	stmts  map[string]*cachedStmt
+	gate   writeGate
+	counts *Counts
 	// inTx: a transaction is open on the connection; inGate: it holds the
 	// gate's turn. database/sql uses a connection from one goroutine at a
 	// time.
@@ -122,6 +124,7 @@ func (c *cachingConn) cached(ctx context.Context, query string) (*cachedStmt, er
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	c.counts.statement()
 	if c.enterAlone(ctx, query) {
 		defer c.gate.leave()
 	}
@@ -140,6 +143,7 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	c.counts.statement()
 	if !c.enterAlone(ctx, query) {
 		return c.query(ctx, query, args)
 	}
@@ -205,6 +209,7 @@ func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (drive
 	if err != nil {
 		return nil, err
 	}
+	c.counts.transaction()
 	c.inGate = c.gate != nil && c.gate.enter(ctx)
 	tx, err := sc.BeginTx(ctx, opts)
 	if err != nil {

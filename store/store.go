@@ -43,6 +43,7 @@ type Store struct {
 	real func() time.Time
 	// notifyDisputes: write to the shopper about a disputed payment.
 	notifyDisputes bool
+	counts         *sqlitedb.Counts // Counted
 }
 
 // Option adjusts a Store as it is opened.
@@ -52,6 +53,10 @@ type Option func(*Store)
 // webhook events) are measured on; the default is time.Now. Tests give the
 // real time under their demo clock.
 func LeaseClock(real func() time.Time) Option { return func(s *Store) { s.real = real } }
+
+// Counted counts the statements and transactions a SQLite database runs
+// into c, for benchmarks (sqlitedb.Counts); PostgreSQL is not counted.
+func Counted(c *sqlitedb.Counts) Option { return func(s *Store) { s.counts = c } }
 
 // Open opens the database at where, migrating it as needed: a PostgreSQL
 // database when where is a postgres:// (or postgresql://) URL, else a
@@ -67,21 +72,20 @@ func Open(ctx context.Context, where string, now func() time.Time, opts ...Optio
 	if err != nil {
 		return nil, err
 	}
-	var db *sql.DB
-	if d.name == postgres.name {
-		db, err = pgdb.Open(ctx, where, sub)
-	} else {
-		db, err = sqlitedb.Open(ctx, where, sub)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
 	if now == nil {
 		now = time.Now
 	}
-	s := &Store{db: db, d: d, now: now, real: time.Now}
+	s := &Store{d: d, now: now, real: time.Now}
 	for _, o := range opts {
 		o(s)
+	}
+	if d.name == postgres.name {
+		s.db, err = pgdb.Open(ctx, where, sub)
+	} else {
+		s.db, err = sqlitedb.Open(ctx, where, sub, sqlitedb.WithCounts(s.counts))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
 	}
 	return s, nil
 }

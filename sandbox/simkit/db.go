@@ -20,12 +20,12 @@ var migrationFiles embed.FS
 // provider's tables. The migrations of both providers live here, in one
 // sequence, because they share one file (and its idempotency and event
 // tables); a published migration never changes.
-func openDB(ctx context.Context, path string) (*sql.DB, error) {
+func openDB(ctx context.Context, path string, opts ...sqlitedb.Option) (*sql.DB, error) {
 	migrations, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	return sqlitedb.Open(ctx, path, migrations)
+	return sqlitedb.Open(ctx, path, migrations, opts...)
 }
 
 // ErrNotFound is what the providers' store lookups return for ids that do

@@ -19,6 +19,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"example.com/storefront/sqlitedb"
 )
 
 // Config configures a Host.
@@ -36,6 +38,9 @@ type Config struct {
 	// (doubling for each later one); 0 → DefaultWebhookRetryAfter. Tests
 	// shorten it.
 	WebhookRetryAfter time.Duration
+	// DBCounts, when set, counts the statements and transactions the
+	// database runs (benchmarks).
+	DBCounts *sqlitedb.Counts
 }
 
 // Host is the runtime the provider stand-ins run on: the database, the
@@ -67,7 +72,7 @@ func Open(ctx context.Context, cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("public URL: %w", err)
 	}
-	db, err := openDB(ctx, cfg.DBPath)
+	db, err := openDB(ctx, cfg.DBPath, sqlitedb.WithCounts(cfg.DBCounts))
 	if err != nil {
 		return nil, err
 	}
