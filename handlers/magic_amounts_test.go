@@ -205,6 +205,9 @@ func (e *env) providerHolds(provider string, c store.Charge) (taken int64, dispu
 		if ch := pi.LatestCharge; ch != nil && ch.Captured && ch.AmountCaptured != taken {
 			e.t.Errorf("Stripe's charge captured %d, its PaymentIntent received %d", ch.AmountCaptured, taken)
 		}
+		if ch := pi.LatestCharge; ch != nil && ch.Status == stripe.ChargeStatusSucceeded {
+			e.captureRecorded(c, ch)
+		}
 		it := e.Stripe.Disputes.List(&stripe.DisputeListParams{PaymentIntent: stripe.String(pi.ID)})
 		for it.Next() {
 			if d := it.Dispute(); d.Amount != taken {
@@ -239,4 +242,26 @@ func (e *env) providerHolds(provider string, c store.Charge) (taken int64, dispu
 		}
 	}
 	return taken, disputes
+}
+
+// captureRecorded checks the capture operation the app recorded for c
+// against the charge Stripe holds: written from the PaymentIntent when the
+// payment was made (its charge is not expanded then), and corrected by the
+// fetch that decided a payment still processing.
+func (e *env) captureRecorded(c store.Charge, ch *stripe.Charge) {
+	e.t.Helper()
+	ops, err := e.Store.Operations(context.Background(), c.MandateID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, op := range ops[c.ID] {
+		if op.Kind == payments.OpCapture {
+			if op.ProviderRef != ch.ID || op.Status != string(ch.Status) || op.Amount != ch.Amount {
+				e.t.Errorf("the app recorded the capture %s %s of %d, Stripe holds %s %s of %d",
+					op.ProviderRef, op.Status, op.Amount, ch.ID, ch.Status, ch.Amount)
+			}
+			return
+		}
+	}
+	e.t.Errorf("the app recorded no capture of charge %d (Stripe's %s): %+v", c.ID, ch.ID, ops[c.ID])
 }

@@ -144,14 +144,7 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request, h pproHandler, re
 	// (committed before the request waits in flight); otherwise the answer
 	// goes under the key in the same transaction (simkit.LookupIdempotency).
 	lookUp := func(tx *simkit.WriteTx, reserve bool) error {
-		var rec *simkit.IdempotencyRecord
-		var inFlight bool
-		var err error
-		if reserve {
-			rec, inFlight, err = simkit.ReserveIdempotency(ctx, tx, Provider, req.merchantID, key, fingerprint, s.host.Now())
-		} else {
-			rec, inFlight, err = simkit.LookupIdempotency(ctx, tx, Provider, req.merchantID, key, s.host.Now())
-		}
+		rec, inFlight, err := simkit.ClaimIdempotency(ctx, tx, Provider, req.merchantID, key, fingerprint, s.host.Now(), reserve)
 		switch {
 		case err != nil:
 			return err

@@ -56,6 +56,15 @@ func ReserveIdempotency(ctx context.Context, q Querier, provider, scope, key, fi
 	return nil, false, nil
 }
 
+// ClaimIdempotency is ReserveIdempotency when reserve (a request that
+// waits in flight before it is done), else LookupIdempotency.
+func ClaimIdempotency(ctx context.Context, q Querier, provider, scope, key, fingerprint string, now time.Time, reserve bool) (rec *IdempotencyRecord, inFlight bool, err error) {
+	if reserve {
+		return ReserveIdempotency(ctx, q, provider, scope, key, fingerprint, now)
+	}
+	return LookupIdempotency(ctx, q, provider, scope, key, now)
+}
+
 // LookupIdempotency is ReserveIdempotency without the reservation, for a
 // request that runs whole in the lookup's transaction, under the host's
 // lock, and stores its answer there (CompleteIdempotency): no other

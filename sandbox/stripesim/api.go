@@ -271,13 +271,7 @@ func (s *Sim) serveStripe(w http.ResponseWriter, r *http.Request, req *stripeReq
 // 409 while its first request runs, or a 400 for another request's key.
 func (s *Sim) reserveKey(ctx context.Context, tx *simkit.WriteTx, req *stripeRequest, fingerprint string, reserve bool) (answer func(http.ResponseWriter), err error) {
 	key := req.idempotencyKey
-	var rec *simkit.IdempotencyRecord
-	var busy bool
-	if reserve {
-		rec, busy, err = simkit.ReserveIdempotency(ctx, tx, Provider, s.scope, key, fingerprint, s.host.Now())
-	} else {
-		rec, busy, err = simkit.LookupIdempotency(ctx, tx, Provider, s.scope, key, s.host.Now())
-	}
+	rec, busy, err := simkit.ClaimIdempotency(ctx, tx, Provider, s.scope, key, fingerprint, s.host.Now(), reserve)
 	switch {
 	case err != nil:
 		return nil, err
