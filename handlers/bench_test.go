@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"runtime/metrics"
 	"strings"
 	"testing"
 	"time"
@@ -123,14 +124,31 @@ func pproFlow(b *testing.B, e *env, form url.Values) {
 
 // reportCPU adds the process's CPU time per operation (client and servers
 // together) to the benchmark's output: on a shared VM the wall time also
-// counts time the host stole from us, the CPU time does not.
+// counts time the host stole from us, the CPU time does not. It adds the
+// goroutines started per operation too (goroutines/op): each costs a
+// start, a wake-up of an idle processor and a park, which a profile
+// spreads thin over the scheduler.
 func reportCPU(b *testing.B) func() {
-	start := cputime.Process()
+	start, started := cputime.Process(), goroutinesCreated()
 	return func() {
-		if used := cputime.Process() - start; used > 0 && b.N > 0 {
+		if b.N == 0 {
+			return
+		}
+		if used := cputime.Process() - start; used > 0 {
 			b.ReportMetric(float64(used)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 		}
+		b.ReportMetric(float64(goroutinesCreated()-started)/float64(b.N), "goroutines/op")
 	}
+}
+
+// goroutinesCreated is how many goroutines the process has started.
+func goroutinesCreated() uint64 {
+	s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0 // a Go without the metric
+	}
+	return s[0].Value.Uint64()
 }
 
 // send is pagetest.Send: one request, its body read to the end.
