@@ -70,16 +70,19 @@ func loadPPROAgreement(ctx context.Context, q simkit.Querier, id string) (*pproA
 		schemeRef, linkRef, failure, initialCharge sql.NullString
 	var amountValue, endMS sql.NullInt64
 	var startMS, createdMS, updatedMS int64
+	var history, revocations []byte
 	err := q.QueryRowContext(ctx, `
 		SELECT id, merchant_id, status, payment_method, payment_medium, instrument_id, consumer, return_url,
 			merchant_reference, description, frequency, amount_value, amount_currency, amount_type, start_date_ms,
 			end_date_ms, labels, webhooks_url, initial_scheme_authorization_reference, initial_transaction_link_reference,
-			failure, initial_charge_id, created_ms, updated_ms
+			failure, initial_charge_id, created_ms, updated_ms,
+			`+historyJSON+`, `+revocationsJSON+`
 		FROM ppro_agreements WHERE id = ?`, id).Scan(
 		&a.ID, &a.merchantID, &a.Status, &a.PaymentMethod, &a.paymentMedium, &a.InstrumentID, &consumer, &a.returnURL,
 		&merchantRef, &description, &frequency, &amountValue, &amountCurrency, &amountType, &startMS,
 		&endMS, &labels, &webhooksURL, &schemeRef, &linkRef,
-		&failure, &initialCharge, &createdMS, &updatedMS)
+		&failure, &initialCharge, &createdMS, &updatedMS,
+		&history, &revocations)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, simkit.ErrNotFound
 	}
@@ -113,54 +116,97 @@ func loadPPROAgreement(ctx context.Context, q simkit.Querier, id string) (*pproA
 	a.created = fromMillis(createdMS)
 	a.CreatedAt, a.UpdatedAt = pproTime(a.created), pproTime(fromMillis(updatedMS))
 
-	if a.History, err = loadPPROHistory(ctx, q, id); err != nil {
-		return nil, err
+	if a.History, err = decodeHistory(history); err != nil {
+		return nil, fmt.Errorf("load history of %s: %w", id, err)
 	}
-	if a.Revocations, err = loadPPRORevocations(ctx, q, id); err != nil {
-		return nil, err
+	if a.Revocations, err = decodeRevocations(revocations); err != nil {
+		return nil, fmt.Errorf("load revocations of %s: %w", id, err)
 	}
 	return a, nil
 }
 
-func loadPPROHistory(ctx context.Context, q simkit.Querier, agreementID string) ([]pproHistoryEntry, error) {
-	rows, err := q.QueryContext(ctx, `
-		SELECT id, status, created_ms FROM ppro_agreement_history WHERE agreement_id = ? ORDER BY rowid`, agreementID)
-	if err != nil {
-		return nil, fmt.Errorf("load history of %s: %w", agreementID, err)
-	}
-	defer rows.Close()
-	history := []pproHistoryEntry{}
-	for rows.Next() {
-		var h pproHistoryEntry
-		var ms int64
-		if err := rows.Scan(&h.ID, &h.Status, &ms); err != nil {
-			return nil, fmt.Errorf("load history of %s: %w", agreementID, err)
-		}
-		h.CreatedAt = pproTime(fromMillis(ms))
-		history = append(history, h)
-	}
-	return history, rows.Err()
+// An agreement's history and revocations, and a charge's refunds and
+// operations, are read in the statement that reads the agreement or the
+// charge, each a JSON array of its rows in the order they were made: one
+// statement a load instead of three, for objects that a flow loads a few
+// times each.
+const (
+	historyJSON = `(SELECT json_group_array(json_object('id', id, 'status', status, 'created', created_ms) ORDER BY rowid)
+		FROM ppro_agreement_history WHERE agreement_id = ppro_agreements.id)`
+	revocationsJSON = `(SELECT json_group_array(json_object('id', id, 'status', revocation_status,
+			'created', created_ms) ORDER BY rowid)
+		FROM ppro_agreement_revocations WHERE agreement_id = ppro_agreements.id)`
+	operationsJSON = `(SELECT json_group_array(json_object('id', id, 'kind', kind, 'status', status, 'amount', amount,
+			'discardType', discard_type, 'failure', json(failure), 'created', created_ms, 'updated', updated_ms) ORDER BY rowid)
+		FROM ppro_charge_operations WHERE charge_id = ppro_charges.id)`
+)
+
+// refundsJSON is a charge's refunds as a JSON array; chargeID is the SQL
+// that names the charge (a column of the outer query, or a parameter).
+func refundsJSON(chargeID string) string {
+	return `(SELECT json_group_array(json_object('id', id, 'status', status, 'amount', amount,
+			'reference', merchant_reference, 'reason', reason, 'descriptor', descriptor, 'labels', json(labels),
+			'failure', json(failure), 'created', created_ms, 'updated', updated_ms) ORDER BY rowid)
+		FROM ppro_refunds WHERE charge_id = ` + chargeID + `)`
 }
 
-func loadPPRORevocations(ctx context.Context, q simkit.Querier, agreementID string) ([]pproRevocation, error) {
-	rows, err := q.QueryContext(ctx, `
-		SELECT id, revocation_status, created_ms FROM ppro_agreement_revocations WHERE agreement_id = ? ORDER BY rowid`,
-		agreementID)
-	if err != nil {
-		return nil, fmt.Errorf("load revocations of %s: %w", agreementID, err)
+// The rows of those arrays.
+type (
+	historyRow struct {
+		ID      string `json:"id"`
+		Status  string `json:"status"`
+		Created int64  `json:"created"`
 	}
-	defer rows.Close()
+	operationRow struct {
+		ID          string       `json:"id"`
+		Kind        string       `json:"kind"`
+		Status      string       `json:"status"`
+		Amount      int64        `json:"amount"` // null for discards
+		DiscardType string       `json:"discardType"`
+		Failure     *pproFailure `json:"failure"`
+		Created     int64        `json:"created"`
+		Updated     int64        `json:"updated"`
+	}
+	refundRow struct {
+		ID         string            `json:"id"`
+		Status     string            `json:"status"`
+		Amount     int64             `json:"amount"`
+		Reference  string            `json:"reference"`
+		Reason     string            `json:"reason"`
+		Descriptor string            `json:"descriptor"`
+		Labels     map[string]string `json:"labels"`
+		Failure    *pproFailure      `json:"failure"`
+		Created    int64             `json:"created"`
+		Updated    int64             `json:"updated"`
+	}
+)
+
+// decodeHistory decodes historyJSON's array; never nil, as PPRO's
+// examples show the array when it is empty.
+func decodeHistory(col []byte) ([]pproHistoryEntry, error) {
+	var rows []historyRow
+	if err := json.Unmarshal(col, &rows); err != nil {
+		return nil, err
+	}
+	history := make([]pproHistoryEntry, 0, len(rows))
+	for _, r := range rows {
+		history = append(history, pproHistoryEntry{ID: r.ID, Status: r.Status, CreatedAt: pproTime(fromMillis(r.Created))})
+	}
+	return history, nil
+}
+
+// decodeRevocations decodes revocationsJSON's array; nil when empty (the
+// field is left out).
+func decodeRevocations(col []byte) ([]pproRevocation, error) {
+	var rows []historyRow
+	if err := json.Unmarshal(col, &rows); err != nil {
+		return nil, err
+	}
 	var revocations []pproRevocation
-	for rows.Next() {
-		var r pproRevocation
-		var ms int64
-		if err := rows.Scan(&r.ID, &r.RevocationStatus, &ms); err != nil {
-			return nil, fmt.Errorf("load revocations of %s: %w", agreementID, err)
-		}
-		r.CreatedAt = pproTime(fromMillis(ms))
-		revocations = append(revocations, r)
+	for _, r := range rows {
+		revocations = append(revocations, pproRevocation{ID: r.ID, RevocationStatus: r.Status, CreatedAt: pproTime(fromMillis(r.Created))})
 	}
-	return revocations, rows.Err()
+	return revocations, nil
 }
 
 // setPPROAgreementStatus records a status change: the agreement's status,
@@ -252,14 +298,17 @@ func loadPPROCharge(ctx context.Context, q simkit.Querier, id string) (*pproChar
 	var scheduleType, descriptor, merchantRef, labels, webhooksURL, failure sql.NullString
 	var captureDueMS sql.NullInt64
 	var createdMS, updatedMS int64
+	var refunds, operations []byte
 	err := q.QueryRowContext(ctx, `
 		SELECT id, merchant_id, agreement_id, status, payment_method, payment_medium, initiator, schedule_type, amount,
 			currency, country, instrument_id, consumer, payment_descriptor, merchant_reference, labels, webhooks_url,
-			failure, auto_capture, echo_reference, capture_due_ms, created_ms, updated_ms
+			failure, auto_capture, echo_reference, capture_due_ms, created_ms, updated_ms,
+			`+refundsJSON("ppro_charges.id")+`, `+operationsJSON+`
 		FROM ppro_charges WHERE id = ?`, id).Scan(
 		&c.ID, &c.merchantID, &c.agreementID, &c.Status, &c.PaymentMethod, &c.paymentMedium, &c.initiator, &scheduleType,
 		&c.amount, &c.Currency, &c.Country, &c.InstrumentID, &consumer, &descriptor, &merchantRef, &labels, &webhooksURL,
-		&failure, &c.autoCapture, &c.echoReference, &captureDueMS, &createdMS, &updatedMS)
+		&failure, &c.autoCapture, &c.echoReference, &captureDueMS, &createdMS, &updatedMS,
+		&refunds, &operations)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, simkit.ErrNotFound
 	}
@@ -282,13 +331,12 @@ func loadPPROCharge(ctx context.Context, q simkit.Querier, id string) (*pproChar
 	if captureDueMS.Valid {
 		c.captureDue = fromMillis(captureDueMS.Int64)
 	}
-	if c.Refunds, err = loadPPRORefunds(ctx, q, id); err != nil {
-		return nil, err
+	if c.Refunds, err = decodeRefunds(refunds); err != nil {
+		return nil, fmt.Errorf("load refunds of %s: %w", id, err)
 	}
-
-	ops, err := loadPPROOperations(ctx, q, id)
-	if err != nil {
-		return nil, err
+	var ops []operationRow
+	if err := json.Unmarshal(operations, &ops); err != nil {
+		return nil, fmt.Errorf("load operations of %s: %w", id, err)
 	}
 	echoed := ""
 	if c.echoReference {
@@ -296,54 +344,27 @@ func loadPPROCharge(ctx context.Context, q simkit.Querier, id string) (*pproChar
 	}
 	c.Authorizations, c.Captures = []pproAuthorization{}, []pproCapture{}
 	for _, op := range ops {
-		created, updated := pproTime(op.created), pproTime(op.updated)
-		switch op.kind {
+		created, updated := pproTime(fromMillis(op.Created)), pproTime(fromMillis(op.Updated))
+		switch op.Kind {
 		case operationAuthorization:
 			c.Authorizations = append(c.Authorizations, pproAuthorization{
-				ID: op.id, Amount: op.amount, Status: op.status, MerchantPaymentChargeReference: echoed,
-				Failure: op.failure, CreatedAt: created, UpdatedAt: updated,
+				ID: op.ID, Amount: op.Amount, Status: op.Status, MerchantPaymentChargeReference: echoed,
+				Failure: op.Failure, CreatedAt: created, UpdatedAt: updated,
 			})
 		case operationCapture:
-			if c.capturedAt.IsZero() && op.status == captureCaptured {
-				c.capturedAt = op.created
+			if c.capturedAt.IsZero() && op.Status == captureCaptured {
+				c.capturedAt = fromMillis(op.Created)
 			}
 			c.Captures = append(c.Captures, pproCapture{
-				ID: op.id, Amount: op.amount, Status: op.status, Failure: op.failure, CreatedAt: created, UpdatedAt: updated,
+				ID: op.ID, Amount: op.Amount, Status: op.Status, Failure: op.Failure, CreatedAt: created, UpdatedAt: updated,
 			})
 		case operationDiscard:
 			c.discards = append(c.discards, pproDiscard{
-				ID: op.id, Status: op.status, Type: op.discardType, CreatedAt: created, UpdatedAt: updated,
+				ID: op.ID, Status: op.Status, Type: op.DiscardType, CreatedAt: created, UpdatedAt: updated,
 			})
 		}
 	}
 	return c, nil
-}
-
-func loadPPROOperations(ctx context.Context, q simkit.Querier, chargeID string) ([]pproOperation, error) {
-	rows, err := q.QueryContext(ctx, `
-		SELECT id, kind, status, amount, discard_type, failure, created_ms, updated_ms
-		FROM ppro_charge_operations WHERE charge_id = ? ORDER BY rowid`, chargeID)
-	if err != nil {
-		return nil, fmt.Errorf("load operations of %s: %w", chargeID, err)
-	}
-	defer rows.Close()
-	var ops []pproOperation
-	for rows.Next() {
-		var op pproOperation
-		var amount sql.NullInt64
-		var discardType, failure sql.NullString
-		var createdMS, updatedMS int64
-		if err := rows.Scan(&op.id, &op.kind, &op.status, &amount, &discardType, &failure, &createdMS, &updatedMS); err != nil {
-			return nil, fmt.Errorf("load operations of %s: %w", chargeID, err)
-		}
-		if op.failure, err = simkit.ScanJSON[pproFailure](failure); err != nil {
-			return nil, err
-		}
-		op.amount, op.discardType = amount.Int64, discardType.String
-		op.created, op.updated = fromMillis(createdMS), fromMillis(updatedMS)
-		ops = append(ops, op)
-	}
-	return ops, rows.Err()
 }
 
 // setPPROChargeStatus changes a charge's status and failure; a charge that

@@ -2,7 +2,7 @@ package pprosim
 
 import (
 	"context"
-	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -34,33 +34,30 @@ func insertPPRORefund(ctx context.Context, q simkit.Querier, chargeID string, r 
 // loadPPRORefunds returns a charge's refunds in the order they were made;
 // an empty array (never nil) when there are none, as PPRO's examples show.
 func loadPPRORefunds(ctx context.Context, q simkit.Querier, chargeID string) ([]pproRefund, error) {
-	rows, err := q.QueryContext(ctx, `
-		SELECT id, status, amount, merchant_reference, reason, descriptor, labels, failure, created_ms, updated_ms
-		FROM ppro_refunds WHERE charge_id = ? ORDER BY rowid`, chargeID)
+	var col []byte
+	if err := q.QueryRowContext(ctx, `SELECT `+refundsJSON("?"), chargeID).Scan(&col); err != nil {
+		return nil, fmt.Errorf("load refunds of %s: %w", chargeID, err)
+	}
+	refunds, err := decodeRefunds(col)
 	if err != nil {
 		return nil, fmt.Errorf("load refunds of %s: %w", chargeID, err)
 	}
-	defer rows.Close()
-	refunds := []pproRefund{}
-	for rows.Next() {
-		var r pproRefund
-		var ref, reason, descriptor, labels, failure sql.NullString
-		var createdMS, updatedMS int64
-		if err := rows.Scan(&r.ID, &r.Status, &r.Amount, &ref, &reason, &descriptor, &labels, &failure,
-			&createdMS, &updatedMS); err != nil {
-			return nil, fmt.Errorf("load refunds of %s: %w", chargeID, err)
-		}
-		if labels.Valid {
-			if err := unmarshalColumn(labels.String, &r.Labels); err != nil {
-				return nil, fmt.Errorf("load refund %s labels: %w", r.ID, err)
-			}
-		}
-		if r.Failure, err = simkit.ScanJSON[pproFailure](failure); err != nil {
-			return nil, err
-		}
-		r.MerchantRefundReference, r.RefundReason, r.RefundDescriptor = ref.String, reason.String, descriptor.String
-		r.CreatedAt, r.UpdatedAt = pproTime(fromMillis(createdMS)), pproTime(fromMillis(updatedMS))
-		refunds = append(refunds, r)
+	return refunds, nil
+}
+
+// decodeRefunds decodes refundsJSON's array.
+func decodeRefunds(col []byte) ([]pproRefund, error) {
+	var rows []refundRow
+	if err := json.Unmarshal(col, &rows); err != nil {
+		return nil, err
 	}
-	return refunds, rows.Err()
+	refunds := make([]pproRefund, 0, len(rows))
+	for _, r := range rows {
+		refunds = append(refunds, pproRefund{
+			ID: r.ID, Amount: r.Amount, Status: r.Status, MerchantRefundReference: r.Reference, RefundReason: r.Reason,
+			RefundDescriptor: r.Descriptor, Failure: r.Failure, Labels: r.Labels,
+			CreatedAt: pproTime(fromMillis(r.Created)), UpdatedAt: pproTime(fromMillis(r.Updated)),
+		})
+	}
+	return refunds, nil
 }

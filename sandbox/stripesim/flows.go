@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"strings"
 
 	"example.com/storefront/sandbox/simkit"
@@ -122,7 +121,7 @@ func (s *Sim) stripeFailSetup(ctx context.Context, tx *simkit.WriteTx, si *strip
 // stripeNewPaymentMethod builds a PaymentMethod of type typ for the
 // session's customer. The sandbox's pages collect no billing details, so
 // they come from the Customer (or the session's customer_email).
-func (s *Sim) stripeNewPaymentMethod(ctx context.Context, tx *simkit.WriteTx, cs *stripeCheckoutSession, typ string) (*stripePaymentMethod, error) {
+func (s *Sim) stripeNewPaymentMethod(cs *stripeCheckoutSession, typ string) *stripePaymentMethod {
 	pm := &stripePaymentMethod{
 		ID:       simkit.NewID("pm_", 24),
 		Object:   "payment_method",
@@ -131,11 +130,7 @@ func (s *Sim) stripeNewPaymentMethod(ctx context.Context, tx *simkit.WriteTx, cs
 		Type:     typ,
 	}
 	pm.BillingDetails.Email = cs.CustomerEmail
-	if cs.customerID != nil {
-		c, err := loadStripeCustomer(ctx, tx, *cs.customerID)
-		if err != nil {
-			return nil, fmt.Errorf("billing details: %w", err)
-		}
+	if c := cs.customer; c != nil {
 		pm.customerID = &c.ID
 		pm.Customer = c.ID
 		pm.BillingDetails.Email, pm.BillingDetails.Name, pm.BillingDetails.Phone = c.Email, c.Name, c.Phone
@@ -146,7 +141,7 @@ func (s *Sim) stripeNewPaymentMethod(ctx context.Context, tx *simkit.WriteTx, cs
 	if typ == pmTypeAmazonPay {
 		pm.AmazonPay = &struct{}{}
 	}
-	return pm, nil
+	return pm
 }
 
 // stripeTestCard describes the sandbox's test card numbers, after

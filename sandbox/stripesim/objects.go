@@ -224,6 +224,7 @@ type stripeCheckoutSession struct {
 	URL                       *string `json:"url"`
 
 	customerID    *string
+	customer      *stripeCustomer // read with the session; nil without customerID
 	setupIntentID string
 }
 

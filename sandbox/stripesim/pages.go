@@ -61,11 +61,7 @@ func (s *Sim) loadStripeFlow(ctx context.Context, tx *simkit.WriteTx, sessionID 
 	if f.intent, err = loadStripeSetupIntent(ctx, tx, cs.setupIntentID); err != nil {
 		return nil, err
 	}
-	if cs.customerID != nil {
-		if f.customer, err = loadStripeCustomer(ctx, tx, *cs.customerID); err != nil {
-			return nil, err
-		}
-	}
+	f.customer = cs.customer
 	return f, nil
 }
 
@@ -257,10 +253,7 @@ func (s *Sim) stripeCheckoutChoice(ctx context.Context, tx *simkit.WriteTx, f *s
 		decline.DeclineCode = "generic_decline"
 		return choiceResult{status: http.StatusPaymentRequired}, s.stripeFailSetup(ctx, tx, si, decline)
 	}
-	pm, err := s.stripeNewPaymentMethod(ctx, tx, cs, pmTypeCard)
-	if err != nil {
-		return choiceResult{}, err
-	}
+	pm := s.stripeNewPaymentMethod(cs, pmTypeCard)
 	pm.Card = card
 	return choiceResult{redirect: stripeSuccessURL(cs)}, s.stripeCompleteSetup(ctx, tx, cs, si, pm, acc)
 }
@@ -350,10 +343,7 @@ func (s *Sim) handleAmazonPaySubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		switch decision {
 		case simkit.DecisionApprove:
-			pm, err := s.stripeNewPaymentMethod(r.Context(), tx, cs, pmTypeAmazonPay)
-			if err != nil {
-				return err
-			}
+			pm := s.stripeNewPaymentMethod(cs, pmTypeAmazonPay)
 			redirect = stripeSuccessURL(cs)
 			return s.stripeCompleteSetup(r.Context(), tx, cs, si, pm, acceptanceFrom(r))
 		case simkit.DecisionDecline:

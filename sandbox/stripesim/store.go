@@ -33,25 +33,48 @@ func insertStripeCustomer(ctx context.Context, q simkit.Querier, c *stripeCustom
 }
 
 func loadStripeCustomer(ctx context.Context, q simkit.Querier, id string) (*stripeCustomer, error) {
-	c := newStripeCustomer()
-	var email, name, desc, phone, addr sql.NullString
-	var md string
-	err := q.QueryRowContext(ctx, `
-		SELECT id, created, email, name, description, phone, address, invoice_prefix, metadata
-		FROM stripe_customers WHERE id = ?`, id).
-		Scan(&c.ID, &c.Created, &email, &name, &desc, &phone, &addr, &c.InvoicePrefix, &md)
+	var cu customerRow
+	err := q.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM stripe_customers cu WHERE cu.id = ?`, id).Scan(cu.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, simkit.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load customer %s: %w", id, err)
 	}
-	c.Email, c.Name, c.Description, c.Phone = simkit.StringPtr(email), simkit.StringPtr(name), simkit.StringPtr(desc), simkit.StringPtr(phone)
-	if c.Address, err = simkit.ScanJSON[stripeAddress](addr); err != nil {
+	return cu.customer()
+}
+
+// customerColumns are a customer's columns, of stripe_customers as cu: a
+// query of another object that names its Customer can read it in the same
+// statement (LEFT JOIN stripe_customers cu).
+const customerColumns = `cu.id, cu.created, cu.email, cu.name, cu.description, cu.phone, cu.address, cu.invoice_prefix,
+	cu.metadata`
+
+// customerRow holds customerColumns as scanned: all null when the object
+// names no Customer.
+type customerRow struct {
+	id, email, name, desc, phone, addr, prefix, md sql.NullString
+	created                                        sql.NullInt64
+}
+
+func (r *customerRow) dest() []any {
+	return []any{&r.id, &r.created, &r.email, &r.name, &r.desc, &r.phone, &r.addr, &r.prefix, &r.md}
+}
+
+// customer is the Customer scanned, or nil if there was none.
+func (r *customerRow) customer() (*stripeCustomer, error) {
+	if !r.id.Valid {
+		return nil, nil
+	}
+	c := newStripeCustomer()
+	c.ID, c.Created, c.InvoicePrefix = r.id.String, r.created.Int64, r.prefix.String
+	c.Email, c.Name, c.Description, c.Phone = simkit.StringPtr(r.email), simkit.StringPtr(r.name), simkit.StringPtr(r.desc), simkit.StringPtr(r.phone)
+	var err error
+	if c.Address, err = simkit.ScanJSON[stripeAddress](r.addr); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(md), &c.Metadata); err != nil {
-		return nil, fmt.Errorf("load customer %s metadata: %w", id, err)
+	if err := json.Unmarshal([]byte(r.md.String), &c.Metadata); err != nil {
+		return nil, fmt.Errorf("load customer %s metadata: %w", c.ID, err)
 	}
 	return c, nil
 }
@@ -247,12 +270,15 @@ func loadStripeCheckoutSession(ctx context.Context, q simkit.Querier, id string)
 	}
 	var customer, email, ref, currency, locale, cancel, message sql.NullString
 	var types, md string
+	var cu customerRow
 	err := q.QueryRowContext(ctx, `
-		SELECT id, created, expires_at, status, mode, customer_id, customer_email, client_reference_id, currency,
-			locale, success_url, cancel_url, payment_method_types, setup_intent_id, submit_message, metadata
-		FROM stripe_checkout_sessions WHERE id = ?`, id).
-		Scan(&cs.ID, &cs.Created, &cs.ExpiresAt, &cs.Status, &cs.Mode, &customer, &email, &ref, &currency,
-			&locale, &cs.SuccessURL, &cancel, &types, &cs.setupIntentID, &message, &md)
+		SELECT s.id, s.created, s.expires_at, s.status, s.mode, s.customer_id, s.customer_email, s.client_reference_id,
+			s.currency, s.locale, s.success_url, s.cancel_url, s.payment_method_types, s.setup_intent_id,
+			s.submit_message, s.metadata, `+customerColumns+`
+		FROM stripe_checkout_sessions s LEFT JOIN stripe_customers cu ON cu.id = s.customer_id
+		WHERE s.id = ?`, id).
+		Scan(append([]any{&cs.ID, &cs.Created, &cs.ExpiresAt, &cs.Status, &cs.Mode, &customer, &email, &ref, &currency,
+			&locale, &cs.SuccessURL, &cancel, &types, &cs.setupIntentID, &message, &md}, cu.dest()...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, simkit.ErrNotFound
 	}
@@ -261,6 +287,9 @@ func loadStripeCheckoutSession(ctx context.Context, q simkit.Querier, id string)
 	}
 	cs.customerID = simkit.StringPtr(customer)
 	cs.Customer = idOrNil(cs.customerID)
+	if cs.customer, err = cu.customer(); err != nil {
+		return nil, fmt.Errorf("load checkout session %s: %w", id, err)
+	}
 	cs.SetupIntent = cs.setupIntentID
 	cs.CustomerEmail, cs.ClientReferenceID = simkit.StringPtr(email), simkit.StringPtr(ref)
 	cs.Currency, cs.Locale, cs.CancelURL = simkit.StringPtr(currency), simkit.StringPtr(locale), simkit.StringPtr(cancel)
@@ -274,9 +303,7 @@ func loadStripeCheckoutSession(ctx context.Context, q simkit.Querier, id string)
 		return nil, fmt.Errorf("load checkout session %s metadata: %w", id, err)
 	}
 	if cs.Status == sessionComplete {
-		if cs.CustomerDetails, err = checkoutCustomerDetails(ctx, q, cs); err != nil {
-			return nil, err
-		}
+		cs.CustomerDetails = checkoutCustomerDetails(cs)
 	}
 	return cs, nil
 }
@@ -284,17 +311,12 @@ func loadStripeCheckoutSession(ctx context.Context, q simkit.Querier, id string)
 // checkoutCustomerDetails is what a completed session reports about the
 // customer: the sandbox collects nothing on its pages, so it is the
 // Customer's own details (or the customer_email the session was given).
-func checkoutCustomerDetails(ctx context.Context, q simkit.Querier, cs *stripeCheckoutSession) (*stripeCustomerDetails, error) {
+func checkoutCustomerDetails(cs *stripeCheckoutSession) *stripeCustomerDetails {
 	d := &stripeCustomerDetails{Email: cs.CustomerEmail, TaxExempt: "none", TaxIDs: []any{}}
-	if cs.customerID == nil {
-		return d, nil
+	if c := cs.customer; c != nil {
+		d.Address, d.Email, d.Name, d.Phone = c.Address, c.Email, c.Name, c.Phone
 	}
-	c, err := loadStripeCustomer(ctx, q, *cs.customerID)
-	if err != nil {
-		return nil, fmt.Errorf("customer details of %s: %w", cs.ID, err)
-	}
-	d.Address, d.Email, d.Name, d.Phone = c.Address, c.Email, c.Name, c.Phone
-	return d, nil
+	return d
 }
 
 // stripeSessionIDForSetupIntent finds the Checkout Session a SetupIntent
