@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"example.com/storefront/store"
 )
 
 func TestSandboxSettings(t *testing.T) {
@@ -79,6 +81,13 @@ func TestRunWithoutTheSandboxProcess(t *testing.T) {
 	nowhere := "http://" + ln.Addr().String()
 	ln.Close()
 	dataDir := t.TempDir()
+	// The database is made first: the deadline below is for the wait on the
+	// sandbox, and the migrations under -race on a busy machine took more.
+	st, err := store.Open(context.Background(), filepath.Join(dataDir, "storefront.db"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	err = run(ctx, envFrom(map[string]string{"ADDR": "127.0.0.1:0", "DATA_DIR": dataDir, "SANDBOX_URL": nowhere}), io.Discard)
