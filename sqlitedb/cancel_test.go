@@ -108,12 +108,71 @@ func TestStatementsStartNoGoroutine(t *testing.T) {
 	}
 }
 
-func goroutinesCreated(t *testing.T) uint64 {
-	t.Helper()
+// goroutinesCreated is how many goroutines the process has started; a
+// test (tb not nil) is skipped on a Go that does not count them.
+func goroutinesCreated(tb testing.TB) uint64 {
 	s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
 	metrics.Read(s)
 	if s[0].Value.Kind() != metrics.KindUint64 {
-		t.Skip("this Go does not count the goroutines it creates")
+		if tb != nil {
+			tb.Skip("this Go does not count the goroutines it creates")
+		}
+		return 0
 	}
 	return s[0].Value.Uint64()
+}
+
+// BenchmarkPointQuery is one read of a row by its key, as most of a flow's
+// statements are: under a context that can end, under one that cannot
+// (database/sql then starts no goroutine for the rows either), and in a
+// transaction (database/sql starts one for the transaction and one for
+// each query in it, whatever the context). -cpu 1,2 shows what those
+// goroutines cost when another processor is idle to be woken.
+func BenchmarkPointQuery(b *testing.B) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), fstest.MapFS{
+		"0001_init.sql": {Data: []byte(`CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL);
+			INSERT INTO t VALUES (1, 'one');`)},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	cancellable, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+		tx   bool
+	}{{"can-end", cancellable, false}, {"cannot-end", ctx, false}, {"in-tx", ctx, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			started := goroutinesCreated(nil)
+			b.RunParallel(func(pb *testing.PB) {
+				var v string
+				for pb.Next() {
+					var err error
+					if c.tx {
+						err = readInTx(c.ctx, db, &v)
+					} else {
+						err = db.QueryRowContext(c.ctx, `SELECT v FROM t WHERE id = ?`, 1).Scan(&v)
+					}
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(goroutinesCreated(nil)-started)/float64(b.N), "goroutines/op")
+		})
+	}
+}
+
+func readInTx(ctx context.Context, db *sql.DB, v *string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return tx.QueryRowContext(ctx, `SELECT v FROM t WHERE id = ?`, 1).Scan(v)
 }

@@ -21,6 +21,11 @@ func (s *Sim) stripeSession(ctx context.Context, tx *simkit.WriteTx, id string) 
 	if err != nil {
 		return nil, err
 	}
+	return s.stripeSessionAsSeen(ctx, tx, cs)
+}
+
+// stripeSessionAsSeen is cs as a reader sees it (see stripeSession).
+func (s *Sim) stripeSessionAsSeen(ctx context.Context, tx *simkit.WriteTx, cs *stripeCheckoutSession) (*stripeCheckoutSession, error) {
 	if cs.Status == sessionOpen && s.host.Now().Unix() >= cs.ExpiresAt {
 		return s.stripeExpireSession(ctx, tx, cs.ID, nil)
 	}

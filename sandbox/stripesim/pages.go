@@ -53,16 +53,20 @@ type stripeFlow struct {
 }
 
 func (s *Sim) loadStripeFlow(ctx context.Context, tx *simkit.WriteTx, sessionID string) (*stripeFlow, error) {
-	cs, err := s.stripeSession(ctx, tx, sessionID)
+	return s.loadFlow(ctx, tx, "s.id = ?", sessionID)
+}
+
+// loadFlow loads the flow of the session where finds (see
+// loadFlowSession).
+func (s *Sim) loadFlow(ctx context.Context, tx *simkit.WriteTx, where string, arg any) (*stripeFlow, error) {
+	cs, si, err := loadFlowSession(ctx, tx, where, arg)
 	if err != nil {
 		return nil, err
 	}
-	f := &stripeFlow{session: cs}
-	if f.intent, err = loadStripeSetupIntent(ctx, tx, cs.setupIntentID); err != nil {
+	if cs, err = s.stripeSessionAsSeen(ctx, tx, cs); err != nil {
 		return nil, err
 	}
-	f.customer = cs.customer
-	return f, nil
+	return &stripeFlow{session: cs, intent: si, customer: cs.customer}, nil
 }
 
 // buyer is how the pages name the shopper: the Customer, or the email the
@@ -284,11 +288,7 @@ func (s *Sim) handleAmazonPay(w http.ResponseWriter, r *http.Request) {
 // loadAmazonPayFlow loads the flow behind an approval page, which is
 // addressed by its SetupIntent.
 func (s *Sim) loadAmazonPayFlow(ctx context.Context, tx *simkit.WriteTx, setupIntentID string) (*stripeFlow, error) {
-	sessionID, err := stripeSessionIDForSetupIntent(ctx, tx, setupIntentID)
-	if err != nil {
-		return nil, err
-	}
-	return s.loadStripeFlow(ctx, tx, sessionID)
+	return s.loadFlow(ctx, tx, "s.setup_intent_id = ?", setupIntentID)
 }
 
 func (s *Sim) amazonPayView(f *stripeFlow) amazonPayView {

@@ -173,34 +173,52 @@ func updateStripeSetupIntent(ctx context.Context, q simkit.Querier, si *stripeSe
 }
 
 func loadStripeSetupIntent(ctx context.Context, q simkit.Querier, id string) (*stripeSetupIntent, error) {
-	si := &stripeSetupIntent{Object: "setup_intent"}
-	var customer, desc, pm, mandate, lastErr, next sql.NullString
-	var types, md string
-	err := q.QueryRowContext(ctx, `
-		SELECT id, created, client_secret, customer_id, description, status, usage, payment_method_types,
-			payment_method_id, mandate_id, last_setup_error, next_action, metadata
-		FROM stripe_setup_intents WHERE id = ?`, id).
-		Scan(&si.ID, &si.Created, &si.ClientSecret, &customer, &desc, &si.Status, &si.Usage, &types,
-			&pm, &mandate, &lastErr, &next, &md)
+	var r setupIntentRow
+	err := q.QueryRowContext(ctx, `SELECT `+setupIntentColumns+` FROM stripe_setup_intents si WHERE si.id = ?`, id).Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, simkit.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load setup intent %s: %w", id, err)
 	}
-	si.customerID, si.paymentMethodID, si.Description = simkit.StringPtr(customer), simkit.StringPtr(pm), simkit.StringPtr(desc)
-	si.mandateID = simkit.StringPtr(mandate)
+	return r.intent()
+}
+
+// setupIntentColumns are a SetupIntent's columns, of stripe_setup_intents
+// as si, for loadStripeSetupIntent and the flow's pages (loadFlowSession).
+const setupIntentColumns = `si.id, si.created, si.client_secret, si.customer_id, si.description, si.status, si.usage,
+	si.payment_method_types, si.payment_method_id, si.mandate_id, si.last_setup_error, si.next_action, si.metadata`
+
+// setupIntentRow holds setupIntentColumns as scanned.
+type setupIntentRow struct {
+	si                                   stripeSetupIntent
+	customer, desc, pm, mandate, lastErr sql.NullString
+	next                                 sql.NullString
+	types, md                            string
+}
+
+func (r *setupIntentRow) dest() []any {
+	return []any{&r.si.ID, &r.si.Created, &r.si.ClientSecret, &r.customer, &r.desc, &r.si.Status, &r.si.Usage, &r.types,
+		&r.pm, &r.mandate, &r.lastErr, &r.next, &r.md}
+}
+
+func (r *setupIntentRow) intent() (*stripeSetupIntent, error) {
+	si := &r.si
+	si.Object = "setup_intent"
+	si.customerID, si.paymentMethodID, si.Description = simkit.StringPtr(r.customer), simkit.StringPtr(r.pm), simkit.StringPtr(r.desc)
+	si.mandateID = simkit.StringPtr(r.mandate)
 	si.Customer, si.PaymentMethod, si.Mandate = idOrNil(si.customerID), idOrNil(si.paymentMethodID), idOrNil(si.mandateID)
-	if err := json.Unmarshal([]byte(types), &si.PaymentMethodTypes); err != nil {
-		return nil, fmt.Errorf("load setup intent %s types: %w", id, err)
+	if err := json.Unmarshal([]byte(r.types), &si.PaymentMethodTypes); err != nil {
+		return nil, fmt.Errorf("load setup intent %s types: %w", si.ID, err)
 	}
-	if err := json.Unmarshal([]byte(md), &si.Metadata); err != nil {
-		return nil, fmt.Errorf("load setup intent %s metadata: %w", id, err)
+	if err := json.Unmarshal([]byte(r.md), &si.Metadata); err != nil {
+		return nil, fmt.Errorf("load setup intent %s metadata: %w", si.ID, err)
 	}
-	if si.LastSetupError, err = simkit.ScanJSON[stripeError](lastErr); err != nil {
+	var err error
+	if si.LastSetupError, err = simkit.ScanJSON[stripeError](r.lastErr); err != nil {
 		return nil, err
 	}
-	if si.NextAction, err = simkit.ScanJSON[stripeNextAction](next); err != nil {
+	if si.NextAction, err = simkit.ScanJSON[stripeNextAction](r.next); err != nil {
 		return nil, err
 	}
 	si.PaymentMethodOptions = setupIntentPaymentMethodOptions(si.PaymentMethodTypes)
@@ -259,6 +277,27 @@ func updateStripeCheckoutSessionStatus(ctx context.Context, q simkit.Querier, id
 // loadStripeCheckoutSession loads a session as stored; Sim.stripeSession
 // adds what depends on configuration and time (url, lazy expiry).
 func loadStripeCheckoutSession(ctx context.Context, q simkit.Querier, id string) (*stripeCheckoutSession, error) {
+	cs, _, err := querySession(ctx, q, "s.id = ?", id, false)
+	if err != nil {
+		return nil, fmt.Errorf("load checkout session %s: %w", id, err)
+	}
+	return cs, nil
+}
+
+// loadFlowSession loads, in one statement, the session that where (of
+// stripe_checkout_sessions as s, with one argument) finds and its
+// SetupIntent: what each of the flow's pages reads.
+func loadFlowSession(ctx context.Context, q simkit.Querier, where string, arg any) (*stripeCheckoutSession, *stripeSetupIntent, error) {
+	cs, si, err := querySession(ctx, q, where, arg, true)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load checkout session (%s %v): %w", where, arg, err)
+	}
+	return cs, si, nil
+}
+
+// querySession reads the session where finds, with its Customer and, with
+// withIntent, its SetupIntent; simkit.ErrNotFound if there is none.
+func querySession(ctx context.Context, q simkit.Querier, where string, arg any, withIntent bool) (*stripeCheckoutSession, *stripeSetupIntent, error) {
 	cs := &stripeCheckoutSession{
 		Object:                  "checkout.session",
 		CustomFields:            []any{},
@@ -271,24 +310,23 @@ func loadStripeCheckoutSession(ctx context.Context, q simkit.Querier, id string)
 	var customer, email, ref, currency, locale, cancel, message sql.NullString
 	var types, md string
 	var cu customerRow
-	err := q.QueryRowContext(ctx, `
-		SELECT s.id, s.created, s.expires_at, s.status, s.mode, s.customer_id, s.customer_email, s.client_reference_id,
-			s.currency, s.locale, s.success_url, s.cancel_url, s.payment_method_types, s.setup_intent_id,
-			s.submit_message, s.metadata, `+customerColumns+`
-		FROM stripe_checkout_sessions s LEFT JOIN stripe_customers cu ON cu.id = s.customer_id
-		WHERE s.id = ?`, id).
-		Scan(append([]any{&cs.ID, &cs.Created, &cs.ExpiresAt, &cs.Status, &cs.Mode, &customer, &email, &ref, &currency,
-			&locale, &cs.SuccessURL, &cancel, &types, &cs.setupIntentID, &message, &md}, cu.dest()...)...)
+	var si setupIntentRow
+	query, dest := sessionQuery, append([]any{&cs.ID, &cs.Created, &cs.ExpiresAt, &cs.Status, &cs.Mode, &customer,
+		&email, &ref, &currency, &locale, &cs.SuccessURL, &cancel, &types, &cs.setupIntentID, &message, &md}, cu.dest()...)
+	if withIntent {
+		query, dest = flowQuery, append(dest, si.dest()...)
+	}
+	err := q.QueryRowContext(ctx, query+where, arg).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, simkit.ErrNotFound
+		return nil, nil, simkit.ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load checkout session %s: %w", id, err)
+		return nil, nil, err
 	}
 	cs.customerID = simkit.StringPtr(customer)
 	cs.Customer = idOrNil(cs.customerID)
 	if cs.customer, err = cu.customer(); err != nil {
-		return nil, fmt.Errorf("load checkout session %s: %w", id, err)
+		return nil, nil, err
 	}
 	cs.SetupIntent = cs.setupIntentID
 	cs.CustomerEmail, cs.ClientReferenceID = simkit.StringPtr(email), simkit.StringPtr(ref)
@@ -297,16 +335,36 @@ func loadStripeCheckoutSession(ctx context.Context, q simkit.Querier, id string)
 		cs.CustomText.Submit = &stripeTextMessage{Message: message.String}
 	}
 	if err := json.Unmarshal([]byte(types), &cs.PaymentMethodTypes); err != nil {
-		return nil, fmt.Errorf("load checkout session %s types: %w", id, err)
+		return nil, nil, fmt.Errorf("types: %w", err)
 	}
 	if err := json.Unmarshal([]byte(md), &cs.Metadata); err != nil {
-		return nil, fmt.Errorf("load checkout session %s metadata: %w", id, err)
+		return nil, nil, fmt.Errorf("metadata: %w", err)
 	}
 	if cs.Status == sessionComplete {
 		cs.CustomerDetails = checkoutCustomerDetails(cs)
 	}
-	return cs, nil
+	if !withIntent {
+		return cs, nil, nil
+	}
+	intent, err := si.intent()
+	if err != nil {
+		return nil, nil, err
+	}
+	return cs, intent, nil
 }
+
+// The session's columns and its Customer's, and for the flow's pages its
+// SetupIntent's, up to the WHERE clause querySession adds.
+const (
+	sessionColumns = `s.id, s.created, s.expires_at, s.status, s.mode, s.customer_id, s.customer_email,
+		s.client_reference_id, s.currency, s.locale, s.success_url, s.cancel_url, s.payment_method_types,
+		s.setup_intent_id, s.submit_message, s.metadata, ` + customerColumns
+	sessionQuery = `SELECT ` + sessionColumns + `
+		FROM stripe_checkout_sessions s LEFT JOIN stripe_customers cu ON cu.id = s.customer_id WHERE `
+	flowQuery = `SELECT ` + sessionColumns + `, ` + setupIntentColumns + `
+		FROM stripe_checkout_sessions s LEFT JOIN stripe_customers cu ON cu.id = s.customer_id
+		JOIN stripe_setup_intents si ON si.id = s.setup_intent_id WHERE `
+)
 
 // checkoutCustomerDetails is what a completed session reports about the
 // customer: the sandbox collects nothing on its pages, so it is the
@@ -317,20 +375,6 @@ func checkoutCustomerDetails(cs *stripeCheckoutSession) *stripeCustomerDetails {
 		d.Address, d.Email, d.Name, d.Phone = c.Address, c.Email, c.Name, c.Phone
 	}
 	return d
-}
-
-// stripeSessionIDForSetupIntent finds the Checkout Session a SetupIntent
-// was created for.
-func stripeSessionIDForSetupIntent(ctx context.Context, q simkit.Querier, setupIntentID string) (string, error) {
-	var id string
-	err := q.QueryRowContext(ctx, `SELECT id FROM stripe_checkout_sessions WHERE setup_intent_id = ?`, setupIntentID).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", simkit.ErrNotFound
-	}
-	if err != nil {
-		return "", fmt.Errorf("find session of %s: %w", setupIntentID, err)
-	}
-	return id, nil
 }
 
 // idOrNil is the unexpanded value of an expandable field: the id, or null.
