@@ -181,32 +181,35 @@ type (
 	}
 )
 
-// decodeHistory decodes historyJSON's array; never nil, as PPRO's
-// examples show the array when it is empty.
-func decodeHistory(col []byte) ([]pproHistoryEntry, error) {
-	var rows []historyRow
+// decodeList decodes one of those arrays into its rows, then each row
+// with conv; never nil, as PPRO's examples show an empty array.
+func decodeList[R, T any](col []byte, conv func(R) T) ([]T, error) {
+	var rows []R
 	if err := json.Unmarshal(col, &rows); err != nil {
 		return nil, err
 	}
-	history := make([]pproHistoryEntry, 0, len(rows))
+	list := make([]T, 0, len(rows))
 	for _, r := range rows {
-		history = append(history, pproHistoryEntry{ID: r.ID, Status: r.Status, CreatedAt: pproTime(fromMillis(r.Created))})
+		list = append(list, conv(r))
 	}
-	return history, nil
+	return list, nil
 }
 
-// decodeRevocations decodes revocationsJSON's array; nil when empty (the
-// field is left out).
+func decodeHistory(col []byte) ([]pproHistoryEntry, error) {
+	return decodeList(col, func(r historyRow) pproHistoryEntry {
+		return pproHistoryEntry{ID: r.ID, Status: r.Status, CreatedAt: pproTime(fromMillis(r.Created))}
+	})
+}
+
+// decodeRevocations is nil when there are none: the field is left out.
 func decodeRevocations(col []byte) ([]pproRevocation, error) {
-	var rows []historyRow
-	if err := json.Unmarshal(col, &rows); err != nil {
+	revocations, err := decodeList(col, func(r historyRow) pproRevocation {
+		return pproRevocation{ID: r.ID, RevocationStatus: r.Status, CreatedAt: pproTime(fromMillis(r.Created))}
+	})
+	if len(revocations) == 0 {
 		return nil, err
 	}
-	var revocations []pproRevocation
-	for _, r := range rows {
-		revocations = append(revocations, pproRevocation{ID: r.ID, RevocationStatus: r.Status, CreatedAt: pproTime(fromMillis(r.Created))})
-	}
-	return revocations, nil
+	return revocations, err
 }
 
 // setPPROAgreementStatus records a status change: the agreement's status,

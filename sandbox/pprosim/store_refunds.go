@@ -2,7 +2,6 @@ package pprosim
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -47,17 +46,11 @@ func loadPPRORefunds(ctx context.Context, q simkit.Querier, chargeID string) ([]
 
 // decodeRefunds decodes refundsJSON's array.
 func decodeRefunds(col []byte) ([]pproRefund, error) {
-	var rows []refundRow
-	if err := json.Unmarshal(col, &rows); err != nil {
-		return nil, err
-	}
-	refunds := make([]pproRefund, 0, len(rows))
-	for _, r := range rows {
-		refunds = append(refunds, pproRefund{
+	return decodeList(col, func(r refundRow) pproRefund {
+		return pproRefund{
 			ID: r.ID, Amount: r.Amount, Status: r.Status, MerchantRefundReference: r.Reference, RefundReason: r.Reason,
 			RefundDescriptor: r.Descriptor, Failure: r.Failure, Labels: r.Labels,
 			CreatedAt: pproTime(fromMillis(r.Created)), UpdatedAt: pproTime(fromMillis(r.Updated)),
-		})
-	}
-	return refunds, nil
+		}
+	})
 }
