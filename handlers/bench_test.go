@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"runtime/metrics"
 	"strings"
 	"testing"
 	"time"
@@ -125,9 +124,8 @@ func pproFlow(b *testing.B, e *env, form url.Values) {
 // reportCPU adds the process's CPU time per operation (client and servers
 // together) to the benchmark's output: on a shared VM the wall time also
 // counts time the host stole from us, the CPU time does not. It adds the
-// goroutines started per operation too (goroutines/op): each costs a
-// start, a wake-up of an idle processor and a park, which a profile
-// spreads thin over the scheduler.
+// goroutines started per operation too (goroutines/op, see
+// cputime.GoroutinesCreated).
 func reportCPU(b *testing.B) func() {
 	start, started := cputime.Process(), goroutinesCreated()
 	return func() {
@@ -141,14 +139,10 @@ func reportCPU(b *testing.B) func() {
 	}
 }
 
-// goroutinesCreated is how many goroutines the process has started.
+// goroutinesCreated is cputime.GoroutinesCreated, 0 on a Go without it.
 func goroutinesCreated() uint64 {
-	s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0 // a Go without the metric
-	}
-	return s[0].Value.Uint64()
+	n, _ := cputime.GoroutinesCreated()
+	return n
 }
 
 // send is pagetest.Send: one request, its body read to the end.

@@ -44,12 +44,11 @@ type amazonPayView struct {
 	SetupIntentID string
 }
 
-// stripeFlow is what the pages load: a session (lazily expired), its
-// SetupIntent and its customer, if any.
+// stripeFlow is what the pages load: a session (lazily expired, read with
+// its Customer, if any) and its SetupIntent.
 type stripeFlow struct {
-	session  *stripeCheckoutSession
-	intent   *stripeSetupIntent
-	customer *stripeCustomer
+	session *stripeCheckoutSession
+	intent  *stripeSetupIntent
 }
 
 func (s *Sim) loadStripeFlow(ctx context.Context, tx *simkit.WriteTx, sessionID string) (*stripeFlow, error) {
@@ -66,14 +65,14 @@ func (s *Sim) loadFlow(ctx context.Context, tx *simkit.WriteTx, where string, ar
 	if cs, err = s.stripeSessionAsSeen(ctx, tx, cs); err != nil {
 		return nil, err
 	}
-	return &stripeFlow{session: cs, intent: si, customer: cs.customer}, nil
+	return &stripeFlow{session: cs, intent: si}, nil
 }
 
 // buyer is how the pages name the shopper: the Customer, or the email the
 // session was given.
 func (f *stripeFlow) buyer() (name, email string) {
-	if f.customer != nil {
-		return simkit.Deref(f.customer.Name), simkit.Deref(f.customer.Email)
+	if c := f.session.customer; c != nil {
+		return simkit.Deref(c.Name), simkit.Deref(c.Email)
 	}
 	return "", simkit.Deref(f.session.CustomerEmail)
 }
