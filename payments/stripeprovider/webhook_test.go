@@ -1,8 +1,12 @@
 package stripeprovider
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +34,39 @@ func TestParseWebhookRefundEvents(t *testing.T) {
 			RefundReference: "mandate/md_1/charge/1/refund/1"}
 		if err != nil || got != want {
 			t.Errorf("%s: %+v, %v; want %+v", typ, got, err, want)
+		}
+	}
+}
+
+// BenchmarkParseWebhook verifies and reads one event of each kind the
+// sandbox delivers in a flow (testdata/webhooks), indented as Stripe
+// sends them, as the endpoint does.
+//
+//	go test -run '^$' -bench ParseWebhook -benchmem ./payments/stripeprovider/
+func BenchmarkParseWebhook(b *testing.B) {
+	p, err := New(Config{SecretKey: "sk_test_bench", WebhookSecret: fuzzSecret, APIURL: "http://127.0.0.1:1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var bodies [][]byte
+	for _, name := range []string{"checkout-session-completed", "payment-intent-succeeded", "charge-refunded"} {
+		raw, err := os.ReadFile(filepath.Join("testdata", "webhooks", name+".json"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var body bytes.Buffer
+		if err := json.Indent(&body, raw, "", "  "); err != nil {
+			b.Fatal(err)
+		}
+		bodies = append(bodies, body.Bytes())
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		body := bodies[i%len(bodies)]
+		r := httptest.NewRequest(http.MethodPost, "/webhooks/stripe", bytes.NewReader(body))
+		r.Header.Set("Stripe-Signature", sign(body, fuzzSecret, time.Now()))
+		if ev, err := p.ParseWebhook(r); err != nil || ev.ID == "" {
+			b.Fatalf("%+v, %v", ev, err)
 		}
 	}
 }
