@@ -44,7 +44,7 @@ type Querier interface {
 // events queued, so that they start only once the events are committed.
 type WriteTx struct {
 	*sql.Tx
-	deliveries []string // event ids
+	deliveries []queuedDelivery
 }
 
 // walAutocheckpoint is how many WAL pages the writer lets pile up before
@@ -104,7 +104,7 @@ func (h *Host) Write(ctx context.Context, fn func(tx *WriteTx) error) error {
 
 // write runs fn in a transaction on the writer and returns the deliveries
 // it queued once it is committed.
-func (h *Host) write(ctx context.Context, fn func(tx *WriteTx) error) ([]string, error) {
+func (h *Host) write(ctx context.Context, fn func(tx *WriteTx) error) ([]queuedDelivery, error) {
 	h.writer.mu.Lock()
 	defer h.writer.mu.Unlock()
 	tx, err := h.writer.conn.BeginTx(ctx, nil)

@@ -102,7 +102,13 @@ func Open(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	client := cfg.HTTPClient
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		// The default transport keeps two idle connections a host, and a
+		// flow's events go out at once: every delivery beyond the second
+		// dialled a new connection (and started its goroutines at both
+		// ends).
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 32
+		client = &http.Client{Timeout: 10 * time.Second, Transport: t}
 	}
 	retryAfter := cfg.WebhookRetryAfter
 	if retryAfter <= 0 {

@@ -109,21 +109,33 @@ func (w *webhookSender) record(ctx context.Context, tx *WriteTx, e Event) error 
 		e.ID, ep.URL, time.Now().UnixMilli()); err != nil {
 		return fmt.Errorf("queue delivery of %s: %w", e.ID, err)
 	}
-	tx.deliveries = append(tx.deliveries, e.ID)
+	tx.deliveries = append(tx.deliveries, queuedDelivery{eventID: e.ID, provider: e.Provider, payload: e.Payload})
 	return nil
 }
 
-// start delivers the given events in the background.
-func (w *webhookSender) start(eventIDs ...string) {
+// queuedDelivery is a delivery a write queued: its first attempt needs
+// nothing more from the database.
+type queuedDelivery struct {
+	eventID, provider string
+	payload           []byte
+}
+
+// start delivers the events a committed write queued, in the background.
+func (w *webhookSender) start(queued ...queuedDelivery) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	for _, q := range queued {
+		w.goDeliver(q.eventID, &delivery{provider: q.provider, payload: q.payload, status: "pending", nextAttempt: time.Now()})
+	}
+}
+
+// goDeliver starts one delivery (see deliver); the caller holds w.mu.
+func (w *webhookSender) goDeliver(eventID string, d *delivery) {
 	if w.closed {
-		return // still pending in the database; the next New resumes them
+		return // still pending in the database; the next New resumes it
 	}
-	for _, id := range eventIDs {
-		w.wg.Add(1)
-		go w.deliver(id)
-	}
+	w.wg.Add(1)
+	go w.deliver(eventID, d)
 }
 
 // resume restarts deliveries that a previous run left pending.
@@ -148,7 +160,11 @@ func (w *webhookSender) resume(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("list pending webhooks: %w", err)
 	}
-	w.start(ids...)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, id := range ids {
+		w.goDeliver(id, nil)
+	}
 	return nil
 }
 
@@ -170,17 +186,24 @@ type delivery struct {
 	nextAttempt time.Time
 }
 
-func (w *webhookSender) deliver(eventID string) {
+// deliver makes the attempts of one event's delivery: from d, or from the
+// database when d is nil (a delivery resumed after a restart). Only this
+// goroutine writes the delivery's row, so after an attempt d stays true
+// without reading it back.
+func (w *webhookSender) deliver(eventID string, d *delivery) {
 	defer w.wg.Done()
 	// Database writes use their own context: an attempt that has been made
 	// is recorded even while the sandbox is closing.
 	ctx := context.Background()
-	for {
-		d, err := w.load(ctx, eventID)
+	if d == nil {
+		loaded, err := w.load(ctx, eventID)
 		if err != nil {
 			w.log.Error("sandbox webhook: load delivery", "event", eventID, "err", err)
 			return
 		}
+		d = &loaded
+	}
+	for {
 		// Deliver to the endpoint as configured now (its URL may have
 		// changed since the event was queued), as Stripe does.
 		ep, ok := w.endpoints[d.provider]
@@ -230,6 +253,7 @@ func (w *webhookSender) deliver(eventID string) {
 			return
 		}
 		w.log.Info("sandbox webhook attempt failed; will retry", "event", eventID, "attempt", attempt, "err", sendErr)
+		d.attempts, d.nextAttempt = attempt, next
 	}
 }
 
