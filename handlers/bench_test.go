@@ -36,10 +36,19 @@ func BenchmarkHome(b *testing.B) {
 // Target on a 2-core machine (issue 20): 2.5 ms of CPU.
 func BenchmarkSandboxFlow(b *testing.B) { benchmarkFlow(b, "stripe") }
 
+// BenchmarkSandboxFlowWebhooks is each provider's flow as `go run .` runs
+// it, with the sandbox's signed webhooks, each fetched and recorded by the
+// app: the same CPU and counts, where BenchmarkSandboxFlowWAL counts pages.
+func BenchmarkSandboxFlowWebhooks(b *testing.B) {
+	for _, provider := range []string{"stripe", "ppro"} {
+		b.Run(provider, func(b *testing.B) { benchmarkFlow(b, provider, withWebhooks) })
+	}
+}
+
 // benchmarkFlow runs provider's flow (flowOf) b.N times, as main runs.
-func benchmarkFlow(b *testing.B, provider string) {
+func benchmarkFlow(b *testing.B, provider string, opts ...envOption) {
 	defer gcpace.Apply()() // as main runs
-	e := newEnv(b, direct)
+	e := newEnv(b, append([]envOption{direct}, opts...)...)
 	form, flow := e.flowOf(b, provider)
 	b.ReportAllocs()
 	defer reportCPU(b)()
