@@ -80,6 +80,30 @@ func TestAnEndedContextRunsNothing(t *testing.T) {
 	}
 	cancelRows()
 
+	// The same for a query detached from its context (Detach): database/sql
+	// cannot see it end, the driver still does.
+	if err := db.QueryRowContext(Detach(ended), `SELECT count(*) FROM t`).Scan(&n); !errors.Is(err, context.Canceled) {
+		t.Errorf("detached query under an ended context: %v, want context.Canceled", err)
+	}
+	if _, err := db.QueryContext(Detach(ended), `INSERT INTO t VALUES (102) RETURNING n`); !errors.Is(err, context.Canceled) {
+		t.Errorf("detached writing query under an ended context: %v, want context.Canceled", err)
+	}
+	detachedCtx, cancelDetached := context.WithCancel(ctx)
+	rows, err = db.QueryContext(Detach(detachedCtx), `SELECT n FROM t ORDER BY n`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read = 0
+	for rows.Next() {
+		if read++; read == 2 {
+			cancelDetached()
+		}
+	}
+	if err := rows.Err(); !errors.Is(err, context.Canceled) || read > 3 {
+		t.Errorf("detached rows after their context ended: read %d of 5, err %v; want at most 3 and context.Canceled", read, err)
+	}
+	cancelDetached()
+
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM t`).Scan(&n); err != nil || n != 5 {
 		t.Errorf("rows in t: %d (%v), want the first 5 only", n, err)
 	}
@@ -107,6 +131,19 @@ func TestStatementsStartNoGoroutine(t *testing.T) {
 	if started := goroutinesCreated(t) - before; started > n/10 {
 		t.Errorf("%d statements started %d goroutines, want none of their own", n, started)
 	}
+
+	// Queries detached from their context (Detach) start none either;
+	// database/sql starts one for each query under a context that can end.
+	before = goroutinesCreated(t)
+	for range n {
+		var v int
+		if err := db.QueryRowContext(Detach(ctx), `SELECT n FROM t`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if started := goroutinesCreated(t) - before; started > n/10 {
+		t.Errorf("%d detached queries started %d goroutines, want none", n, started)
+	}
 }
 
 // goroutinesCreated is cputime.GoroutinesCreated; a test (tb not nil) is
@@ -120,8 +157,9 @@ func goroutinesCreated(tb testing.TB) uint64 {
 }
 
 // BenchmarkPointQuery is one read of a row by its key, as most of a flow's
-// statements are: under a context that can end, under one that cannot
-// (database/sql then starts no goroutine for the rows either), and in a
+// statements are: under a context that can end, the same detached from it
+// (Detach), under one that cannot (database/sql then starts no goroutine
+// for the rows either), and in a
 // transaction (database/sql starts one for the transaction and one for
 // each query in it, whatever the context). -cpu 1,2 shows what those
 // goroutines cost when another processor is idle to be woken.
@@ -141,7 +179,7 @@ func BenchmarkPointQuery(b *testing.B) {
 		name string
 		ctx  context.Context
 		tx   bool
-	}{{"can-end", cancellable, false}, {"cannot-end", ctx, false}, {"in-tx", ctx, true}} {
+	}{{"can-end", cancellable, false}, {"detached", Detach(cancellable), false}, {"cannot-end", ctx, false}, {"in-tx", ctx, true}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			started := goroutinesCreated(nil)

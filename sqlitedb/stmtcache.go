@@ -67,7 +67,7 @@ func (c *cachingConn) endTx() {
 // enterAlone takes the gate's turn for a statement outside a transaction
 // that may write, and reports whether it did (then it must leave).
 func (c *cachingConn) enterAlone(ctx context.Context, query string) bool {
-	return !c.inTx && c.gate != nil && writes(query) && c.gate.enter(ctx)
+	return !c.inTx && c.gate != nil && writes(query) && c.gate.enter(origin(ctx))
 }
 
 type cachedStmt struct {
@@ -147,7 +147,8 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 }
 
 // uninterrupted is the context a statement runs under in modernc: ctx's
-// values without its cancellation, or ctx's error if it has ended.
+// values without its cancellation, or ctx's error if it (or the context it
+// was detached from, see Detach) has ended.
 //
 // Under a context that can end, modernc starts a goroutine per statement
 // to interrupt it (and per BEGIN), which wakes an idle processor: about
@@ -156,7 +157,7 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 // statement instead, and at the next row (cachedRows). A wait for another process's write lock is
 // bounded by busy_timeout (5 s) instead.
 func uninterrupted(ctx context.Context) (context.Context, error) {
-	if err := ctx.Err(); err != nil {
+	if err := origin(ctx).Err(); err != nil {
 		return nil, err
 	}
 	if ctx.Done() == nil {
@@ -180,6 +181,7 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 
 func (c *cachingConn) query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	run, err := uninterrupted(ctx)
+	ctx = origin(ctx) // what ends the rows
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +257,7 @@ func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (drive
 		return nil, err
 	}
 	c.counts.transaction()
-	c.inGate = c.gate != nil && c.gate.enter(ctx)
+	c.inGate = c.gate != nil && c.gate.enter(origin(ctx))
 	run, err := uninterrupted(ctx) // after the wait for the turn, which ctx may end
 	if err != nil {
 		c.endTx()

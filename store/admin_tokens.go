@@ -55,7 +55,7 @@ func (s *Store) UseAdminToken(ctx context.Context, token, purpose string) error 
 // spent reads the outcome of spending a token with one UPDATE (atomic, so
 // of two presses at once one wins): nil if it was spent now, else whether
 // it exists (was spent before) or not.
-func spent(ctx context.Context, db *sql.DB, res sql.Result, exists string, args ...any) error {
+func spent(ctx context.Context, db querier, res sql.Result, exists string, args ...any) error {
 	n, err := res.RowsAffected()
 	if err != nil {
 		return fmt.Errorf("form token: %w", err)

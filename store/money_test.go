@@ -259,7 +259,7 @@ func TestMoneyMigrationCountsTheRowsBefore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		before := &Store{db: conn, d: d, now: clock.Now, real: time.Now}
+		before := &Store{db: newDatabase(conn, d), d: d, now: clock.Now, real: time.Now}
 		a := activeMandate(t, before, "a@example.com", "stripe")
 		b := activeMandate(t, before, "b@example.com", "stripe")
 		if _, _, err := before.SchedulePriceChange(ctx, NewPriceChange{Plan: plan, Price: usd(1500),

@@ -34,7 +34,7 @@ const timeLayout = "2006-01-02T15:04:05.000000Z"
 
 // Store is the app's database.
 type Store struct {
-	db  *sql.DB
+	db  database
 	d   dialect
 	now func() time.Time
 	// real is what leases are measured on: real time, never the demo
@@ -79,15 +79,43 @@ func Open(ctx context.Context, where string, now func() time.Time, opts ...Optio
 	for _, o := range opts {
 		o(s)
 	}
+	var db *sql.DB
 	if d.name == postgres.name {
-		s.db, err = pgdb.Open(ctx, where, sub)
+		db, err = pgdb.Open(ctx, where, sub)
 	} else {
-		s.db, err = sqlitedb.Open(ctx, where, sub, sqlitedb.WithCounts(s.counts))
+		db, err = sqlitedb.Open(ctx, where, sub, sqlitedb.WithCounts(s.counts))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	s.db = newDatabase(db, d)
 	return s, nil
+}
+
+// database is the store's *sql.DB, whose queries outside a transaction
+// reach database/sql detached from their context where the driver watches
+// it itself (SQLite, sqlitedb.Detach): database/sql then starts no
+// goroutine per query, which was most of the goroutines a checkout flow
+// started. PostgreSQL's driver cancels a query through its context, so
+// there the context goes as it is.
+type database struct {
+	*sql.DB
+	detach func(context.Context) context.Context
+}
+
+func newDatabase(db *sql.DB, d dialect) database {
+	if d.name == postgres.name {
+		return database{DB: db, detach: func(ctx context.Context) context.Context { return ctx }}
+	}
+	return database{DB: db, detach: sqlitedb.Detach}
+}
+
+func (d database) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return d.DB.QueryContext(d.detach(ctx), query, args...)
+}
+
+func (d database) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return d.DB.QueryRowContext(d.detach(ctx), query, args...)
 }
 
 // Unavailable reports whether err means the database could not be reached
