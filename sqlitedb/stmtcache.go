@@ -124,10 +124,40 @@ func (c *cachingConn) cached(ctx context.Context, query string) (*cachedStmt, er
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	switch txControl(query) {
+	case txBegins:
+		return c.beginStatement(ctx, query, args)
+	case txEnds:
+		defer c.endTx()
+		return c.exec(ctx, query, args)
+	}
 	c.counts.statement()
 	if c.enterAlone(ctx, query) {
 		defer c.gate.leave()
 	}
+	return c.exec(ctx, query, args)
+}
+
+// beginStatement runs a BEGIN written as a statement (simkit's writer
+// begins its transactions so, see simkit.WriteTx) as BeginTx begins one:
+// it takes the gate's turn, which the COMMIT or ROLLBACK ends, and counts
+// as a transaction.
+func (c *cachingConn) beginStatement(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if c.inTx {
+		return c.exec(ctx, query, args) // SQLite refuses it; the open transaction keeps its turn
+	}
+	c.counts.transaction()
+	c.inGate = c.gate != nil && c.gate.enter(origin(ctx))
+	res, err := c.exec(ctx, query, args)
+	if err != nil {
+		c.endTx()
+		return nil, err
+	}
+	c.inTx = true
+	return res, nil
+}
+
+func (c *cachingConn) exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	run, err := uninterrupted(ctx)
 	if err != nil {
 		return nil, err

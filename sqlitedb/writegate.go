@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // writeGate lets one write of this process at a time reach a database.
@@ -53,6 +54,36 @@ func writes(query string) bool {
 	q := strings.TrimSpace(query)
 	return !(len(q) >= 6 && strings.EqualFold(q[:6], "SELECT")) && !(len(q) >= 7 && strings.EqualFold(q[:7], "EXPLAIN"))
 }
+
+// txControl tells a statement that begins or ends a transaction: BEGIN
+// (any kind), and COMMIT, END or ROLLBACK (but not ROLLBACK TO, which
+// ends a savepoint only).
+func txControl(query string) txStatement {
+	word, rest := strings.TrimSpace(query), ""
+	if i := strings.IndexFunc(word, unicode.IsSpace); i >= 0 {
+		word, rest = word[:i], word[i:]
+	}
+	switch strings.ToUpper(strings.TrimSuffix(word, ";")) {
+	case "BEGIN":
+		return txBegins
+	case "COMMIT", "END":
+		return txEnds
+	case "ROLLBACK":
+		if r := strings.ToUpper(strings.TrimSpace(rest)); strings.HasPrefix(r, "TO ") || strings.HasPrefix(r, "TRANSACTION TO ") {
+			return txOther
+		}
+		return txEnds
+	}
+	return txOther
+}
+
+type txStatement int
+
+const (
+	txOther txStatement = iota
+	txBegins
+	txEnds
+)
 
 // gatedTx leaves the gate once the transaction ends.
 type gatedTx struct {

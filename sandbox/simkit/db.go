@@ -32,19 +32,41 @@ func openDB(ctx context.Context, path string, opts ...sqlitedb.Option) (*sql.DB,
 // not exist, so that a handler can tell "no such object" from a failure.
 var ErrNotFound = errors.New("not found")
 
-// Querier is what the providers' store functions need; both *sql.DB and
-// *sql.Tx (and so *WriteTx) satisfy it.
+// Querier is what the providers' store functions need; *sql.DB, *sql.Tx
+// and *WriteTx satisfy it.
 type Querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// WriteTx is a transaction that also collects the webhook deliveries its
-// events queued, so that they start only once the events are committed.
+// WriteTx is a transaction on the writer's connection that also collects
+// the webhook deliveries its events queued, so that they start only once
+// the events are committed.
+//
+// It is begun and ended with BEGIN IMMEDIATE and COMMIT statements rather
+// than as a database/sql Tx, which starts a goroutine for itself and one
+// for every query in it, to roll back if the context ends: the driver
+// checks the context at each statement and row instead (sqlitedb.Detach),
+// and write rolls back whatever did not commit.
 type WriteTx struct {
-	*sql.Tx
+	conn       *sql.Conn
 	deliveries []queuedDelivery
+}
+
+// ExecContext runs a statement in the transaction.
+func (tx *WriteTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return tx.conn.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs a query in the transaction.
+func (tx *WriteTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.conn.QueryContext(sqlitedb.Detach(ctx), query, args...)
+}
+
+// QueryRowContext runs a query of one row in the transaction.
+func (tx *WriteTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.conn.QueryRowContext(sqlitedb.Detach(ctx), query, args...)
 }
 
 // walAutocheckpoint is how many WAL pages the writer lets pile up before
@@ -107,18 +129,26 @@ func (h *Host) Write(ctx context.Context, fn func(tx *WriteTx) error) error {
 func (h *Host) write(ctx context.Context, fn func(tx *WriteTx) error) ([]queuedDelivery, error) {
 	h.writer.mu.Lock()
 	defer h.writer.mu.Unlock()
-	tx, err := h.writer.conn.BeginTx(ctx, nil)
-	if err != nil {
+	conn := h.writer.conn
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	defer tx.Rollback()
-	wt := &WriteTx{Tx: tx}
+	committed := false
+	defer func() {
+		if !committed {
+			// Also ends a transaction a failed COMMIT left open; where
+			// SQLite rolled back already, the error says so and is moot.
+			conn.ExecContext(context.Background(), `ROLLBACK`)
+		}
+	}()
+	wt := &WriteTx{conn: conn}
 	if err := fn(wt); err != nil {
 		return nil, err
 	}
-	if err := tx.Commit(); err != nil {
+	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
+	committed = true
 	return wt.deliveries, nil
 }
 
