@@ -175,3 +175,16 @@ func TestTransactionsWrittenAsStatements(t *testing.T) {
 		t.Errorf("transactions: %d, want %d", got, want)
 	}
 }
+
+func TestTxControl(t *testing.T) {
+	for q, want := range map[string]txStatement{
+		"BEGIN IMMEDIATE": txBegins, "  begin;": txBegins, "BEGIN\n\tIMMEDIATE": txBegins, "BEGINNING": txOther,
+		"COMMIT": txEnds, "end transaction": txEnds, "ROLLBACK": txEnds, "ROLLBACK;": txEnds, "ROLLBACK TRANSACTION": txEnds,
+		"ROLLBACK TO s": txOther, "rollback transaction to s": txOther, "ROLLBACK\nTO s": txOther,
+		"SAVEPOINT s": txOther, "RELEASE s": txOther, "INSERT INTO t VALUES (1)": txOther, "": txOther,
+	} {
+		if got := txControl(q); got != want {
+			t.Errorf("txControl(%q) = %d, want %d", q, got, want)
+		}
+	}
+}

@@ -211,10 +211,10 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 
 func (c *cachingConn) query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	run, err := uninterrupted(ctx)
-	ctx = origin(ctx) // what ends the rows
 	if err != nil {
 		return nil, err
 	}
+	ctx = origin(ctx) // what ends the rows
 	cs, err := c.cached(run, query)
 	if err != nil {
 		return nil, err

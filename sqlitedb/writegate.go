@@ -59,22 +59,32 @@ func writes(query string) bool {
 // (any kind), and COMMIT, END or ROLLBACK (but not ROLLBACK TO, which
 // ends a savepoint only).
 func txControl(query string) txStatement {
-	word, rest := strings.TrimSpace(query), ""
-	if i := strings.IndexFunc(word, unicode.IsSpace); i >= 0 {
-		word, rest = word[:i], word[i:]
-	}
-	switch strings.ToUpper(strings.TrimSuffix(word, ";")) {
-	case "BEGIN":
+	word, rest := firstWord(query)
+	switch {
+	case strings.EqualFold(word, "BEGIN"):
 		return txBegins
-	case "COMMIT", "END":
+	case strings.EqualFold(word, "COMMIT"), strings.EqualFold(word, "END"):
 		return txEnds
-	case "ROLLBACK":
-		if r := strings.ToUpper(strings.TrimSpace(rest)); strings.HasPrefix(r, "TO ") || strings.HasPrefix(r, "TRANSACTION TO ") {
+	case strings.EqualFold(word, "ROLLBACK"):
+		next, after := firstWord(rest)
+		if strings.EqualFold(next, "TRANSACTION") {
+			next, _ = firstWord(after)
+		}
+		if strings.EqualFold(next, "TO") {
 			return txOther
 		}
 		return txEnds
 	}
 	return txOther
+}
+
+// firstWord splits s, less leading space, at its first space or semicolon.
+func firstWord(s string) (word, rest string) {
+	s = strings.TrimLeftFunc(s, unicode.IsSpace)
+	if i := strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == ';' }); i >= 0 {
+		return s[:i], s[i:]
+	}
+	return s, ""
 }
 
 type txStatement int
