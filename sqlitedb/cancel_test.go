@@ -63,46 +63,36 @@ func TestAnEndedContextRunsNothing(t *testing.T) {
 	}
 	tx.Rollback()
 
-	// A query whose context ends while its rows are read stops at the next.
-	rowsCtx, cancelRows := context.WithCancel(ctx)
-	rows, err := db.QueryContext(rowsCtx, `SELECT n FROM t ORDER BY n`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	read := 0
-	for rows.Next() {
-		if read++; read == 2 {
-			cancelRows()
+	// A query whose context ends while its rows are read stops at the next,
+	// also when database/sql was handed it detached (Detach) and cannot see
+	// it end: the driver still does.
+	for _, detach := range []bool{false, true} {
+		rowsCtx, cancelRows := context.WithCancel(ctx)
+		queryCtx := rowsCtx
+		if detach {
+			queryCtx = Detach(rowsCtx)
 		}
+		rows, err := db.QueryContext(queryCtx, `SELECT n FROM t ORDER BY n`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read := 0
+		for rows.Next() {
+			if read++; read == 2 {
+				cancelRows()
+			}
+		}
+		if err := rows.Err(); !errors.Is(err, context.Canceled) || read > 3 {
+			t.Errorf("rows after their context ended (detached: %t): read %d of 5, err %v; want at most 3 and context.Canceled", detach, read, err)
+		}
+		cancelRows()
 	}
-	if err := rows.Err(); !errors.Is(err, context.Canceled) || read > 3 {
-		t.Errorf("rows after their context ended: read %d of 5, err %v; want at most 3 and context.Canceled", read, err)
-	}
-	cancelRows()
-
-	// The same for a query detached from its context (Detach): database/sql
-	// cannot see it end, the driver still does.
 	if err := db.QueryRowContext(Detach(ended), `SELECT count(*) FROM t`).Scan(&n); !errors.Is(err, context.Canceled) {
 		t.Errorf("detached query under an ended context: %v, want context.Canceled", err)
 	}
 	if _, err := db.QueryContext(Detach(ended), `INSERT INTO t VALUES (102) RETURNING n`); !errors.Is(err, context.Canceled) {
 		t.Errorf("detached writing query under an ended context: %v, want context.Canceled", err)
 	}
-	detachedCtx, cancelDetached := context.WithCancel(ctx)
-	rows, err = db.QueryContext(Detach(detachedCtx), `SELECT n FROM t ORDER BY n`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	read = 0
-	for rows.Next() {
-		if read++; read == 2 {
-			cancelDetached()
-		}
-	}
-	if err := rows.Err(); !errors.Is(err, context.Canceled) || read > 3 {
-		t.Errorf("detached rows after their context ended: read %d of 5, err %v; want at most 3 and context.Canceled", read, err)
-	}
-	cancelDetached()
 
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM t`).Scan(&n); err != nil || n != 5 {
 		t.Errorf("rows in t: %d (%v), want the first 5 only", n, err)
