@@ -146,15 +146,26 @@ func (c *cachingConn) beginStatement(ctx context.Context, query string, args []d
 	if c.inTx {
 		return c.exec(ctx, query, args) // SQLite refuses it; the open transaction keeps its turn
 	}
+	var res driver.Result
+	err := c.beginTx(ctx, func() (err error) {
+		res, err = c.exec(ctx, query, args)
+		return err
+	})
+	return res, err
+}
+
+// beginTx begins a transaction with begin, BeginTx's or a BEGIN statement:
+// counted, the gate's turn taken first and kept until the transaction
+// ends (endTx).
+func (c *cachingConn) beginTx(ctx context.Context, begin func() error) error {
 	c.counts.transaction()
 	c.inGate = c.gate != nil && c.gate.enter(origin(ctx))
-	res, err := c.exec(ctx, query, args)
-	if err != nil {
+	if err := begin(); err != nil {
 		c.endTx()
-		return nil, err
+		return err
 	}
 	c.inTx = true
-	return res, nil
+	return nil
 }
 
 func (c *cachingConn) exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -286,19 +297,17 @@ func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (drive
 	if err != nil {
 		return nil, err
 	}
-	c.counts.transaction()
-	c.inGate = c.gate != nil && c.gate.enter(origin(ctx))
-	run, err := uninterrupted(ctx) // after the wait for the turn, which ctx may end
-	if err != nil {
-		c.endTx()
+	var tx driver.Tx
+	if err := c.beginTx(ctx, func() error {
+		run, err := uninterrupted(ctx) // after the wait for the turn, which ctx may end
+		if err != nil {
+			return err
+		}
+		tx, err = sc.BeginTx(run, opts)
+		return err
+	}); err != nil {
 		return nil, err
 	}
-	tx, err := sc.BeginTx(run, opts)
-	if err != nil {
-		c.endTx()
-		return nil, err
-	}
-	c.inTx = true
 	return &gatedTx{Tx: tx, c: c}, nil
 }
 

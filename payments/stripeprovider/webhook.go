@@ -1,6 +1,7 @@
 package stripeprovider
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -49,6 +50,10 @@ func (p *Provider) ParseWebhook(r *http.Request) (payments.Event, error) {
 	}
 	if err := json.Unmarshal(body, &ev); err != nil {
 		return payments.Event{}, fmt.Errorf("stripe webhook: %w", err)
+	}
+	if ev.Data != nil && !objectOrNull(ev.Data.Object) {
+		// As stripe-go's Event refused it, whatever the type.
+		return payments.Event{}, fmt.Errorf("stripe webhook %s: data.object is not an object", ev.ID)
 	}
 	out := payments.Event{ID: ev.ID, Type: ev.Type}
 	if !Subscribed(out.Type) {
@@ -108,6 +113,12 @@ type eventObject struct {
 	Metadata      map[string]string `json:"metadata"`
 	PaymentIntent json.RawMessage   `json:"payment_intent"` // an id, or an expanded object
 	PaymentMethod json.RawMessage   `json:"payment_method"`
+}
+
+// objectOrNull reports whether raw is a JSON object or null.
+func objectOrNull(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && raw[0] == '{' || string(raw) == "null"
 }
 
 // expandableID reads a field that is an id or an expanded object.

@@ -70,3 +70,29 @@ func BenchmarkParseWebhook(b *testing.B) {
 		}
 	}
 }
+
+// An event's data.object must be an object (or null), whatever its type,
+// as stripe-go's Event required: a type the app does not use is
+// acknowledged only when it is well formed.
+func TestParseWebhookRefusesDataThatIsNoObject(t *testing.T) {
+	p, err := New(Config{SecretKey: "sk_test_shapes", WebhookSecret: fuzzSecret, APIURL: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for data, ok := range map[string]bool{
+		`{"object":{"id":"cus_1","object":"customer"}}`: true,
+		`null`:                  true,
+		`{"object":null}`:       true,
+		`{"object":"cus_1"}`:    false,
+		`{"object":[]}`:         false,
+		`{"previous":{"a":1}}`:  false, // no object
+		`{"object":  {"id":1}}`: true,  // a type the app does not use: its fields are not read
+	} {
+		body := `{"id":"evt_shape","object":"event","type":"customer.updated","data":` + data + `}`
+		r := httptest.NewRequest(http.MethodPost, "/webhooks/stripe", strings.NewReader(body))
+		r.Header.Set("Stripe-Signature", sign([]byte(body), fuzzSecret, time.Now()))
+		if _, err := p.ParseWebhook(r); (err == nil) != ok {
+			t.Errorf("data %s: err %v, want accepted %t", data, err, ok)
+		}
+	}
+}
