@@ -14,8 +14,9 @@ import (
 // sandbox's webhooks, as `go run .` runs) appends to the WAL of the app's
 // SQLite file and of the sandbox's, and so what its commits write: a count
 // the host's load does not move, unlike the flows' CPU time (see package
-// walpages). It reports app-pages/op and sandbox-pages/op; -v logs them by
-// table and index. It also reports the statements and transactions each
+// walpages). It reports app-pages/op and sandbox-pages/op, and the commits
+// that wrote them (a statement outside a transaction commits on its own);
+// -v logs the pages by table and index. It also reports the statements and transactions each
 // database ran (reportCounts).
 func BenchmarkSandboxFlowWAL(b *testing.B) {
 	for _, provider := range []string{"stripe", "ppro"} {
@@ -61,6 +62,7 @@ func BenchmarkSandboxFlowWAL(b *testing.B) {
 			for _, who := range []string{"app", "sandbox"} {
 				c := counters[who]
 				b.ReportMetric(float64(c.Total())/float64(b.N), who+"-pages/op")
+				b.ReportMetric(float64(c.Commits())/float64(b.N), who+"-commits/op")
 				if testing.Verbose() {
 					report, err := c.Report(b.N)
 					if err != nil {

@@ -23,11 +23,13 @@ import (
 )
 
 // Counter counts the pages written to one database's WAL between Start
-// and Stop, added up over any number of such windows.
+// and Stop, and the commits that wrote them, added up over any number of
+// such windows.
 type Counter struct {
-	db    *sql.DB
-	wal   string
-	pages map[uint32]int // page number → times written
+	db      *sql.DB
+	wal     string
+	pages   map[uint32]int // page number → times written
+	commits int
 }
 
 // Open counts for the SQLite database at path, through a connection of
@@ -68,8 +70,9 @@ func (c *Counter) Start() error {
 // default), which starts the WAL over: Stop notices and fails.
 //
 // A WAL is a 32-byte header and frames of a 24-byte header (the page
-// number first, then the header's two salts) and one page
-// (https://sqlite.org/fileformat2.html#walformat).
+// number, the database's size in pages after the commit in a commit's
+// last frame and 0 in any other, then the header's two salts) and one
+// page (https://sqlite.org/fileformat2.html#walformat).
 func (c *Counter) Stop() error {
 	wal, err := os.ReadFile(c.wal)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -85,9 +88,17 @@ func (c *Counter) Stop() error {
 			return errors.New("walpages: the WAL started over while counting (a checkpoint): count fewer writes at a time")
 		}
 		c.pages[binary.BigEndian.Uint32(wal[off:off+4])]++
+		if binary.BigEndian.Uint32(wal[off+4:off+8]) != 0 {
+			c.commits++
+		}
 	}
 	return nil
 }
+
+// Commits is the number of transactions that wrote in the windows
+// counted: a statement outside a transaction that wrote counts too, as it
+// commits on its own.
+func (c *Counter) Commits() int { return c.commits }
 
 // Total is the number of pages written in the windows counted.
 func (c *Counter) Total() int {

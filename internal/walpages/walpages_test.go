@@ -109,3 +109,28 @@ func TestStopFailsWhenTheWALStartedOver(t *testing.T) {
 		t.Error("Stop counted a WAL that started over")
 	}
 }
+
+// Each transaction that wrote is one commit, however many pages it wrote,
+// and so is a write outside a transaction; a read commits nothing.
+func TestCountsCommits(t *testing.T) {
+	db, path := openWAL(t)
+	c, err := walpages.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	window(t, c, func() {
+		insert(t, db, 100) // one transaction of many pages
+		insert(t, db, 1)
+		if _, err := db.Exec(`UPDATE rows SET name = 'y' WHERE id = 1`); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM rows`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if c.Commits() != 3 || c.Total() <= 3 {
+		t.Errorf("three writing transactions: %d commits of %d pages", c.Commits(), c.Total())
+	}
+}

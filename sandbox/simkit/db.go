@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"sync"
 
 	"example.com/storefront/sqlitedb"
@@ -82,11 +83,14 @@ const walAutocheckpoint = 4000
 // hands it on more cheaply than SQLite's busy waiting. Reads outside a
 // write (webhook deliveries) use the pool.
 type writer struct {
-	mu   sync.Mutex
-	conn *sql.Conn
+	mu     sync.Mutex
+	conn   *sql.Conn
+	closed bool
+	log    *slog.Logger
+	late   lateStatements // see later
 }
 
-func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
+func newWriter(ctx context.Context, db *sql.DB, log *slog.Logger) (*writer, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("writer connection: %w", err)
@@ -95,7 +99,9 @@ func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
 		conn.Close()
 		return nil, fmt.Errorf("writer connection: %w", err)
 	}
-	return &writer{conn: conn}, nil
+	w := &writer{conn: conn, log: log}
+	w.late.flush = w.flushLate
+	return w, nil
 }
 
 // exec runs one statement in a transaction of its own.
@@ -106,9 +112,16 @@ func (w *writer) exec(ctx context.Context, query string, args ...any) error {
 	return err
 }
 
+// close writes what was left for later and closes the connection.
 func (w *writer) close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if late := w.late.take(); len(late) > 0 {
+		if _, err := w.transact(context.Background(), late, nil); err != nil {
+			w.log.Error("sandbox: write what was left for later", "statements", len(late), "err", err)
+		}
+	}
+	w.closed = true
 	return w.conn.Close()
 }
 
@@ -124,26 +137,64 @@ func (h *Host) Write(ctx context.Context, fn func(tx *WriteTx) error) error {
 	return nil
 }
 
-// write runs fn in a transaction on the writer and returns the deliveries
-// it queued once it is committed.
+// write runs fn in a transaction on the writer, with what was left for
+// later (see writer.later) at its end, and returns the deliveries fn
+// queued once it is committed.
 func (h *Host) write(ctx context.Context, fn func(tx *WriteTx) error) ([]queuedDelivery, error) {
-	h.writer.mu.Lock()
-	defer h.writer.mu.Unlock()
-	conn := h.writer.conn
+	w := h.writer
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil, errWriterClosed
+	}
+	return w.transact(ctx, nil, func(tx *WriteTx) ([]lateStatement, error) {
+		if err := fn(tx); err != nil {
+			return nil, err
+		}
+		return w.late.take(), nil
+	})
+}
+
+var errWriterClosed = errors.New("the sandbox's database is closed")
+
+// transact runs, in one transaction, fn (if any) and then the late
+// statements: those given and those fn returns. The caller holds w.mu. A
+// late statement that fails is logged and dropped, the rest of the
+// transaction going ahead: each records what can be lost (see later). If
+// the transaction then fails to commit, fn's late statements are left for
+// later again.
+func (w *writer) transact(ctx context.Context, late []lateStatement, fn func(tx *WriteTx) ([]lateStatement, error)) ([]queuedDelivery, error) {
+	conn := w.conn
 	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
 	committed := false
+	var taken []lateStatement
 	defer func() {
 		if !committed {
 			// Also ends a transaction a failed COMMIT left open; where
 			// SQLite rolled back already, the error says so and is moot.
 			conn.ExecContext(context.Background(), `ROLLBACK`)
+			w.late.requeue(taken)
 		}
 	}()
 	wt := &WriteTx{conn: conn}
-	if err := fn(wt); err != nil {
-		return nil, err
+	if fn != nil {
+		var err error
+		if taken, err = fn(wt); err != nil {
+			return nil, err
+		}
+		late = append(late, taken...)
+	}
+	// Not cut short by ctx: they are no part of its request, and if ctx
+	// has ended, the COMMIT fails and puts fn's back.
+	lctx := context.WithoutCancel(ctx)
+	for i, st := range late {
+		if _, err := conn.ExecContext(lctx, st.query, st.args...); err != nil {
+			w.log.Error("sandbox: a write left for later failed; dropped", "statements", len(late)-i, "err", err)
+			taken = nil
+			break
+		}
 	}
 	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)

@@ -80,7 +80,11 @@ func Open(ctx context.Context, cfg Config) (*Host, error) {
 		db.Close()
 		return nil, err
 	}
-	w, err := newWriter(ctx, db)
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	w, err := newWriter(ctx, db, log)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -88,14 +92,11 @@ func Open(ctx context.Context, cfg Config) (*Host, error) {
 	h := &Host{
 		db:        db,
 		writer:    w,
-		log:       cfg.Logger,
+		log:       log,
 		now:       cfg.Now,
 		publicURL: cfg.PublicURL,
 		basePath:  pub.Path,
 		merchant:  cfg.MerchantName,
-	}
-	if h.log == nil {
-		h.log = slog.New(slog.DiscardHandler)
 	}
 	if h.now == nil {
 		h.now = time.Now

@@ -192,11 +192,8 @@ type delivery struct {
 // without reading it back.
 func (w *webhookSender) deliver(eventID string, d *delivery) {
 	defer w.wg.Done()
-	// Database writes use their own context: an attempt that has been made
-	// is recorded even while the sandbox is closing.
-	ctx := context.Background()
 	if d == nil {
-		loaded, err := w.load(ctx, eventID)
+		loaded, err := w.load(context.Background(), eventID)
 		if err != nil {
 			w.log.Error("sandbox webhook: load delivery", "event", eventID, "err", err)
 			return
@@ -234,16 +231,16 @@ func (w *webhookSender) deliver(eventID string, d *delivery) {
 		if sendErr != nil {
 			lastErr = sql.NullString{String: sendErr.Error(), Valid: true}
 		}
-		if err := w.writer.exec(ctx, `
+		// Recorded with the next write (see writer.later): this goroutine
+		// goes on from d, and a record a kill -9 loses makes the attempt
+		// again after the restart.
+		w.writer.later(`
 			UPDATE webhook_deliveries
 			SET status = ?, attempts = ?, next_attempt_at_ms = ?, last_attempt_at_ms = ?,
 			    last_status_code = ?, last_error = ?
 			WHERE event_id = ?`,
 			status, attempt, next.UnixMilli(), now.UnixMilli(),
-			sql.NullInt64{Int64: int64(code), Valid: code != 0}, lastErr, eventID); err != nil {
-			w.log.Error("sandbox webhook: record attempt", "event", eventID, "err", err)
-			return
-		}
+			sql.NullInt64{Int64: int64(code), Valid: code != 0}, lastErr, eventID)
 		switch status {
 		case "delivered":
 			w.log.Debug("sandbox webhook delivered", "event", eventID, "attempt", attempt)
