@@ -116,9 +116,9 @@ func (w *writer) exec(ctx context.Context, query string, args ...any) error {
 func (w *writer) close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if late := w.late.take(); len(late) > 0 {
-		if _, err := w.transact(context.Background(), late, nil); err != nil {
-			w.log.Error("sandbox: write what was left for later", "statements", len(late), "err", err)
+	if w.late.pending() {
+		if _, err := w.transact(context.Background(), nil, false); err != nil {
+			w.log.Error("sandbox: write what was left for later", "err", err)
 		}
 	}
 	w.closed = true
@@ -147,52 +147,47 @@ func (h *Host) write(ctx context.Context, fn func(tx *WriteTx) error) ([]queuedD
 	if w.closed {
 		return nil, errWriterClosed
 	}
-	return w.transact(ctx, nil, func(tx *WriteTx) ([]lateStatement, error) {
-		if err := fn(tx); err != nil {
-			return nil, err
-		}
-		return w.late.take(), nil
-	})
+	return w.transact(ctx, fn, true)
 }
 
 var errWriterClosed = errors.New("the sandbox's database is closed")
 
-// transact runs, in one transaction, fn (if any) and then the late
-// statements: those given and those fn returns. The caller holds w.mu. A
-// late statement that fails is logged and dropped, the rest of the
-// transaction going ahead: each records what can be lost (see later). If
-// the transaction then fails to commit, fn's late statements are left for
-// later again.
-func (w *writer) transact(ctx context.Context, late []lateStatement, fn func(tx *WriteTx) ([]lateStatement, error)) ([]queuedDelivery, error) {
+// transact runs fn (if any) in one transaction, followed by the statements
+// left for later; the caller holds w.mu. A late statement that fails is
+// logged and dropped, the transaction going ahead: each records what may
+// be lost (see later). When the transaction does not commit, the late
+// statements it took are left for later again if requeue is set.
+func (w *writer) transact(ctx context.Context, fn func(tx *WriteTx) error, requeue bool) ([]queuedDelivery, error) {
 	conn := w.conn
 	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
 	committed := false
-	var taken []lateStatement
+	var late []lateStatement
 	defer func() {
 		if !committed {
 			// Also ends a transaction a failed COMMIT left open; where
 			// SQLite rolled back already, the error says so and is moot.
 			conn.ExecContext(context.Background(), `ROLLBACK`)
-			w.late.requeue(taken)
+			if requeue {
+				w.late.requeue(late)
+			}
 		}
 	}()
 	wt := &WriteTx{conn: conn}
 	if fn != nil {
-		var err error
-		if taken, err = fn(wt); err != nil {
+		if err := fn(wt); err != nil {
 			return nil, err
 		}
-		late = append(late, taken...)
 	}
+	late = w.late.take()
 	// Not cut short by ctx: they are no part of its request, and if ctx
-	// has ended, the COMMIT fails and puts fn's back.
+	// has ended, the COMMIT fails and leaves them for later again.
 	lctx := context.WithoutCancel(ctx)
 	for i, st := range late {
 		if _, err := conn.ExecContext(lctx, st.query, st.args...); err != nil {
 			w.log.Error("sandbox: a write left for later failed; dropped", "statements", len(late)-i, "err", err)
-			taken = nil
+			late = nil
 			break
 		}
 	}

@@ -70,17 +70,23 @@ func (l *lateStatements) requeue(list []lateStatement) {
 	}
 }
 
+// pending reports whether any statement is left for later.
+func (l *lateStatements) pending() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.list) > 0
+}
+
 // flushLate writes the statements left for later in a transaction of
-// their own, when no write took them within lateWithin. One that fails is
-// not tried again (see later).
+// their own, when no write took them within lateWithin. If that fails,
+// they are not tried again (see later).
 func (w *writer) flushLate() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	late := w.late.take()
-	if len(late) == 0 || w.closed {
+	if w.closed || !w.late.pending() {
 		return
 	}
-	if _, err := w.transact(context.Background(), late, nil); err != nil {
-		w.log.Error("sandbox: write what was left for later", "statements", len(late), "err", err)
+	if _, err := w.transact(context.Background(), nil, false); err != nil {
+		w.log.Error("sandbox: write what was left for later", "err", err)
 	}
 }
