@@ -4,6 +4,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,12 +17,27 @@ import (
 // the host's load does not move, unlike the flows' CPU time (see package
 // walpages). It reports app-pages/op and sandbox-pages/op, and the commits
 // that wrote them (a statement outside a transaction commits on its own);
-// -v logs the pages by table and index. It also reports the statements and transactions each
-// database ran (reportCounts).
+// -v logs the pages by table and index. It also reports the statements and
+// transactions each database ran (reportCounts).
+//
+// The sub-benchmarks ending in -no-webhooks run the flows as
+// BenchmarkSandboxFlow and BenchmarkSandboxFlowPPRO do.
 func BenchmarkSandboxFlowWAL(b *testing.B) {
+	type run struct {
+		name string
+		opts []envOption
+	}
+	var runs []run
 	for _, provider := range []string{"stripe", "ppro"} {
-		b.Run(provider, func(b *testing.B) {
-			e := newEnv(b, direct, withWebhooks)
+		runs = append(runs, run{provider, []envOption{direct, withWebhooks}})
+	}
+	for _, provider := range []string{"stripe", "ppro"} {
+		runs = append(runs, run{provider + "-no-webhooks", []envOption{direct}})
+	}
+	for _, r := range runs {
+		provider := strings.TrimSuffix(r.name, "-no-webhooks")
+		b.Run(r.name, func(b *testing.B) {
+			e := newEnv(b, r.opts...)
 			form, flow := e.flowOf(b, provider)
 			for range 5 { // the tables' first pages, the statement caches
 				flow(b, e, form)
