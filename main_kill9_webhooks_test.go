@@ -81,20 +81,14 @@ func TestKill9LosesNoWebhookDelivery(t *testing.T) {
 	if got := scalar(appDB, `SELECT count(*) FROM webhook_events WHERE event_id = ?`, event); got != "1" {
 		t.Errorf("the app holds %s rows of %s, want 1", got, event)
 	}
-	// Delivered again after the restart, and dropped as a duplicate.
-	dropped := func() bool {
+	// Delivered again after the restart, and dropped as a duplicate (the
+	// process's logs are shown if not).
+	waitFor(t, event+" delivered again and dropped as a duplicate", func() bool {
 		for _, line := range strings.Split(again.Logs(), "\n") {
 			if strings.Contains(line, "webhook duplicate dropped") && strings.Contains(line, event) {
 				return true
 			}
 		}
 		return false
-	}
-	deadline = time.Now().Add(10 * time.Second)
-	for !dropped() {
-		if time.Now().After(deadline) {
-			t.Fatalf("the restarted app did not log %s dropped as a duplicate:\n%s", event, again.Logs())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	})
 }
